@@ -1,0 +1,1 @@
+"""One package per chat platform; platform SDK types never leave their package."""

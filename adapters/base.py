@@ -1,0 +1,103 @@
+"""The ChatPlatform protocol: what workflow activities need from any chat platform.
+
+Activities call these methods with platform-neutral contracts; each adapter package
+implements them with its own SDK. ``idempotency_key`` lets an adapter recognise a
+post that an activity retry sends again (see docs/architecture.md, "exactly once").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from workflows.contracts import ActionEvent, ActionResult, ChatMessage, ConversationKey, MessageRef, Reply
+
+
+class PlatformError(Exception):
+    """The platform refused (bad channel, missing permission). ``retryable`` says if a retry may help."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@runtime_checkable
+class ChatPlatform(Protocol):
+    name: str
+
+    async def post(
+        self,
+        key: ConversationKey,
+        reply: Reply,
+        *,
+        idempotency_key: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> MessageRef:
+        """Post ``reply`` into the conversation (thread) of ``key``.
+
+        ``context`` is the ChatMessage.reply_context the adapter attached to the
+        conversation's latest message (e.g. a Teams ConversationReference).
+        """
+        ...
+
+    async def update(self, ref: MessageRef, reply: Reply) -> None:
+        """Replace a message this bot posted earlier."""
+        ...
+
+    async def create_channel(
+        self, name: str, *, topic: str = "", members: list[str] | None = None, like: ConversationKey
+    ) -> ConversationKey:
+        """Open a new conversation (incident channel) in the workspace of ``like``."""
+        ...
+
+
+class PlatformRegistry:
+    """Platform name -> adapter instance, shared by the gateway and the worker's activities."""
+
+    def __init__(self) -> None:
+        self._platforms: dict[str, ChatPlatform] = {}
+
+    def register(self, platform: ChatPlatform) -> None:
+        self._platforms[platform.name] = platform
+
+    def get(self, name: str) -> ChatPlatform:
+        try:
+            return self._platforms[name]
+        except KeyError:
+            raise PlatformError(
+                f"no adapter for platform {name!r} is configured in this worker "
+                f"(configured: {', '.join(sorted(self._platforms)) or 'none'})"
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._platforms)
+
+
+class Delivery:
+    """What happened to an inbound message; adapters turn it into their platform's answer."""
+
+    ACCEPTED = "accepted"  # the session took it; the reply follows through the platform
+    DUPLICATE = "duplicate"  # already handled (platform retry): nothing more to do
+    INVALID = "invalid"  # refused (empty, too long...): ``detail`` says why
+    UNAVAILABLE = "unavailable"  # Temporal could not be reached: tell the user plainly
+
+    def __init__(self, status: str, session_id: str, detail: str = "") -> None:
+        self.status = status
+        self.session_id = session_id
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"Delivery({self.status!r}, {self.session_id!r}, {self.detail!r})"
+
+
+UNAVAILABLE_TEXT = (
+    "I can't process this right now: my workflow service is unreachable. "
+    "Your message was not lost on your side; please send it again in a minute."
+)
+
+
+class SessionDispatcher(Protocol):
+    """What adapters call to hand over messages and clicks (implemented in bots/dispatch.py)."""
+
+    async def deliver(self, msg: ChatMessage) -> Delivery: ...
+
+    async def act(self, workflow_id: str, event: ActionEvent) -> ActionResult: ...

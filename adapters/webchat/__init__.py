@@ -1,0 +1,1 @@
+"""The built-in web chat: the default channel that needs no Slack or Teams account."""

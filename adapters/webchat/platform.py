@@ -1,0 +1,51 @@
+"""The web chat as a ChatPlatform: bot posts become rows that browsers receive live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.base import PlatformError
+from adapters.webchat.store import WebChatStore
+from workflows.contracts import ConversationKey, MessageRef, Reply
+
+BOT_USER = "threadwork"
+
+
+class WebChatPlatform:
+    name = "webchat"
+
+    def __init__(self, store: WebChatStore) -> None:
+        self.store = store
+
+    async def post(
+        self,
+        key: ConversationKey,
+        reply: Reply,
+        *,
+        idempotency_key: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> MessageRef:
+        if not await self.store.channel_exists(key.channel):
+            raise PlatformError(f"web chat channel {key.channel!r} does not exist")
+        thread = None if key.thread in (None, "main") else key.thread
+        row = await self.store.add_message(
+            channel=key.channel,
+            thread=thread,
+            user=BOT_USER,
+            text=reply.text,
+            is_bot=True,
+            blocks=[b.model_dump() for b in reply.blocks],
+            idempotency_key=idempotency_key,
+        )
+        return MessageRef(key=key, message_id=row["id"])
+
+    async def update(self, ref: MessageRef, reply: Reply) -> None:
+        updated = await self.store.update_message(ref.message_id, reply.text, [b.model_dump() for b in reply.blocks])
+        if updated is None:
+            raise PlatformError(f"web chat message {ref.message_id} does not exist")
+
+    async def create_channel(
+        self, name: str, *, topic: str = "", members: list[str] | None = None, like: ConversationKey
+    ) -> ConversationKey:
+        channel = await self.store.create_channel(name, topic)
+        return ConversationKey(platform="webchat", channel=channel["id"])

@@ -1,0 +1,206 @@
+"""The web chat's HTTP API (JSON + server-sent events) and its page, as aiohttp routes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adapters.base import UNAVAILABLE_TEXT, Delivery, SessionDispatcher
+from adapters.webchat.platform import BOT_USER
+from adapters.webchat.store import WebChatStore, new_id
+from workflows.contracts import MAX_MESSAGE_CHARS, ActionEvent, Actor, ChatMessage, ConversationKey, MessageRef
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).with_name("static")
+HEARTBEAT_SECONDS = 15.0
+POLL_SECONDS = 1.0
+
+
+class PostMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str = Field(min_length=1, max_length=80)
+    thread: str | None = None
+    user: str = Field(min_length=1, max_length=80)
+    text: str
+    guest: bool = False
+    message_id: str | None = Field(None, min_length=1, max_length=128)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is empty")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"text is {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}")
+        return text
+
+
+class PostAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str = Field(min_length=1)
+    thread: str | None = None
+    message_id: str = Field(min_length=1)
+    action_id: str = Field(min_length=1)
+    value: str = ""
+    user: str = Field(min_length=1, max_length=80)
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=400)
+
+
+def _explain(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "body"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "is required"
+        elif e["type"] == "extra_forbidden":
+            msg = "is not a known field"
+        parts.append(f"{where} {msg}" if e["type"] in ("missing", "extra_forbidden") else f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+async def _json_body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _bad_request("body is not valid JSON")
+    if not isinstance(data, dict):
+        return _bad_request("body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        return _bad_request(_explain(err))
+
+
+def _find_button(message: dict[str, Any], action_id: str, value: str) -> dict[str, Any] | None:
+    for block in message.get("blocks", []):
+        if block.get("type") != "buttons":
+            continue
+        for button in block.get("buttons", []):
+            if button.get("action_id") == action_id and (not value or button.get("value", "") == value):
+                return button
+    return None
+
+
+class WebChatRoutes:
+    def __init__(self, store: WebChatStore, dispatcher: SessionDispatcher) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+
+    def add_to(self, app: web.Application) -> None:
+        app.router.add_get("/", self.index)
+        app.router.add_static("/webchat/static", STATIC)
+        app.router.add_post("/webchat/api/messages", self.post_message)
+        app.router.add_get("/webchat/api/channels", self.list_channels)
+        app.router.add_get("/webchat/api/channels/{channel}/messages", self.list_messages)
+        app.router.add_post("/webchat/api/actions", self.post_action)
+        app.router.add_get("/webchat/api/stream", self.stream)
+
+    async def index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def list_channels(self, request: web.Request) -> web.Response:
+        return web.json_response(await self.store.channels())
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        channel = request.match_info["channel"]
+        if not await self.store.channel_exists(channel):
+            return web.json_response({"error": f"channel {channel!r} does not exist"}, status=404)
+        return web.json_response(await self.store.messages(channel, request.query.get("thread")))
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        body = await _json_body(request, PostMessage)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, PostMessage)
+        if not await self.store.channel_exists(body.channel):
+            return _bad_request(f"channel {body.channel!r} does not exist")
+        if body.thread is not None and not await self.store.get_message(body.thread):
+            return _bad_request(f"thread {body.thread!r} does not exist in channel {body.channel!r}")
+        message_id = body.message_id or new_id()
+        stored = await self.store.get_message(message_id)
+        if stored is None:
+            stored = await self.store.add_message(
+                channel=body.channel, thread=body.thread, user=body.user, text=body.text, message_id=message_id
+            )
+        thread = stored["thread"]
+        key = ConversationKey(platform="webchat", channel=body.channel, thread=thread)
+        msg = ChatMessage(
+            key=key,
+            actor=Actor(id=body.user, name=body.user, is_guest=body.guest),
+            text=body.text,
+            message_id=message_id,
+        )
+        result = await self.dispatcher.deliver(msg)
+        answer = {"session_id": result.session_id, "message_id": message_id, "thread": thread}
+        if result.status in (Delivery.ACCEPTED, Delivery.DUPLICATE):
+            return web.json_response(answer, status=202)
+        if result.status == Delivery.INVALID:
+            return web.json_response({**answer, "error": result.detail}, status=400)
+        await self.store.add_message(
+            channel=body.channel, thread=thread, user=BOT_USER, text=UNAVAILABLE_TEXT, is_bot=True,
+            idempotency_key=f"unavailable:{message_id}",
+        )
+        return web.json_response({**answer, "error": UNAVAILABLE_TEXT}, status=503)
+
+    async def post_action(self, request: web.Request) -> web.Response:
+        body = await _json_body(request, PostAction)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, PostAction)
+        message = await self.store.get_message(body.message_id)
+        if message is None or message["channel"] != body.channel:
+            return _bad_request(f"message {body.message_id!r} does not exist in channel {body.channel!r}")
+        button = _find_button(message, body.action_id, body.value)
+        if button is None:
+            return _bad_request(f"message {body.message_id!r} has no button {body.action_id!r}")
+        key = ConversationKey(platform="webchat", channel=body.channel, thread=message["thread"])
+        event = ActionEvent(
+            key=key,
+            actor=Actor(id=body.user, name=body.user),
+            action_id=body.action_id,
+            value=body.value or button.get("value", ""),
+            message_ref=MessageRef(key=key, message_id=body.message_id),
+            event_id=f"webchat-action-{new_id()}",
+        )
+        result = await self.dispatcher.act(button["workflow_id"], event)
+        return web.json_response({"ephemeral": result.ephemeral}, status=202)
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        last = request.headers.get("Last-Event-ID") or request.query.get("after")
+        try:
+            seq = int(last) if last is not None else await self.store.last_event_seq()
+        except ValueError:
+            return _bad_request("Last-Event-ID must be a number")
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
+        await response.prepare(request)
+        await response.write(b"retry: 1000\n: connected\n\n")
+        idle = 0.0
+        try:
+            while True:
+                events = await self.store.events_after(seq)
+                for seq, kind, message in events:
+                    payload = json.dumps({"kind": kind, "message": message})
+                    await response.write(f"id: {seq}\nevent: message\ndata: {payload}\n\n".encode())
+                if events:
+                    idle = 0.0
+                    continue
+                await self.store.wait_for_change(POLL_SECONDS)
+                idle += POLL_SECONDS
+                if idle >= HEARTBEAT_SECONDS:
+                    await response.write(b": keep-alive\n\n")
+                    idle = 0.0
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return response

@@ -1,0 +1,1 @@
+"""Runnable processes (gateway, worker, dev) and their wiring."""

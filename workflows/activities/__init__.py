@@ -1,0 +1,1 @@
+"""Side effects of the workflows: replies, posting through a platform, triggers, documents."""

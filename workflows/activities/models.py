@@ -1,0 +1,48 @@
+"""Inputs and outputs of activities (plain data, shared by workflows and workers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from workflows.contracts import (
+    Actor,
+    ConversationKey,
+    FileRef,
+    MessageRef,
+    Reply,
+    SessionSummary,
+    TriggeredWorkflow,
+)
+
+
+class ReplyRequest(BaseModel):
+    text: str
+    actor: Actor
+    summary: SessionSummary
+    started: TriggeredWorkflow | None = None
+
+
+class PostRequest(BaseModel):
+    key: ConversationKey
+    reply: Reply
+    idempotency_key: str
+    reply_context: dict[str, Any] | None = None
+
+
+class UpdateRequest(BaseModel):
+    ref: MessageRef
+    reply: Reply
+
+
+class CreateChannelRequest(BaseModel):
+    like: ConversationKey
+    name: str
+    topic: str = ""
+    members: list[str] = Field(default_factory=list)
+
+
+class MatchRequest(BaseModel):
+    text: str
+    files: list[FileRef] = Field(default_factory=list)

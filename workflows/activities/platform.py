@@ -1,0 +1,45 @@
+"""Posting through the ChatPlatform of a conversation's platform."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from adapters.base import PlatformError, PlatformRegistry
+from workflows.activities.models import CreateChannelRequest, PostRequest, UpdateRequest
+from workflows.contracts import ConversationKey, MessageRef
+
+
+def _as_temporal(err: PlatformError) -> ApplicationError:
+    return ApplicationError(str(err), type="PlatformError", non_retryable=not err.retryable)
+
+
+class PlatformActivities:
+    def __init__(self, registry: PlatformRegistry) -> None:
+        self._registry = registry
+
+    @activity.defn
+    async def post_reply(self, req: PostRequest) -> MessageRef:
+        try:
+            platform = self._registry.get(req.key.platform)
+            return await platform.post(
+                req.key, req.reply, idempotency_key=req.idempotency_key, context=req.reply_context
+            )
+        except PlatformError as err:
+            raise _as_temporal(err) from err
+
+    @activity.defn
+    async def update_message(self, req: UpdateRequest) -> None:
+        try:
+            await self._registry.get(req.ref.key.platform).update(req.ref, req.reply)
+        except PlatformError as err:
+            raise _as_temporal(err) from err
+
+    @activity.defn
+    async def create_channel(self, req: CreateChannelRequest) -> ConversationKey:
+        try:
+            return await self._registry.get(req.like.platform).create_channel(
+                req.name, topic=req.topic, members=req.members, like=req.like
+            )
+        except PlatformError as err:
+            raise _as_temporal(err) from err

@@ -1,0 +1,64 @@
+"""Reply generation: the built-in responder, or an OpenAI-compatible chat endpoint.
+
+Failures of the language model raise, so Temporal retries them; the workflow turns
+a final failure into a polite fallback reply.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from workflows.activities.models import ReplyRequest
+from workflows.activities.responder import builtin_reply, command_of
+from workflows.contracts import Reply
+
+SYSTEM_PROMPT = (
+    "You are threadwork, a helpful assistant for on-call engineers in a team chat. "
+    "Answer briefly and concretely."
+)
+
+
+class LLMConfig:
+    def __init__(self, base_url: str | None, model: str, api_key: str, timeout: float = 30.0) -> None:
+        self.base_url = base_url
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+
+
+class ReplyActivities:
+    def __init__(self, llm: LLMConfig | None = None) -> None:
+        self._llm = llm if llm and llm.base_url else None
+        self._client = None
+
+    def _openai(self):
+        if self._client is None:
+            from openai import AsyncOpenAI
+
+            assert self._llm is not None
+            # Temporal owns retries, so the SDK must not retry on its own.
+            self._client = AsyncOpenAI(
+                base_url=self._llm.base_url,
+                api_key=self._llm.api_key,
+                timeout=self._llm.timeout,
+                max_retries=0,
+            )
+        return self._client
+
+    @activity.defn
+    async def generate_reply(self, req: ReplyRequest) -> Reply:
+        builtin = builtin_reply(req.text, req.summary, req.started)
+        if self._llm is None or command_of(req.text) or req.started is not None:
+            return builtin
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+        for entry in req.summary.history[-20:]:
+            role = "assistant" if entry.role == "assistant" else "user"
+            content = entry.text if role == "assistant" else f"{entry.actor}: {entry.text}"
+            messages.append({"role": role, "content": content})
+        if not req.summary.history or req.summary.history[-1].text != req.text:
+            messages.append({"role": "user", "content": f"{req.actor.name or req.actor.id}: {req.text}"})
+        completion = await self._openai().chat.completions.create(model=self._llm.model, messages=messages)
+        text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
+        if not text:
+            raise RuntimeError("the language model returned an empty answer")
+        return Reply(text=text)

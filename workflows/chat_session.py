@@ -1,0 +1,329 @@
+"""ChatSessionWorkflow: one durable workflow per conversation, the same for every platform."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.activities.models import MatchRequest, ReplyRequest
+    from workflows.activities.replies import ReplyActivities
+    from workflows.activities.responder import (
+        builtin_reply,
+        command_of,
+        fallback_reply,
+        goodbye_reply,
+        guest_limit_reply,
+    )
+    from workflows.activities.triggering import TriggerActivities
+    from workflows.children import child_kind, is_known_child
+    from workflows.contracts import (
+        MAX_MESSAGE_CHARS,
+        ActionEvent,
+        ActionResult,
+        Actor,
+        ChatMessage,
+        ChildStatus,
+        ChildWorkflowInput,
+        HistoryEntry,
+        MessageReceipt,
+        Participant,
+        Reply,
+        SessionInput,
+        SessionState,
+        SessionSummary,
+        TriggeredWorkflow,
+        TriggerRequest,
+        WorkflowStart,
+    )
+    from workflows.delivery import Poster
+
+REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
+
+
+@workflow.defn
+class ChatSessionWorkflow:
+    @workflow.init
+    def __init__(self, inp: SessionInput) -> None:
+        # Update handlers may run before run(): all state is set up here.
+        self.config = inp.config
+        if inp.state is None:
+            self.state = SessionState(
+                session_id=inp.key.session_id(),
+                key=inp.key,
+                platform=inp.key.platform,
+                created_at=workflow.now(),
+            )
+        else:
+            self.state = inp.state
+        self._recent = set(self.state.recent_message_ids)
+        self._lock = asyncio.Lock()
+        self._poster = Poster()
+        self._turns_this_run = 0
+        self._end_reason: str | None = None
+        self._activity_seq = 0
+        self._last_activity = workflow.now()
+
+    # ---- main loop -----------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: SessionInput) -> SessionState:
+        while True:
+            seq = self._activity_seq
+            idle_left = self.config.idle_timeout_seconds - (workflow.now() - self._last_activity).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._end_reason is not None
+                    or self._should_continue_as_new()
+                    or self._activity_seq != seq,
+                    timeout=timedelta(seconds=max(idle_left, 0.001)),
+                )
+            except asyncio.TimeoutError:
+                if self._lock.locked() or not workflow.all_handlers_finished():
+                    continue
+                self._end_reason = "idle"
+            if self._end_reason is not None:
+                break
+            if self._should_continue_as_new():
+                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+                if self._end_reason is None:
+                    self.state.recent_message_ids = self.state.recent_message_ids[-self.config.dedupe_window :]
+                    self.state.runs += 1
+                    workflow.continue_as_new(SessionInput(key=self.state.key, config=self.config, state=self.state))
+        # Ending: refuse new messages (the gateway retries them into a fresh run), finish
+        # what is in flight, then say goodbye once.
+        self.state.is_active = False
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+        await self._post(goodbye_reply(self._end_reason, self.config.idle_timeout_seconds))
+        return self.state
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            or self._turns_this_run >= self.config.max_turns_per_run
+        )
+
+    def _touch(self) -> None:
+        self._activity_seq += 1
+        self._last_activity = workflow.now()
+
+    # ---- messages ------------------------------------------------------------
+
+    @workflow.update
+    async def receive_message(self, msg: ChatMessage) -> MessageReceipt:
+        self._remember(msg.message_id)
+        self._touch()
+        async with self._lock:
+            try:
+                return await self._handle_message(msg)
+            finally:
+                self._touch()
+
+    @receive_message.validator
+    def validate_message(self, msg: ChatMessage) -> None:
+        if not self.state.is_active or self._end_reason is not None:
+            raise ApplicationError("this session has ended", type="SessionEnded")
+        if msg.key.session_id() != self.state.session_id:
+            raise ApplicationError(
+                f"message for {msg.key.session_id()} sent to session {self.state.session_id}",
+                type="InvalidMessage",
+            )
+        if not msg.text.strip() and not msg.files:
+            raise ApplicationError("message text is empty", type="InvalidMessage")
+        if len(msg.text) > MAX_MESSAGE_CHARS:
+            raise ApplicationError(
+                f"message text is {len(msg.text)} characters; the limit is {MAX_MESSAGE_CHARS}",
+                type="InvalidMessage",
+            )
+        if msg.message_id in self._recent:
+            # Temporal dedupes update ids within one run; this catches repeats across
+            # continue-as-new. The gateway treats it as "already handled".
+            raise ApplicationError(f"message {msg.message_id} was already handled", type="DuplicateMessage")
+
+    def _remember(self, message_id: str) -> None:
+        self._recent.add(message_id)
+        self.state.recent_message_ids.append(message_id)
+        overflow = len(self.state.recent_message_ids) - 2 * self.config.dedupe_window
+        if overflow > 0:
+            for old in self.state.recent_message_ids[:overflow]:
+                self._recent.discard(old)
+            del self.state.recent_message_ids[:overflow]
+
+    async def _handle_message(self, msg: ChatMessage) -> MessageReceipt:
+        participant = self._participant(msg.actor)
+        if msg.reply_context is not None:
+            self.state.reply_context = msg.reply_context
+        if msg.actor.is_guest and participant.message_count >= self.config.guest_message_limit:
+            reply = guest_limit_reply(self.config.guest_message_limit, self.config.upgrade_hint)
+            await self._post(reply)
+            return self._receipt(counted=False, reply=reply)
+
+        participant.message_count += 1
+        self.state.message_count += 1
+        self.state.last_message_at = workflow.now()
+        self._turns_this_run += 1
+        self._append("user", msg.actor.name or msg.actor.id, msg.text)
+
+        if command_of(msg.text) == "end":
+            self._end_reason = "command"
+            return self._receipt(counted=True)
+
+        decision = await workflow.execute_local_activity_method(
+            TriggerActivities.match_trigger,
+            MatchRequest(text=msg.text, files=msg.files),
+            start_to_close_timeout=timedelta(seconds=5),
+        )
+        started = None
+        if decision is not None:
+            started = await self._start_child(decision, msg.actor, msg.message_id)
+        reply = await self._generate_reply(msg, started)
+        await self._post(reply)
+        self._append("assistant", "threadwork", reply.text)
+        return self._receipt(counted=True, reply=reply, started=started)
+
+    def _participant(self, actor: Actor) -> Participant:
+        participant = self.state.participants.get(actor.id)
+        if participant is None:
+            participant = self.state.participants[actor.id] = Participant(id=actor.id)
+        participant.name = actor.name or participant.name
+        # A guest who became a member goes on without a limit (and vice versa).
+        participant.is_guest = actor.is_guest
+        return participant
+
+    def _append(self, role: str, actor: str, text: str) -> None:
+        self.state.history.append(HistoryEntry(role=role, actor=actor, text=text, ts=workflow.now()))
+        del self.state.history[: -self.config.history_limit]
+
+    def _receipt(self, counted: bool, reply: Reply | None = None, started: TriggeredWorkflow | None = None) -> MessageReceipt:
+        return MessageReceipt(
+            session_id=self.state.session_id,
+            message_count=self.state.message_count,
+            counted=counted,
+            reply=reply,
+            started_workflow=started.workflow_id if started else None,
+        )
+
+    def _summary(self) -> SessionSummary:
+        return SessionSummary(
+            session_id=self.state.session_id,
+            message_count=self.state.message_count,
+            participants=len(self.state.participants),
+            triggered_workflows=self.state.triggered_workflows,
+            history=self.state.history[-20:],
+        )
+
+    async def _generate_reply(self, msg: ChatMessage, started: TriggeredWorkflow | None) -> Reply:
+        try:
+            return await workflow.execute_local_activity_method(
+                ReplyActivities.generate_reply,
+                ReplyRequest(text=msg.text, actor=msg.actor, summary=self._summary(), started=started),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=REPLY_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.warning("reply generation failed after retries; sending fallback")
+            return fallback_reply()
+
+    async def _post(self, reply: Reply) -> None:
+        try:
+            await self._poster.post(self.state.key, reply, self.state.reply_context)
+        except ActivityError as err:
+            # The platform refused for good (e.g. the channel is gone): the session goes
+            # on; the failure is visible in the workflow history and the worker log.
+            workflow.logger.error("posting to %s failed: %s", self.state.session_id, err.cause or err)
+
+    # ---- children --------------------------------------------------------------
+
+    async def _start_child(self, decision: WorkflowStart, actor: Actor | None, origin_message_id: str) -> TriggeredWorkflow:
+        kind = child_kind(decision.workflow_type)
+        n = 1 + sum(1 for w in self.state.triggered_workflows if w.workflow_type == decision.workflow_type)
+        workflow_id = f"{self.state.session_id}/{kind}/{n}"
+        child_input = ChildWorkflowInput(
+            origin=self.state.key,
+            session_id=self.state.session_id,
+            title=decision.title,
+            severity=decision.severity,
+            requested_by=actor,
+            origin_message_id=origin_message_id,
+            origin_context=self.state.reply_context,
+            args=decision.args,
+        )
+        try:
+            await workflow.start_child_workflow(
+                decision.workflow_type,
+                child_input,
+                id=workflow_id,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            workflow.logger.info("child %s already exists; recording it", workflow_id)
+        started = TriggeredWorkflow(
+            workflow_id=workflow_id,
+            workflow_type=decision.workflow_type,
+            started_at=workflow.now(),
+            title=decision.title,
+        )
+        self.state.triggered_workflows.append(started)
+        return started
+
+    @workflow.signal
+    async def trigger_workflow(self, req: TriggerRequest) -> None:
+        self._touch()
+        async with self._lock:
+            if not is_known_child(req.workflow_type):
+                await self._post(Reply(text=f"I don't know a workflow called {req.workflow_type!r}."))
+                return
+            started = await self._start_child(
+                WorkflowStart(workflow_type=req.workflow_type, title=req.title or req.workflow_type, args=req.args),
+                req.actor,
+                req.request_id,
+            )
+            await self._post(builtin_reply("", self._summary(), started))
+        self._touch()
+
+    @workflow.signal
+    def child_status(self, status: ChildStatus) -> None:
+        for wf in self.state.triggered_workflows:
+            if wf.workflow_id == status.workflow_id:
+                wf.status = status.status
+
+    # ---- buttons and operator commands ------------------------------------------
+
+    @workflow.update
+    async def handle_action(self, event: ActionEvent) -> ActionResult:
+        self._touch()
+        async with self._lock:
+            if event.action_id == "session.status":
+                await self._post(builtin_reply("status", self._summary(), None))
+            elif event.action_id == "session.help":
+                await self._post(builtin_reply("help", self._summary(), None))
+            elif event.action_id == "session.end":
+                self._end_reason = "command"
+            else:
+                return ActionResult(ephemeral=f"Unknown action {event.action_id!r}.")
+        self._touch()
+        return ActionResult()
+
+    @handle_action.validator
+    def validate_action(self, event: ActionEvent) -> None:
+        if not self.state.is_active or self._end_reason is not None:
+            raise ApplicationError("this session has ended", type="SessionEnded")
+
+    @workflow.update
+    def end_session(self, reason: str) -> SessionState:
+        """Operator's graceful end (``threadwork sessions end``)."""
+        if self._end_reason is None:
+            self._end_reason = reason or "command"
+        return self.state
+
+    @workflow.query
+    def get_session_state(self) -> SessionState:
+        return self.state
+
+    @workflow.query
+    def get_triggered_workflows(self) -> list[TriggeredWorkflow]:
+        return self.state.triggered_workflows

@@ -1,0 +1,286 @@
+"""Typed messages that cross every boundary: platform adapter <-> gateway <-> workflow.
+
+Everything here is plain data (pydantic) so it travels through Temporal with
+``pydantic_data_converter`` and never carries a platform SDK object.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, Field
+
+Platform = Literal["webchat", "slack", "teams"]
+
+#: Longest message text accepted anywhere (adapters answer 400 / refuse beyond it).
+MAX_MESSAGE_CHARS = 40_000
+
+
+class ConversationKey(BaseModel):
+    """Where a conversation lives. ``thread`` is None for channel-level keys."""
+
+    platform: Platform
+    workspace: str = ""
+    channel: str
+    thread: str | None = None
+
+    def session_id(self) -> str:
+        """The workflow id of this conversation's ChatSessionWorkflow.
+
+        webchat:{channel}:{thread}, slack:{team}:{channel}:{thread_ts},
+        teams:{tenant}:{conversation_id}.
+        """
+        if self.platform == "webchat":
+            return f"webchat:{self.channel}:{self.thread or 'main'}"
+        if self.platform == "slack":
+            return f"slack:{self.workspace}:{self.channel}:{self.thread or 'dm'}"
+        return f"teams:{self.workspace}:{self.channel}"
+
+    @classmethod
+    def from_session_id(cls, session_id: str) -> ConversationKey:
+        """Inverse of session_id(); raises ValueError for an unknown shape."""
+        parts = session_id.split(":")
+        if parts[0] == "webchat" and len(parts) == 3:
+            return cls(platform="webchat", channel=parts[1], thread=parts[2])
+        if parts[0] == "slack" and len(parts) == 4:
+            return cls(platform="slack", workspace=parts[1], channel=parts[2], thread=parts[3])
+        if parts[0] == "teams" and len(parts) >= 3:
+            return cls(platform="teams", workspace=parts[1], channel=":".join(parts[2:]))
+        # A channel-level key ("slack:T1:C1", "webchat:documents") for event posts.
+        if parts[0] == "slack" and len(parts) == 3:
+            return cls(platform="slack", workspace=parts[1], channel=parts[2])
+        if parts[0] == "webchat" and len(parts) == 2:
+            return cls(platform="webchat", channel=parts[1])
+        raise ValueError(f"not a conversation id: {session_id!r}")
+
+
+class Actor(BaseModel):
+    id: str
+    name: str = ""
+    is_guest: bool = False
+    is_bot: bool = False
+
+
+class FileRef(BaseModel):
+    """A document attached to a message or named by an event (fetched by an activity)."""
+
+    name: str
+    url: str = ""
+    mimetype: str = ""
+    size: int | None = None
+    source: str = "url"  # url | slack | teams | webchat | s3 | azure_blob | sharepoint
+
+
+class ChatMessage(BaseModel):
+    key: ConversationKey
+    actor: Actor
+    text: str
+    message_id: str
+    files: list[FileRef] = Field(default_factory=list)
+    ts: datetime | None = None
+    #: Platform data an adapter needs to answer later (e.g. a serialized Teams
+    #: ConversationReference). Opaque to the workflow core.
+    reply_context: dict[str, Any] | None = None
+
+
+# ---- platform-neutral reply blocks (each adapter renders them) -------------
+
+
+class TextBlock(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+    style: Literal["plain", "heading", "context"] = "plain"
+
+
+class FieldsBlock(BaseModel):
+    type: Literal["fields"] = "fields"
+    fields: list[tuple[str, str]]
+
+
+class Button(BaseModel):
+    label: str
+    action_id: str
+    value: str = ""
+    #: Workflow that receives the click as an ActionEvent update.
+    workflow_id: str
+    style: Literal["default", "primary", "danger"] = "default"
+
+
+class ButtonsBlock(BaseModel):
+    type: Literal["buttons"] = "buttons"
+    buttons: list[Button]
+
+
+class DividerBlock(BaseModel):
+    type: Literal["divider"] = "divider"
+
+
+Block = Annotated[
+    Union[TextBlock, FieldsBlock, ButtonsBlock, DividerBlock], Field(discriminator="type")
+]
+
+
+class Reply(BaseModel):
+    """What the bot says. ``text`` is always set: it is the fallback of every rendering."""
+
+    text: str
+    blocks: list[Block] = Field(default_factory=list)
+
+
+class MessageRef(BaseModel):
+    """Enough for an adapter to update or thread under a message it posted."""
+
+    key: ConversationKey
+    message_id: str
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActionEvent(BaseModel):
+    key: ConversationKey
+    actor: Actor
+    action_id: str
+    value: str = ""
+    message_ref: MessageRef | None = None
+    event_id: str = ""
+
+
+class ActionResult(BaseModel):
+    """How the adapter answers a click.
+
+    ``ephemeral`` goes privately to the clicker. ``update`` is the clicked message as
+    it is now: workflows already update their messages durably through the platform
+    activities, so only protocols whose click response carries the new message
+    (a Teams invoke response) use it.
+    """
+
+    update: Reply | None = None
+    ephemeral: str | None = None
+
+
+# ---- session state ----------------------------------------------------------
+
+
+class HistoryEntry(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    actor: str
+    text: str
+    ts: datetime
+
+
+class TriggeredWorkflow(BaseModel):
+    workflow_id: str
+    workflow_type: str
+    status: str = "running"
+    started_at: datetime
+    title: str = ""
+
+
+class Participant(BaseModel):
+    id: str
+    name: str = ""
+    is_guest: bool = False
+    message_count: int = 0
+
+
+class TriggerRule(BaseModel):
+    """One operator rule: any of ``patterns`` (regexes, case-insensitive) starts ``workflow``."""
+
+    name: str
+    workflow: str
+    patterns: list[str] = Field(default_factory=list)
+    on_files: bool = False
+    #: Severity guess for incidents: first matching entry wins, e.g. {"SEV1": ["critical", "sev1"]}.
+    severity: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SessionConfig(BaseModel):
+    """Settings a session needs, fixed at start so the workflow stays deterministic."""
+
+    guest_message_limit: int = 3
+    idle_timeout_seconds: float = 86_400
+    max_turns_per_run: int = 500
+    history_limit: int = 50
+    dedupe_window: int = 200
+    upgrade_hint: str = "Ask a workspace admin to make you a full member for unlimited messages."
+
+
+class SessionState(BaseModel):
+    """Everything a session carries across continue-as-new."""
+
+    session_id: str
+    key: ConversationKey
+    platform: Platform
+    message_count: int = 0
+    is_active: bool = True
+    participants: dict[str, Participant] = Field(default_factory=dict)
+    history: list[HistoryEntry] = Field(default_factory=list)
+    triggered_workflows: list[TriggeredWorkflow] = Field(default_factory=list)
+    recent_message_ids: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    last_message_at: datetime | None = None
+    runs: int = 1
+    reply_context: dict[str, Any] | None = None
+
+
+class SessionInput(BaseModel):
+    key: ConversationKey
+    config: SessionConfig = Field(default_factory=SessionConfig)
+    state: SessionState | None = None
+
+
+class MessageReceipt(BaseModel):
+    """What receive_message answers: enough for an adapter to say what happened."""
+
+    session_id: str
+    message_count: int
+    counted: bool
+    reply: Reply | None = None
+    started_workflow: str | None = None
+
+
+class TriggerRequest(BaseModel):
+    """Start a named child explicitly (signal trigger_workflow, slash commands)."""
+
+    workflow_type: str
+    title: str = ""
+    actor: Actor | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    request_id: str = ""
+
+
+class ChildStatus(BaseModel):
+    workflow_id: str
+    status: str
+
+
+class SessionSummary(BaseModel):
+    """Read-only view for replies (what the responder gets instead of the whole state)."""
+
+    session_id: str
+    message_count: int
+    participants: int
+    triggered_workflows: list[TriggeredWorkflow]
+    history: list[HistoryEntry]
+
+
+class WorkflowStart(BaseModel):
+    """A decision to start a child workflow (from triggers or an explicit request)."""
+
+    workflow_type: str
+    title: str
+    severity: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChildWorkflowInput(BaseModel):
+    """What every child started from a conversation gets: where it came from and why."""
+
+    origin: ConversationKey
+    session_id: str
+    title: str
+    severity: str | None = None
+    requested_by: Actor | None = None
+    origin_message_id: str = ""
+    origin_context: dict[str, Any] | None = None
+    args: dict[str, Any] = Field(default_factory=dict)

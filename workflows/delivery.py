@@ -1,0 +1,88 @@
+"""Workflow-side helpers to post and update messages through the platform activities.
+
+The web chat writes to a local database, so its posts run as local activities (no
+task-queue round trip). Slack and Teams calls may be slow or rate-limited, so they
+are normal activities with a retry policy.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.activities.models import CreateChannelRequest, PostRequest, UpdateRequest
+    from workflows.activities.platform import PlatformActivities
+    from workflows.contracts import ConversationKey, MessageRef, Reply
+
+LOCAL_PLATFORMS = {"webchat"}
+
+PLATFORM_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=10,
+    non_retryable_error_types=["PlatformError"],
+)
+LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5)
+
+
+class Poster:
+    """Numbers this run's posts so each has a stable idempotency key across retries and replays."""
+
+    def __init__(self) -> None:
+        self._seq = 0
+
+    def next_key(self) -> str:
+        self._seq += 1
+        info = workflow.info()
+        return f"{info.workflow_id}#{info.run_id}#{self._seq}"
+
+    async def post(
+        self, key: ConversationKey, reply: Reply, context: dict[str, Any] | None = None
+    ) -> MessageRef:
+        req = PostRequest(key=key, reply=reply, idempotency_key=self.next_key(), reply_context=context)
+        if key.platform in LOCAL_PLATFORMS:
+            return await workflow.execute_local_activity_method(
+                PlatformActivities.post_reply,
+                req,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=LOCAL_RETRY,
+            )
+        return await workflow.execute_activity_method(
+            PlatformActivities.post_reply,
+            req,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=15),
+            retry_policy=PLATFORM_RETRY,
+        )
+
+    async def update(self, ref: MessageRef, reply: Reply) -> None:
+        req = UpdateRequest(ref=ref, reply=reply)
+        if ref.key.platform in LOCAL_PLATFORMS:
+            await workflow.execute_local_activity_method(
+                PlatformActivities.update_message,
+                req,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=LOCAL_RETRY,
+            )
+            return
+        await workflow.execute_activity_method(
+            PlatformActivities.update_message,
+            req,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=15),
+            retry_policy=PLATFORM_RETRY,
+        )
+
+    async def create_channel(self, req: CreateChannelRequest) -> ConversationKey:
+        return await workflow.execute_activity_method(
+            PlatformActivities.create_channel,
+            req,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=5),
+            retry_policy=PLATFORM_RETRY,
+        )

@@ -1,0 +1,57 @@
+"""Builds the threadwork Worker: every workflow and activity on one task queue."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from adapters.base import PlatformRegistry
+from workflows import TASK_QUEUE
+from workflows.activities.documents import DocumentActivities
+from workflows.activities.platform import PlatformActivities
+from workflows.activities.replies import LLMConfig, ReplyActivities
+from workflows.activities.triggering import TriggerActivities
+from workflows.chat_session import ChatSessionWorkflow
+from workflows.documents import DocumentProcessingWorkflow
+from workflows.incident import IncidentWorkflow
+
+WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, DocumentProcessingWorkflow]
+
+
+@dataclass
+class WorkerOptions:
+    task_queue: str = TASK_QUEUE
+    llm: LLMConfig | None = None
+    triggers_file: Path | None = None
+    document_max_bytes: int = 20 * 1024 * 1024
+    #: Sessions kept in memory; the rest replay from history on their next message.
+    #: Memory grows with this number, not with the number of open sessions.
+    max_cached_workflows: int = 300
+
+
+def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOptions | None = None) -> Worker:
+    options = options or WorkerOptions()
+    replies = ReplyActivities(options.llm)
+    platform = PlatformActivities(registry)
+    trigger = TriggerActivities(options.triggers_file)
+    documents = DocumentActivities(options.document_max_bytes)
+    return Worker(
+        client,
+        task_queue=options.task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            replies.generate_reply,
+            platform.post_reply,
+            platform.update_message,
+            platform.create_channel,
+            trigger.match_trigger,
+            documents.fetch_and_extract,
+            documents.summarize,
+        ],
+        max_cached_workflows=options.max_cached_workflows,
+        activity_executor=ThreadPoolExecutor(4),
+    )
