@@ -49,6 +49,14 @@ class ChatPlatform(Protocol):
         """Open a new conversation (incident channel) in the workspace of ``like``."""
         ...
 
+    async def pin(self, ref: MessageRef) -> None:
+        """Pin a posted message where the platform can (a no-op where it cannot)."""
+        ...
+
+    async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
+        """Say something only ``user_id`` sees in that conversation (refusals, errors)."""
+        ...
+
 
 class PlatformRegistry:
     """Platform name -> adapter instance, shared by the gateway and the worker's activities."""

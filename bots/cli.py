@@ -75,7 +75,32 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("session_id")
     end = ssub.add_parser("end", help="end a session gracefully")
     end.add_argument("session_id")
+    m = sub.add_parser("manifest", help="print or build the Slack / Teams app manifests")
+    msub = m.add_subparsers(dest="platform", required=True)
+    ms = msub.add_parser("slack", help="print the Slack app manifest (YAML)")
+    ms.add_argument("--url", help="public base URL of the gateway, e.g. https://bot.example.com")
+    ms.add_argument("--socket-mode", action="store_true", help="the Socket Mode variant (no request URLs)")
+    mt = msub.add_parser("teams", help="build the Teams app package (zip)")
+    mt.add_argument("--app-id", required=True, help="the bot's Microsoft App ID")
+    mt.add_argument("--domain", required=True, help="the gateway's host name")
+    mt.add_argument("--out", required=True, help="where to write the .zip")
     return p
+
+
+def _manifest(args: argparse.Namespace) -> int:
+    if args.platform == "slack":
+        from adapters.slack.manifest import render_manifest
+
+        if not args.socket_mode and not args.url:
+            print("error: give --url URL, or --socket-mode", file=sys.stderr)
+            return 2
+        print(render_manifest(url=args.url, socket_mode=args.socket_mode), end="")
+        return 0
+    from adapters.teams.manifest import build_package
+
+    path = build_package(app_id=args.app_id, domain=args.domain, out=args.out)
+    print(f"wrote {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(_serve(worker=False, gateway=True, dev=False))
     if args.command == "sessions":
         return _run(_sessions(args))
+    if args.command == "manifest":
+        return _manifest(args)
     return 2
 
 

@@ -44,6 +44,37 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("none", validation_alias=AliasChoices("THREADWORK_LLM_API_KEY"))
     llm_timeout: float = Field(30.0, validation_alias="THREADWORK_LLM_TIMEOUT")
 
+    # Slack (adapters/slack): enabled when the bot token and signing secret are set
+    slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+
+    # Teams (adapters/teams)
+    teams_enabled: bool = Field(False, validation_alias="TEAMS_ENABLED")
+    teams_app_id: str | None = Field(None, validation_alias="TEAMS_APP_ID")
+    teams_app_password: str | None = Field(None, validation_alias="TEAMS_APP_PASSWORD")
+    teams_app_type: str = Field("MultiTenant", validation_alias="TEAMS_APP_TYPE")
+    teams_app_tenant_id: str | None = Field(None, validation_alias="TEAMS_APP_TENANT_ID")
+    teams_incident_channel_id: str | None = Field(None, validation_alias="TEAMS_INCIDENT_CHANNEL_ID")
+
+    # Incidents
+    incident_responders: str = Field("", validation_alias="THREADWORK_INCIDENT_RESPONDERS")
+    incident_update_interval: float = Field(1800, validation_alias="THREADWORK_INCIDENT_UPDATE_INTERVAL")
+
+    # Documents and external events
+    document_max_bytes: int = Field(20 * 1024 * 1024, validation_alias="THREADWORK_DOCUMENT_MAX_BYTES")
+    events_token: str | None = Field(None, validation_alias="THREADWORK_EVENTS_TOKEN")
+    events_channel: str = Field("webchat:documents", validation_alias="THREADWORK_EVENTS_CHANNEL")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret) or bool(
+            self.slack_client_id and self.slack_client_secret and self.slack_signing_secret
+        )
+
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.dev_temporal_port}"

@@ -37,4 +37,12 @@ async def build_platforms(settings: Settings) -> Platforms:
     registry.register(WebChatPlatform(store))
     platforms = Platforms(registry=registry, webchat_store=store, closers=[store.close])
     platforms.mounts.append(lambda app, dispatcher: WebChatRoutes(store, dispatcher).add_to(app))
+    if settings.slack_enabled:
+        from adapters.slack.wiring import setup_slack
+
+        await setup_slack(settings, platforms)
+    if settings.teams_enabled or settings.teams_app_id:
+        from adapters.teams.wiring import setup_teams
+
+        await setup_teams(settings, platforms)
     return platforms

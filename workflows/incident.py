@@ -113,6 +113,17 @@ class IncidentWorkflow:
             await self._poster.update(self.state.card, card)
         return ActionResult(update=card)
 
+    @workflow.update
+    async def system_resolve(self, reason: str) -> IncidentState:
+        """Resolve from an external source (a monitoring alert that cleared): no user to authorize."""
+        if self.state.status != "resolved":
+            self.state.status = "resolved"
+            self.state.resolved_at = workflow.now()
+            self._log(None, f"Resolved: {reason}")
+            if self.state.card is not None:
+                await self._poster.update(self.state.card, incident_card(self.state, workflow.info().workflow_id))
+        return self.state
+
     @handle_action.validator
     def validate_action(self, event: ActionEvent) -> None:
         if self.state.status == "resolved":

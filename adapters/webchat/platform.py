@@ -49,3 +49,10 @@ class WebChatPlatform:
     ) -> ConversationKey:
         channel = await self.store.create_channel(name, topic)
         return ConversationKey(platform="webchat", channel=channel["id"])
+
+    async def pin(self, ref: MessageRef) -> None:
+        """The web chat has no pins; the card stays first in its thread."""
+
+    async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
+        """The web chat answers clicks privately in the HTTP response; elsewhere there is no private channel."""
+        raise PlatformError("the web chat has no private messages outside a click response")
