@@ -172,11 +172,17 @@ class ChatSessionWorkflow:
             self._end_reason = "command"
             return self._receipt(counted=True)
 
-        decision = await workflow.execute_local_activity_method(
-            TriggerActivities.match_trigger,
-            MatchRequest(text=msg.text, files=msg.files),
-            start_to_close_timeout=timedelta(seconds=5),
-        )
+        try:
+            decision = await workflow.execute_local_activity_method(
+                TriggerActivities.match_trigger,
+                MatchRequest(text=msg.text, files=msg.files),
+                start_to_close_timeout=timedelta(seconds=5),
+                retry_policy=REPLY_RETRY,
+            )
+        except (ActivityError, ApplicationError):
+            # A broken rules file must not silence the conversation: answer without a trigger.
+            workflow.logger.error("trigger rules could not be evaluated; answering without triggers")
+            decision = None
         started = None
         if decision is not None:
             started = await self._start_child(decision, msg.actor, msg.message_id)
@@ -224,7 +230,8 @@ class ChatSessionWorkflow:
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=REPLY_RETRY,
             )
-        except ActivityError:
+        except (ActivityError, ApplicationError):
+            # A local activity's failure arrives as its own ApplicationError.
             workflow.logger.warning("reply generation failed after retries; sending fallback")
             return fallback_reply()
 

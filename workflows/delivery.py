@@ -12,6 +12,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import CreateChannelRequest, PostRequest, UpdateRequest
@@ -30,6 +31,27 @@ PLATFORM_RETRY = RetryPolicy(
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5)
 
 
+async def _local(activity, arg, **options):
+    """Run a local activity; a failure is raised as ActivityError, as for normal activities.
+
+    (The SDK raises a local activity's own ApplicationError unwrapped; callers should
+    not have to care which kind of activity posted.)
+    """
+    try:
+        return await workflow.execute_local_activity_method(activity, arg, **options)
+    except ApplicationError as err:
+        wrapped = ActivityError(
+            f"local activity failed: {err.message}",
+            scheduled_event_id=0,
+            started_event_id=0,
+            identity="",
+            activity_type=activity.__name__,
+            activity_id="",
+            retry_state=RetryState.NON_RETRYABLE_FAILURE if err.non_retryable else RetryState.MAXIMUM_ATTEMPTS_REACHED,
+        )
+        raise wrapped from err
+
+
 class Poster:
     """Numbers this run's posts so each has a stable idempotency key across retries and replays."""
 
@@ -46,7 +68,7 @@ class Poster:
     ) -> MessageRef:
         req = PostRequest(key=key, reply=reply, idempotency_key=self.next_key(), reply_context=context)
         if key.platform in LOCAL_PLATFORMS:
-            return await workflow.execute_local_activity_method(
+            return await _local(
                 PlatformActivities.post_reply,
                 req,
                 start_to_close_timeout=timedelta(seconds=10),
@@ -63,7 +85,7 @@ class Poster:
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         req = UpdateRequest(ref=ref, reply=reply)
         if ref.key.platform in LOCAL_PLATFORMS:
-            await workflow.execute_local_activity_method(
+            await _local(
                 PlatformActivities.update_message,
                 req,
                 start_to_close_timeout=timedelta(seconds=10),
