@@ -71,6 +71,8 @@ async def test_help_reply_renders_and_status_button_answers_live(page: Page, sta
     status_msg = bot_messages(page).filter(has=page.get_by_test_id("block-heading").filter(has_text="Session status"))
     await expect(status_msg).to_have_count(1)
     await expect(field_value(status_msg, "Messages")).to_have_text("1")
+    columns = await status_msg.get_by_test_id("block-fields").evaluate("n => getComputedStyle(n).gridTemplateColumns")
+    assert len(columns.split()) == 2, columns
     await expect(status_msg.get_by_test_id("block-divider")).to_have_count(1)
     await expect(page.get_by_test_id("thread-item")).to_have_count(1)
     await expect(page.get_by_test_id("thread-summary")).to_have_text("help")
@@ -117,6 +119,7 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     await expect(field_value(card, "Commander")).to_have_text("Ben")
     resolve = card.get_by_role("button", name="Resolve")
     await expect(resolve).to_be_visible()
+    await expect(resolve).to_have_class("action-button action-primary")
     await page.screenshot(path=str(tmp_path / "webchat-incident.png"), full_page=True)
 
     card_id = await card.get_attribute("data-message-id")
