@@ -91,10 +91,22 @@ def _find_button(message: dict[str, Any], action_id: str, value: str) -> dict[st
     return None
 
 
+def _same_message(stored: dict[str, Any], body: PostMessage, thread: str | None) -> bool:
+    """A resend (same id) must be the same message; anything else would be silently dropped."""
+    return (
+        stored["channel"] == body.channel
+        and stored["user"] == body.user
+        and stored["text"] == body.text
+        and not stored["is_bot"]
+        and thread in (None, stored["thread"])
+    )
+
+
 class WebChatRoutes:
     def __init__(self, store: WebChatStore, dispatcher: SessionDispatcher) -> None:
         self.store = store
         self.dispatcher = dispatcher
+        self._closing = asyncio.Event()
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_get("/", self.index)
@@ -104,6 +116,11 @@ class WebChatRoutes:
         app.router.add_get("/webchat/api/channels/{channel}/messages", self.list_messages)
         app.router.add_post("/webchat/api/actions", self.post_action)
         app.router.add_get("/webchat/api/stream", self.stream)
+        app.on_shutdown.append(self._end_streams)
+
+    async def _end_streams(self, app: web.Application) -> None:
+        """Open event streams would hold a graceful shutdown for its whole timeout: end them."""
+        self._closing.set()
 
     async def index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
@@ -124,14 +141,20 @@ class WebChatRoutes:
         assert isinstance(body, PostMessage)
         if not await self.store.channel_exists(body.channel):
             return _bad_request(f"channel {body.channel!r} does not exist")
-        if body.thread is not None and not await self.store.get_message(body.thread):
-            return _bad_request(f"thread {body.thread!r} does not exist in channel {body.channel!r}")
+        thread = body.thread
+        if thread is not None:
+            parent = await self.store.get_message(thread)
+            if parent is None or parent["channel"] != body.channel:
+                return _bad_request(f"thread {thread!r} does not exist in channel {body.channel!r}")
+            thread = parent["thread"]  # a reply's id means its thread, as on Slack
         message_id = body.message_id or new_id()
         stored = await self.store.get_message(message_id)
         if stored is None:
             stored = await self.store.add_message(
-                channel=body.channel, thread=body.thread, user=body.user, text=body.text, message_id=message_id
+                channel=body.channel, thread=thread, user=body.user, text=body.text, message_id=message_id
             )
+        elif not _same_message(stored, body, thread):
+            return _bad_request(f"message_id {message_id!r} was already used for a different message")
         thread = stored["thread"]
         key = ConversationKey(platform="webchat", channel=body.channel, thread=thread)
         msg = ChatMessage(
@@ -188,7 +211,7 @@ class WebChatRoutes:
         await response.write(b"retry: 1000\n: connected\n\n")
         idle = 0.0
         try:
-            while True:
+            while not self._closing.is_set() and not _disconnected(request):
                 events = await self.store.events_after(seq)
                 for seq, kind, message in events:
                     payload = json.dumps({"kind": kind, "message": message})
@@ -201,6 +224,10 @@ class WebChatRoutes:
                 if idle >= HEARTBEAT_SECONDS:
                     await response.write(b": keep-alive\n\n")
                     idle = 0.0
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:
             pass
         return response
+
+
+def _disconnected(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()

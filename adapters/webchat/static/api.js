@@ -1,0 +1,58 @@
+// The web chat's JSON API (adapters/webchat/routes.py). Every failure becomes an
+// ApiError whose message is what the server said, so the page can show it as is.
+
+export class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+async function call(method, path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(`Cannot reach the threadwork server (${err.message}).`, 0);
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const reason = data && data.error ? data.error : `${response.status} ${response.statusText}`;
+    throw new ApiError(reason, response.status, data);
+  }
+  return data;
+}
+
+export const api = {
+  channels: () => call("GET", "/webchat/api/channels"),
+
+  messages(channel, thread) {
+    const query = thread ? `?thread=${encodeURIComponent(thread)}` : "";
+    return call("GET", `/webchat/api/channels/${encodeURIComponent(channel)}/messages${query}`);
+  },
+
+  // -> {session_id, message_id, thread}
+  send: ({ channel, thread, user, text, guest, messageId }) =>
+    call("POST", "/webchat/api/messages", { channel, thread, user, text, guest, message_id: messageId }),
+
+  // -> {ephemeral}
+  act: ({ channel, thread, messageId, actionId, value, user }) =>
+    call("POST", "/webchat/api/actions", {
+      channel, thread, message_id: messageId, action_id: actionId, value, user,
+    }),
+};
+
+export function newMessageId() {
+  if (window.crypto && crypto.randomUUID) return `web-${crypto.randomUUID()}`;
+  return `web-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}

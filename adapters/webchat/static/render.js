@@ -1,0 +1,103 @@
+// Messages and the platform-neutral reply blocks (workflows/contracts.py) as DOM.
+// A message element keeps its identity when the message is edited: only its
+// header and body are rebuilt, so private notes and references stay.
+
+import { el, formatTime, fullTime, initials, linkified } from "./dom.js";
+
+const BUTTON_STYLES = new Set(["default", "primary", "danger"]);
+
+function textBlock(block) {
+  const text = String(block.text ?? "");
+  if (block.style === "heading") return el("h3", { class: "block-heading", "data-testid": "block-heading" }, text);
+  if (block.style === "context") return el("p", { class: "block-context", "data-testid": "block-context" }, linkified(text));
+  return el("p", { class: "block-text", "data-testid": "block-text" }, linkified(text));
+}
+
+function fieldsBlock(block) {
+  const fields = (block.fields || []).map(([label, value]) =>
+    el("div", { class: "field", "data-testid": "field", dataset: { label: String(label) } },
+      el("div", { class: "field-label" }, String(label)),
+      el("div", { class: "field-value", "data-testid": "field-value" }, linkified(String(value ?? "")))),
+  );
+  return el("div", { class: "block-fields", "data-testid": "block-fields" }, fields);
+}
+
+function buttonsBlock(block) {
+  const buttons = (block.buttons || []).map((button) => {
+    const style = BUTTON_STYLES.has(button.style) ? button.style : "default";
+    return el("button", {
+      type: "button",
+      class: `action-button action-${style}`,
+      "data-testid": "action-button",
+      dataset: { actionId: button.action_id, value: button.value || "" },
+    }, button.label);
+  });
+  return el("div", { class: "block-buttons", "data-testid": "block-buttons" }, buttons);
+}
+
+const RENDERERS = {
+  text: textBlock,
+  fields: fieldsBlock,
+  buttons: buttonsBlock,
+  divider: () => el("hr", { class: "block-divider", "data-testid": "block-divider" }),
+};
+
+// The blocks of a message, or its text when there are none we can draw.
+export function messageBody(message) {
+  const rendered = (message.blocks || [])
+    .map((block) => (RENDERERS[block.type] ? RENDERERS[block.type](block) : null))
+    .filter(Boolean);
+  if (rendered.length === 0) rendered.push(el("p", { class: "block-text", "data-testid": "block-text" }, linkified(message.text || "")));
+  return rendered;
+}
+
+function header(message) {
+  return el("header", { class: "message-header" },
+    el("span", { class: "message-author", "data-testid": "message-author" }, message.user),
+    message.is_bot ? el("span", { class: "bot-badge" }, "bot") : null,
+    el("time", { class: "message-time", datetime: new Date(message.ts * 1000).toISOString(), title: fullTime(message.ts) },
+      formatTime(message.ts)));
+}
+
+export function messageElement(message) {
+  const node = el("li", {
+    id: `msg-${message.id}`,
+    class: message.is_bot ? "message from-bot" : "message from-user",
+    "data-testid": "message",
+    dataset: { messageId: message.id, isBot: String(Boolean(message.is_bot)) },
+  },
+  el("div", { class: "avatar", "aria-hidden": "true" }, message.is_bot ? "tw" : initials(message.user)),
+  el("div", { class: "message-main" },
+    header(message),
+    el("div", { class: "message-body", "data-testid": "message-body" }, messageBody(message)),
+    el("div", { class: "message-notes" })));
+  return node;
+}
+
+// Re-render an edited message inside the same element.
+export function updateMessageElement(node, message) {
+  node.querySelector(".message-header").replaceWith(header(message));
+  node.querySelector(".message-body").replaceChildren(...messageBody(message));
+  node.classList.remove("just-updated");
+  void node.offsetWidth; // restart the highlight animation
+  node.classList.add("just-updated");
+}
+
+// A note only this browser sees (a click's ephemeral answer, or its error).
+export function addNote(node, text, kind = "ephemeral") {
+  const notes = node.querySelector(".message-notes");
+  const note = el("div", { class: `note note-${kind}`, "data-testid": kind === "error" ? "action-error" : "ephemeral", role: kind === "error" ? "alert" : "status" },
+    el("span", { class: "note-label" }, kind === "error" ? "Error" : "Only visible to you"),
+    el("span", { class: "note-text" }, text),
+    el("button", { type: "button", class: "link", "aria-label": "Dismiss", onclick: () => note.remove() }, "Dismiss"));
+  notes.append(note);
+  return note;
+}
+
+// One line for the thread list: the root message's first words.
+export function summaryOf(message) {
+  const heading = (message.blocks || []).find((b) => b.type === "text" && b.style === "heading");
+  const text = heading ? heading.text : message.text || "";
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 140 ? `${line.slice(0, 139)}…` : line;
+}
