@@ -76,31 +76,31 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
         sub = words[0].lower() if words else "help"
         key = command_key(command)
         if sub == "help":
-            await ack(text=HELP)
+            await ack(text=HELP, response_type="ephemeral")
         elif sub == "workflows":
-            await ack(text=workflows_text())
+            await ack(text=workflows_text(), response_type="ephemeral")
         elif sub == "status":
             await ack()
             await respond(text=status_text(await bot.sessions.session_state(key.session_id())), response_type="ephemeral")
         elif sub == "end":
             if not await bot.sessions.has_session(key.session_id()):
-                await ack(text="There is no session here to end. To end a thread's session, say \"end\" in that thread.")
+                await ack(text="There is no session here to end. To end a thread's session, say \"end\" in that thread.", response_type="ephemeral")
                 return
-            await ack(text="Ending this conversation's session…")
+            await ack(text="Ending this conversation's session…", response_type="ephemeral")
             actor = await bot.actors.actor(client, key.workspace, command.get("user_id", ""))
             result = await bot.sessions.act(key.session_id(), ActionEvent(key=key, actor=actor, action_id="session.end"))
             if result.ephemeral:
                 await respond(text=result.ephemeral, response_type="ephemeral")
         else:
-            await ack(text=f"I don't know /threadwork {escape(sub)}.\n{USAGE}")
+            await ack(text=f"I don't know /threadwork {escape(sub)}.\n{USAGE}", response_type="ephemeral")
 
     @app.command("/incident")
     async def incident(ack, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
         title = " ".join((command.get("text") or "").split())
         if not title:
-            await ack(text=INCIDENT_USAGE)
+            await ack(text=INCIDENT_USAGE, response_type="ephemeral")
             return
-        await ack(text=f"Declaring incident \"{escape(title)}\"…")
+        await ack(text=f"Declaring incident \"{escape(title)}\"…", response_type="ephemeral")
         user = command.get("user_id", "")
         key = command_key(command)
         actor = await bot.actors.actor(client, key.workspace, user)

@@ -28,7 +28,6 @@ def build_bolt_app(settings: Settings, store=None) -> AsyncApp:
             process_before_response=False,
         )
     return AsyncApp(
-        token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
         client=make_client(settings.slack_api_url, settings.slack_bot_token),
         process_before_response=False,
