@@ -61,12 +61,17 @@ def escaped_pieces(text: str, limit: int) -> list[str]:
     """``text`` escaped for mrkdwn, in pieces of at most ``limit`` characters (entities kept whole)."""
     out: list[str] = []
     for piece in split_text(text, limit):
-        escaped = escape(piece)
-        if len(escaped) <= limit:
-            out.append(escaped)
-        else:  # escaping lengthened it: split the raw piece finer
-            out.extend(escaped_pieces(piece, max(limit * len(piece) // len(escaped) - 1, 1)) if len(piece) > 1 else [escaped])
+        out.extend(_fit_escaped(piece, limit))
     return out
+
+
+def _fit_escaped(piece: str, limit: int) -> list[str]:
+    escaped = escape(piece)
+    if len(escaped) <= limit:
+        return [escaped]
+    # Escaping lengthened it: split the raw piece finer (each part is shorter, so this ends).
+    raw_limit = max(limit * len(piece) // len(escaped), 1)
+    return [part for sub in split_text(piece, raw_limit) for part in _fit_escaped(sub, limit)]
 
 
 def _sections(text: str) -> list[dict[str, Any]]:
