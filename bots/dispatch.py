@@ -98,6 +98,10 @@ class Dispatcher:
                     continue
                 log.warning("Temporal refused message %s: %s", msg.message_id, err)
                 return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
+            except RuntimeError as err:
+                # A lazily connected client (the gateway's) raises this when Temporal is unreachable.
+                log.warning("Temporal unreachable for message %s: %s", msg.message_id, err)
+                return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
         return Delivery(Delivery.UNAVAILABLE, session_id, "the session kept ending; try again")
 
     async def act(self, workflow_id: str, event: ActionEvent) -> ActionResult:

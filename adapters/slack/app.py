@@ -69,7 +69,11 @@ class SlackBot:
         msg = to_chat_message(event, where.key, actor, context.bot_user_id)
         if not msg.text and not msg.files and mentions(event.get("text", ""), context.bot_user_id):
             msg.text = "help"  # a bare mention asks what the bot can do
-        result = await self.sessions.deliver(msg)
+        try:
+            result = await self.sessions.deliver(msg)
+        except Exception:  # the user must hear something rather than nothing
+            log.exception("delivering %s to %s failed", msg.message_id, where.key.session_id())
+            result = Delivery(Delivery.UNAVAILABLE, where.key.session_id())
         if result.status == Delivery.UNAVAILABLE:
             await self._say(client, where.key, UNAVAILABLE_TEXT)
         elif result.status == Delivery.INVALID:
