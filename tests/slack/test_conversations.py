@@ -103,3 +103,21 @@ async def test_bare_mention_answers_with_help_and_buttons(slack):
     assert {v["a"] for v in values} == {"session.status", "session.help", "session.end"}
     assert {v["w"] for v in values} == {f"slack:T1:C1:{root['ts']}"}
     assert "I'm threadwork" in reply["text"]  # the text fallback
+
+
+async def test_a_child_workflow_posts_its_progress_into_the_thread_that_started_it(slack):
+    stack, sim = slack
+    root = await sim.mention("C1", "UALICE", "hello")
+    ts = root["ts"]
+    await sim.fake.wait_for(lambda: sim.fake.posts("C1", ts), what="the first reply")
+    await sim.event(sim.message("C1", "UALICE", "we have a critical incident: checkout is down", thread_ts=ts))
+
+    def card():
+        return [m for m in sim.fake.posts("C1", ts) if m["blocks"] and m["blocks"][0]["type"] == "header" and "Incident" in m["blocks"][0]["text"]["text"]]
+
+    incident_card = (await sim.fake.wait_for(card, what="the incident card in the thread"))[0]
+    assert incident_card["thread_ts"] == ts
+    fields = [b for b in incident_card["blocks"] if "fields" in b][0]["fields"]
+    assert {"type": "mrkdwn", "text": "*Severity*\nSEV1"} in fields
+    started = [m for m in sim.fake.posts("C1", ts) if "I've started incident response" in m["text"]]
+    assert started and started[0]["thread_ts"] == ts
