@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -26,6 +27,7 @@ from adapters.slack.users import ActorCache
 from workflows.contracts import ConversationKey
 
 log = logging.getLogger(__name__)
+KNOWN_SESSIONS = 10_000
 
 
 class SlackBot:
@@ -35,9 +37,12 @@ class SlackBot:
         self.app = app
         self.actors = actors or ActorCache()
         self.dispatcher: SessionDispatcher | None = None
+        #: Sessions known to exist (they never stop existing), so busy threads skip the lookup.
+        self._known_sessions: OrderedDict[str, None] = OrderedDict()
         app.event("app_mention")(self._on_message)
         app.event("message")(self._on_message)
         app.event("reaction_added")(self._on_ignored_event)
+        app.event(re.compile(".+"))(self._on_ignored_event)  # anything else subscribed later: ack, no retries
         app.action(re.compile(".+"))(self._on_action)
         register_commands(app, self)
 
@@ -53,7 +58,7 @@ class SlackBot:
     # ---- messages ---------------------------------------------------------------
 
     async def _on_ignored_event(self) -> None:
-        """Subscribed (manifest) but not used yet: acknowledged so Slack does not retry."""
+        """Subscribed but not used (yet): acknowledged so Slack does not retry it."""
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         team_id = body.get("team_id") or context.team_id or ""
@@ -61,7 +66,7 @@ class SlackBot:
         if where.key is None:
             log.debug("ignored Slack %s event: %s", event.get("type"), where.reason)
             return
-        if where.needs_existing_session and not await self.sessions.has_session(where.key.session_id()):
+        if where.needs_existing_session and not await self._session_exists(where.key.session_id()):
             return
         actor = await self.actors.actor(client, team_id, event["user"])
         if actor.is_bot:
@@ -78,6 +83,17 @@ class SlackBot:
             await self._say(client, where.key, UNAVAILABLE_TEXT)
         elif result.status == Delivery.INVALID:
             await self._whisper(client, where.key, actor.id, f"I couldn't take that message: {result.detail}")
+
+    async def _session_exists(self, session_id: str) -> bool:
+        if session_id in self._known_sessions:
+            self._known_sessions.move_to_end(session_id)
+            return True
+        if not await self.sessions.has_session(session_id):
+            return False
+        self._known_sessions[session_id] = None
+        if len(self._known_sessions) > KNOWN_SESSIONS:
+            self._known_sessions.popitem(last=False)
+        return True
 
     async def _say(self, client: AsyncWebClient, key: ConversationKey, text: str) -> None:
         try:

@@ -11,6 +11,7 @@ import logging
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 
 from adapters.base import SessionDispatcher
 from adapters.slack.app import SlackBot
@@ -20,8 +21,9 @@ EVENTS_PATH = "/slack/events"
 
 
 class SlackRoutes:
-    def __init__(self, bot: SlackBot, app_token: str | None = None) -> None:
+    def __init__(self, bot: SlackBot, signing_secret: str, app_token: str | None = None) -> None:
         self.bot = bot
+        self.signing_secret = signing_secret
         self.app: AsyncApp = bot.app
         self.app_token = app_token
         self.socket_handler = None
@@ -43,8 +45,22 @@ class SlackRoutes:
             web_app.router.add_get(flow.redirect_uri_path, self.oauth_redirect)
 
     async def events(self, request: web.Request) -> web.Response:
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:  # includes JSONDecodeError: bolt parses the body up front
+            return await self._unparsable(request)
+        bolt_response = await self.app.async_dispatch(bolt_request)
+        if bolt_response.status == 404:
+            # Signed, but not an event, command or interaction this app handles.
+            return web.json_response({"error": "unhandled request: not an event, command or interaction threadwork handles"}, status=400)
         return await to_aiohttp_response(bolt_response)
+
+    async def _unparsable(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        verifier = SignatureVerifier(self.signing_secret)
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return web.json_response({"error": "invalid request"}, status=401)
+        return web.json_response({"error": "body is neither JSON nor a form with a JSON payload"}, status=400)
 
     async def install(self, request: web.Request) -> web.Response:
         return await to_aiohttp_response(await self.app.oauth_flow.handle_installation(await to_bolt_request(request)))

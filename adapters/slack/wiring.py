@@ -43,7 +43,7 @@ async def setup_slack(settings: Settings, platforms: Platforms) -> SlackRoutes:
     await posted.open()
     platforms.closers.append(posted.close)
     platform = SlackPlatform(clients, posted)
-    routes = SlackRoutes(SlackBot(build_bolt_app(settings, store)), settings.slack_app_token)
+    routes = SlackRoutes(SlackBot(build_bolt_app(settings, store)), settings.slack_signing_secret or "", settings.slack_app_token)
     platform.routes = routes  # for operators and tests: which mode was chosen
     platforms.registry.register(platform)
     platforms.mounts.append(lambda app, dispatcher: routes.add_to(app, dispatcher))

@@ -87,3 +87,24 @@ async def test_own_and_other_bots_messages_and_edits_are_ignored(slack):
     await sim.event(sim.message("C1", "UBOB", "a person again", thread_ts=ts))
     await sim.fake.wait_for(lambda: len(sim.fake.posts()) == 2, what="the reply to a person")
     assert (await stack.state(f"slack:T1:C1:{ts}"))["message_count"] == 2
+
+
+async def test_bad_bodies_get_a_clear_400_and_unsigned_ones_401(slack):
+    from tests.slack.support import signed_headers
+
+    stack, sim = slack
+    cases = [
+        ("not json", "application/json", 400, "neither JSON"),
+        ("payload=%7Bbroken", "application/x-www-form-urlencoded", 400, "neither JSON"),
+        ("{}", "application/json", 400, "unhandled request"),
+    ]
+    for body, content_type, status, reason in cases:
+        resp = await stack.http.post("/slack/events", content=body.encode(), headers=signed_headers(body, content_type=content_type))
+        assert (resp.status_code, reason in resp.text) == (status, True), (body, resp.text)
+        forged = signed_headers(body, content_type=content_type, secret="wrong")
+        assert (await stack.http.post("/slack/events", content=body.encode(), headers=forged)).status_code == 401
+
+    # An event type the app does not use is acknowledged (no Slack retries) and ignored.
+    resp = await sim.event({"type": "channel_created", "channel": {"id": "C9", "name": "new"}})
+    assert resp.status_code == 200
+    assert sim.fake.posts() == []
