@@ -138,7 +138,7 @@ class Dispatcher:
                 start_signal="trigger_workflow",
                 start_signal_args=[request],
             )
-        except RPCError as err:
+        except (RPCError, RuntimeError) as err:  # RuntimeError: a lazy client that cannot connect
             log.warning("could not trigger %s on %s: %s", request.workflow_type, session_id, err)
             return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
         return Delivery(Delivery.ACCEPTED, session_id)
@@ -146,8 +146,8 @@ class Dispatcher:
     async def has_session(self, session_id: str) -> bool:
         try:
             await self.client.get_workflow_handle(session_id).describe()
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
+        except (RPCError, RuntimeError) as err:
+            if not isinstance(err, RPCError) or err.status != RPCStatusCode.NOT_FOUND:
                 log.warning("could not look up session %s: %s", session_id, err)
             return False
         return True

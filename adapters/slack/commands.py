@@ -81,7 +81,12 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
             await ack(text=workflows_text(), response_type="ephemeral")
         elif sub == "status":
             await ack()
-            await respond(text=status_text(await bot.sessions.session_state(key.session_id())), response_type="ephemeral")
+            try:
+                text = status_text(await bot.sessions.session_state(key.session_id()))
+            except Exception:  # Temporal unreachable: say so rather than nothing
+                log.exception("status of %s failed", key.session_id())
+                text = UNAVAILABLE_TEXT
+            await respond(text=text, response_type="ephemeral")
         elif sub == "end":
             if not await bot.sessions.has_session(key.session_id()):
                 await ack(text="There is no session here to end. To end a thread's session, say \"end\" in that thread.", response_type="ephemeral")
