@@ -2,7 +2,8 @@
 
 429s wait for Retry-After (AsyncRateLimitErrorRetryHandler) and dropped connections are
 retried (AsyncConnectionErrorRetryHandler); what still fails becomes a PlatformError whose
-``retryable`` flag tells the Temporal activity retry policy whether to try again.
+``retryable`` flag tells the Temporal activity retry policy whether to try again. 5xx answers
+are left to that policy: Slack may have acted (conversations.create) before failing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,7 +36,6 @@ def make_client(base_url: str, token: str | None = None) -> AsyncWebClient:
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            AsyncServerErrorRetryHandler(max_retry_count=1),
         ],
     )
 

@@ -38,6 +38,7 @@ HELP = (
     "I'm threadwork: every thread with me is a durable session. Mention me in a channel to start one "
     "(I answer in the thread, and follow-ups in that thread need no mention), or write to me directly.\n" + USAGE
 )
+NO_SESSION_TO_END = "There is no session here to end. To end a thread's session, say \"end\" in that thread."
 INCIDENT_USAGE = "Usage: /incident <title>, for example: /incident checkout is failing"
 
 
@@ -88,14 +89,13 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
                 text = UNAVAILABLE_TEXT
             await respond(text=text, response_type="ephemeral")
         elif sub == "end":
+            await ack()  # first: the lookups below talk to Temporal
             if not await bot.sessions.has_session(key.session_id()):
-                await ack(text="There is no session here to end. To end a thread's session, say \"end\" in that thread.", response_type="ephemeral")
+                await respond(text=NO_SESSION_TO_END, response_type="ephemeral")
                 return
-            await ack(text="Ending this conversation's session…", response_type="ephemeral")
             actor = await bot.actors.actor(client, key.workspace, command.get("user_id", ""))
             result = await bot.sessions.act(key.session_id(), ActionEvent(key=key, actor=actor, action_id="session.end"))
-            if result.ephemeral:
-                await respond(text=result.ephemeral, response_type="ephemeral")
+            await respond(text=result.ephemeral or "Ending this conversation's session…", response_type="ephemeral")
         else:
             await ack(text=f"I don't know /threadwork {escape(sub)}.\n{USAGE}", response_type="ephemeral")
 

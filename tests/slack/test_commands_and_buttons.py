@@ -42,14 +42,18 @@ async def test_threadwork_status_and_end_act_on_the_dm_session(slack):
     assert "slack:T1:D7:dm is active: 1 messages" in answer[0]["text"]
 
     resp = await sim.command("/threadwork", "end", channel="D7")
-    assert resp.json()["text"].startswith("Ending this conversation's session")
+    assert resp.status_code == 200
+    said = await sim.fake.wait_for(lambda: len(sim.fake.responses) >= 2 and sim.fake.responses, what="the end answer")
+    assert said[1]["text"].startswith("Ending this conversation's session")
     posts = await sim.fake.wait_for(lambda: len(sim.fake.posts("D7")) >= 2 and sim.fake.posts("D7"), what="the goodbye")
     assert "Session ended" in posts[1]["text"]
     ended = await stack.client.get_workflow_handle_for(ChatSessionWorkflow.run, "slack:T1:D7:dm").result()
     assert ended.is_active is False
 
     resp = await sim.command("/threadwork", "end", channel="C42")
-    assert "no session here" in resp.json()["text"]
+    assert resp.status_code == 200
+    said = await sim.fake.wait_for(lambda: len(sim.fake.responses) >= 3 and sim.fake.responses, what="the no-session answer")
+    assert "no session here" in said[2]["text"]
 
 
 async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_the_workflow(slack):
