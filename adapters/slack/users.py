@@ -6,6 +6,7 @@ held to the session's guest limit, so a change of role shows up after at most th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, Callable
@@ -36,12 +37,21 @@ class ActorCache:
         self.ttl = ttl
         self._clock = clock
         self._entries: dict[tuple[str, str], tuple[float, Actor]] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[Actor]] = {}
 
     async def actor(self, client: AsyncWebClient, team_id: str, user_id: str) -> Actor:
-        now = self._clock()
         cached = self._entries.get((team_id, user_id))
-        if cached and cached[0] > now:
+        if cached and cached[0] > self._clock():
             return cached[1]
+        # One lookup per person at a time (Slack sends a mention twice, at once).
+        task = self._inflight.get((team_id, user_id))
+        if task is None:
+            task = self._inflight[(team_id, user_id)] = asyncio.ensure_future(self._lookup(client, team_id, user_id, cached))
+            task.add_done_callback(lambda _t: self._inflight.pop((team_id, user_id), None))
+        return await asyncio.shield(task)
+
+    async def _lookup(self, client: AsyncWebClient, team_id: str, user_id: str, cached: tuple[float, Actor] | None) -> Actor:
+        now = self._clock()
         try:
             resp = await client.users_info(user=user_id)
             actor = actor_from_user(resp["user"])

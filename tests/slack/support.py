@@ -75,6 +75,8 @@ class SlackSim:
         ts = kw.pop("ts", None) or new_ts()
         event = self.message(channel, user, f"<@{BOT_USER}> {text}", ts=ts, kind="app_mention", **kw)
         assert (await self.event(event)).status_code == 200
+        twin = self.message(channel, user, f"<@{BOT_USER}> {text}", ts=ts, **kw)
+        assert (await self.event(twin)).status_code == 200
         return event
 
     async def command(self, command: str, text: str, *, channel: str = "C1", user: str = "UALICE") -> httpx.Response:

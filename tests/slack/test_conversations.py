@@ -119,5 +119,8 @@ async def test_a_child_workflow_posts_its_progress_into_the_thread_that_started_
     assert incident_card["thread_ts"] == ts
     fields = [b for b in incident_card["blocks"] if "fields" in b][0]["fields"]
     assert {"type": "mrkdwn", "text": "*Severity*\nSEV1"} in fields
-    started = [m for m in sim.fake.posts("C1", ts) if "I've started incident response" in m["text"]]
-    assert started and started[0]["thread_ts"] == ts
+    # The session's own answer races with the child's card; both land in the thread.
+    started = await sim.fake.wait_for(
+        lambda: [m for m in sim.fake.posts("C1", ts) if "I've started incident response" in m["text"]], what="the session's answer"
+    )
+    assert started[0]["thread_ts"] == ts
