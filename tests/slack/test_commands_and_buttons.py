@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from temporalio.client import WorkflowExecutionStatus
@@ -77,7 +78,13 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
     assert card["blocks"][0]["text"]["text"] == "Incident: checkout is down"
     resolve = [b for b in card["blocks"] if b["type"] == "actions"][0]["elements"][0]
     assert json.loads(resolve["value"]) == {"w": incident_id, "a": "incident.resolve", "v": ""}
-    session = await stack.state(f"slack:T1:C1:{anchor['ts']}")
+    session_id = f"slack:T1:C1:{anchor['ts']}"
+    # The card may land before the session has recorded its child: ask until it has.
+    for _ in range(100):
+        session = await stack.state(session_id)
+        if session["triggered_workflows"]:
+            break
+        await asyncio.sleep(0.05)
     assert session["triggered_workflows"][0]["workflow_id"] == incident_id
 
     before_click = dict(card)
