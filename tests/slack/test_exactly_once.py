@@ -53,8 +53,12 @@ async def test_post_retried_after_slack_accepted_it_does_not_post_twice(slack):
     sim.fake.fail("chat.postMessage", "accept_then_500")
     root = await sim.mention("C1", "UALICE", "a reply whose answer gets lost")
     await sim.fake.wait_for(lambda: sim.fake.calls_to("conversations.replies"), what="the retry's lookup", timeout=30)
-    state = await stack.state(f"slack:T1:C1:{root['ts']}")
-    assert state["history"][-1]["role"] == "assistant"  # the post activity completed
+    for _ in range(200):  # the retried post activity completes, then the session records its answer
+        state = await stack.state(f"slack:T1:C1:{root['ts']}")
+        if state["history"][-1]["role"] == "assistant":
+            break
+        await asyncio.sleep(0.05)
+    assert state["history"][-1]["role"] == "assistant"
     await asyncio.sleep(SETTLE)
     posts = sim.fake.posts("C1", root["ts"])
     assert len(posts) == 1
