@@ -8,7 +8,7 @@ are left to that policy: Slack may have acted (conversations.create) before fail
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -50,10 +50,6 @@ def platform_error(method: str, err: Exception) -> PlatformError:
     if isinstance(err, (SlackClientError, OSError, TimeoutError)):
         return PlatformError(f"Slack {method} failed: {err}", retryable=True)
     return PlatformError(f"Slack {method} failed: {err!r}", retryable=True)
-
-
-class TokenSource(Protocol):
-    async def client_for(self, team_id: str) -> AsyncWebClient: ...
 
 
 class SlackClients:
