@@ -19,6 +19,7 @@ from bots.config import Settings
 from bots.dispatch import Dispatcher
 from bots.gateway import build_app
 from bots.runner import worker_options
+from bots.temporal import connect
 from bots.wiring import Platforms, build_platforms
 from workflows.worker import build_worker
 
@@ -80,6 +81,8 @@ async def running_stack(client: Client, data_dir: Path, **overrides: Any) -> Asy
         task_queue=f"tq-{uuid.uuid4().hex[:8]}",
         **overrides,
     )
+    # Connect the way the processes do (our Runtime with Prometheus metrics, pydantic data).
+    client = await connect(client.service_client.config.target_host, client.namespace)
     platforms = await build_platforms(settings)
     worker = build_worker(client, platforms.registry, worker_options(settings))
     runner = web.AppRunner(build_app(client, Dispatcher(client, settings.task_queue, settings.session_config()), platforms))
