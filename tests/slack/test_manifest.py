@@ -18,12 +18,11 @@ SCHEMA_NAME = "slack-app-manifest.schema.json"
 
 
 def schema_path() -> Path:
-    """../shared/schemas beside the repository (walks up, so worktrees and CI clones both work)."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "schemas" / SCHEMA_NAME
-        if candidate.is_file():
-            return candidate
-    pytest.fail(f"{SCHEMA_NAME} not found in any shared/schemas above {Path(__file__).parent}; it ships beside the repo")
+    """The official schema, vendored with its license in tests/schemas/."""
+    path = REPO / "tests" / "schemas" / SCHEMA_NAME
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: copy it from the project's shared/schemas")
+    return path
 
 
 def validator() -> jsonschema.protocols.Validator:
