@@ -126,7 +126,10 @@ async def cold(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Side
             w.stop()
 
 
-async def run(plan: Plan) -> dict[str, report.Side]:
+SECTIONS = {"speed": speed, "memory": memory, "cold": cold}
+
+
+async def run(plan: Plan, sections: list[str]) -> dict[str, report.Side]:
     sides = {kind: report.Side() for kind in report.SIDES}
     say("starting a Temporal dev server")
     # The dev server prints a banner on the stdout it inherits: keep stdout for the table.
@@ -142,9 +145,8 @@ async def run(plan: Plan) -> dict[str, report.Side]:
     try:
         address = env.client.service_client.config.target_host
         with tempfile.TemporaryDirectory(prefix="threadwork-bench-") as tmp:
-            await speed(plan, address, Path(tmp), sides)
-            await memory(plan, address, Path(tmp), sides)
-            await cold(plan, address, Path(tmp), sides)
+            for name in sections:
+                await SECTIONS[name](plan, address, Path(tmp), sides)
     finally:
         await env.shutdown()
     return sides
@@ -155,6 +157,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a smoke run: few samples, table only")
     p.add_argument("--rounds", type=int, help="alternating rounds of latency/throughput (default 3)")
     p.add_argument("--cache-sizes", help="comma-separated max_cached_workflows values for the memory runs")
+    p.add_argument("--only", help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
     p.add_argument("--docs", type=Path, help="write results here (default docs/performance.md; --quick: none)")
     return p.parse_args(argv)
 
@@ -168,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         plan.cache_sizes = [int(x) for x in args.cache_sizes.split(",")]
     docs = args.docs or (None if args.quick else ROOT / "docs" / "performance.md")
     started, load_before = datetime.now(timezone.utc), os.getloadavg()
-    sides = asyncio.run(run(plan))
+    sections = args.only.split(",") if args.only else list(SECTIONS)
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        print(f"error: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}", file=sys.stderr)
+        return 2
+    sides = asyncio.run(run(plan, sections))
     command = "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv)
     head = report.header(command.strip(), started, load_before, os.getloadavg())
     body = report.render(sides)
