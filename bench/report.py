@@ -29,6 +29,7 @@ class Side:
     memory: list[MemoryResult] = field(default_factory=list)
     cold: dict[int, tuple[Latency, Latency]] = field(default_factory=dict)  # history turns -> (cold, warm)
     profile: TurnProfile | None = None
+    cpu_ms: list[float] = field(default_factory=list)  # worker CPU per message during the burst, per round
 
 
 def merged(rounds: list[Latency]) -> Latency:
@@ -103,7 +104,9 @@ def profile_rows(sides: dict[str, Side]) -> list[list[str]]:
         p = sides[kind].profile
         if p is None:
             continue
-        rows.append([kind, *(f"{p.by_type[k]:.1f}" for k in SHOWN), f"{p.events_per_turn:.1f}", f"{p.bytes_per_turn:.0f}"])
+        cpu = f"{statistics.median(sides[kind].cpu_ms):.1f}" if sides[kind].cpu_ms else "-"
+        rows.append([kind, *(f"{p.by_type[k]:.1f}" for k in SHOWN), f"{p.events_per_turn:.1f}",
+                     f"{p.bytes_per_turn:.0f}", cpu])
     return rows
 
 
@@ -118,7 +121,7 @@ TRADEOFF_HEADER = ["side", "max_cached_workflows", "sessions open", "RSS before 
                    "MB per 1,000 sessions", "cold turn p50 / p99 (ms)", "warm turn p50 / p99 (ms)"]
 COLD_HEADER = ["side", "earlier turns in history", "warm p50 / p99 (ms)", "cold p50 / p99 (ms)", "cold / warm"]
 PROFILE_HEADER = ["side", *(f"{v} per message" for v in SHOWN.values()), "history events per message",
-                  "history bytes per message"]
+                  "history bytes per message", "worker CPU per message in the burst (ms)"]
 
 
 def render(sides: dict[str, Side]) -> str:

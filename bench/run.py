@@ -76,6 +76,7 @@ async def speed(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Sid
     await start_workers(workers)
     try:
         targets = await targets_for(address, workers)
+        by_kind = {w.kind: w for w in workers}
         for target in targets.values():
             await scenarios.latency_existing(target, 10, sessions=2)  # warm-up, not recorded
         for r in range(plan.rounds):
@@ -85,7 +86,10 @@ async def speed(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Sid
                 side, target = sides[kind], targets[kind]
                 side.new.append(await scenarios.latency_new(target, plan.new_n))
                 side.existing.append(await scenarios.latency_existing(target, plan.existing_n))
+                cpu_before = by_kind[kind].cpu_seconds()
                 side.throughput.append(await scenarios.throughput(target, plan.senders, plan.per_sender))
+                cpu_used = by_kind[kind].cpu_seconds() - cpu_before
+                side.cpu_ms.append(cpu_used * 1000 / (plan.senders * plan.per_sender))
         for kind, target in targets.items():
             thread = target.new_session()
             for _ in range(6):

@@ -24,6 +24,12 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by ``pid`` (all its threads), from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class WorkerProcess:
     """One worker of ``kind`` ("threadwork" or "echo") on its own task queue."""
 
@@ -60,7 +66,8 @@ class WorkerProcess:
         deadline = time.monotonic() + timeout
         while READY[self.kind] not in self.log_path.read_text(errors="replace"):
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} worker exited ({self.process.returncode}); see {self.log_path}")
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{self.kind} worker exited ({self.process.returncode}):\n{tail}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{self.kind} worker did not start in {timeout:.0f}s; see {self.log_path}")
@@ -73,6 +80,9 @@ class WorkerProcess:
 
     def rss_mb(self) -> float:
         return rss_mb(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
 
     def stop(self) -> None:
         process, self.process = self.process, None
