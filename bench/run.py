@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shlex
+import sqlite3
 import sys
 import tempfile
 import uuid
@@ -98,6 +100,17 @@ async def speed(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Sid
     finally:
         for w in workers:
             w.stop()
+    check_replies_stored(by_kind["threadwork"], targets["threadwork"].sent)
+
+
+def check_replies_stored(worker: WorkerProcess, sent: int) -> None:
+    """Every threadwork message of the run must have its reply in the web chat store."""
+    db = worker.data_dir / worker.task_queue / "webchat.sqlite3"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM messages WHERE is_bot = 1").fetchone()
+    if stored != sent:
+        raise RuntimeError(f"{sent} threadwork messages were answered but {stored} replies are in the web chat store")
+    say(f"web chat store: {stored} bot replies for {sent} messages")
 
 
 async def memory(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Side]) -> None:
@@ -161,6 +174,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a smoke run: few samples, table only")
     p.add_argument("--rounds", type=int, help="alternating rounds of latency/throughput (default 3)")
     p.add_argument("--cache-sizes", help="comma-separated max_cached_workflows values for the memory runs")
+    p.add_argument("--cold-history", help="comma-separated history lengths (turns) for the cold-turn runs (default 1,20)")
+    p.add_argument("--cold-sessions", type=int, help="conversations per cold-turn history length (default 15)")
     p.add_argument("--only", help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
     p.add_argument("--docs", type=Path, help="write results here (default docs/performance.md; --quick: none)")
     return p.parse_args(argv)
@@ -173,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         plan.rounds = args.rounds
     if args.cache_sizes:
         plan.cache_sizes = [int(x) for x in args.cache_sizes.split(",")]
+    if args.cold_history:
+        plan.cold_history = [int(x) for x in args.cold_history.split(",")]
+    if args.cold_sessions:
+        plan.cold_sessions = args.cold_sessions
     docs = args.docs or (None if args.quick else ROOT / "docs" / "performance.md")
     started, load_before = datetime.now(timezone.utc), os.getloadavg()
     sections = args.only.split(",") if args.only else list(SECTIONS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ from bench.workers import WorkerProcess
 def percentile(samples: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of ``samples``."""
     ordered = sorted(samples)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 

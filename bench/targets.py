@@ -22,6 +22,8 @@ from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import Actor, ChatMessage, ConversationKey, SessionInput
 
 TEXT = "hello, can you tell me how the deploy went?"
+#: What the gateway would put in SessionInput (defaults and THREADWORK_* environment variables).
+_SESSION_CONFIG = Settings(_env_file=None).session_config()
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Target:
     kind: str
     client: Client
     task_queue: str
+    sent: int = 0  # messages answered so far
 
     @staticmethod
     async def connect(kind: str, address: str, task_queue: str) -> Target:
@@ -49,7 +52,9 @@ class Target:
             await self._send_threadwork(thread, text)
         else:
             await self._send_echo(thread, text)
-        return time.perf_counter() - started
+        took = time.perf_counter() - started
+        self.sent += 1
+        return took
 
     async def _send_threadwork(self, thread: str, text: str) -> None:
         key = ConversationKey(platform="webchat", channel="general", thread=thread)
@@ -86,5 +91,3 @@ class Target:
             return ConversationKey(platform="webchat", channel="general", thread=thread).session_id()
         return f"echo:{thread}"
 
-
-_SESSION_CONFIG = Settings(_env_file=None).session_config()
