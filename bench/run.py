@@ -61,7 +61,11 @@ def say(text: str) -> None:
 
 
 async def start_workers(workers: list[WorkerProcess]) -> None:
-    await asyncio.gather(*(asyncio.to_thread(w.start) for w in workers))
+    """Start in parallel; wait for every start to end before raising, so none is left behind."""
+    results = await asyncio.gather(*(asyncio.to_thread(w.start) for w in workers), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def targets_for(address: str, workers: list[WorkerProcess]) -> dict[str, Target]:
@@ -75,8 +79,8 @@ def _workers(address: str, tmp: Path, cache: int) -> list[WorkerProcess]:
 async def speed(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Side]) -> None:
     """Latency and throughput, both sides' workers up at once, rounds alternating order."""
     workers = _workers(address, tmp, plan.latency_cache)
-    await start_workers(workers)
     try:
+        await start_workers(workers)
         targets = await targets_for(address, workers)
         by_kind = {w.kind: w for w in workers}
         for target in targets.values():
@@ -118,8 +122,8 @@ async def memory(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Si
     for cache in plan.cache_sizes:
         for worker in _workers(address, tmp, cache):
             say(f"memory: {worker.kind}, cache {cache}, {plan.memory_sessions} sessions")
-            await start_workers([worker])
             try:
+                await start_workers([worker])
                 target = (await targets_for(address, [worker]))[worker.kind]
                 sides[worker.kind].memory.append(
                     await scenarios.memory(target, worker, plan.memory_sessions, plan.cold_probes)
@@ -131,8 +135,8 @@ async def memory(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Si
 async def cold(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Side]) -> None:
     """Cold turns by history length, on workers whose cache holds 2 workflows."""
     workers = _workers(address, tmp, 2)
-    await start_workers(workers)
     try:
+        await start_workers(workers)
         targets = await targets_for(address, workers)
         for kind, target in targets.items():
             for turns in plan.cold_history:
