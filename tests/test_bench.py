@@ -1,0 +1,56 @@
+"""The benchmark runs end to end in --quick mode and produces every row (timings are not checked)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MAIN_ROWS = [
+    "reply latency, new session, p50 (ms)",
+    "reply latency, new session, p99 (ms)",
+    "reply latency, existing session, p50 (ms)",
+    "reply latency, existing session, p99 (ms)",
+    "burst throughput, 20 senders (msg/s, median of rounds)",
+    "worker RSS per 1,000 active sessions, cache 10 (MB)",
+]
+NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+def rows_of(text: str, first_cell: str) -> list[list[str]]:
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            rows.append(cells)
+    return rows
+
+
+async def test_quick_bench_prints_every_row_and_writes_the_docs(tmp_path: Path) -> None:
+    docs = tmp_path / "performance.md"
+    docs.write_text("# Performance\n\nProse that the bench must keep.\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.run", "--quick", "--docs", str(docs),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 240)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    table = out.decode()
+
+    for label in MAIN_ROWS:
+        (row,) = rows_of(table, label)
+        floor, threadwork, ratio = row[1], row[2], row[3]
+        assert NUMBER.match(floor) and NUMBER.match(threadwork), row
+        assert ratio.endswith("x") and row[6] in ("yes", "NO"), row
+    for side in ("echo", "threadwork"):
+        # cache trade-off row, cold-turn row, history profile row
+        assert len(rows_of(table, side)) == 3, table
+    assert "command: `python -m bench.run --quick" in table
+
+    written = docs.read_text()
+    assert "Prose that the bench must keep." in written
+    assert "<!-- bench:results:start -->" in written and "<!-- bench:results:end -->" in written
+    assert all(label in written for label in MAIN_ROWS)
