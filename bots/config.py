@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     guest_message_limit: int = Field(3, validation_alias="THREADWORK_GUEST_MESSAGE_LIMIT")
     session_idle_timeout: float = Field(86_400, validation_alias="THREADWORK_SESSION_IDLE_TIMEOUT")
     session_max_turns_per_run: int = Field(
-        500, validation_alias="THREADWORK_SESSION_MAX_TURNS_PER_RUN"
+        100, validation_alias="THREADWORK_SESSION_MAX_TURNS_PER_RUN"
     )
     triggers_file: Path | None = Field(None, validation_alias="THREADWORK_TRIGGERS_FILE")
 

@@ -10,7 +10,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.activities.models import MatchRequest, ReplyRequest
+    from workflows.activities.models import PostRequest, ReplyRequest
     from workflows.activities.replies import ReplyActivities
     from workflows.activities.responder import (
         builtin_reply,
@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
         goodbye_reply,
         guest_limit_reply,
     )
-    from workflows.activities.triggering import TriggerActivities
+    from workflows.activities.turn import TurnActivities, TurnRequest, TurnResult
     from workflows.children import child_kind, is_known_child
     from workflows.contracts import (
         MAX_MESSAGE_CHARS,
@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         TriggerRequest,
         WorkflowStart,
     )
-    from workflows.delivery import Poster
+    from workflows.delivery import LOCAL_PLATFORMS, Poster
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
@@ -172,24 +172,39 @@ class ChatSessionWorkflow:
             self._end_reason = "command"
             return self._receipt(counted=True)
 
+        return await self._answer(msg)
+
+    async def _answer(self, msg: ChatMessage) -> MessageReceipt:
+        """One local activity matches triggers and writes (and, for the web chat, posts) the reply."""
+        post = None
+        if self.state.key.platform in LOCAL_PLATFORMS:
+            post = PostRequest(
+                key=self.state.key,
+                reply=Reply(text=""),
+                idempotency_key=self._poster.next_key(),
+                reply_context=self.state.reply_context,
+            )
+        request = ReplyRequest(text=msg.text, actor=msg.actor, summary=self._summary())
         try:
-            decision = await workflow.execute_local_activity_method(
-                TriggerActivities.match_trigger,
-                MatchRequest(text=msg.text, files=msg.files),
-                start_to_close_timeout=timedelta(seconds=5),
+            turn = await workflow.execute_local_activity_method(
+                TurnActivities.take_turn,
+                TurnRequest(reply=request, files=msg.files, post=post),
+                start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=REPLY_RETRY,
             )
         except (ActivityError, ApplicationError):
-            # A broken rules file must not silence the conversation: answer without a trigger.
-            workflow.logger.error("trigger rules could not be evaluated; answering without triggers")
-            decision = None
+            # A local activity's failure arrives as its own ApplicationError.
+            workflow.logger.warning("reply generation failed after retries; sending fallback")
+            turn = TurnResult(reply=fallback_reply())
         started = None
-        if decision is not None:
-            started = await self._start_child(decision, msg.actor, msg.message_id)
-        reply = await self._generate_reply(msg, started)
-        await self._post(reply)
-        self._append("assistant", "threadwork", reply.text)
-        return self._receipt(counted=True, reply=reply, started=started)
+        if turn.decision is not None:
+            started = await self._start_child(turn.decision, msg.actor, msg.message_id)
+            turn.reply = await self._generate_reply(msg, started)
+        assert turn.reply is not None
+        if turn.posted is None:
+            await self._post(turn.reply)
+        self._append("assistant", "threadwork", turn.reply.text)
+        return self._receipt(counted=True, reply=turn.reply, started=started)
 
     def _participant(self, actor: Actor) -> Participant:
         participant = self.state.participants.get(actor.id)

@@ -8,7 +8,7 @@ from temporalio import activity
 
 from workflows import triggers
 from workflows.activities.models import MatchRequest
-from workflows.contracts import WorkflowStart
+from workflows.contracts import FileRef, WorkflowStart
 
 
 class TriggerActivities:
@@ -16,6 +16,9 @@ class TriggerActivities:
         self._rules_file = rules_file
         triggers.load_rules(rules_file)  # fail at start-up, not on the first message
 
+    async def match_trigger_now(self, text: str, files: list[FileRef]) -> WorkflowStart | None:
+        return triggers.match(triggers.load_rules(self._rules_file), text, files)
+
     @activity.defn
     async def match_trigger(self, req: MatchRequest) -> WorkflowStart | None:
-        return triggers.match(triggers.load_rules(self._rules_file), req.text, req.files)
+        return await self.match_trigger_now(req.text, req.files)
