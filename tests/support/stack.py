@@ -74,11 +74,13 @@ class Stack:
 async def running_stack(client: Client, data_dir: Path, **overrides: Any) -> AsyncIterator[Stack]:
     """Worker and gateway on a unique task queue, web chat data under ``data_dir``."""
     settings = Settings(
-        data_dir=data_dir,
-        host="127.0.0.1",
-        port=free_port(),
-        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
-        **overrides,
+        **{
+            "data_dir": data_dir,
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "task_queue": f"tq-{uuid.uuid4().hex[:8]}",
+            **overrides,  # a restart test passes the task_queue of the stack it replaces
+        }
     )
     platforms = await build_platforms(settings)
     worker = build_worker(client, platforms.registry, worker_options(settings))
