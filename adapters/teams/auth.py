@@ -5,10 +5,12 @@ an expired token, an unknown key id or a missing endorsement surface as PyJWT er
 IndexError or a bare Exception and would become a 500. ``StrictAuthentication`` wraps the
 configured authentication so any failure of the authentication phase is a
 PermissionError, while errors raised later by the bot itself stay what they are.
+Validation runs off the event loop, because the SDK downloads keys with blocking calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -48,7 +50,9 @@ class StrictAuthentication(ConfigurationBotFrameworkAuthentication):
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         try:
-            return await super().authenticate_request(activity, auth_header)
+            # The SDK fetches signing keys with blocking requests.get (no timeout): validate on a
+            # worker thread with its own loop so a slow key endpoint never stalls the gateway.
+            return await asyncio.to_thread(asyncio.run, super().authenticate_request(activity, auth_header))
         except PermissionError:
             raise
         except Exception as err:  # PyJWT errors, IndexError (unknown kid), endorsement Exception...
