@@ -29,7 +29,7 @@ def strip_bot_mention(activity: Activity) -> str:
         props = mention.additional_properties or {}
         if (props.get("mentioned") or {}).get("id") == bot_id and props.get("text"):
             text = text.replace(props["text"], "")
-    return " ".join(text.split())
+    return text.strip()
 
 
 class MemberDirectory:

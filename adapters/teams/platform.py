@@ -70,6 +70,10 @@ class TeamsPlatform:
             raise _platform_error(what, err) from err
         return result[0]
 
+    def _bot_account(self) -> ChannelAccount | None:
+        """Teams knows a bot as 28:{app id}."""
+        return ChannelAccount(id=f"28:{self.app_id}") if self.app_id else None
+
     def _service_url_for(self, tenant: str) -> str:
         return self._service_urls.get(tenant, self.default_service_url)
 
@@ -136,7 +140,7 @@ class TeamsPlatform:
         text = f"**{name}**" + (f"\n\n{topic}" if topic else "")
         params = ConversationParameters(
             is_group=True,
-            bot=ChannelAccount(id=self.app_id) if self.app_id else None,
+            bot=self._bot_account(),
             tenant_id=tenant,
             channel_data={"channel": {"id": self.incident_channel_id}, "tenant": {"id": tenant}},
             activity=Activity(type="message", text=text),
@@ -152,7 +156,7 @@ class TeamsPlatform:
         tenant = None if key.workspace == NO_TENANT else key.workspace
         params = ConversationParameters(
             is_group=False,
-            bot=ChannelAccount(id=self.app_id) if self.app_id else None,
+            bot=self._bot_account(),
             members=[ChannelAccount(id=user_id)],
             tenant_id=tenant,
             channel_data={"tenant": {"id": tenant}},

@@ -80,3 +80,29 @@ async def test_without_incident_channel_create_channel_explains(teams, connector
     else:
         raise AssertionError("create_channel without TEAMS_INCIDENT_CHANNEL_ID must fail")
     assert connector.created == []
+
+
+async def test_retried_post_with_same_idempotency_key_posts_once(teams, connector):
+    conv = "a:retry-chat"
+    assert (await send(teams, activity(connector.url, conv, text="hello"))).status_code == 201
+    await connector.wait_for(lambda: connector.posts(conv), 1)
+    state = await teams.state(f"teams:{TENANT}:{conv}")
+    key = ConversationKey.model_validate(state["key"])
+    platform = teams.platforms.registry.get("teams")
+    first = await platform.post(key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"])
+    again = await platform.post(key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"])
+    assert again == first
+    assert [p.text for p in connector.posts(conv)].count("once") == 1
+
+
+async def test_post_without_any_reference_or_service_url_is_refused(teams, connector):
+    from adapters.base import PlatformError
+
+    platform = teams.platforms.registry.get("teams")
+    platform.default_service_url = ""
+    try:
+        await platform.post(ConversationKey(platform="teams", workspace="t9", channel="a:unknown"), Reply(text="x"))
+    except PlatformError as err:
+        assert "serviceUrl" in str(err) and not err.retryable
+    else:
+        raise AssertionError("a post with no way to address the conversation must fail")
