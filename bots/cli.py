@@ -100,7 +100,11 @@ def _manifest(args: argparse.Namespace) -> int:
         return 0
     from adapters.teams.manifest import build_package
 
-    path = build_package(app_id=args.app_id, domain=args.domain, out=args.out)
+    try:
+        path = build_package(app_id=args.app_id, domain=args.domain, out=args.out)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"wrote {path}")
     return 0
 

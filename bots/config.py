@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     teams_app_type: str = Field("MultiTenant", validation_alias="TEAMS_APP_TYPE")
     teams_app_tenant_id: str | None = Field(None, validation_alias="TEAMS_APP_TENANT_ID")
     teams_incident_channel_id: str | None = Field(None, validation_alias="TEAMS_INCIDENT_CHANNEL_ID")
+    #: Where posts go when no conversation reference names one (new incident threads, 1:1 chats).
+    teams_service_url: str = Field("https://smba.trafficmanager.net/teams/", validation_alias="TEAMS_SERVICE_URL")
 
     # Incidents
     incident_responders: str = Field("", validation_alias="THREADWORK_INCIDENT_RESPONDERS")

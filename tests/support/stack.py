@@ -75,11 +75,13 @@ class Stack:
 async def running_stack(client: Client, data_dir: Path, **overrides: Any) -> AsyncIterator[Stack]:
     """Worker and gateway on a unique task queue, web chat data under ``data_dir``."""
     settings = Settings(
-        data_dir=data_dir,
-        host="127.0.0.1",
-        port=free_port(),
-        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
-        **overrides,
+        **{
+            "data_dir": data_dir,
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "task_queue": f"tq-{uuid.uuid4().hex[:8]}",
+            **overrides,  # a restart test passes the task_queue of the stack it replaces
+        }
     )
     # Connect the way the processes do (our Runtime with Prometheus metrics, pydantic data).
     client = await connect(client.service_client.config.target_host, client.namespace)

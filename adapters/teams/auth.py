@@ -1,0 +1,68 @@
+"""Bot Framework authentication for inbound requests, with every auth failure a 401.
+
+botbuilder 4.17's CloudAdapter turns only PermissionError into 401; a malformed bearer,
+an expired token, an unknown key id or a missing endorsement surface as PyJWT errors,
+IndexError or a bare Exception and would become a 500. ``StrictAuthentication`` wraps the
+configured authentication so any failure of the authentication phase is a
+PermissionError, while errors raised later by the bot itself stay what they are.
+Validation runs off the event loop, because the SDK downloads keys with blocking calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
+
+log = logging.getLogger(__name__)
+
+APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
+
+
+@dataclass
+class BotCredentials:
+    """The attribute names ConfigurationBotFrameworkAuthentication reads."""
+
+    APP_ID: str | None
+    APP_PASSWORD: str | None
+    APP_TYPE: str
+    APP_TENANTID: str | None
+
+
+def credentials_from(app_id: str | None, password: str | None, app_type: str, tenant_id: str | None) -> BotCredentials:
+    """Check the combination early so a misconfiguration fails at start-up with a clear message."""
+    normalized = APP_TYPES.get((app_type or "MultiTenant").lower())
+    if normalized is None:
+        raise ValueError(f"TEAMS_APP_TYPE must be one of {', '.join(APP_TYPES.values())}, not {app_type!r}")
+    if normalized == "SingleTenant" and app_id and not (password and tenant_id):
+        raise ValueError("TEAMS_APP_TYPE=SingleTenant needs TEAMS_APP_PASSWORD and TEAMS_APP_TENANT_ID")
+    if normalized == "UserAssignedMSI" and not (app_id and tenant_id):
+        raise ValueError("TEAMS_APP_TYPE=UserAssignedMSI needs TEAMS_APP_ID and TEAMS_APP_TENANT_ID")
+    return BotCredentials(app_id or None, password or None, normalized, tenant_id or None)
+
+
+class StrictAuthentication(ConfigurationBotFrameworkAuthentication):
+    """ConfigurationBotFrameworkAuthentication whose authentication failures are all PermissionError."""
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        try:
+            # The SDK fetches signing keys with blocking requests.get (no timeout): validate on a
+            # worker thread with its own loop so a slow key endpoint never stalls the gateway.
+            return await asyncio.to_thread(asyncio.run, super().authenticate_request(activity, auth_header))
+        except PermissionError:
+            raise
+        except Exception as err:  # PyJWT errors, IndexError (unknown kid), endorsement Exception...
+            log.info("Bot Framework token refused: %s: %s", type(err).__name__, err)
+            raise PermissionError(f"invalid Bot Framework token ({type(err).__name__})") from err
+
+    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> AuthenticateRequestResult:
+        try:
+            return await super().authenticate_streaming_request(auth_header, channel_id_header)
+        except PermissionError:
+            raise
+        except Exception as err:
+            raise PermissionError(f"invalid Bot Framework token ({type(err).__name__})") from err

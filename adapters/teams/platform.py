@@ -1,0 +1,178 @@
+"""Teams as a ChatPlatform: proactive posts, in-place updates and incident threads.
+
+Everything goes through CloudAdapter.continue_conversation / create_conversation with a
+conversation reference, never through an inbound turn, so any worker process can post
+into any conversation it has a reference (or at least a serviceUrl) for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import (
+    Activity,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from adapters.base import PlatformError
+from adapters.teams.cards import render_activity
+from adapters.teams.references import NO_TENANT, reference_for
+from workflows.contracts import ConversationKey, MessageRef, Reply
+
+log = logging.getLogger(__name__)
+
+#: Posts remembered by idempotency key, so an activity retry after a lost answer does not post twice.
+SENT_MEMORY = 2_000
+
+
+def _platform_error(what: str, err: Exception) -> PlatformError:
+    status = getattr(getattr(err, "response", None), "status_code", None)
+    retryable = isinstance(err, ClientRequestError) or status is None or status == 429 or status >= 500
+    return PlatformError(f"Teams refused to {what}: {status or ''} {err}".strip(), retryable=retryable)
+
+
+class TeamsPlatform:
+    name = "teams"
+
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        *,
+        app_id: str | None,
+        service_url: str,
+        incident_channel_id: str | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.app_id = app_id or None
+        self.default_service_url = service_url
+        self.incident_channel_id = incident_channel_id
+        self._service_urls: dict[str, str] = {}  # tenant -> serviceUrl seen in references
+        self._sent: OrderedDict[str, MessageRef] = OrderedDict()
+
+    # ---- helpers ----------------------------------------------------------------
+
+    async def _in_conversation(self, reference: ConversationReference, work: Callable[[TurnContext], Awaitable[Any]], what: str) -> Any:
+        result: list[Any] = []
+
+        async def callback(turn_context: TurnContext) -> None:
+            result.append(await work(turn_context))
+
+        try:
+            await self.adapter.continue_conversation(reference, callback, bot_app_id=self.app_id)
+        except (HttpOperationError, ClientRequestError) as err:
+            raise _platform_error(what, err) from err
+        return result[0]
+
+    def _bot_account(self) -> ChannelAccount | None:
+        """Teams knows a bot as 28:{app id}."""
+        return ChannelAccount(id=f"28:{self.app_id}") if self.app_id else None
+
+    def _service_url_for(self, tenant: str) -> str:
+        return self._service_urls.get(tenant, self.default_service_url)
+
+    def _learn(self, key: ConversationKey, reference: ConversationReference) -> None:
+        self._service_urls[key.workspace] = reference.service_url
+
+    def _reference(self, key: ConversationKey, context: dict[str, Any] | None) -> ConversationReference:
+        try:
+            reference = reference_for(key, context, self._service_url_for(key.workspace))
+        except (ValueError, TypeError, AttributeError) as err:
+            raise PlatformError(f"cannot address Teams conversation {key.channel!r}: {err}") from err
+        self._learn(key, reference)
+        return reference
+
+    # ---- ChatPlatform -------------------------------------------------------------
+
+    async def post(
+        self,
+        key: ConversationKey,
+        reply: Reply,
+        *,
+        idempotency_key: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> MessageRef:
+        if idempotency_key and idempotency_key in self._sent:
+            return self._sent[idempotency_key]
+        reference = self._reference(key, context)
+
+        async def send(turn_context: TurnContext) -> str:
+            activity = TurnContext.apply_conversation_reference(render_activity(reply), reference)
+            [response] = await turn_context.adapter.send_activities(turn_context, [activity])
+            return response.id if response else ""
+
+        message_id = await self._in_conversation(reference, send, "post a message")
+        ref = MessageRef(key=key, message_id=message_id or "", extra={"reference": reference.serialize()})
+        if idempotency_key:
+            self._sent[idempotency_key] = ref
+            while len(self._sent) > SENT_MEMORY:
+                self._sent.popitem(last=False)
+        return ref
+
+    async def update(self, ref: MessageRef, reply: Reply) -> None:
+        if not ref.message_id:
+            raise PlatformError("Teams did not return an id for that message, so it cannot be updated")
+        reference = self._reference(ref.key, ref.extra.get("reference"))
+
+        async def replace(turn_context: TurnContext) -> None:
+            activity = render_activity(reply)
+            activity.id = ref.message_id
+            await turn_context.update_activity(activity)
+
+        await self._in_conversation(reference, replace, "update a message")
+
+    async def create_channel(
+        self, name: str, *, topic: str = "", members: list[str] | None = None, like: ConversationKey
+    ) -> ConversationKey:
+        """A bot cannot create Teams channels: open a new thread in TEAMS_INCIDENT_CHANNEL_ID instead."""
+        if not self.incident_channel_id:
+            raise PlatformError(
+                "a Teams bot cannot create channels; set TEAMS_INCIDENT_CHANNEL_ID to the channel "
+                "where incident threads should start"
+            )
+        tenant = None if like.workspace == NO_TENANT else like.workspace
+        text = f"**{name}**" + (f"\n\n{topic}" if topic else "")
+        params = ConversationParameters(
+            is_group=True,
+            bot=self._bot_account(),
+            tenant_id=tenant,
+            channel_data={"channel": {"id": self.incident_channel_id}, "tenant": {"id": tenant}},
+            activity=Activity(type="message", text=text),
+        )
+        new_reference = await self._create(params, self._service_url_for(like.workspace), "open an incident thread")
+        return ConversationKey(platform="teams", workspace=like.workspace, channel=new_reference.conversation.id)
+
+    async def pin(self, ref: MessageRef) -> None:
+        """Bots cannot pin Teams messages; the card stays where it was posted."""
+
+    async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
+        """A 1:1 chat with the user (Teams has no ephemeral messages in a channel)."""
+        tenant = None if key.workspace == NO_TENANT else key.workspace
+        params = ConversationParameters(
+            is_group=False,
+            bot=self._bot_account(),
+            members=[ChannelAccount(id=user_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}},
+            activity=Activity(type="message", text=text),
+        )
+        await self._create(params, self._service_url_for(key.workspace), "send a private message")
+
+    async def _create(self, params: ConversationParameters, service_url: str, what: str) -> ConversationReference:
+        created: list[ConversationReference] = []
+
+        async def callback(turn_context: TurnContext) -> None:
+            created.append(TurnContext.get_conversation_reference(turn_context.activity))
+
+        try:
+            await self.adapter.create_conversation(self.app_id, callback, params, "msteams", service_url)
+        except (HttpOperationError, ClientRequestError) as err:
+            raise _platform_error(what, err) from err
+        return created[0]
+

@@ -1,0 +1,51 @@
+"""setup_teams: the Teams adapter for the gateway (route) and the worker (ChatPlatform)."""
+
+from __future__ import annotations
+
+import logging
+
+from botbuilder.integration.aiohttp import CloudAdapter
+
+from adapters.teams.auth import StrictAuthentication, credentials_from
+from adapters.teams.bot import ThreadworkTeamsBot
+from adapters.teams.platform import TeamsPlatform
+from adapters.teams.routes import TeamsRoutes
+
+log = logging.getLogger(__name__)
+
+
+def build_adapter(settings) -> CloudAdapter:
+    credentials = credentials_from(
+        settings.teams_app_id, settings.teams_app_password, settings.teams_app_type, settings.teams_app_tenant_id
+    )
+    adapter = CloudAdapter(StrictAuthentication(credentials))
+
+    async def on_turn_error(turn_context, error: Exception) -> None:
+        # Log with the traceback, then let the error surface (a 500 makes Bot Framework retry;
+        # the session dedupes the retried activity by its id).
+        log.error("Teams turn failed for activity %s", turn_context.activity.id, exc_info=error)
+        raise error
+
+    adapter.on_turn_error = on_turn_error
+    return adapter
+
+
+async def setup_teams(settings, platforms) -> None:
+    adapter = build_adapter(settings)
+    auth_required = bool(settings.teams_app_id)
+    if not auth_required:
+        log.warning(
+            "TEAMS_APP_ID is not set: /api/messages accepts ANONYMOUS requests without a Bot Framework "
+            "token (for local development with the Bot Framework Emulator only). Set TEAMS_APP_ID and "
+            "TEAMS_APP_PASSWORD before exposing this gateway."
+        )
+    platform = TeamsPlatform(
+        adapter,
+        app_id=settings.teams_app_id,
+        service_url=settings.teams_service_url,
+        incident_channel_id=settings.teams_incident_channel_id,
+    )
+    platforms.registry.register(platform)
+    platforms.mounts.append(
+        lambda app, dispatcher: TeamsRoutes(adapter, ThreadworkTeamsBot(dispatcher, platform), auth_required=auth_required).add_to(app)
+    )

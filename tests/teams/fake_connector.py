@@ -1,0 +1,132 @@
+"""A local stand-in for the Bot Connector service (the activities' serviceUrl in tests).
+
+It records what the bot sends (POST activities and replies, PUT updates, POST
+conversations) and answers member look-ups from a table the test fills in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+from tests.support.stack import free_port
+
+
+@dataclass
+class Call:
+    method: str
+    conversation_id: str
+    activity_id: str | None
+    body: dict[str, Any]
+    authorization: str | None
+    #: The id this service gave the posted activity (what the bot may update later).
+    new_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body.get("text") or ""
+
+    @property
+    def card(self) -> dict[str, Any] | None:
+        for attachment in self.body.get("attachments") or []:
+            if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
+                return attachment["content"]
+        return None
+
+    def searchable(self) -> str:
+        """Everything a person would read: the text, the card's fallback and its text blocks."""
+        parts = [self.text, self.body.get("summary") or ""]
+        if self.card:
+            parts.append(self.card.get("fallbackText", ""))
+        return " | ".join(p for p in parts if p)
+
+
+@dataclass
+class FakeConnector:
+    url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    #: member id -> TeamsChannelAccount JSON (name, userRole...)
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _ids: Any = field(default_factory=lambda: itertools.count(1000))
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v3/conversations", self.create_conversation)
+        app.router.add_post("/v3/conversations/{cid}/activities", self.send)
+        app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self.send)
+        app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self.update)
+        app.router.add_get("/v3/conversations/{cid}/members", self.list_members)
+        app.router.add_get("/v3/conversations/{cid}/members/{mid}", self.get_member)
+        return app
+
+    def _record(self, request: web.Request, method: str, body: dict[str, Any], new_id: str | None) -> Call:
+        call = Call(
+            method=method,
+            conversation_id=request.match_info["cid"],
+            activity_id=request.match_info.get("aid"),
+            body=body,
+            authorization=request.headers.get("Authorization"),
+            new_id=new_id,
+        )
+        self.calls.append(call)
+        return call
+
+    async def send(self, request: web.Request) -> web.Response:
+        new_id = f"bot-{next(self._ids)}"
+        self._record(request, "POST", await request.json(), new_id)
+        return web.json_response({"id": new_id})
+
+    async def update(self, request: web.Request) -> web.Response:
+        self._record(request, "PUT", await request.json(), None)
+        return web.json_response({"id": request.match_info["aid"]})
+
+    async def create_conversation(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.created.append({"body": body, "authorization": request.headers.get("Authorization")})
+        n = next(self._ids)
+        channel = ((body.get("channelData") or {}).get("channel") or {}).get("id")
+        conversation_id = f"{channel};messageid={n}" if channel else f"a:1on1-{n}"
+        return web.json_response({"id": conversation_id, "activityId": str(n), "serviceUrl": self.url})
+
+    async def get_member(self, request: web.Request) -> web.Response:
+        member = self.members.get(request.match_info["mid"])
+        if member is None:
+            return web.json_response({"error": {"code": "MemberNotFoundInConversation", "message": "no such member"}}, status=404)
+        return web.json_response(member)
+
+    async def list_members(self, request: web.Request) -> web.Response:
+        return web.json_response(list(self.members.values()))
+
+    # ---- for assertions ------------------------------------------------------------
+
+    def posts(self, conversation_id: str) -> list[Call]:
+        return [c for c in self.calls if c.method == "POST" and c.conversation_id == conversation_id]
+
+    def updates(self, conversation_id: str) -> list[Call]:
+        return [c for c in self.calls if c.method == "PUT" and c.conversation_id == conversation_id]
+
+    async def wait_for(self, what: Callable[[], list[Call]], count: int, timeout: float = 20) -> list[Call]:
+        """Wait until ``what()`` has at least ``count`` calls; fail showing what is there."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = what()
+            if len(found) >= count:
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} calls, got {[c.searchable() for c in found]}")
+            await asyncio.sleep(0.05)
+
+
+async def start_connector() -> tuple[FakeConnector, web.AppRunner]:
+    connector = FakeConnector()
+    runner = web.AppRunner(connector.app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    connector.url = f"http://127.0.0.1:{port}/"
+    return connector, runner

@@ -1,0 +1,108 @@
+"""Proactive posts: a child workflow posts into the conversation after the gateway and
+worker restarted; incident threads and private messages go through the connector."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.support.stack import running_stack
+from tests.teams.activities import TENANT, activity
+from tests.teams.conftest import send
+from workflows.contracts import ConversationKey, Reply
+from workflows.incident import IncidentWorkflow
+
+
+async def test_child_posts_into_conversation_after_gateway_and_worker_restart(client, tmp_path, connector):
+    conv = "19:ops@thread.tacv2;messageid=77"
+    settings = dict(teams_enabled=True, teams_service_url=connector.url)
+    async with running_stack(client, tmp_path, **settings) as first:
+        task_queue = first.settings.task_queue
+        body = activity(connector.url, conv, text="critical incident: the database is down", conversation_type="channel")
+        assert (await send(first, body)).status_code == 201
+        posts = await connector.wait_for(lambda: connector.posts(conv), 2)
+        [card_post] = [p for p in posts if p.card and p.card["fallbackText"].startswith("Incident SEV1")]
+        # Stop only once Temporal has recorded the card post as done (the connector saw it first).
+        incident = first.client.get_workflow_handle_for(IncidentWorkflow.run, f"teams:{TENANT}:{conv}/incident/1")
+        for _ in range(400):
+            if (await incident.query(IncidentWorkflow.get_incident_state)).card is not None:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the incident card post never completed")
+    # Both processes are gone; a new gateway + worker (fresh Teams adapter, empty caches)
+    # serve the same task queue and data dir.
+    async with running_stack(client, tmp_path, task_queue=task_queue, **settings) as second:
+        incident = second.client.get_workflow_handle_for(IncidentWorkflow.run, f"teams:{TENANT}:{conv}/incident/1")
+        await incident.execute_update(IncidentWorkflow.system_resolve, "the monitor cleared")
+        posts = await connector.wait_for(lambda: connector.posts(conv), 3)
+        assert "Incident resolved: critical incident: the database is down" in posts[-1].text
+        assert posts[-1].body["conversation"]["id"] == conv
+        [update] = await connector.wait_for(lambda: connector.updates(conv), 1)
+        assert update.activity_id == card_post.new_id and "status resolved" in update.card["fallbackText"]
+        result = await incident.result()
+        assert result.status == "resolved"
+
+
+async def test_incident_thread_opens_in_configured_channel(client, tmp_path, connector):
+    async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url,
+                             teams_incident_channel_id="19:incidents@thread.tacv2") as stack:
+        origin_conv = "a:origin-chat"
+        assert (await send(stack, activity(connector.url, origin_conv, text="hello"))).status_code == 201
+        await connector.wait_for(lambda: connector.posts(origin_conv), 1)
+        origin = await stack.state(f"teams:{TENANT}:{origin_conv}")
+        teams_platform = stack.platforms.registry.get("teams")
+        like = ConversationKey.model_validate(origin["key"])
+
+        key = await teams_platform.create_channel("inc-payments", topic="SEV1: payments are down", like=like)
+        [created] = connector.created
+        assert created["body"]["channelData"]["channel"]["id"] == "19:incidents@thread.tacv2"
+        assert created["body"]["isGroup"] is True
+        assert "inc-payments" in created["body"]["activity"]["text"]
+        assert key.platform == "teams" and key.workspace == TENANT
+        assert key.channel.startswith("19:incidents@thread.tacv2;messageid=")
+        assert key.session_id() == f"teams:{TENANT}:{key.channel}"
+
+        # The new thread is the incident's conversation: posts go there with the origin's reference.
+        ref = await teams_platform.post(key, Reply(text="Timeline starts here"), context=origin["reply_context"])
+        [post] = connector.posts(key.channel)
+        assert post.text == "Timeline starts here" and post.activity_id is None
+        assert ref.key == key and ref.message_id == post.new_id
+
+
+async def test_without_incident_channel_create_channel_explains(teams, connector):
+    from adapters.base import PlatformError
+
+    platform = teams.platforms.registry.get("teams")
+    try:
+        await platform.create_channel("inc-x", like=ConversationKey(platform="teams", workspace=TENANT, channel="a:x"))
+    except PlatformError as err:
+        assert "TEAMS_INCIDENT_CHANNEL_ID" in str(err)
+    else:
+        raise AssertionError("create_channel without TEAMS_INCIDENT_CHANNEL_ID must fail")
+    assert connector.created == []
+
+
+async def test_retried_post_with_same_idempotency_key_posts_once(teams, connector):
+    conv = "a:retry-chat"
+    assert (await send(teams, activity(connector.url, conv, text="hello"))).status_code == 201
+    await connector.wait_for(lambda: connector.posts(conv), 1)
+    state = await teams.state(f"teams:{TENANT}:{conv}")
+    key = ConversationKey.model_validate(state["key"])
+    platform = teams.platforms.registry.get("teams")
+    first = await platform.post(key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"])
+    again = await platform.post(key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"])
+    assert again == first
+    assert [p.text for p in connector.posts(conv)].count("once") == 1
+
+
+async def test_post_without_any_reference_or_service_url_is_refused(teams, connector):
+    from adapters.base import PlatformError
+
+    platform = teams.platforms.registry.get("teams")
+    platform.default_service_url = ""
+    try:
+        await platform.post(ConversationKey(platform="teams", workspace="t9", channel="a:unknown"), Reply(text="x"))
+    except PlatformError as err:
+        assert "serviceUrl" in str(err) and not err.retryable
+    else:
+        raise AssertionError("a post with no way to address the conversation must fail")
