@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY bots ./bots
 COPY workflows ./workflows
 COPY adapters ./adapters
+COPY manifest ./manifest
 RUN pip install --no-cache-dir . && useradd --create-home threadwork && mkdir -p /data && chown threadwork /data
 USER threadwork
 VOLUME ["/data"]

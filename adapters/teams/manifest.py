@@ -13,8 +13,9 @@ FILES = ("manifest.json", "color.png", "outline.png")
 
 
 def manifest_dir() -> Path:
-    """manifest/teams at the repository root (this file is adapters/teams/manifest.py)."""
-    path = Path(__file__).resolve().parents[2] / "manifest" / "teams"
+    """manifest/teams of the repository checkout, else of the working directory (the Docker image's /app)."""
+    candidates = [Path(__file__).resolve().parents[2] / "manifest" / "teams", Path.cwd() / "manifest" / "teams"]
+    path = next((c for c in candidates if c.is_dir()), candidates[0])
     missing = [name for name in FILES if not (path / name).is_file()]
     if missing:
         raise FileNotFoundError(f"the Teams manifest template is incomplete: {', '.join(missing)} missing in {path}")

@@ -18,15 +18,11 @@ SCHEMA_NAME = "teams-app-manifest-1.29.schema.json"
 
 
 def schema_path() -> Path:
-    """shared/schemas beside (or above) the clone: walk up from this file."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "schemas" / SCHEMA_NAME
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"{SCHEMA_NAME} not found in any shared/schemas above {Path(__file__).parent}; "
-        "the Teams manifest schema must be checked out beside the repository (../shared/schemas)"
-    )
+    """The official schema, vendored with its license in tests/schemas/."""
+    path = Path(__file__).resolve().parents[1] / "schemas" / SCHEMA_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: copy it from the project's shared/schemas")
+    return path
 
 
 def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
