@@ -1,7 +1,7 @@
 """Slack as a ChatPlatform: what the worker's activities call to post, update, open channels.
 
 Posting is made as close to exactly-once as Slack allows:
-1. every part of a reply is recorded under ``{idempotency_key}#{part}`` (PostedStore);
+1. every part of a reply is recorded under ``{idempotency_key}#{part}`` (PostedLog);
 2. every part carries its key in chat.postMessage ``metadata``; a retried activity
    (attempt > 1) that finds no record looks for that metadata in the thread first;
 3. the client that posts retries only what cannot have reached Slack (429, connect
@@ -26,7 +26,7 @@ from adapters.base import PlatformError
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
-from adapters.slack.posted_store import PostedStore
+from adapters.posted_log import PostedLog
 from workflows.contracts import ConversationKey, MessageRef, Reply
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def _error_code(err: SlackApiError) -> str:
 class SlackPlatform:
     name = "slack"
 
-    def __init__(self, clients: SlackClients, posted: PostedStore) -> None:
+    def __init__(self, clients: SlackClients, posted: PostedLog) -> None:
         self.clients = clients
         self.posted = posted
         self._post_clients: dict[str, AsyncWebClient] = {}
@@ -118,14 +118,14 @@ class SlackPlatform:
             return None
         found = await self.posted.get(part_key)
         if found is not None:
-            log.info("post %s was already made (%s); not posting again", part_key, found[1])
-            return found[1]
+            log.info("post %s was already made (%s); not posting again", part_key, found["ts"])
+            return found["ts"]
         if not _is_retry():
             return None
         ts = await self._find_by_metadata(client, channel, thread_ts, part_key)
         if ts is not None:
             log.info("post %s found in Slack by its metadata (%s); not posting again", part_key, ts)
-            await self.posted.put(part_key, channel, ts)
+            await self.posted.put(part_key, {"channel": channel, "ts": ts})
         return ts
 
     async def _find_by_metadata(self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str) -> str | None:
@@ -155,7 +155,7 @@ class SlackPlatform:
             raise platform_error("chat.postMessage", err) from err
         ts = resp["ts"]
         if part_key:
-            await self.posted.put(part_key, resp.get("channel") or channel, ts)
+            await self.posted.put(part_key, {"channel": resp.get("channel") or channel, "ts": ts})
         return ts
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:

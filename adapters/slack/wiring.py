@@ -10,7 +10,7 @@ from adapters.slack.app import SlackBot
 from adapters.slack.client import SlackClients, make_client
 from adapters.slack.oauth import installation_store, oauth_settings
 from adapters.slack.platform import SlackPlatform
-from adapters.slack.posted_store import PostedStore
+from adapters.posted_log import PostedLog
 from adapters.slack.routes import SlackRoutes
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ async def setup_slack(settings: Settings, platforms: Platforms) -> SlackRoutes:
     if settings.slack_client_id and settings.slack_client_secret:
         store = installation_store(settings.data_dir, settings.slack_client_id)
     clients = SlackClients(settings.slack_api_url, settings.slack_bot_token, store)
-    posted = PostedStore(settings.data_dir / "slack-posted.sqlite3")
+    posted = PostedLog(settings.data_dir / "slack-posted.sqlite3")
     await posted.open()
     platforms.closers.append(posted.close)
     platform = SlackPlatform(clients, posted)

@@ -8,7 +8,6 @@ into any conversation it has a reference (or at least a serviceUrl) for.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import Any, Awaitable, Callable
 
 from botbuilder.core import TurnContext
@@ -22,14 +21,12 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.base import PlatformError
+from adapters.posted_log import PostedLog
 from adapters.teams.cards import render_activity
 from adapters.teams.references import NO_TENANT, reference_for
 from workflows.contracts import ConversationKey, MessageRef, Reply
 
 log = logging.getLogger(__name__)
-
-#: Posts remembered by idempotency key, so an activity retry after a lost answer does not post twice.
-SENT_MEMORY = 2_000
 
 
 def _platform_error(what: str, err: Exception) -> PlatformError:
@@ -45,6 +42,7 @@ class TeamsPlatform:
         self,
         adapter: CloudAdapter,
         *,
+        posted: PostedLog,
         app_id: str | None,
         service_url: str,
         incident_channel_id: str | None = None,
@@ -54,7 +52,8 @@ class TeamsPlatform:
         self.default_service_url = service_url
         self.incident_channel_id = incident_channel_id
         self._service_urls: dict[str, str] = {}  # tenant -> serviceUrl seen in references
-        self._sent: OrderedDict[str, MessageRef] = OrderedDict()
+        #: Posts by idempotency key, so an activity retry after a lost answer does not post twice.
+        self.posted = posted
 
     # ---- helpers ----------------------------------------------------------------
 
@@ -98,8 +97,10 @@ class TeamsPlatform:
         idempotency_key: str | None = None,
         context: dict[str, Any] | None = None,
     ) -> MessageRef:
-        if idempotency_key and idempotency_key in self._sent:
-            return self._sent[idempotency_key]
+        if idempotency_key:
+            earlier = await self.posted.get(idempotency_key)
+            if earlier is not None:
+                return MessageRef.model_validate(earlier)
         reference = self._reference(key, context)
 
         async def send(turn_context: TurnContext) -> str:
@@ -110,9 +111,7 @@ class TeamsPlatform:
         message_id = await self._in_conversation(reference, send, "post a message")
         ref = MessageRef(key=key, message_id=message_id or "", extra={"reference": reference.serialize()})
         if idempotency_key:
-            self._sent[idempotency_key] = ref
-            while len(self._sent) > SENT_MEMORY:
-                self._sent.popitem(last=False)
+            await self.posted.put(idempotency_key, ref.model_dump(mode="json"))
         return ref
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:

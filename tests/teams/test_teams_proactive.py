@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.posted_log import PostedLog
+from adapters.teams.platform import TeamsPlatform
 from tests.support.stack import running_stack
 from tests.teams.activities import TENANT, activity
 from tests.teams.conftest import send
@@ -92,6 +94,17 @@ async def test_retried_post_with_same_idempotency_key_posts_once(teams, connecto
     first = await platform.post(key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"])
     again = await platform.post(key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"])
     assert again == first
+    assert [p.text for p in connector.posts(conv)].count("once") == 1
+
+    # A worker restarted in between (a new platform on the same data dir) still knows the post.
+    log = PostedLog(teams.settings.data_dir / "teams-posted.sqlite3")
+    await log.open()
+    try:
+        restarted = TeamsPlatform(platform.adapter, posted=log, app_id=platform.app_id, service_url=platform.default_service_url)
+        after_restart = await restarted.post(key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"])
+    finally:
+        await log.close()
+    assert after_restart == first
     assert [p.text for p in connector.posts(conv)].count("once") == 1
 
 

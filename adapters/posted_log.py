@@ -1,0 +1,66 @@
+"""What this worker has posted, by idempotency key, so a retried post activity does not post twice.
+
+A post activity that crashed (or timed out) after the platform accepted the message is
+retried by Temporal with the same idempotency key; finding the key here returns the
+earlier message instead of posting again. What remains is the window between the
+platform accepting a post and the row being written (docs/slack.md says how Slack
+narrows it further with message metadata).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+KEEP_SECONDS = 7 * 86_400  # longer than any post activity's schedule-to-close timeout
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS posted (
+    idempotency_key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at REAL NOT NULL
+)
+"""
+
+
+class PostedLog:
+    """A small SQLite table: idempotency key -> what was posted (a JSON object)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, timeout=10)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute(SCHEMA)
+        await self._db.execute("DELETE FROM posted WHERE created_at < ?", (time.time() - KEEP_SECONDS,))
+        await self._db.commit()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("PostedLog is not open")
+        return self._db
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        async with self.db.execute("SELECT value FROM posted WHERE idempotency_key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def put(self, key: str, value: dict[str, Any]) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO posted (idempotency_key, value, created_at) VALUES (?, ?, ?)",
+            (key, json.dumps(value), time.time()),
+        )
+        await self.db.commit()
