@@ -31,6 +31,10 @@ class ReplyActivities:
         self._llm = llm if llm and llm.base_url else None
         self._client = None
 
+    @property
+    def uses_llm(self) -> bool:
+        return self._llm is not None
+
     def _openai(self):
         if self._client is None:
             from openai import AsyncOpenAI

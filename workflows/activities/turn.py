@@ -54,7 +54,9 @@ class TurnActivities:
         if decision is not None:
             return TurnResult(decision=decision)
         reply = await self._replies.generate_reply(req.reply)
-        if req.post is None:
+        if req.post is None or self._replies.uses_llm:
+            # With a language model, a failed post must not ask the model again on retry:
+            # the workflow posts the reply through its own activity.
             return TurnResult(reply=reply)
         posted = await self._platform.post_reply(req.post.model_copy(update={"reply": reply}))
         return TurnResult(reply=reply, posted=posted)
