@@ -48,6 +48,8 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             platform.post_reply,
             platform.update_message,
             platform.create_channel,
+            platform.pin_message,
+            platform.send_private,
             trigger.match_trigger,
             documents.fetch_and_extract,
             documents.summarize,
