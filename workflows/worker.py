@@ -12,14 +12,16 @@ from temporalio.worker import Worker
 from adapters.base import PlatformRegistry
 from workflows import TASK_QUEUE
 from workflows.activities.documents import DocumentActivities
+from workflows.activities.incidents import IncidentActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
 from workflows.activities.triggering import TriggerActivities
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.documents import DocumentProcessingWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.incident_links import IncidentLinkWorkflow
 
-WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, DocumentProcessingWorkflow]
+WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, IncidentLinkWorkflow, DocumentProcessingWorkflow]
 
 
 @dataclass
@@ -39,6 +41,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     platform = PlatformActivities(registry)
     trigger = TriggerActivities(options.triggers_file)
     documents = DocumentActivities(options.document_max_bytes)
+    incidents = IncidentActivities(client)
     return Worker(
         client,
         task_queue=options.task_queue,
@@ -53,6 +56,8 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             trigger.match_trigger,
             documents.fetch_and_extract,
             documents.summarize,
+            incidents.find_incident_for,
+            incidents.send_incident_action,
         ],
         max_cached_workflows=options.max_cached_workflows,
         activity_executor=ThreadPoolExecutor(4),
