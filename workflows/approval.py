@@ -32,7 +32,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         Reply,
         TextBlock,
     )
-    from workflows.delivery import Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
 
 APPROVE = "approval.approve"
 REJECT = "approval.reject"
@@ -261,11 +261,11 @@ class ApprovalStep:
             return
         try:
             await self._poster.update(record.message, question_reply(req, record, workflow.info().workflow_id))
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             workflow.logger.error("updating approval %s failed: %s", req.approval_id, err.cause or err)
 
     async def _say(self, req: ApprovalRequest, text: str) -> None:
         try:
             await self._poster.post(req.conversation, Reply(text=text), req.context)
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             workflow.logger.error("posting approval news for %s failed: %s", req.approval_id, err.cause or err)

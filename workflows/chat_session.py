@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         TriggerRequest,
         WorkflowStart,
     )
-    from workflows.delivery import Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.incident_routing import IncidentRouter
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -244,7 +244,7 @@ class ChatSessionWorkflow:
     async def _post(self, reply: Reply) -> None:
         try:
             await self._poster.post(self.state.key, reply, self.state.reply_context)
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             # The platform refused for good (e.g. the channel is gone): the session goes
             # on; the failure is visible in the workflow history and the worker log.
             workflow.logger.error("posting to %s failed: %s", self.state.session_id, err.cause or err)

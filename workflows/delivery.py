@@ -12,6 +12,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import CreateChannelRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
@@ -19,6 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import ConversationKey, MessageRef, Reply
 
 LOCAL_PLATFORMS = {"webchat"}
+
+#: What a failed post/update raises in workflow code: ActivityError for a normal activity,
+#: the activity's ApplicationError itself for a local one (the web chat). Catch both.
+DELIVERY_FAILURES = (ActivityError, ApplicationError)
 
 PLATFORM_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

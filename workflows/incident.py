@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
     from workflows.contracts import ActionEvent, ActionResult, Actor, ChildWorkflowInput, Reply
-    from workflows.delivery import Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
     from workflows.incident_models import (
         DEFAULT_SEVERITY,
@@ -44,8 +44,9 @@ NOT_AUTHORIZED = "You are not authorized to do that: only the incident commander
 Handler = Callable[[ActionEvent], Awaitable["ActionResult | None"]]
 
 
-def _failure(err: ActivityError) -> str:
-    cause = err.cause
+def _failure(err: Exception) -> str:
+    """The platform's reason from an activity failure (normal or local activity)."""
+    cause = err.cause if isinstance(err, ActivityError) else err
     return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
 
 
@@ -126,7 +127,7 @@ class IncidentWorkflow:
                 key = await self._poster.create_channel(
                     CreateChannelRequest(like=self.inp.origin, name=name, topic=topic, members=members), retry
                 )
-            except ActivityError as err:
+            except DELIVERY_FAILURES as err:
                 reason = _failure(err)
                 if "name_taken" in reason and suffix < NAME_ATTEMPTS:
                     continue
@@ -156,12 +157,12 @@ class IncidentWorkflow:
     async def _post_card(self) -> None:
         try:
             self.state.card = await self._poster.post(self.state.conversation, self._card(), self._context)
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             workflow.logger.error("posting the incident card failed: %s", _failure(err))
             return
         try:
             await self._poster.pin(self.state.card)
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             workflow.logger.warning("pinning the incident card failed: %s", _failure(err))
         if self.state.conversation != self.state.origin:
             await self._tell_origin(ui.link_reply(self.state))
@@ -373,7 +374,7 @@ class IncidentWorkflow:
             return
         try:
             await self._poster.update(self.state.card, self._card())
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             workflow.logger.error("updating the incident card failed: %s", _failure(err))
 
     async def _announce(self, change: str) -> None:
@@ -384,7 +385,7 @@ class IncidentWorkflow:
     async def _say(self, reply: Reply) -> None:
         try:
             await self._poster.post(self.state.conversation, reply, self._context)
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             workflow.logger.error("posting in the incident conversation failed: %s", _failure(err))
 
     async def _tell_origin(self, reply: Reply, always: bool = False) -> None:
@@ -392,5 +393,5 @@ class IncidentWorkflow:
             return
         try:
             await self._poster.post(self.state.origin, reply, self.inp.origin_context)
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             workflow.logger.error("posting in the origin thread failed: %s", _failure(err))

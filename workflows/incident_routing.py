@@ -15,12 +15,11 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.incidents import IncidentActionRequest, IncidentActivities, IncidentLookup
     from workflows.contracts import ActionEvent, ChatMessage, Reply, SessionState, WorkflowStart
-    from workflows.delivery import Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.incident_card import (
         CHANGE_SEVERITY,
         NOTE,
@@ -77,7 +76,7 @@ class IncidentRouter:
                 start_to_close_timeout=timedelta(seconds=10),
                 retry_policy=LOOKUP_RETRY,
             )
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             workflow.logger.warning("incident lookup failed: %s", err.cause or err)
             return candidates[0] if candidates else None
 
@@ -116,7 +115,7 @@ class IncidentRouter:
             try:
                 await self._poster.send_private(msg.key, msg.actor.id, result.ephemeral)
                 return True, None
-            except ActivityError:
+            except DELIVERY_FAILURES:
                 # No private messages on this platform (the web chat): answer in the thread.
                 return True, Reply(text=f"{msg.actor.name or msg.actor.id}: {result.ephemeral}")
         done = "Added to the incident timeline." if action == NOTE else "Done."
