@@ -13,7 +13,8 @@ from adapters.webchat.platform import WebChatPlatform
 from tests.support.helpers import eventually
 from tests.support.incident_chat import Incident, buttons, declare, fields
 from tests.support.stack import running_stack
-from workflows.contracts import ChildWorkflowInput, ConversationKey
+from bots.dispatch import Dispatcher
+from workflows.contracts import ActionEvent, Actor, ChildWorkflowInput, ConversationKey
 from workflows.incident import IncidentWorkflow
 
 DECLARATION = "we have a critical incident: payments are down"
@@ -91,7 +92,7 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         session = await stack.state(inc.session_id)
         assert session["triggered_workflows"][0]["status"] == "resolved"
         link = await client.get_workflow_handle(f"incident-link:webchat::{state.conversation.channel}").describe()
-        assert link.status == WorkflowExecutionStatus.CANCELED
+        assert link.status == WorkflowExecutionStatus.COMPLETED
 
 
 def inc_channel(state) -> str:
@@ -237,3 +238,23 @@ async def test_alert_started_incident_keeps_the_child_input_contract(stack):
     texts = [m["text"] for m in await stack.store.messages("incidents") if m["is_bot"]]
     assert any(t.startswith("Incident SEV2 \"HighErrorRate on checkout\" is being handled in #inc-") for t in texts)
     assert any(t.startswith("Incident resolved: HighErrorRate on checkout") for t in texts)
+
+
+async def test_platform_events_reach_the_incident_of_a_channel(stack):
+    """What the Slack adapter does for a :pushpin: reaction: find the channel's incident, add a note."""
+    inc = await declare(stack, DECLARATION)
+    channel = await inc.channel()
+    dispatcher = Dispatcher(stack.client, stack.settings.task_queue, stack.settings.session_config())
+    key = ConversationKey(platform="webchat", channel=channel, thread="some-message")
+    pin = ActionEvent(key=key, actor=Actor(id="dave", name="dave"), action_id="incident.note", value="error rate is 40%", event_id="reaction-1")
+    assert (await dispatcher.incident_action(key, pin)).ephemeral is None
+    state = await inc.state()
+    assert [(e.actor, e.text) for e in state.timeline if e.kind == "note"] == [("dave", "error rate is 40%")]
+    assert await dispatcher.incident_action(ConversationKey(platform="webchat", channel="general"), pin) is None
+    noted = await stack.client.get_workflow_handle(inc.workflow_id).execute_update(
+        IncidentWorkflow.add_note, pin.model_copy(update={"value": "second pin", "event_id": "reaction-2"})
+    )
+    assert [e.text for e in noted.timeline if e.kind == "note"] == ["error rate is 40%", "second pin"]
+    await stack.client.get_workflow_handle(inc.workflow_id).execute_update(IncidentWorkflow.system_resolve, "test over")
+    await inc.result()
+    assert await dispatcher.incident_action(key, pin.model_copy(update={"event_id": "reaction-3"})) is None

@@ -74,6 +74,7 @@ class IncidentWorkflow:
         self.approvals = ApprovalStep(self._poster, authorize=self._authorized, on_event=self._approval_event)
         self._lock = asyncio.Lock()
         self._ready = False
+        self._linked = False
         self._updates = 0
         self._watchers: list[asyncio.Task[ApprovalRecord]] = []
         self._actions: dict[str, tuple[bool, Handler]] = {
@@ -151,6 +152,7 @@ class IncidentWorkflow:
                 # The link ends with the incident: the server cancels it when we close.
                 parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
             )
+            self._linked = True
         except WorkflowAlreadyStartedError:
             workflow.logger.warning("conversation %s is already linked to an incident", self.state.conversation)
 
@@ -169,6 +171,12 @@ class IncidentWorkflow:
 
     async def _finish(self) -> None:
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+        if self._linked:
+            # Lookups by channel stop finding us now (REQUEST_CANCEL on close is the backstop).
+            try:
+                await workflow.get_external_workflow_handle(link_id(self.state.conversation)).signal(IncidentLinkWorkflow.close)
+            except ApplicationError as err:
+                workflow.logger.info("link already closed: %s", err)
         for approval_id in self.approvals.pending():
             self.approvals.cancel(approval_id, "the incident was resolved")
         await asyncio.gather(*self._watchers)
