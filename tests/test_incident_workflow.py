@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -16,6 +18,7 @@ from tests.support.stack import running_stack
 from bots.dispatch import Dispatcher
 from workflows.contracts import ActionEvent, Actor, ChildWorkflowInput, ConversationKey
 from workflows.incident import IncidentWorkflow
+from workflows.worker import WORKFLOWS
 
 DECLARATION = "we have a critical incident: payments are down"
 
@@ -93,6 +96,10 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         assert session["triggered_workflows"][0]["status"] == "resolved"
         link = await client.get_workflow_handle(f"incident-link:webchat::{state.conversation.channel}").describe()
         assert link.status == WorkflowExecutionStatus.COMPLETED
+        # The recorded history replays with this code: the workflow is deterministic.
+        history = await client.get_workflow_handle(inc.workflow_id).fetch_history()
+        replayed = await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflow(history)
+        assert replayed.replay_failure is None
 
 
 def inc_channel(state) -> str:

@@ -25,6 +25,12 @@ LOCAL_PLATFORMS = {"webchat"}
 #: the activity's ApplicationError itself for a local one (the web chat). Catch both.
 DELIVERY_FAILURES = (ActivityError, ApplicationError)
 
+
+def failure_reason(err: BaseException) -> str:
+    """The platform's own words from a failed (local or normal) activity."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+
 PLATFORM_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

@@ -17,14 +17,14 @@ from typing import Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
     from workflows.contracts import ActionEvent, ActionResult, Actor, ChildWorkflowInput, Reply
-    from workflows.delivery import DELIVERY_FAILURES, Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
     from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
     from workflows.incident_models import (
         DEFAULT_SEVERITY,
@@ -42,12 +42,6 @@ with workflow.unsafe.imports_passed_through():
 NAME_ATTEMPTS = 5
 NOT_AUTHORIZED = "You are not authorized to do that: only the incident commander ({commander}) and the configured responders can. Nothing changed."
 Handler = Callable[[ActionEvent], Awaitable["ActionResult | None"]]
-
-
-def _failure(err: Exception) -> str:
-    """The platform's reason from an activity failure (normal or local activity)."""
-    cause = err.cause if isinstance(err, ActivityError) else err
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
 
 
 @workflow.defn
@@ -129,7 +123,7 @@ class IncidentWorkflow:
                     CreateChannelRequest(like=self.inp.origin, name=name, topic=topic, members=members), retry
                 )
             except DELIVERY_FAILURES as err:
-                reason = _failure(err)
+                reason = failure_reason(err)
                 if "name_taken" in reason and suffix < NAME_ATTEMPTS:
                     continue
                 self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
@@ -160,12 +154,12 @@ class IncidentWorkflow:
         try:
             self.state.card = await self._poster.post(self.state.conversation, self._card(), self._context)
         except DELIVERY_FAILURES as err:
-            workflow.logger.error("posting the incident card failed: %s", _failure(err))
+            workflow.logger.error("posting the incident card failed: %s", failure_reason(err))
             return
         try:
             await self._poster.pin(self.state.card)
         except DELIVERY_FAILURES as err:
-            workflow.logger.warning("pinning the incident card failed: %s", _failure(err))
+            workflow.logger.warning("pinning the incident card failed: %s", failure_reason(err))
         if self.state.conversation != self.state.origin:
             await self._tell_origin(ui.link_reply(self.state))
 
@@ -383,7 +377,7 @@ class IncidentWorkflow:
         try:
             await self._poster.update(self.state.card, self._card())
         except DELIVERY_FAILURES as err:
-            workflow.logger.error("updating the incident card failed: %s", _failure(err))
+            workflow.logger.error("updating the incident card failed: %s", failure_reason(err))
 
     async def _announce(self, change: str) -> None:
         """A change said in the incident conversation and, briefly, in the origin thread."""
@@ -394,7 +388,7 @@ class IncidentWorkflow:
         try:
             await self._poster.post(self.state.conversation, reply, self._context)
         except DELIVERY_FAILURES as err:
-            workflow.logger.error("posting in the incident conversation failed: %s", _failure(err))
+            workflow.logger.error("posting in the incident conversation failed: %s", failure_reason(err))
 
     async def _tell_origin(self, reply: Reply, always: bool = False) -> None:
         if not always and self.state.conversation == self.state.origin:
@@ -402,4 +396,4 @@ class IncidentWorkflow:
         try:
             await self._poster.post(self.state.origin, reply, self.inp.origin_context)
         except DELIVERY_FAILURES as err:
-            workflow.logger.error("posting in the origin thread failed: %s", _failure(err))
+            workflow.logger.error("posting in the origin thread failed: %s", failure_reason(err))
