@@ -56,9 +56,9 @@ def _clock(at: datetime) -> str:
 
 
 def conversation_link(key: ConversationKey, name: str) -> str:
-    """How to name the incident conversation in text (Slack turns <#C…|name> into a link)."""
+    """How to name the incident conversation in text (Slack shows <#C…> as a link with the real name)."""
     if key.platform == "slack":
-        return f"<#{key.channel}|{name}>"
+        return f"<#{key.channel}>"
     return f"#{name}" if name else key.channel
 
 
