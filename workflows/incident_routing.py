@@ -105,12 +105,16 @@ class IncidentRouter:
             return False, None
         action, value = parsed
         event = ActionEvent(key=msg.key, actor=msg.actor, action_id=action, value=value, event_id=f"command-{msg.message_id}")
-        result = await workflow.execute_local_activity_method(
-            IncidentActivities.send_incident_action,
-            IncidentActionRequest(workflow_id=target, event=event),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=LOOKUP_RETRY,
-        )
+        try:
+            result = await workflow.execute_local_activity_method(
+                IncidentActivities.send_incident_action,
+                IncidentActionRequest(workflow_id=target, event=event),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=LOOKUP_RETRY,
+            )
+        except DELIVERY_FAILURES as err:
+            workflow.logger.warning("incident command for %s failed: %s", target, err)
+            return True, Reply(text="I couldn't reach the incident just now; please send that again in a minute.")
         if result.ephemeral:
             try:
                 await self._poster.send_private(msg.key, msg.actor.id, result.ephemeral)
