@@ -16,7 +16,7 @@ from tests.support.helpers import eventually
 from tests.support.incident_chat import Incident, buttons, declare, fields
 from tests.support.stack import running_stack
 from bots.dispatch import Dispatcher
-from workflows.contracts import ActionEvent, Actor, ChildWorkflowInput, ConversationKey
+from workflows.contracts import ActionEvent, Actor, ChildWorkflowInput, ConversationKey, TriggerRequest
 from workflows.incident import IncidentWorkflow
 from workflows.worker import WORKFLOWS
 
@@ -265,3 +265,20 @@ async def test_platform_events_reach_the_incident_of_a_channel(stack):
     await stack.client.get_workflow_handle(inc.workflow_id).execute_update(IncidentWorkflow.system_resolve, "test over")
     await inc.result()
     assert await dispatcher.incident_action(key, pin.model_copy(update={"event_id": "reaction-3"})) is None
+
+
+async def test_explicit_declaration_guesses_severity_and_is_not_duplicated(stack):
+    """``/incident <title>`` reaches the session as trigger_workflow: severity from the title, one incident per thread."""
+    first = await stack.say("hello")
+    await stack.wait_bot_messages(first["thread"], 1)
+    handle = stack.client.get_workflow_handle(first["session_id"])
+    await handle.signal("trigger_workflow", TriggerRequest(workflow_type="IncidentWorkflow", title="checkout is down"))
+    await eventually(lambda: stack.state(first["session_id"]), lambda s: bool(s["triggered_workflows"]), what="the child")
+    inc = Incident(stack, first["session_id"], first["thread"], f"{first['session_id']}/incident/1")
+    state = await inc.wait_state(lambda s: s.card is not None, "the card")
+    assert state.severity == "SEV1"
+    await handle.signal("trigger_workflow", TriggerRequest(workflow_type="IncidentWorkflow", title="checkout still down"))
+    await eventually(inc.origin_texts, lambda t: any("already running" in x for x in t), what="pointer")
+    assert len((await stack.state(first["session_id"]))["triggered_workflows"]) == 1
+    await handle.signal("trigger_workflow", TriggerRequest(workflow_type="IncidentWorkflow", title="x"))
+    await stack.client.get_workflow_handle(inc.workflow_id).execute_update(IncidentWorkflow.system_resolve, "test over")

@@ -295,7 +295,7 @@ class ChatSessionWorkflow:
             if pointer is not None:
                 await self._post(pointer)
                 return
-            started = await self._start_child(decision, req.actor, req.request_id)
+            started = await self._start_child(await self._incidents.with_severity(decision), req.actor, req.request_id)
             await self._post(builtin_reply("", self._summary(), started))
         self._touch()
 

@@ -18,6 +18,8 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.incidents import IncidentActionRequest, IncidentActivities, IncidentLookup
+    from workflows.activities.models import MatchRequest
+    from workflows.activities.triggering import TriggerActivities
     from workflows.contracts import ActionEvent, ChatMessage, Reply, SessionState, WorkflowStart
     from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.incident_card import (
@@ -94,6 +96,17 @@ class IncidentRouter:
             "Add to it with `incident note <text>` or `incident update <text>`."
         )
         return Reply(text=text)
+
+    async def with_severity(self, decision: WorkflowStart) -> WorkflowStart:
+        """An explicit declaration (``/incident <title>``) gets its severity guessed from the title too."""
+        if decision.workflow_type != INCIDENT_TYPE or decision.severity or not workflow.patched(PATCH_ID):
+            return decision
+        guess = await workflow.execute_local_activity_method(
+            TriggerActivities.match_trigger, MatchRequest(text=decision.title), start_to_close_timeout=timedelta(seconds=5)
+        )
+        if guess is not None and guess.workflow_type == INCIDENT_TYPE and guess.severity:
+            return decision.model_copy(update={"severity": guess.severity})
+        return decision
 
     async def command(self, msg: ChatMessage, state: SessionState) -> tuple[bool, Reply | None]:
         """(handled, public reply). Not handled: not a command, or no incident here to send it to."""
