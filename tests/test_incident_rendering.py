@@ -75,7 +75,7 @@ def test_card_summary_and_postmortem_render_the_recorded_facts():
     state = _state()
     reply = card(state, "wf-1", T0 + timedelta(hours=2))
     assert "duration 1h 07m" in reply.text and not [b for b in reply.blocks if b.type == "buttons"]
-    assert conversation_link(state.conversation, "inc-x") == "<#C9>"
+    assert conversation_link(state.conversation, "inc-x") == "#inc-x"
     assert duration_text(timedelta(seconds=42)) == "42s"
     summary = summary_text(state)
     assert "Severity SEV1, duration 1h 07m, commander bob." in summary and "Roll back?: approved by bob" in summary

@@ -56,9 +56,7 @@ def _clock(at: datetime) -> str:
 
 
 def conversation_link(key: ConversationKey, name: str) -> str:
-    """How to name the incident conversation in text (Slack shows <#C…> as a link with the real name)."""
-    if key.platform == "slack":
-        return f"<#{key.channel}>"
+    """How to name the incident conversation in text: ``#name`` (adapters escape markup, so no platform link syntax)."""
     return f"#{name}" if name else key.channel
 
 
