@@ -280,5 +280,5 @@ async def test_explicit_declaration_guesses_severity_and_is_not_duplicated(stack
     await handle.signal("trigger_workflow", TriggerRequest(workflow_type="IncidentWorkflow", title="checkout still down"))
     await eventually(inc.origin_texts, lambda t: any("already running" in x for x in t), what="pointer")
     assert len((await stack.state(first["session_id"]))["triggered_workflows"]) == 1
-    await handle.signal("trigger_workflow", TriggerRequest(workflow_type="IncidentWorkflow", title="x"))
     await stack.client.get_workflow_handle(inc.workflow_id).execute_update(IncidentWorkflow.system_resolve, "test over")
+    assert (await inc.result()).severity == "SEV1"
