@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from workflows.contracts import ActionEvent, ActionResult, ChatMessage, ConversationKey, MessageRef, Reply
+from workflows.contracts import (
+    ActionEvent,
+    ActionResult,
+    ChatMessage,
+    ConversationKey,
+    MessageRef,
+    Reply,
+    SessionState,
+    TriggerRequest,
+)
 
 
 class PlatformError(Exception):
@@ -109,6 +118,18 @@ class SessionDispatcher(Protocol):
     async def deliver(self, msg: ChatMessage) -> Delivery: ...
 
     async def act(self, workflow_id: str, event: ActionEvent) -> ActionResult: ...
+
+    async def trigger(self, key: ConversationKey, request: TriggerRequest) -> Delivery:
+        """Start a named workflow from the conversation of ``key`` (slash commands), starting the session if needed."""
+        ...
+
+    async def has_session(self, session_id: str) -> bool:
+        """Whether that session was ever started (running or closed): thread replies without a mention need one."""
+        ...
+
+    async def session_state(self, session_id: str) -> SessionState | None:
+        """The session's state, or None when there is no such session."""
+        ...
 
     async def incident_action(self, key: ConversationKey, event: ActionEvent) -> ActionResult | None:
         """Send ``event`` to the incident running in ``key``'s channel (None: no incident there)."""

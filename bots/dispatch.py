@@ -23,9 +23,18 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.base import Delivery
 from bots.metrics import ACTIONS, MESSAGES
-from workflows.chat_session import ChatSessionWorkflow
 from workflows.activities.incidents import find_incident
-from workflows.contracts import ActionEvent, ActionResult, ChatMessage, ConversationKey, SessionConfig, SessionInput
+from workflows.chat_session import ChatSessionWorkflow
+from workflows.contracts import (
+    ActionEvent,
+    ActionResult,
+    ChatMessage,
+    ConversationKey,
+    SessionConfig,
+    SessionInput,
+    SessionState,
+    TriggerRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +99,10 @@ class Dispatcher:
                     continue
                 log.warning("Temporal refused message %s: %s", msg.message_id, err)
                 return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
+            except RuntimeError as err:
+                # A lazily connected client (the gateway's) raises this when Temporal is unreachable.
+                log.warning("Temporal unreachable for message %s: %s", msg.message_id, err)
+                return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
         return Delivery(Delivery.UNAVAILABLE, session_id, "the session kept ending; try again")
 
     async def act(self, workflow_id: str, event: ActionEvent) -> ActionResult:
@@ -113,6 +126,40 @@ class Dispatcher:
             return ActionResult(ephemeral="I can't process this right now; please try again in a minute.")
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             return ActionResult(ephemeral="That took too long; please try again.")
+
+    async def trigger(self, key: ConversationKey, request: TriggerRequest) -> Delivery:
+        """Signal-with-start ``trigger_workflow`` on the session of ``key``."""
+        session_id = key.session_id()
+        try:
+            await self.client.start_workflow(
+                ChatSessionWorkflow.run,
+                SessionInput(key=key, config=self.session_config),
+                id=session_id,
+                task_queue=self.task_queue,
+                start_signal="trigger_workflow",
+                start_signal_args=[request],
+            )
+        except (RPCError, RuntimeError) as err:  # RuntimeError: a lazy client that cannot connect
+            log.warning("could not trigger %s on %s: %s", request.workflow_type, session_id, err)
+            return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
+        return Delivery(Delivery.ACCEPTED, session_id)
+
+    async def has_session(self, session_id: str) -> bool:
+        try:
+            await self.client.get_workflow_handle(session_id).describe()
+        except (RPCError, RuntimeError) as err:
+            if not isinstance(err, RPCError) or err.status != RPCStatusCode.NOT_FOUND:
+                log.warning("could not look up session %s: %s", session_id, err)
+            return False
+        return True
+
+    async def session_state(self, session_id: str) -> SessionState | None:
+        try:
+            return await self.client.get_workflow_handle(session_id).query(ChatSessionWorkflow.get_session_state)
+        except RPCError as err:
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                return None
+            raise
 
     async def incident_action(self, key: ConversationKey, event: ActionEvent) -> ActionResult | None:
         """Send ``event`` to the running incident whose conversation is ``key``'s channel.

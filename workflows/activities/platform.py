@@ -11,7 +11,11 @@ from workflows.contracts import ConversationKey, MessageRef
 
 
 def _as_temporal(err: PlatformError) -> ApplicationError:
-    return ApplicationError(str(err), type="PlatformError", non_retryable=not err.retryable)
+    # "PlatformError" is in the retry policy's non_retryable_error_types, so a failure
+    # that waiting may fix (429s after the client's own retries, 5xx) needs another type.
+    if err.retryable:
+        return ApplicationError(str(err), type="PlatformRetryableError")
+    return ApplicationError(str(err), type="PlatformError", non_retryable=True)
 
 
 class PlatformActivities:

@@ -1,0 +1,136 @@
+"""The bolt AsyncApp and its event and button listeners.
+
+Bolt verifies signatures and timestamps (401 otherwise), answers url_verification and
+acknowledges events before any listener runs (process_before_response=False); the
+listeners only map the payload and hand it to the session, whose workflow does the
+durable work.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.base import UNAVAILABLE_TEXT, Delivery, SessionDispatcher
+from adapters.slack.blocks import decode_button_value
+from adapters.slack.commands import register_commands
+from adapters.slack.mapping import mentions, route, to_action_event, to_chat_message
+from adapters.slack.platform import thread_ts_of
+from adapters.slack.users import ActorCache
+from workflows.contracts import ConversationKey
+
+log = logging.getLogger(__name__)
+KNOWN_SESSIONS = 10_000
+
+
+class SlackBot:
+    """Listeners for one AsyncApp; the dispatcher is attached when the gateway mounts the routes."""
+
+    def __init__(self, app: AsyncApp, actors: ActorCache | None = None) -> None:
+        self.app = app
+        self.actors = actors or ActorCache()
+        self.dispatcher: SessionDispatcher | None = None
+        #: Sessions known to exist (they never stop existing), so busy threads skip the lookup.
+        self._known_sessions: OrderedDict[str, None] = OrderedDict()
+        app.event("app_mention")(self._on_message)
+        app.event("message")(self._on_message)
+        app.event("reaction_added")(self._on_ignored_event)
+        app.event(re.compile(".+"))(self._on_ignored_event)  # anything else subscribed later: ack, no retries
+        app.action(re.compile(".+"))(self._on_action)
+        register_commands(app, self)
+
+    def attach(self, dispatcher: SessionDispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    @property
+    def sessions(self) -> SessionDispatcher:
+        if self.dispatcher is None:
+            raise RuntimeError("the Slack adapter is not mounted in a gateway yet")
+        return self.dispatcher
+
+    # ---- messages ---------------------------------------------------------------
+
+    async def _on_ignored_event(self) -> None:
+        """Subscribed but not used (yet): acknowledged so Slack does not retry it."""
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        team_id = body.get("team_id") or context.team_id or ""
+        where = route(event, team_id, context.bot_user_id, context.bot_id)
+        if where.key is None:
+            log.debug("ignored Slack %s event: %s", event.get("type"), where.reason)
+            return
+        if where.needs_existing_session and not await self._session_exists(where.key.session_id()):
+            return
+        actor = await self.actors.actor(client, team_id, event["user"])
+        if actor.is_bot:
+            return
+        msg = to_chat_message(event, where.key, actor, context.bot_user_id)
+        if not msg.text and not msg.files and mentions(event.get("text", ""), context.bot_user_id):
+            msg.text = "help"  # a bare mention asks what the bot can do
+        try:
+            result = await self.sessions.deliver(msg)
+        except Exception:  # the user must hear something rather than nothing
+            log.exception("delivering %s to %s failed", msg.message_id, where.key.session_id())
+            result = Delivery(Delivery.UNAVAILABLE, where.key.session_id())
+        if result.status == Delivery.UNAVAILABLE:
+            await self._say(client, where.key, UNAVAILABLE_TEXT)
+        elif result.status == Delivery.INVALID:
+            await self._whisper(client, where.key, actor.id, f"I couldn't take that message: {result.detail}")
+
+    async def _session_exists(self, session_id: str) -> bool:
+        if session_id in self._known_sessions:
+            self._known_sessions.move_to_end(session_id)
+            return True
+        if not await self.sessions.has_session(session_id):
+            return False
+        self._known_sessions[session_id] = None
+        if len(self._known_sessions) > KNOWN_SESSIONS:
+            self._known_sessions.popitem(last=False)
+        return True
+
+    async def _say(self, client: AsyncWebClient, key: ConversationKey, text: str) -> None:
+        try:
+            await client.chat_postMessage(channel=key.channel, thread_ts=thread_ts_of(key), text=text)
+        except (SlackClientError, OSError) as err:
+            log.error("could not tell %s that the service is unavailable: %s", key.session_id(), err)
+
+    async def _whisper(self, client: AsyncWebClient, key: ConversationKey, user: str, text: str, response_url: str | None = None) -> None:
+        """Say something only ``user`` sees: chat.postEphemeral, else the interaction's response_url."""
+        try:
+            await client.chat_postEphemeral(channel=key.channel, user=user, thread_ts=thread_ts_of(key), text=text)
+            return
+        except (SlackClientError, OSError) as err:
+            if not response_url:
+                log.error("could not tell %s privately in %s: %s", user, key.channel, err)
+                return
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+        try:
+            await AsyncWebhookClient(response_url).send(text=text, response_type="ephemeral", replace_original=False)
+        except (SlackClientError, OSError) as err:
+            log.error("could not tell %s privately through response_url: %s", user, err)
+
+    # ---- buttons ----------------------------------------------------------------
+
+    async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        await ack()
+        team_id = (body.get("team") or {}).get("id") or context.team_id or ""
+        user_id = (body.get("user") or {}).get("id", "")
+        actor = await self.actors.actor(client, team_id, user_id)
+        try:
+            workflow_id, action_id, value = decode_button_value(action.get("value", ""))
+        except ValueError as err:
+            event = to_action_event(body, action, actor, action.get("action_id", ""), "")
+            await self._whisper(client, event.key, user_id, f"I can't handle that button: {err}.", body.get("response_url"))
+            return
+        event = to_action_event(body, action, actor, action_id, value)
+        result = await self.sessions.act(workflow_id, event)
+        if result.ephemeral:
+            await self._whisper(client, event.key, user_id, result.ephemeral, body.get("response_url"))

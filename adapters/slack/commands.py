@@ -1,0 +1,132 @@
+"""Slash commands: ``/threadwork help|status|end|workflows`` and ``/incident <title>``.
+
+Each command calls ``ack`` first (Slack wants an answer within 3 seconds) and does
+anything slower afterwards, answering through ``respond`` (the command's response_url)
+or in the conversation. Slash commands cannot be used in threads, so they act on the
+channel's top-level conversation: ``slack:{team}:{channel}:dm`` (in a DM, that is the
+DM's session); ``/incident`` in a channel opens a new thread for the incident instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.base import UNAVAILABLE_TEXT, Delivery
+from adapters.slack.blocks import escape
+from adapters.slack.mapping import DM_THREAD
+from workflows.activities.responder import WORKFLOW_NAMES
+from workflows.contracts import ActionEvent, ConversationKey, SessionState, TriggerRequest
+
+if TYPE_CHECKING:
+    from adapters.slack.app import SlackBot
+
+log = logging.getLogger(__name__)
+
+USAGE = (
+    "*/threadwork help* - what I can do\n"
+    "*/threadwork status* - this conversation's session\n"
+    "*/threadwork end* - end this conversation's session\n"
+    "*/threadwork workflows* - the workflows I can start\n"
+    "*/incident <title>* - declare an incident"
+)
+HELP = (
+    "I'm threadwork: every thread with me is a durable session. Mention me in a channel to start one "
+    "(I answer in the thread, and follow-ups in that thread need no mention), or write to me directly.\n" + USAGE
+)
+NO_SESSION_TO_END = "There is no session here to end. To end a thread's session, say \"end\" in that thread."
+INCIDENT_USAGE = "Usage: /incident <title>, for example: /incident checkout is failing"
+
+
+def command_key(command: dict[str, Any]) -> ConversationKey:
+    return ConversationKey(platform="slack", workspace=command.get("team_id", ""), channel=command.get("channel_id", ""), thread=DM_THREAD)
+
+
+def workflows_text() -> str:
+    lines = [f"• {name} ({wf_type})" for wf_type, name in WORKFLOW_NAMES.items()]
+    return (
+        "Workflows I can start:\n" + "\n".join(lines) + "\n"
+        "Start incident response with /incident <title> or by saying \"we have an incident: ...\"; "
+        "document processing by sharing a file or a link with \"summarize\"."
+    )
+
+
+def status_text(state: SessionState | None) -> str:
+    if state is None:
+        return (
+            "There is no session at the top level of this conversation. Every thread with me is its own "
+            "session: say \"status\" in that thread, or use its Status button."
+        )
+    running = [w for w in state.triggered_workflows if w.status == "running"]
+    lines = [f"• {w.workflow_type} \"{w.title}\" ({w.status}) [{w.workflow_id}]" for w in state.triggered_workflows]
+    return (
+        f"Session {state.session_id} is {'active' if state.is_active else 'ended'}: {state.message_count} messages, "
+        f"{len(state.participants)} participant(s), {len(running)} workflow(s) running."
+        + ("\n" + "\n".join(lines) if lines else "")
+    )
+
+
+def register_commands(app: AsyncApp, bot: SlackBot) -> None:
+    @app.command("/threadwork")
+    async def threadwork(ack, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
+        words = (command.get("text") or "").split()
+        sub = words[0].lower() if words else "help"
+        key = command_key(command)
+        if sub == "help":
+            await ack(text=HELP, response_type="ephemeral")
+        elif sub == "workflows":
+            await ack(text=workflows_text(), response_type="ephemeral")
+        elif sub == "status":
+            await ack()
+            try:
+                text = status_text(await bot.sessions.session_state(key.session_id()))
+            except Exception:  # Temporal unreachable: say so rather than nothing
+                log.exception("status of %s failed", key.session_id())
+                text = UNAVAILABLE_TEXT
+            await respond(text=text, response_type="ephemeral")
+        elif sub == "end":
+            await ack()  # first: the lookups below talk to Temporal
+            if not await bot.sessions.has_session(key.session_id()):
+                await respond(text=NO_SESSION_TO_END, response_type="ephemeral")
+                return
+            actor = await bot.actors.actor(client, key.workspace, command.get("user_id", ""))
+            result = await bot.sessions.act(key.session_id(), ActionEvent(key=key, actor=actor, action_id="session.end"))
+            await respond(text=result.ephemeral or "Ending this conversation's session…", response_type="ephemeral")
+        else:
+            await ack(text=f"I don't know /threadwork {escape(sub)}.\n{USAGE}", response_type="ephemeral")
+
+    @app.command("/incident")
+    async def incident(ack, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
+        title = " ".join((command.get("text") or "").split())
+        if not title:
+            await ack(text=INCIDENT_USAGE, response_type="ephemeral")
+            return
+        await ack(text=f"Declaring incident \"{escape(title)}\"…", response_type="ephemeral")
+        user = command.get("user_id", "")
+        key = command_key(command)
+        actor = await bot.actors.actor(client, key.workspace, user)
+        if not key.channel.startswith("D"):
+            # The incident gets its own thread in the channel, which is its session.
+            try:
+                anchor = await client.chat_postMessage(
+                    channel=key.channel, text=f"<@{user}> declared an incident: *{escape(title)}*"
+                )
+            except SlackApiError as err:
+                reason = err.response.get("error", "") if isinstance(err.response.data, dict) else ""
+                hint = " Invite me first: /invite @threadwork" if reason in ("not_in_channel", "channel_not_found") else ""
+                await respond(text=f"I couldn't declare the incident here ({reason}).{hint}", response_type="ephemeral")
+                return
+            except (SlackClientError, OSError) as err:
+                await respond(text=f"I couldn't reach Slack to declare the incident: {err}", response_type="ephemeral")
+                return
+            key = key.model_copy(update={"thread": anchor["ts"]})
+        request = TriggerRequest(
+            workflow_type="IncidentWorkflow", title=title, actor=actor, request_id=f"{command.get('channel_id')}:{command.get('trigger_id', '')}"
+        )
+        result = await bot.sessions.trigger(key, request)
+        if result.status == Delivery.UNAVAILABLE:
+            await respond(text=UNAVAILABLE_TEXT, response_type="ephemeral")

@@ -1,0 +1,83 @@
+"""The Slack app manifest (``threadwork manifest slack``): what a workspace admin installs.
+
+manifest/slack-app.yaml and manifest/slack-app.socket-mode.yaml in the repository are
+this rendering for an example URL; a test keeps them in step with this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+BOT_SCOPES = [
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "chat:write",
+    "commands",
+    "users:read",
+    "channels:manage",
+    "channels:join",
+    "channels:read",
+    "groups:read",
+    "im:read",
+    "pins:write",
+    "reactions:read",
+    "files:read",
+]
+BOT_EVENTS = ["app_mention", "message.channels", "message.groups", "message.im", "message.mpim", "reaction_added"]
+COMMANDS = [
+    ("/threadwork", "threadwork: help, status, end, workflows", "help | status | end | workflows"),
+    ("/incident", "Declare an incident and start incident response", "<title>"),
+]
+EXAMPLE_URL = "https://threadwork.example.com"
+
+
+def manifest(url: str | None = None, socket_mode: bool = False) -> dict[str, Any]:
+    """The manifest as data. ``url`` is the gateway's public base URL (not needed for Socket Mode)."""
+    if not socket_mode and not url:
+        raise ValueError("a request URL is needed unless Socket Mode is used")
+    base = url.rstrip("/") if url else None
+    events_url = f"{base}/slack/events" if base else None
+    commands = []
+    for command, description, hint in COMMANDS:
+        entry: dict[str, Any] = {"command": command, "description": description, "usage_hint": hint, "should_escape": False}
+        if not socket_mode:
+            entry["url"] = events_url
+        commands.append(entry)
+    event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if not socket_mode:
+        event_subscriptions = {"request_url": events_url, **event_subscriptions}
+        interactivity["request_url"] = events_url
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if base:
+        oauth = {"redirect_urls": [f"{base}/slack/oauth_redirect"], **oauth}
+    return {
+        "display_information": {
+            "name": "threadwork",
+            "description": "Durable chat sessions: every thread is a Temporal workflow.",
+            "background_color": "#2c2d30",
+        },
+        "features": {
+            "app_home": {"messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
+            "bot_user": {"display_name": "threadwork", "always_online": True},
+            "slash_commands": commands,
+        },
+        "oauth_config": oauth,
+        "settings": {
+            "event_subscriptions": event_subscriptions,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket_mode,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def render_manifest(url: str | None = None, socket_mode: bool = False) -> str:
+    """The manifest as YAML, ready to paste into https://api.slack.com/apps -> Create New App -> From a manifest."""
+    return yaml.safe_dump(manifest(url, socket_mode), sort_keys=False, allow_unicode=True)

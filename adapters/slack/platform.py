@@ -1,0 +1,234 @@
+"""Slack as a ChatPlatform: what the worker's activities call to post, update, open channels.
+
+Posting is made as close to exactly-once as Slack allows:
+1. every part of a reply is recorded under ``{idempotency_key}#{part}`` (PostedStore);
+2. every part carries its key in chat.postMessage ``metadata``; a retried activity
+   (attempt > 1) that finds no record looks for that metadata in the thread first;
+3. the client that posts retries only what cannot have reached Slack (429, connect
+   failures), never a request Slack may already have processed.
+See docs/slack.md for the window that remains.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from aiohttp import ClientConnectorError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity
+
+from adapters.base import PlatformError
+from adapters.slack.blocks import RenderError, SlackMessage, render
+from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
+from adapters.slack.mapping import DM_THREAD
+from adapters.slack.posted_store import PostedStore
+from workflows.contracts import ConversationKey, MessageRef, Reply
+
+log = logging.getLogger(__name__)
+METADATA_EVENT = "threadwork_post"
+LOOKBACK_SECONDS = 20 * 60  # longer than the post activity's schedule-to-close timeout
+CHANNEL_NAME_LIMIT = 80
+TOPIC_LIMIT = 250
+NAME_TAKEN_TRIES = 20
+
+
+def channel_name(name: str) -> str:
+    """A valid conversations.create name: lowercase letters, digits, '-' and '_', at most 80 chars."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+    slug = re.sub(r"-{2,}", "-", slug)
+    return (slug or "threadwork")[:CHANNEL_NAME_LIMIT].rstrip("-_") or "threadwork"
+
+
+def with_suffix(base: str, n: int) -> str:
+    suffix = f"-{n}"
+    return base[: CHANNEL_NAME_LIMIT - len(suffix)].rstrip("-_") + suffix
+
+
+def thread_ts_of(key: ConversationKey) -> str | None:
+    return None if key.thread in (None, DM_THREAD) else key.thread
+
+
+def _is_retry() -> bool:
+    return activity.in_activity() and activity.info().attempt > 1
+
+
+def _error_code(err: SlackApiError) -> str:
+    data = err.response.data
+    return data.get("error", "") if isinstance(data, dict) else ""
+
+
+class SlackPlatform:
+    name = "slack"
+
+    def __init__(self, clients: SlackClients, posted: PostedStore) -> None:
+        self.clients = clients
+        self.posted = posted
+        self._post_clients: dict[str, AsyncWebClient] = {}
+
+    async def _client(self, team: str) -> AsyncWebClient:
+        return await self.clients.client_for(team)
+
+    async def _post_client(self, team: str) -> AsyncWebClient:
+        """Retries only what Slack cannot have processed: 429s and failed connects."""
+        token = await self.clients.token_for(team)
+        client = self._post_clients.get(token)
+        if client is None:
+            client = self._post_clients[token] = AsyncWebClient(
+                token=token,
+                base_url=self.clients.for_token(token).base_url,
+                retry_handlers=[
+                    AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+                    AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError]),
+                ],
+            )
+        return client
+
+    # ---- post / update -----------------------------------------------------
+
+    async def post(
+        self,
+        key: ConversationKey,
+        reply: Reply,
+        *,
+        idempotency_key: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> MessageRef:
+        try:
+            messages = render(reply)
+        except RenderError as err:
+            raise PlatformError(f"cannot render this reply for Slack: {err}") from err
+        client = await self._post_client(key.workspace)
+        thread_ts = thread_ts_of(key)
+        parts: list[str] = []
+        for i, message in enumerate(messages):
+            part_key = f"{idempotency_key}#{i}" if idempotency_key else None
+            ts = await self._already_posted(client, key.channel, thread_ts, part_key)
+            if ts is None:
+                ts = await self._post_part(client, key.channel, thread_ts, message, part_key)
+            parts.append(ts)
+        return MessageRef(key=key, message_id=parts[0], extra={"channel": key.channel, "ts": parts[0], "parts": parts})
+
+    async def _already_posted(self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str | None) -> str | None:
+        if part_key is None:
+            return None
+        found = await self.posted.get(part_key)
+        if found is not None:
+            log.info("post %s was already made (%s); not posting again", part_key, found[1])
+            return found[1]
+        if not _is_retry():
+            return None
+        ts = await self._find_by_metadata(client, channel, thread_ts, part_key)
+        if ts is not None:
+            log.info("post %s found in Slack by its metadata (%s); not posting again", part_key, ts)
+            await self.posted.put(part_key, channel, ts)
+        return ts
+
+    async def _find_by_metadata(self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str) -> str | None:
+        oldest = f"{time.time() - LOOKBACK_SECONDS:.6f}"
+        try:
+            if thread_ts:
+                resp = await client.conversations_replies(channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200)
+            else:
+                resp = await client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
+        except (SlackClientError, OSError) as err:
+            raise platform_error("conversations lookup", err) from err
+        for message in resp.get("messages", []):
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == part_key:
+                return message.get("ts")
+        return None
+
+    async def _post_part(self, client: AsyncWebClient, channel: str, thread_ts: str | None, message: SlackMessage, part_key: str | None) -> str:
+        kwargs: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks, "unfurl_links": False}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        if part_key:
+            kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": part_key}}
+        try:
+            resp = await client.chat_postMessage(**kwargs)
+        except (SlackClientError, OSError) as err:
+            raise platform_error("chat.postMessage", err) from err
+        ts = resp["ts"]
+        if part_key:
+            await self.posted.put(part_key, resp.get("channel") or channel, ts)
+        return ts
+
+    async def update(self, ref: MessageRef, reply: Reply) -> None:
+        try:
+            messages = render(reply)
+        except RenderError as err:
+            raise PlatformError(f"cannot render this reply for Slack: {err}") from err
+        client = await self._client(ref.key.workspace)
+        channel = ref.extra.get("channel") or ref.key.channel
+        parts = list(ref.extra.get("parts") or [ref.message_id])
+        # Parts beyond what was first posted go into the thread; fewer parts leave the rest as they were.
+        for ts, message in zip(parts, messages):
+            try:
+                await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+            except (SlackClientError, OSError) as err:
+                raise platform_error("chat.update", err) from err
+        for message in messages[len(parts):]:
+            await self._post_part(await self._post_client(ref.key.workspace), channel, thread_ts_of(ref.key) or ref.message_id, message, None)
+
+    # ---- channels, pins, private notes --------------------------------------
+
+    async def create_channel(
+        self, name: str, *, topic: str = "", members: list[str] | None = None, like: ConversationKey
+    ) -> ConversationKey:
+        client = await self._client(like.workspace)
+        base = channel_name(name)
+        channel_id = None
+        for n in range(1, NAME_TAKEN_TRIES + 1):
+            candidate = base if n == 1 else with_suffix(base, n)
+            try:
+                resp = await client.conversations_create(name=candidate)
+            except SlackApiError as err:
+                if _error_code(err) == "name_taken":
+                    continue
+                raise platform_error("conversations.create", err) from err
+            except (SlackClientError, OSError) as err:
+                raise platform_error("conversations.create", err) from err
+            channel_id = resp["channel"]["id"]
+            break
+        if channel_id is None:
+            raise PlatformError(f"Slack channel names {base!r} to {with_suffix(base, NAME_TAKEN_TRIES)!r} are all taken")
+        if topic:
+            await self._call(client, "conversations_setTopic", channel=channel_id, topic=topic[:TOPIC_LIMIT])
+        users = [u for u in dict.fromkeys(members or []) if u]
+        if users:
+            try:
+                await client.conversations_invite(channel=channel_id, users=",".join(users), force=True)
+            except SlackApiError as err:
+                # The channel exists: a member we cannot invite must not fail the incident.
+                log.warning("could not invite %s to %s: %s", users, channel_id, _error_code(err))
+            except (SlackClientError, OSError) as err:
+                raise platform_error("conversations.invite", err) from err
+        return ConversationKey(platform="slack", workspace=like.workspace, channel=channel_id, thread=None)
+
+    async def pin(self, ref: MessageRef) -> None:
+        client = await self._client(ref.key.workspace)
+        try:
+            await client.pins_add(channel=ref.extra.get("channel") or ref.key.channel, timestamp=ref.message_id)
+        except SlackApiError as err:
+            if _error_code(err) != "already_pinned":
+                raise platform_error("pins.add", err) from err
+        except (SlackClientError, OSError) as err:
+            raise platform_error("pins.add", err) from err
+
+    async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
+        client = await self._client(key.workspace)
+        kwargs: dict[str, Any] = {"channel": key.channel, "user": user_id, "text": text}
+        if thread_ts_of(key):
+            kwargs["thread_ts"] = thread_ts_of(key)
+        await self._call(client, "chat_postEphemeral", **kwargs)
+
+    async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(client, method)(**kwargs)
+        except (SlackClientError, OSError) as err:
+            raise platform_error(method.replace("_", "."), err) from err

@@ -1,0 +1,84 @@
+"""The Slack routes in the gateway: POST /slack/events (events, commands, interactivity) and OAuth.
+
+In Socket Mode there is no events route: bolt's AsyncSocketModeHandler opens a
+websocket to Slack when the gateway starts and closes it when the gateway stops.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.base import SessionDispatcher
+from adapters.slack.app import SlackBot
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+class SlackRoutes:
+    def __init__(self, bot: SlackBot, signing_secret: str, app_token: str | None = None) -> None:
+        self.bot = bot
+        self.signing_secret = signing_secret
+        self.app: AsyncApp = bot.app
+        self.app_token = app_token
+        self.socket_handler = None
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+    def add_to(self, web_app: web.Application, dispatcher: SessionDispatcher) -> None:
+        self.bot.attach(dispatcher)
+        if self.socket_mode:
+            web_app.on_startup.append(self._start_socket_mode)
+            web_app.on_cleanup.append(self._stop_socket_mode)
+        else:
+            web_app.router.add_post(EVENTS_PATH, self.events)
+        flow = self.app.oauth_flow
+        if flow is not None:
+            web_app.router.add_get(flow.install_path, self.install)
+            web_app.router.add_get(flow.redirect_uri_path, self.oauth_redirect)
+
+    async def events(self, request: web.Request) -> web.Response:
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:  # includes JSONDecodeError: bolt parses the body up front
+            return await self._unparsable(request)
+        bolt_response = await self.app.async_dispatch(bolt_request)
+        if bolt_response.status == 404:
+            # Signed, but not an event, command or interaction this app handles.
+            return web.json_response({"error": "unhandled request: not an event, command or interaction threadwork handles"}, status=400)
+        return await to_aiohttp_response(bolt_response)
+
+    async def _unparsable(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        verifier = SignatureVerifier(self.signing_secret)
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return web.json_response({"error": "invalid request"}, status=401)
+        return web.json_response({"error": "body is neither JSON nor a form with a JSON payload"}, status=400)
+
+    async def install(self, request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await self.app.oauth_flow.handle_installation(await to_bolt_request(request)))
+
+    async def oauth_redirect(self, request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await self.app.oauth_flow.handle_callback(await to_bolt_request(request)))
+
+    def make_socket_handler(self):
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        return AsyncSocketModeHandler(self.app, self.app_token)
+
+    async def _start_socket_mode(self, _app: web.Application) -> None:
+        self.socket_handler = self.make_socket_handler()
+        await self.socket_handler.connect_async()
+        log.info("Slack Socket Mode connected")
+
+    async def _stop_socket_mode(self, _app: web.Application) -> None:
+        if self.socket_handler is not None:
+            await self.socket_handler.close_async()
+            self.socket_handler = None

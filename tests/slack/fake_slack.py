@@ -1,0 +1,282 @@
+"""A real HTTP server on 127.0.0.1 that stands in for the Slack Web API in tests.
+
+It keeps channels and messages, records every call, checks bot tokens, and can be told
+to answer 429 + Retry-After, to accept a post and then fail (a crash after Slack
+processed it), or to hold a method until the test releases it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+BOT_TOKEN = "xoxb-test-token"
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+TEAM = "T1"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    kind: str  # "429" | "accept_then_500" | "error"
+    retry_after: int = 1
+    error: str = ""
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # bodies posted to response_url
+        self.tokens = {BOT_TOKEN: (TEAM, BOT_USER, BOT_ID)}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.ephemeral: list[dict[str, Any]] = []
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.pins: list[tuple[str, str]] = []
+        self.faults: dict[str, list[Fault]] = {}
+        self.gates: dict[str, asyncio.Event] = {}
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
+        self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections
+        self.socket_acks: list[dict[str, Any]] = []
+
+    # ---- test controls ---------------------------------------------------------
+
+    def add_user(self, user_id: str, name: str, *, guest: bool = False, bot: bool = False) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "name": name.lower(),
+            "real_name": name,
+            "is_bot": bot,
+            "is_restricted": guest,
+            "is_ultra_restricted": False,
+            "profile": {"display_name": name, "real_name": name},
+        }
+
+    def fail(self, method: str, kind: str, times: int = 1, **kw: Any) -> None:
+        self.faults.setdefault(method, []).extend(Fault(kind, **kw) for _ in range(times))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Make ``method`` wait until the returned event is set."""
+        gate = self.gates[method] = asyncio.Event()
+        return gate
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def posts(self, channel: str | None = None, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        """Messages the bot posted (in order), optionally in one channel / thread."""
+        out = []
+        for ch, msgs in self.messages.items():
+            if channel and ch != channel:
+                continue
+            out += [m for m in msgs if thread_ts is None or m.get("thread_ts") == thread_ts]
+        return sorted(out, key=lambda m: float(m["ts"]))
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; calls: {[c.method for c in self.calls]}")
+            await asyncio.sleep(0.05)
+
+    # ---- server ----------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{id}", self._response_url)
+        app.router.add_get("/link", self._socket_mode)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}, "debug_info": {}})
+        async for msg in ws:
+            if msg.type.name == "TEXT":
+                self.socket_acks.append(json.loads(msg.data))
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str) -> None:
+        """Push an event / command / interaction to the app over its Socket Mode connection."""
+        await self.sockets[-1].send_json(
+            {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": kind != "events_api", "retry_attempt": 0, "retry_reason": ""}
+        )
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        body = await request.read()
+        if body:
+            if request.content_type == "application/json":
+                params.update(json.loads(body))
+            else:
+                params.update(dict(parse_qsl(body.decode())))
+        for name in ("blocks", "metadata"):
+            if isinstance(params.get(name), str):
+                params[name] = json.loads(params[name])
+        return params
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+        self.calls.append(Call(method, params, token))
+        gate = self.gates.get(method)
+        if gate is not None:
+            await gate.wait()
+        faults = self.faults.get(method)
+        fault = faults.pop(0) if faults else None
+        if fault and fault.kind == "429":
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)})
+        if fault and fault.kind == "error":
+            return web.json_response({"ok": False, "error": fault.error})
+        if method == "apps.connections.open":
+            if not (token or "").startswith("xapp-"):
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response({"ok": True, "url": self.url.replace("http://", "ws://") + "/link"})
+        if method not in ("oauth.v2.access",) and token not in self.tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+        result = handler(params, token)
+        if fault and fault.kind == "accept_then_500":
+            return web.Response(status=500, text="upstream connect error")
+        return web.json_response(result)
+
+    def _new_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    # ---- methods -----------------------------------------------------------------
+
+    def _auth_test(self, p: dict, token: str) -> dict:
+        team, user, bot = self.tokens[token]
+        return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "threadwork", "team_id": team, "user_id": user, "bot_id": bot}
+
+    def _users_info(self, p: dict, token: str) -> dict:
+        user = self.users.get(p.get("user", ""))
+        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+
+    def _chat_postMessage(self, p: dict, token: str) -> dict:
+        channel = p.get("channel", "")
+        if channel not in self.messages and channel not in self.channels and not channel[:1] in ("C", "D", "G"):
+            return {"ok": False, "error": "channel_not_found"}
+        msg = {
+            "ts": self._new_ts(),
+            "channel": channel,
+            "text": p.get("text", ""),
+            "blocks": p.get("blocks") or [],
+            "thread_ts": p.get("thread_ts"),
+            "user": self.tokens[token][1],
+            "bot_id": self.tokens[token][2],
+        }
+        if p.get("metadata"):
+            msg["metadata"] = p["metadata"]
+        self.messages.setdefault(channel, []).append(msg)
+        return {"ok": True, "channel": channel, "ts": msg["ts"], "message": msg}
+
+    def _find(self, channel: str, ts: str) -> dict | None:
+        return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
+
+    def _chat_update(self, p: dict, token: str) -> dict:
+        msg = self._find(p.get("channel", ""), p.get("ts", ""))
+        if msg is None:
+            return {"ok": False, "error": "message_not_found"}
+        msg.update(text=p.get("text", ""), blocks=p.get("blocks") or [], edited=True)
+        return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "text": msg["text"]}
+
+    def _chat_postEphemeral(self, p: dict, token: str) -> dict:
+        self.ephemeral.append(dict(p))
+        return {"ok": True, "message_ts": self._new_ts()}
+
+    def _conversations_replies(self, p: dict, token: str) -> dict:
+        root, oldest = p.get("ts"), float(p.get("oldest", 0))
+        msgs = [m for m in self.messages.get(p.get("channel", ""), []) if (m["ts"] == root or m.get("thread_ts") == root) and float(m["ts"]) >= oldest]
+        return {"ok": True, "messages": msgs, "has_more": False}
+
+    def _conversations_history(self, p: dict, token: str) -> dict:
+        oldest = float(p.get("oldest", 0))
+        msgs = [m for m in self.messages.get(p.get("channel", ""), []) if not m.get("thread_ts") and float(m["ts"]) >= oldest]
+        return {"ok": True, "messages": list(reversed(msgs)), "has_more": False}
+
+    def _conversations_create(self, p: dict, token: str) -> dict:
+        name = p.get("name", "")
+        if any(c["name"] == name for c in self.channels.values()):
+            return {"ok": False, "error": "name_taken"}
+        channel_id = f"C{next(self._ids):08d}"
+        self.channels[channel_id] = {"id": channel_id, "name": name, "topic": "", "members": [self.tokens[token][1]]}
+        return {"ok": True, "channel": self.channels[channel_id]}
+
+    def _conversations_setTopic(self, p: dict, token: str) -> dict:
+        channel = self.channels.get(p.get("channel", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        channel["topic"] = p.get("topic", "")
+        return {"ok": True, "channel": channel}
+
+    def _conversations_invite(self, p: dict, token: str) -> dict:
+        channel = self.channels.get(p.get("channel", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        users = [u for u in p.get("users", "").split(",") if u]
+        unknown = [u for u in users if u not in self.users]
+        channel["members"] += [u for u in users if u in self.users]
+        if unknown and str(p.get("force", "")).lower() not in ("1", "true"):
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "channel": channel}
+
+    def _pins_add(self, p: dict, token: str) -> dict:
+        pin = (p.get("channel", ""), p.get("timestamp", ""))
+        if pin in self.pins:
+            return {"ok": False, "error": "already_pinned"}
+        self.pins.append(pin)
+        return {"ok": True}
+
+    def _oauth_v2_access(self, p: dict, token: str | None) -> dict:
+        grant = self.oauth_codes.pop(p.get("code", ""), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        self.tokens[grant["access_token"]] = (grant["team"]["id"], grant["bot_user_id"], "B" + grant["team"]["id"])
+        return {"ok": True, **grant}

@@ -1,0 +1,79 @@
+"""The Slack app manifests validate against Slack's official schema and match manifest/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from adapters.slack.manifest import BOT_EVENTS, BOT_SCOPES, EXAMPLE_URL, manifest, render_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA_NAME = "slack-app-manifest.schema.json"
+
+
+def schema_path() -> Path:
+    """../shared/schemas beside the repository (walks up, so worktrees and CI clones both work)."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "schemas" / SCHEMA_NAME
+        if candidate.is_file():
+            return candidate
+    pytest.fail(f"{SCHEMA_NAME} not found in any shared/schemas above {Path(__file__).parent}; it ships beside the repo")
+
+
+def validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_path().read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def cli(*args: str) -> str:
+    exe = Path(sys.executable).with_name("threadwork")
+    return subprocess.run([str(exe), "manifest", "slack", *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("socket_mode", [False, True])
+def test_manifest_validates_against_the_official_schema(socket_mode):
+    data = yaml.safe_load(cli("--socket-mode") if socket_mode else cli("--url", "https://bot.example.com/"))
+    errors = sorted(validator().iter_errors(data), key=str)
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    assert data["settings"]["socket_mode_enabled"] is socket_mode
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    assert {"app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write", "commands",
+            "users:read", "channels:manage", "channels:join", "pins:write", "reactions:read"} <= set(data["oauth_config"]["scopes"]["bot"])
+    assert {"app_mention", "message.channels", "message.groups", "message.im", "reaction_added"} <= set(data["settings"]["event_subscriptions"]["bot_events"])
+    assert [c["command"] for c in data["features"]["slash_commands"]] == ["/threadwork", "/incident"]
+    if socket_mode:
+        assert "request_url" not in data["settings"]["event_subscriptions"]
+        assert all("url" not in c for c in data["features"]["slash_commands"])
+    else:
+        urls = [data["settings"]["event_subscriptions"]["request_url"], data["settings"]["interactivity"]["request_url"]]
+        urls += [c["url"] for c in data["features"]["slash_commands"]]
+        assert set(urls) == {"https://bot.example.com/slack/events"}
+        assert data["oauth_config"]["redirect_urls"] == ["https://bot.example.com/slack/oauth_redirect"]
+
+
+def test_the_schema_check_can_fail():
+    broken = manifest(url="https://bot.example.com")
+    broken["features"]["slash_commands"][0]["command"] = "threadwork"  # no leading slash
+    del broken["display_information"]
+    assert len(list(validator().iter_errors(broken))) == 2
+
+
+def test_manifest_folder_is_the_current_rendering():
+    assert (REPO / "manifest" / "slack-app.yaml").read_text() == render_manifest(url=EXAMPLE_URL)
+    assert (REPO / "manifest" / "slack-app.socket-mode.yaml").read_text() == render_manifest(socket_mode=True)
+    assert set(BOT_SCOPES) >= {"pins:write"} and "reaction_added" in BOT_EVENTS
+
+
+def test_manifest_cli_needs_a_url_or_socket_mode():
+    exe = Path(sys.executable).with_name("threadwork")
+    result = subprocess.run([str(exe), "manifest", "slack"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "--url" in result.stderr
