@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Awaitable, Callable
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -145,6 +145,8 @@ class IncidentWorkflow:
                 memo={MEMO_KEY: wf_id},
                 # The link ends with the incident: the server cancels it when we close.
                 parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+                # A channel id is new when we get it, so a running link with it is stale: replace it.
+                id_reuse_policy=WorkflowIDReusePolicy.TERMINATE_IF_RUNNING,
             )
             self._linked = True
         except WorkflowAlreadyStartedError:
