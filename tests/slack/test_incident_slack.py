@@ -166,3 +166,17 @@ async def test_slack_pushpin_and_incident_subcommands_feed_the_timeline(client, 
         assert (await sim.command("/incident", "note hello", channel="C1", user="UALICE")).status_code == 200
         await fake.wait_for(lambda: any("No incident is running in this channel" in t for t in whispers(fake, "UALICE")), what="no incident")
         await resolve_and_wait(stack, workflow_id)
+
+
+async def test_slack_conversations_create_failing_after_retries_falls_back(client, tmp_path, fake_slack):
+    """A failure that might pass is retried (3 attempts by default), then the incident stays in the thread."""
+    fake = fake_slack
+    fake.fail("conversations.create", "error", times=10, error="internal_error")
+    async with slack_stack(client, tmp_path, fake) as (stack, sim):
+        root = await sim.mention("C1", "UALICE", DECLARATION)
+        workflow_id = await incident_of(stack, f"slack:{TEAM}:C1:{root['ts']}")
+        state = await eventually(lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card")
+        assert len(fake.calls_to("conversations.create")) == 3
+        assert "internal_error" in state.fallback_reason and state.conversation == state.origin
+        assert any("internal_error" in m["text"] for m in fake.posts("C1", thread_ts=root["ts"]))
+        await resolve_and_wait(stack, workflow_id)
