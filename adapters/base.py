@@ -130,3 +130,7 @@ class SessionDispatcher(Protocol):
     async def session_state(self, session_id: str) -> SessionState | None:
         """The session's state, or None when there is no such session."""
         ...
+
+    async def incident_action(self, key: ConversationKey, event: ActionEvent) -> ActionResult | None:
+        """Send ``event`` to the incident running in ``key``'s channel (None: no incident there)."""
+        ...

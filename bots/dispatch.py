@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.base import Delivery
 from bots.metrics import ACTIONS, MESSAGES
+from workflows.activities.incidents import find_incident
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import (
     ActionEvent,
@@ -159,3 +160,19 @@ class Dispatcher:
             if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
                 return None
             raise
+
+    async def incident_action(self, key: ConversationKey, event: ActionEvent) -> ActionResult | None:
+        """Send ``event`` to the running incident whose conversation is ``key``'s channel.
+
+        For platform events that name a channel, not a button: a :pushpin: reaction
+        (``incident.note`` with the message text), ``/incident note ...``. None when no
+        incident runs there.
+        """
+        try:
+            workflow_id = await find_incident(self.client, key)
+        except RPCError as err:
+            log.warning("incident lookup for %s failed: %s", key, err)
+            return ActionResult(ephemeral="I can't reach the incident right now; please try again in a minute.")
+        if workflow_id is None:
+            return None
+        return await self.act(workflow_id, event)

@@ -10,6 +10,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.support.browser import chromium
 from workflows.contracts import Button, ButtonsBlock, ConversationKey, Reply, TextBlock
+from workflows.incident import IncidentWorkflow
 
 WAIT_MS = 20_000
 
@@ -110,13 +111,23 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     await page.get_by_test_id("user-name").fill("Ben")
     await say(page, "we have a critical incident: checkout is down")
 
-    cards = bot_messages(page).filter(has=page.get_by_test_id("block-heading").filter(has_text="Incident:"))
+    # The thread gets a link to the incident's own channel, which appears in the sidebar.
+    await expect(bot_messages(page).filter(has_text="is being handled in #inc-")).to_have_count(1)
+    thread = await user_messages(page).first.get_attribute("data-message-id")
+    incident = stack.client.get_workflow_handle_for(IncidentWorkflow.run, f"webchat:general:{thread}/incident/1")
+    state = await incident.query(IncidentWorkflow.get_incident_state)
+    channel = state.conversation.channel
+    assert channel.startswith("inc-") and channel.endswith("checkout-is-down")
+    await page.get_by_test_id(f"channel-{channel}").click()
+    await page.get_by_test_id("thread-item").filter(has_text="Incident SEV1").first.click()
+
+    heading = "Incident SEV1: we have a critical incident: checkout is down"
+    cards = bot_messages(page).filter(has=page.get_by_test_id("block-heading").filter(has_text=heading))
     await expect(cards).to_have_count(1)
     card = cards.first
-    await expect(card.get_by_test_id("block-heading")).to_have_text("Incident: we have a critical incident: checkout is down")
     await expect(field_value(card, "Severity")).to_have_text("SEV1")
     await expect(field_value(card, "Status")).to_have_text("investigating")
-    await expect(field_value(card, "Commander")).to_have_text("Ben")
+    await expect(field_value(card, "Commander")).to_contain_text("Ben")
     resolve = card.get_by_role("button", name="Resolve")
     await expect(resolve).to_be_visible()
     await expect(resolve).to_have_class("action-button action-primary")
@@ -129,11 +140,14 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
 
     await expect(field_value(same_card, "Status")).to_have_text("resolved")
     await expect(same_card.get_by_role("button", name="Resolve")).to_have_count(0)
-    await expect(bot_messages(page).filter(has_text="Incident resolved")).to_have_count(1)
     assert await same_card.evaluate("node => node.__probe") == "original node"
     await expect(cards).to_have_count(1)
     stored = await stack.store.get_message(card_id)
-    assert ["Status", "resolved"] in stored["blocks"][1]["fields"]
+    assert ["Status", "resolved"] in next(b["fields"] for b in stored["blocks"] if b["type"] == "fields")
+    assert (await incident.result()).status == "resolved"
+    # The thread that declared it hears about the resolution too.
+    origin = [m["text"] for m in await stack.store.messages("general", thread) if m["is_bot"]]
+    assert any("resolved" in text.lower() for text in origin)
     await page.screenshot(path=str(tmp_path / "webchat-resolved.png"), full_page=True)
 
 

@@ -13,6 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from adapters.base import PlatformRegistry
 from workflows import TASK_QUEUE
 from workflows.activities.documents import DocumentActivities
+from workflows.activities.incidents import IncidentActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
 from workflows.activities.triggering import TriggerActivities
@@ -20,8 +21,9 @@ from workflows.activities.turn import TurnActivities
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.documents import DocumentProcessingWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.incident_links import IncidentLinkWorkflow
 
-WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, DocumentProcessingWorkflow]
+WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, IncidentLinkWorkflow, DocumentProcessingWorkflow]
 
 
 @dataclass
@@ -42,6 +44,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     trigger = TriggerActivities(options.triggers_file)
     documents = DocumentActivities(options.document_max_bytes)
     turn = TurnActivities(trigger, replies, platform)
+    incidents = IncidentActivities(client)
     return Worker(
         client,
         task_queue=options.task_queue,
@@ -51,10 +54,14 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             platform.post_reply,
             platform.update_message,
             platform.create_channel,
+            platform.pin_message,
+            platform.send_private,
             trigger.match_trigger,
             turn.take_turn,
             documents.fetch_and_extract,
             documents.summarize,
+            incidents.find_incident_for,
+            incidents.send_incident_action,
         ],
         max_cached_workflows=options.max_cached_workflows,
         # Keep the sandbox's determinism checks but import modules once for all runs

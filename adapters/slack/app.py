@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.base import UNAVAILABLE_TEXT, Delivery, SessionDispatcher
 from adapters.slack.blocks import decode_button_value
 from adapters.slack.commands import register_commands
+from adapters.slack.incident_events import on_reaction_added
 from adapters.slack.mapping import mentions, route, to_action_event, to_chat_message
 from adapters.slack.platform import thread_ts_of
 from adapters.slack.users import ActorCache
@@ -41,7 +42,7 @@ class SlackBot:
         self._known_sessions: OrderedDict[str, None] = OrderedDict()
         app.event("app_mention")(self._on_message)
         app.event("message")(self._on_message)
-        app.event("reaction_added")(self._on_ignored_event)
+        app.event("reaction_added")(self._on_reaction)
         app.event(re.compile(".+"))(self._on_ignored_event)  # anything else subscribed later: ack, no retries
         app.action(re.compile(".+"))(self._on_action)
         register_commands(app, self)
@@ -56,6 +57,10 @@ class SlackBot:
         return self.dispatcher
 
     # ---- messages ---------------------------------------------------------------
+
+    async def _on_reaction(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A :pushpin: on a message in an incident channel adds it to the incident's timeline."""
+        await on_reaction_added(self, event, body, client)
 
     async def _on_ignored_event(self) -> None:
         """Subscribed but not used (yet): acknowledged so Slack does not retry it."""

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import UNAVAILABLE_TEXT, Delivery
 from adapters.slack.blocks import escape
+from adapters.slack.incident_events import on_incident_subcommand
 from adapters.slack.mapping import DM_THREAD
 from workflows.activities.responder import WORKFLOW_NAMES
 from workflows.contracts import ActionEvent, ConversationKey, SessionState, TriggerRequest
@@ -101,6 +102,8 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
 
     @app.command("/incident")
     async def incident(ack, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
+        if await on_incident_subcommand(bot, command, ack, client):
+            return
         title = " ".join((command.get("text") or "").split())
         if not title:
             await ack(text=INCIDENT_USAGE, response_type="ephemeral")

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bots.devserver import temporal_binary
 from tests.support.stack import Stack, free_port, running_stack
+from workflows.incident import IncidentWorkflow
 
 OUT = Path(__file__).parent
 
@@ -72,14 +73,26 @@ async def incident_and_document(stack: Stack, doc_url: str) -> None:
             break
         await asyncio.sleep(0.05)
     incident_id = state["triggered_workflows"][0]["workflow_id"]
-    await stack.wait_bot_messages(thread, 2)
-    card = next(m for m in await stack.bot_messages(thread) if any(b["type"] == "buttons" for b in m["blocks"]))
+    incident = stack.client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
+    for _ in range(400):
+        inc = await incident.query(IncidentWorkflow.get_incident_state)
+        if inc.card is not None:
+            break
+        await asyncio.sleep(0.05)
+    channel = inc.conversation.channel
+    await stack.say("incident note rolled back the deploy", thread=thread, user="ivy")
+    await stack.wait_bot_messages(thread, 3)
+    card = await stack.store.get_message(inc.card.message_id)
     resolve = next(b for blk in card["blocks"] if blk["type"] == "buttons" for b in blk["buttons"] if "resolve" in b["action_id"])
     resp = await stack.http.post("/webchat/api/actions", json={
-        "channel": "general", "thread": thread, "message_id": card["id"], "action_id": resolve["action_id"],
+        "channel": channel, "thread": card["thread"], "message_id": card["id"], "action_id": resolve["action_id"],
         "value": resolve.get("value", ""), "user": "ivy"})
     assert resp.status_code == 202, resp.text
     await _wait_closed(stack.client, incident_id)
+    links = [wf.id async for wf in stack.client.list_workflows("WorkflowType = 'IncidentLinkWorkflow'")]
+    for link in links:
+        await _wait_closed(stack.client, link)
+        await _save_all_runs(stack.client, link, "incident_link")
     await _save_all_runs(stack.client, incident_id, "incident_resolved")
 
     await stack.say(f"summarize {doc_url}", thread=thread, user="ivy")

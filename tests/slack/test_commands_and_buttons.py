@@ -72,11 +72,12 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
     incident_id = f"slack:T1:C1:{anchor['ts']}/incident/1"
 
     def card_posted():
-        return [m for m in sim.fake.posts("C1", anchor["ts"]) if m["blocks"] and m["blocks"][0].get("type") == "header"]
+        # The card lives in the incident's own channel (see tests/slack/test_incident_slack.py).
+        return [m for m in sim.fake.posts() if m["blocks"] and m["blocks"][0].get("type") == "header"]
 
     card = (await sim.fake.wait_for(card_posted, what="the incident card"))[0]
-    assert card["blocks"][0]["text"]["text"] == "Incident: checkout is down"
-    resolve = [b for b in card["blocks"] if b["type"] == "actions"][0]["elements"][0]
+    assert card["blocks"][0]["text"]["text"] == "Incident SEV1: checkout is down"
+    resolve = [b for b in card["blocks"] if b["type"] == "actions"][0]["elements"][3]
     assert json.loads(resolve["value"]) == {"w": incident_id, "a": "incident.resolve", "v": ""}
     session_id = f"slack:T1:C1:{anchor['ts']}"
     # The card may land before the session has recorded its child: ask until it has.
@@ -88,29 +89,29 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
     assert session["triggered_workflows"][0]["workflow_id"] == incident_id
 
     before_click = dict(card)
-    resp = await sim.click(card, user="UBOB")
+    resp = await sim.click(card, 3, user="UALICE")  # the commander (who declared it)
     assert resp.status_code == 200
 
     handle = stack.client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
     state = await handle.result()
     assert state.status == "resolved"
-    assert state.timeline[-1].actor == "Bob"  # users.info name of the clicker
+    assert state.timeline[-1].actor == "Alice"  # users.info name of the clicker
     history = [e.SerializeToString() async for e in handle.fetch_history_events()]
-    assert any(b'"UBOB"' in e and b"incident.resolve" in e for e in history)  # the update carried the clicker's id
+    assert any(b'"UALICE"' in e and b"incident.resolve" in e for e in history)  # the update carried the clicker's id
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
     # The card was updated in place.
     updates = await sim.fake.wait_for(lambda: sim.fake.calls_to("chat.update"), what="chat.update of the card")
     assert updates[0].params["ts"] == card["ts"]
-    edited = sim.fake._find("C1", card["ts"])
+    edited = sim.fake._find(card["channel"], card["ts"])
     assert "status resolved" in edited["text"]
     assert not [b for b in edited["blocks"] if b["type"] == "actions"]  # no Resolve button any more
 
     # A second click on the stale card is refused privately, to the clicker only.
-    await sim.click(before_click, user="UALICE")
+    await sim.click(before_click, 3, user="UALICE")
     note = await sim.fake.wait_for(lambda: sim.fake.ephemeral, what="the private refusal")
     assert note[0]["user"] == "UALICE"
-    assert note[0]["channel"] == "C1" and note[0]["thread_ts"] == anchor["ts"]
+    assert note[0]["channel"] == card["channel"] and not note[0].get("thread_ts")
     assert "finished" in note[0]["text"] or "already resolved" in note[0]["text"]
 
 
