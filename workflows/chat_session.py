@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
         guest_limit_reply,
     )
     from workflows.activities.triggering import TriggerActivities
-    from workflows.children import child_kind, is_known_child
+    from workflows.children import child_kind, resolve_child
     from workflows.contracts import (
         MAX_MESSAGE_CHARS,
         ActionEvent,
@@ -274,11 +274,12 @@ class ChatSessionWorkflow:
     async def trigger_workflow(self, req: TriggerRequest) -> None:
         self._touch()
         async with self._lock:
-            if not is_known_child(req.workflow_type):
+            workflow_type = resolve_child(req.workflow_type)  # a type name or a registered short name
+            if workflow_type is None:
                 await self._post(Reply(text=f"I don't know a workflow called {req.workflow_type!r}."))
                 return
             started = await self._start_child(
-                WorkflowStart(workflow_type=req.workflow_type, title=req.title or req.workflow_type, args=req.args),
+                WorkflowStart(workflow_type=workflow_type, title=req.title or req.workflow_type, args=req.args),
                 req.actor,
                 req.request_id,
             )

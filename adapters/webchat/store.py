@@ -33,7 +33,11 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
-DEFAULT_CHANNELS = [("general", "general", "Talk to threadwork here"), ("incidents", "incidents", "Incident channels are announced here")]
+DEFAULT_CHANNELS = [
+    ("general", "general", "Talk to threadwork here"),
+    ("incidents", "incidents", "Incident channels are announced here"),
+    ("documents", "documents", "Documents and external events (THREADWORK_EVENTS_CHANNEL)"),
+]
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -94,6 +98,16 @@ class WebChatStore:
     async def channel_exists(self, channel: str) -> bool:
         rows = await self.db.execute_fetchall("SELECT 1 FROM channels WHERE id = ?", (channel,))
         return bool(rows)
+
+    async def ensure_channel(self, channel: str, topic: str = "") -> None:
+        """Make sure a channel with exactly this id exists (configured channels such as the events channel)."""
+        cur = await self.db.execute(
+            "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
+            (channel, channel, topic, time.time()),
+        )
+        await self.db.commit()
+        if cur.rowcount:
+            self._notify()
 
     async def create_channel(self, name: str, topic: str = "") -> dict[str, Any]:
         """Create a channel named like ``name``; a taken name gets a numeric suffix."""
