@@ -63,7 +63,7 @@ async def test_each_alert_of_a_group_gets_its_own_incident(client, tmp_path):
     # Workflow ids outlive a test on the shared dev server: this test uses its own alerts.
     first = {**ALERT, "fingerprint": "a1a1a1a1", "startsAt": "2026-11-26T02:00:00Z"}
     other = {**first, "labels": {**ALERT["labels"], "service": "search"}, "fingerprint": "beef5678"}
-    no_fingerprint = {**first, "labels": {"alertname": "DiskFull", "severity": "warning"}, "fingerprint": ""}
+    no_fingerprint = {**first, "labels": {"alertname": "DiskFull", "severity": "warning"}, "annotations": {}, "fingerprint": ""}
     async with running_stack(client, tmp_path, events_token=TOKEN) as stack:
         resp = await stack.http.post("/events/alertmanager", json=webhook("firing", [first, other, no_fingerprint]), headers=AUTH)
         accepted = resp.json()["accepted"]
