@@ -14,13 +14,14 @@ The file is THREADWORK_CUSTOM_WORKFLOWS, or workflows/custom_workflows.default.y
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from workflows.children import register_child
 from workflows.contracts import TriggerRule
@@ -40,6 +41,16 @@ class CustomWorkflowSpec(BaseModel):
     triggers: list[str] = Field(default_factory=list)
     webhook: str | None = Field(None, pattern=NAME_PATTERN)
     activities: str | None = Field(None, pattern=r"^[\w.]+:[\w.]+$")
+
+    @field_validator("triggers")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"bad trigger pattern {pattern!r}: {err}") from err
+        return patterns
 
 
 class WorkflowListing(BaseModel):
