@@ -95,3 +95,31 @@ async def test_graph_failure_asks_sharepoint_to_retry(client, tmp_path):
     ) as stack:
         resp = await stack.http.post("/events/sharepoint", json=notification())
     assert resp.status_code == 503 and "Microsoft Graph" in resp.json()["error"]
+
+
+async def test_graph_client_credentials_are_exchanged_once_for_a_token(tmp_path):
+    from workflows.activities.fetchers import SourceSettings
+    from workflows.activities.fetchers.graph import GraphClient
+
+    def graph_with_login(app: web.Application, recorded: list) -> None:
+        fake_graph(app, recorded)
+
+        async def token(request: web.Request) -> web.Response:
+            form = await request.post()
+            assert request.match_info["tenant"] == "tenant-1"
+            assert (form["grant_type"], form["client_id"], form["client_secret"]) == ("client_credentials", "app-1", "s3cret")
+            assert form["scope"] == "https://graph.microsoft.com/.default"
+            return web.json_response({"access_token": GRAPH_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+
+        app.router.add_post("/login/{tenant}/oauth2/v2.0/token", token)
+
+    async with local_server(graph_with_login) as graph:
+        client = GraphClient.from_settings(SourceSettings(
+            graph_base_url=f"{graph.base_url}/v1.0", graph_tenant_id="tenant-1", graph_client_id="app-1",
+            graph_client_secret="s3cret", graph_login_url=f"{graph.base_url}/login",
+        ))
+        changed = await client.changed_files("/sites/finance", LIST_ID, timedelta(hours=1))
+        fetched = await client.download(changed[0].file, 1_000_000)
+        logins = [r for r in graph.requests if r["path"].startswith("/login/")]
+    assert [c.file.name for c in changed] == ["budget.pdf"] and fetched.data == PDF
+    assert len(logins) == 1  # cached for the next calls
