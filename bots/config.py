@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     # Incidents
     incident_responders: str = Field("", validation_alias="THREADWORK_INCIDENT_RESPONDERS")
     incident_update_interval: float = Field(1800, validation_alias="THREADWORK_INCIDENT_UPDATE_INTERVAL")
+    incident_approval_timeout: float = Field(900, validation_alias="THREADWORK_INCIDENT_APPROVAL_TIMEOUT")
 
     # Documents and external events
     document_max_bytes: int = Field(20 * 1024 * 1024, validation_alias="THREADWORK_DOCUMENT_MAX_BYTES")
@@ -110,7 +112,16 @@ class Settings(BaseSettings):
             guest_message_limit=self.guest_message_limit,
             idle_timeout_seconds=self.session_idle_timeout,
             max_turns_per_run=self.session_max_turns_per_run,
+            child_args={"IncidentWorkflow": self.incident_args()},
         )
+
+    def incident_args(self) -> dict[str, Any]:
+        """IncidentWorkflow options (workflows.incident_models.IncidentOptions) from these settings."""
+        return {
+            "responders": [r for r in self.incident_responders.replace(",", " ").split() if r],
+            "update_interval_seconds": self.incident_update_interval,
+            "approval_timeout_seconds": self.incident_approval_timeout,
+        }
 
 
 @lru_cache

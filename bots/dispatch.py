@@ -24,7 +24,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.base import Delivery
 from bots.metrics import ACTIONS, MESSAGES
 from workflows.chat_session import ChatSessionWorkflow
-from workflows.contracts import ActionEvent, ActionResult, ChatMessage, SessionConfig, SessionInput
+from workflows.activities.incidents import find_incident
+from workflows.contracts import ActionEvent, ActionResult, ChatMessage, ConversationKey, SessionConfig, SessionInput
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +113,19 @@ class Dispatcher:
             return ActionResult(ephemeral="I can't process this right now; please try again in a minute.")
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             return ActionResult(ephemeral="That took too long; please try again.")
+
+    async def incident_action(self, key: ConversationKey, event: ActionEvent) -> ActionResult | None:
+        """Send ``event`` to the running incident whose conversation is ``key``'s channel.
+
+        For platform events that name a channel, not a button: a :pushpin: reaction
+        (``incident.note`` with the message text), ``/incident note ...``. None when no
+        incident runs there.
+        """
+        try:
+            workflow_id = await find_incident(self.client, key)
+        except RPCError as err:
+            log.warning("incident lookup for %s failed: %s", key, err)
+            return ActionResult(ephemeral="I can't reach the incident right now; please try again in a minute.")
+        if workflow_id is None:
+            return None
+        return await self.act(workflow_id, event)

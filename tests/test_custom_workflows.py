@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -112,15 +113,13 @@ async def test_started_by_webhook_once_and_tells_the_pipeline(client, tmp_path):
         result = await client.get_workflow_handle_for(DeployApprovalWorkflow.run, wid).result()
         assert result.outcome == "approved" and result.pipeline_notified
         [call] = [r for r in ci.requests if r["path"] == "/deploys/callback"]
-        import json
-
         told = json.loads(call["body"])
         assert told["outcome"] == "approved" and told["decided_by"] == "carol" and told["deploy_id"] == wid
         questions = [t for t in await channel_texts(stack) if t.startswith("Approval needed")]
         assert len(questions) == 1  # the second delivery started nothing
 
         unknown = await stack.http.post("/events/webhook/nope", json={}, headers=AUTH)
-        assert unknown.status_code == 404 and "'deploy'" in unknown.json()["error"]
+        assert unknown.status_code == 404 and "(registered: deploy)" in unknown.json()["error"]
         not_object = await stack.http.post("/events/webhook/deploy", json=[1, 2], headers=AUTH)
         assert not_object.status_code == 400 and "JSON object" in not_object.json()["error"]
         no_token = await stack.http.post("/events/webhook/deploy", json=payload)

@@ -41,7 +41,7 @@ async def test_firing_opens_one_incident_resend_does_not_resolved_resolves(clien
         state = await client.get_workflow_handle_for(IncidentWorkflow.run, wid).query(IncidentWorkflow.get_incident_state)
         assert state.severity == "SEV1" and state.status != "resolved"
         assert state.title == "CheckoutLatencyHigh: p99 latency above 2s for 10 minutes"
-        assert state.conversation.channel == "documents"  # the events channel
+        assert state.origin.channel == "documents"  # the events channel
 
         resolved = {**ALERT, "status": "resolved", "endsAt": "2026-11-26T01:05:00Z"}
         done = await stack.http.post("/events/alertmanager", json=webhook("resolved", [resolved]), headers=AUTH)

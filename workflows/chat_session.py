@@ -40,7 +40,8 @@ with workflow.unsafe.imports_passed_through():
         TriggerRequest,
         WorkflowStart,
     )
-    from workflows.delivery import Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
+    from workflows.incident_routing import IncidentRouter
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
@@ -63,6 +64,7 @@ class ChatSessionWorkflow:
         self._recent = set(self.state.recent_message_ids)
         self._lock = asyncio.Lock()
         self._poster = Poster()
+        self._incidents = IncidentRouter(self._poster)
         self._turns_this_run = 0
         self._end_reason: str | None = None
         self._activity_seq = 0
@@ -172,11 +174,22 @@ class ChatSessionWorkflow:
             self._end_reason = "command"
             return self._receipt(counted=True)
 
-        decision = await workflow.execute_local_activity_method(
-            TriggerActivities.match_trigger,
-            MatchRequest(text=msg.text, files=msg.files),
-            start_to_close_timeout=timedelta(seconds=5),
-        )
+        handled, reply = await self._incidents.command(msg, self.state)
+        decision = None
+        if not handled:
+            decision = await workflow.execute_local_activity_method(
+                TriggerActivities.match_trigger,
+                MatchRequest(text=msg.text, files=msg.files),
+                start_to_close_timeout=timedelta(seconds=5),
+            )
+        if decision is not None:
+            reply = await self._incidents.already_running(decision, self.state)
+            handled = reply is not None
+        if handled:
+            if reply is not None:
+                await self._post(reply)
+                self._append("assistant", "threadwork", reply.text)
+            return self._receipt(counted=True, reply=reply)
         started = None
         if decision is not None:
             started = await self._start_child(decision, msg.actor, msg.message_id)
@@ -231,7 +244,7 @@ class ChatSessionWorkflow:
     async def _post(self, reply: Reply) -> None:
         try:
             await self._poster.post(self.state.key, reply, self.state.reply_context)
-        except ActivityError as err:
+        except DELIVERY_FAILURES as err:
             # The platform refused for good (e.g. the channel is gone): the session goes
             # on; the failure is visible in the workflow history and the worker log.
             workflow.logger.error("posting to %s failed: %s", self.state.session_id, err.cause or err)
@@ -250,7 +263,7 @@ class ChatSessionWorkflow:
             requested_by=actor,
             origin_message_id=origin_message_id,
             origin_context=self.state.reply_context,
-            args=decision.args,
+            args={**self.config.child_args.get(decision.workflow_type, {}), **decision.args},
         )
         try:
             await workflow.start_child_workflow(
@@ -278,11 +291,12 @@ class ChatSessionWorkflow:
             if workflow_type is None:
                 await self._post(Reply(text=f"I don't know a workflow called {req.workflow_type!r}."))
                 return
-            started = await self._start_child(
-                WorkflowStart(workflow_type=workflow_type, title=req.title or req.workflow_type, args=req.args),
-                req.actor,
-                req.request_id,
-            )
+            decision = WorkflowStart(workflow_type=workflow_type, title=req.title or req.workflow_type, args=req.args)
+            pointer = await self._incidents.already_running(decision, self.state)
+            if pointer is not None:
+                await self._post(pointer)
+                return
+            started = await self._start_child(await self._incidents.with_severity(decision), req.actor, req.request_id)
             await self._post(builtin_reply("", self._summary(), started))
         self._touch()
 

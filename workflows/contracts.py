@@ -203,6 +203,9 @@ class SessionConfig(BaseModel):
     history_limit: int = 50
     dedupe_window: int = 200
     upgrade_hint: str = "Ask a workspace admin to make you a full member for unlimited messages."
+    #: Operator settings for children, by workflow type; merged under each child's args
+    #: (e.g. {"IncidentWorkflow": {"responders": [...], "update_interval_seconds": 1800}}).
+    child_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class SessionState(BaseModel):

@@ -12,13 +12,24 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.activities.models import CreateChannelRequest, PostRequest, UpdateRequest
+    from workflows.activities.models import CreateChannelRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
     from workflows.activities.platform import PlatformActivities
     from workflows.contracts import ConversationKey, MessageRef, Reply
 
 LOCAL_PLATFORMS = {"webchat"}
+
+#: What a failed post/update raises in workflow code: ActivityError for a normal activity,
+#: the activity's ApplicationError itself for a local one (the web chat). Catch both.
+DELIVERY_FAILURES = (ActivityError, ApplicationError)
+
+
+def failure_reason(err: BaseException) -> str:
+    """The platform's own words from a failed (local or normal) activity."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
 
 PLATFORM_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -78,10 +89,31 @@ class Poster:
             retry_policy=PLATFORM_RETRY,
         )
 
-    async def create_channel(self, req: CreateChannelRequest) -> ConversationKey:
+    async def create_channel(self, req: CreateChannelRequest, retry: RetryPolicy | None = None) -> ConversationKey:
+        """Open a conversation; ``retry`` lets a caller give up sooner (and fall back) than posts do."""
         return await workflow.execute_activity_method(
             PlatformActivities.create_channel,
             req,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=5),
+            retry_policy=retry or PLATFORM_RETRY,
+        )
+
+    async def pin(self, ref: MessageRef) -> None:
+        await self._run(PlatformActivities.pin_message, PinRequest(ref=ref), ref.key.platform)
+
+    async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
+        await self._run(PlatformActivities.send_private, PrivateRequest(key=key, user_id=user_id, text=text), key.platform)
+
+    async def _run(self, method: Any, arg: Any, platform: str) -> None:
+        if platform in LOCAL_PLATFORMS:
+            await workflow.execute_local_activity_method(
+                method, arg, start_to_close_timeout=timedelta(seconds=10), retry_policy=LOCAL_RETRY
+            )
+            return
+        await workflow.execute_activity_method(
+            method,
+            arg,
             start_to_close_timeout=timedelta(seconds=30),
             schedule_to_close_timeout=timedelta(minutes=5),
             retry_policy=PLATFORM_RETRY,

@@ -1,74 +1,47 @@
-"""IncidentWorkflow: declared from a conversation, lives until someone resolves it.
+"""IncidentWorkflow: declared from a conversation (or an alert), lives until someone resolves it.
 
-This is the first slice: it posts a live incident card into the conversation that
-declared it, updates that card in place, and reports its status to the session.
+It opens an incident conversation through the platform (falling back to the origin
+thread, and saying why, when the platform refuses), keeps one summary card there that
+is updated in place, lets only the commander and the configured responders change
+things, records every decision, runs approvals (workflows/approval.py), reminds when
+nobody has posted an update for a while, reports progress to the origin thread, and
+finishes with a summary and a postmortem draft. Rendering lives in incident_card.py and
+postmortem.py; the data in incident_models.py.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import timedelta
+from typing import Awaitable, Callable
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import (
-        ActionEvent,
-        ActionResult,
-        Actor,
-        Button,
-        ButtonsBlock,
-        ChildWorkflowInput,
-        ConversationKey,
-        FieldsBlock,
-        MessageRef,
-        Reply,
-        TextBlock,
+    from workflows import incident_card as ui
+    from workflows.activities.models import CreateChannelRequest
+    from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
+    from workflows.contracts import ActionEvent, ActionResult, Actor, ChildWorkflowInput, Reply
+    from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
+    from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
+    from workflows.incident_models import (
+        DEFAULT_SEVERITY,
+        SEVERITIES,
+        STATUSES,
+        DecisionRecord,
+        IncidentOptions,
+        IncidentState,
+        TimelineEntry,
     )
-    from workflows.delivery import Poster
     from workflows.notify import report_status
+    from workflows.postmortem import render_postmortem
 
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    actor: str
-    text: str
-
-
-class IncidentState(BaseModel):
-    title: str
-    severity: str
-    status: str = "investigating"
-    commander: Actor | None = None
-    started_at: datetime
-    resolved_at: datetime | None = None
-    conversation: ConversationKey
-    card: MessageRef | None = None
-    timeline: list[TimelineEntry] = Field(default_factory=list)
-
-
-def incident_card(state: IncidentState, workflow_id: str) -> Reply:
-    commander = state.commander.name or state.commander.id if state.commander else "unassigned"
-    text = f"Incident {state.severity}: {state.title} | status {state.status} | commander {commander}"
-    blocks = [
-        TextBlock(text=f"Incident: {state.title}", style="heading"),
-        FieldsBlock(
-            fields=[
-                ("Severity", state.severity),
-                ("Status", state.status),
-                ("Commander", commander),
-                ("Started", state.started_at.strftime("%Y-%m-%d %H:%M UTC")),
-            ]
-        ),
-    ]
-    if state.status != "resolved":
-        blocks.append(
-            ButtonsBlock(
-                buttons=[Button(label="Resolve", action_id="incident.resolve", workflow_id=workflow_id, style="primary")]
-            )
-        )
-    return Reply(text=text, blocks=blocks)
+#: How many names to try after ``name_taken`` before giving up on a channel.
+NAME_ATTEMPTS = 5
+NOT_AUTHORIZED = "You are not authorized to do that: only the incident commander ({commander}) and the configured responders can. Nothing changed."
+Handler = Callable[[ActionEvent], Awaitable["ActionResult | None"]]
 
 
 @workflow.defn
@@ -76,59 +49,351 @@ class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: ChildWorkflowInput) -> None:
         self.inp = inp
+        self.options = IncidentOptions.model_validate(inp.args)
+        now = workflow.now()
+        severity = (inp.severity or DEFAULT_SEVERITY).upper()
         self.state = IncidentState(
             title=inp.title,
-            severity=inp.severity or "SEV3",
+            severity=severity if severity in SEVERITIES else DEFAULT_SEVERITY,
+            reporter=inp.requested_by,
             commander=inp.requested_by,
-            started_at=workflow.now(),
+            responders=self.options.responders,
+            started_at=now,
+            last_update_at=now,
             conversation=inp.origin,
+            origin=inp.origin,
         )
+        self._context = inp.origin_context  # reply context of state.conversation
         self._poster = Poster()
+        self.approvals = ApprovalStep(self._poster, authorize=self._authorized, on_event=self._approval_event)
+        self._lock = asyncio.Lock()
+        self._ready = False
+        self._linked = False
+        self._updates = 0
+        self._watchers: list[asyncio.Task[ApprovalRecord]] = []
+        self._actions: dict[str, tuple[bool, Handler]] = {
+            ui.TAKE_COMMAND: (True, self._take_command),
+            ui.CHANGE_SEVERITY: (True, self._change_severity),
+            ui.POST_UPDATE: (True, self._post_update),
+            ui.RESOLVE: (True, self._resolve),
+            ui.CLOSE_PICKER: (True, self._close_picker),
+            ui.REQUEST_APPROVAL: (True, self._request_approval),
+            ui.NOTE: (False, self._note),
+        }
+
+    # ---- life ------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: ChildWorkflowInput) -> IncidentState:
-        self._log(inp.requested_by, f"Incident declared: {inp.title}")
-        self.state.card = await self._poster.post(
-            inp.origin, incident_card(self.state, workflow.info().workflow_id), inp.origin_context
-        )
-        await workflow.wait_condition(lambda: self.state.status == "resolved")
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._poster.post(inp.origin, Reply(text=f"Incident resolved: {self.state.title}."), inp.origin_context)
-        await report_status(inp.session_id, "resolved")
+        self._log(inp.requested_by, "declared", f"Incident declared: {inp.title} ({self.state.severity})")
+        if self.options.open_channel:
+            await self._open_conversation()
+        async with self._lock:
+            await self._post_card()
+        self._ready = True
+        interval = timedelta(seconds=self.options.update_interval_seconds)
+        nudged = self.state.last_update_at
+        while not self.state.is_resolved():
+            seen = self._updates
+            due = max(self.state.last_update_at, nudged) + interval
+            try:
+                await workflow.wait_condition(
+                    lambda: self.state.is_resolved() or self._updates != seen,
+                    timeout=max(due - workflow.now(), timedelta(milliseconds=1)),
+                )
+            except asyncio.TimeoutError:
+                nudged = workflow.now()
+                self.state.reminders_sent += 1
+                await self._say(ui.reminder_reply(self.state, self.options.update_interval_seconds))
+        await self._finish()
         return self.state
 
-    def _log(self, actor: Actor | None, text: str) -> None:
-        name = (actor.name or actor.id) if actor else "threadwork"
-        self.state.timeline.append(TimelineEntry(at=workflow.now(), actor=name, text=text))
+    async def _open_conversation(self) -> None:
+        """A new conversation via the platform; on refusal (after retries) stay in the origin thread."""
+        members = list(dict.fromkeys(([self.state.reporter.id] if self.state.reporter else []) + self.options.responders))
+        retry = RetryPolicy(
+            initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
+            maximum_attempts=self.options.channel_attempts,
+        )
+        for suffix in range(1, NAME_ATTEMPTS + 1):
+            name = ui.channel_name(self.state.title, self.state.started_at, suffix)
+            topic = f"{self.state.severity} incident: {self.state.title}"
+            try:
+                key = await self._poster.create_channel(
+                    CreateChannelRequest(like=self.inp.origin, name=name, topic=topic, members=members), retry
+                )
+            except DELIVERY_FAILURES as err:
+                reason = failure_reason(err)
+                if "name_taken" in reason and suffix < NAME_ATTEMPTS:
+                    continue
+                self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
+                self._log(None, "channel", f"No incident channel: {reason}")
+                await self._tell_origin(ui.fallback_reply(self.state), always=True)
+                return
+            self.state.conversation, self.state.conversation_name, self._context = key, name, None
+            self._log(None, "channel", f"Incident conversation opened: #{name}")
+            await self._start_link()
+            return
+
+    async def _start_link(self) -> None:
+        wf_id = workflow.info().workflow_id
+        try:
+            await workflow.start_child_workflow(
+                IncidentLinkWorkflow.run,
+                wf_id,
+                id=link_id(self.state.conversation),
+                memo={MEMO_KEY: wf_id},
+                # The link ends with the incident: the server cancels it when we close.
+                parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+            )
+            self._linked = True
+        except WorkflowAlreadyStartedError:
+            workflow.logger.warning("conversation %s is already linked to an incident", self.state.conversation)
+
+    async def _post_card(self) -> None:
+        try:
+            self.state.card = await self._poster.post(self.state.conversation, self._card(), self._context)
+        except DELIVERY_FAILURES as err:
+            workflow.logger.error("posting the incident card failed: %s", failure_reason(err))
+            return
+        try:
+            await self._poster.pin(self.state.card)
+        except DELIVERY_FAILURES as err:
+            workflow.logger.warning("pinning the incident card failed: %s", failure_reason(err))
+        if self.state.conversation != self.state.origin:
+            await self._tell_origin(ui.link_reply(self.state))
+
+    async def _finish(self) -> None:
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+        if self._linked:
+            # Lookups by channel stop finding us now (REQUEST_CANCEL on close is the backstop).
+            try:
+                await workflow.get_external_workflow_handle(link_id(self.state.conversation)).signal(IncidentLinkWorkflow.close)
+            except ApplicationError as err:
+                workflow.logger.info("link already closed: %s", err)
+        for approval_id in self.approvals.pending():
+            self.approvals.cancel(approval_id, "the incident was resolved")
+        await asyncio.gather(*self._watchers)
+        await self.approvals.close_cancelled()
+        self.state.summary = ui.summary_text(self.state)
+        self.state.postmortem = render_postmortem(self.state)
+        await self._refresh_card()
+        summary = ui.summary_reply(self.state)
+        await self._say(summary)
+        await self._tell_origin(summary)
+        await self._say(Reply(text=self.state.postmortem))
+        await report_status(self.inp.session_id, "resolved")
+
+    # ---- clicks and commands ------------------------------------------------------
 
     @workflow.update
     async def handle_action(self, event: ActionEvent) -> ActionResult:
-        if event.action_id != "incident.resolve":
+        """Buttons of the card and of approvals, and commands (``incident note ...``) sent as the same events."""
+        await workflow.wait_condition(lambda: self._ready)
+        if ApprovalStep.owns(event.action_id):
+            return await self._approval_click(event)
+        known = self._actions.get(event.action_id)
+        if known is None:
             return ActionResult(ephemeral=f"Unknown incident action {event.action_id!r}.")
-        self.state.status = "resolved"
-        self.state.resolved_at = workflow.now()
-        self._log(event.actor, "Resolved")
-        card = incident_card(self.state, workflow.info().workflow_id)
-        if self.state.card is not None:
-            await self._poster.update(self.state.card, card)
-        return ActionResult(update=card)
+        needs_auth, handler = known
+        allowed = self._may(event.actor, event.action_id) if needs_auth else True
+        self._decide(event.actor, event.action_id, event.value, allowed)
+        if not allowed:
+            return ActionResult(ephemeral=NOT_AUTHORIZED.format(commander=ui.who(self.state.commander)))
+        async with self._lock:
+            if self.state.is_resolved():
+                return ActionResult(ephemeral="This incident is already resolved.")
+            answer = await handler(event)
+            await self._refresh_card()
+        return answer or ActionResult(update=self._card())
+
+    @handle_action.validator
+    def validate_action(self, event: ActionEvent) -> None:
+        if self.state.is_resolved():
+            raise ApplicationError("this incident is already resolved", type="AlreadyResolved")
+
+    @workflow.update
+    async def add_note(self, event: ActionEvent) -> IncidentState:
+        """A timeline note from outside a click (e.g. a :pushpin: reaction seen by the Slack adapter)."""
+        if not event.value.strip():
+            raise ApplicationError("a note needs text", type="InvalidNote")
+        await self.handle_action(event.model_copy(update={"action_id": ui.NOTE}))
+        return self.state
+
+    @add_note.validator
+    def validate_note(self, event: ActionEvent) -> None:
+        self.validate_action(event)
 
     @workflow.update
     async def system_resolve(self, reason: str) -> IncidentState:
         """Resolve from an external source (a monitoring alert that cleared): no user to authorize."""
-        if self.state.status != "resolved":
-            self.state.status = "resolved"
-            self.state.resolved_at = workflow.now()
-            self._log(None, f"Resolved: {reason}")
-            if self.state.card is not None:
-                await self._poster.update(self.state.card, incident_card(self.state, workflow.info().workflow_id))
+        async with self._lock:
+            if not self.state.is_resolved():
+                self._decide(Actor(id="system", name="threadwork"), ui.RESOLVE, reason, True)
+                self._set_resolved(None, f"Resolved: {reason}")
+                await self._refresh_card()
         return self.state
-
-    @handle_action.validator
-    def validate_action(self, event: ActionEvent) -> None:
-        if self.state.status == "resolved":
-            raise ApplicationError("this incident is already resolved", type="AlreadyResolved")
 
     @workflow.query
     def get_incident_state(self) -> IncidentState:
         return self.state
+
+    # ---- what each action does (called under the lock) -------------------------------
+
+    async def _take_command(self, event: ActionEvent) -> ActionResult | None:
+        if self.state.commander and self.state.commander.id == event.actor.id:
+            return ActionResult(ephemeral="You are already the incident commander.")
+        before = ui.who(self.state.commander)
+        self.state.commander = event.actor
+        self._log(event.actor, "command", f"{ui.who(event.actor)} took command (was {before})")
+        await self._say(Reply(text=f"{ui.who(event.actor)} is now the incident commander (was {before})."))
+        return None
+
+    async def _change_severity(self, event: ActionEvent) -> ActionResult | None:
+        wanted = event.value.strip().upper().replace(" ", "")
+        if not wanted:
+            self.state.picker = "severity"
+            return None
+        if wanted not in SEVERITIES:
+            return ActionResult(ephemeral=f"Unknown severity {event.value!r}; use one of {', '.join(SEVERITIES)}.")
+        self.state.picker = None
+        if wanted == self.state.severity:
+            return ActionResult(ephemeral=f"The severity is already {wanted}.")
+        change = f"severity {self.state.severity} -> {wanted} ({ui.who(event.actor)})"
+        self.state.severity = wanted
+        self._log(event.actor, "severity", change)
+        await self._announce(change)
+        return None
+
+    async def _post_update(self, event: ActionEvent) -> ActionResult | None:
+        text = event.value.strip()
+        if not text:
+            self.state.picker = "status"
+            return None
+        if text.lower() == "resolved":
+            return await self._resolve(event.model_copy(update={"value": ""}))
+        self.state.picker = None
+        if text.lower() in STATUSES:
+            if text.lower() == self.state.status:
+                return ActionResult(ephemeral=f"The status is already {self.state.status}.")
+            change = f"status {self.state.status} -> {text.lower()} ({ui.who(event.actor)})"
+            self.state.status = text.lower()  # type: ignore[assignment]
+            self._log(event.actor, "status", change)
+        else:
+            change = f"update from {ui.who(event.actor)}: {text}"
+            self._log(event.actor, "update", text)
+        await self._announce(change)
+        return None
+
+    async def _resolve(self, event: ActionEvent) -> ActionResult | None:
+        note = f": {event.value.strip()}" if event.value.strip() else ""
+        self._set_resolved(event.actor, f"Resolved by {ui.who(event.actor)}{note}")
+        return None
+
+    async def _close_picker(self, event: ActionEvent) -> ActionResult | None:
+        self.state.picker = None
+        return None
+
+    async def _note(self, event: ActionEvent) -> ActionResult | None:
+        if not event.value.strip():
+            return ActionResult(ephemeral="A note needs text: `incident note <text>`.")
+        self._log(event.actor, "note", event.value.strip())
+        return None
+
+    async def _request_approval(self, event: ActionEvent) -> ActionResult | None:
+        question = event.value.strip()
+        if not question:
+            return ActionResult(ephemeral="An approval needs a question: `incident approve <question>`.")
+        escalate = self.options.escalate_to or self.options.responders or ([self.state.commander.id] if self.state.commander else [])
+        req = ApprovalRequest(
+            approval_id=f"approval-{len(self.approvals.records) + 1}",
+            question=question,
+            conversation=self.state.conversation,
+            context=self._context,
+            requested_by=event.actor,
+            timeout_seconds=self.options.approval_timeout_seconds,
+            escalate_to=escalate,
+        )
+        await self.approvals.open(req)
+        self._watchers.append(asyncio.create_task(self.approvals.wait(req.approval_id)))
+        return None
+
+    async def _approval_click(self, event: ActionEvent) -> ActionResult:
+        record = self.approvals.records.get(event.value)
+        if record is not None and record.outcome == "pending" and not self.approvals.may_decide(event.value, event.actor):
+            self._decide(event.actor, event.action_id, record.question, False)
+        result = await self.approvals.handle_action(event)
+        async with self._lock:
+            await self._refresh_card()
+        return result
+
+    def _approval_event(self, record: ApprovalRecord, what: str) -> None:
+        self.state.approvals = list(self.approvals.records.values())
+        if what in ("approved", "rejected"):
+            actor = record.decided_by or Actor(id="unknown")
+            self._decide(actor, f"approval.{what}", record.question, True)
+            self._log(actor, "approval", f"{what}: {record.question}")
+        elif what == "requested":
+            self._log(record.requested_by, "approval", f"approval requested: {record.question}")
+        else:
+            self._log(None, "approval", f"approval {what}: {record.question}")
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _authorized(self, actor: Actor) -> bool:
+        commander = self.state.commander
+        return (commander is not None and commander.id == actor.id) or actor.id in self.options.responders
+
+    def _may(self, actor: Actor, action: str) -> bool:
+        if self._authorized(actor):
+            return True
+        # Nobody is in charge (an alert started it, no responders configured): anyone may take command.
+        return action == ui.TAKE_COMMAND and self.state.commander is None and not self.options.responders
+
+    def _set_resolved(self, actor: Actor | None, text: str) -> None:
+        self.state.status = "resolved"
+        self.state.resolved_at = workflow.now()
+        self.state.picker = None
+        self._log(actor, "resolved", text)
+
+    def _log(self, actor: Actor | None, kind: str, text: str) -> None:
+        name = ui.who(actor) if actor else "threadwork"
+        self.state.timeline.append(TimelineEntry(at=workflow.now(), actor=name, kind=kind, text=text))  # type: ignore[arg-type]
+        if actor is not None:
+            self.state.last_update_at = workflow.now()
+            self._updates += 1
+
+    def _decide(self, actor: Actor, action: str, detail: str, allowed: bool) -> None:
+        self.state.decisions.append(
+            DecisionRecord(at=workflow.now(), actor_id=actor.id, actor_name=actor.name, action=action, detail=detail, allowed=allowed)
+        )
+
+    def _card(self) -> Reply:
+        return ui.card(self.state, workflow.info().workflow_id, workflow.now())
+
+    async def _refresh_card(self) -> None:
+        if self.state.card is None:
+            return
+        try:
+            await self._poster.update(self.state.card, self._card())
+        except DELIVERY_FAILURES as err:
+            workflow.logger.error("updating the incident card failed: %s", failure_reason(err))
+
+    async def _announce(self, change: str) -> None:
+        """A change said in the incident conversation and, briefly, in the origin thread."""
+        await self._say(Reply(text=f"Incident update: {change}"))
+        await self._tell_origin(ui.progress_reply(self.state, change))
+
+    async def _say(self, reply: Reply) -> None:
+        try:
+            await self._poster.post(self.state.conversation, reply, self._context)
+        except DELIVERY_FAILURES as err:
+            workflow.logger.error("posting in the incident conversation failed: %s", failure_reason(err))
+
+    async def _tell_origin(self, reply: Reply, always: bool = False) -> None:
+        if not always and self.state.conversation == self.state.origin:
+            return
+        try:
+            await self._poster.post(self.state.origin, reply, self.inp.origin_context)
+        except DELIVERY_FAILURES as err:
+            workflow.logger.error("posting in the origin thread failed: %s", failure_reason(err))

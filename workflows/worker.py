@@ -13,16 +13,18 @@ from adapters.base import PlatformRegistry
 from workflows import TASK_QUEUE
 from workflows.activities.documents import DocumentActivities
 from workflows.activities.fetchers import SourceSettings
+from workflows.activities.incidents import IncidentActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
 from workflows.activities.triggering import TriggerActivities
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.documents import DocumentProcessingWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.incident_links import IncidentLinkWorkflow
 from workflows.notice import EventNoticeWorkflow
 from workflows.registry import load_registry
 
-WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, DocumentProcessingWorkflow, EventNoticeWorkflow]
+WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, IncidentLinkWorkflow, DocumentProcessingWorkflow, EventNoticeWorkflow]
 
 
 @dataclass
@@ -48,6 +50,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     custom.register_children()
     trigger = TriggerActivities(options.triggers_file, custom.trigger_rules())
     documents = DocumentActivities(options.document_max_bytes, options.sources, options.llm)
+    incidents = IncidentActivities(client)
     return Worker(
         client,
         task_queue=options.task_queue,
@@ -57,9 +60,13 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             platform.post_reply,
             platform.update_message,
             platform.create_channel,
+            platform.pin_message,
+            platform.send_private,
             trigger.match_trigger,
             documents.fetch_and_extract,
             documents.summarize,
+            incidents.find_incident_for,
+            incidents.send_incident_action,
             *custom.activities(),
         ],
         max_cached_workflows=options.max_cached_workflows,

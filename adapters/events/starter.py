@@ -35,10 +35,14 @@ class Outcome:
 
 
 class EventStarter:
-    def __init__(self, client: Client, task_queue: str, events_key: ConversationKey) -> None:
+    def __init__(
+        self, client: Client, task_queue: str, events_key: ConversationKey, child_args: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.events_key = events_key
+        #: Operator options per workflow type (e.g. the incident responders), as sessions pass them.
+        self.child_args = child_args or {}
 
     def child_input(self, title: str, args: dict[str, Any], severity: str | None = None) -> ChildWorkflowInput:
         return ChildWorkflowInput(
@@ -51,7 +55,7 @@ class EventStarter:
         try:
             await self.client.start_workflow(
                 workflow_type,
-                self.child_input(title, args, severity),
+                self.child_input(title, {**self.child_args.get(workflow_type, {}), **args}, severity),
                 id=workflow_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -43,6 +43,16 @@ class CreateChannelRequest(BaseModel):
     members: list[str] = Field(default_factory=list)
 
 
+class PinRequest(BaseModel):
+    ref: MessageRef
+
+
+class PrivateRequest(BaseModel):
+    key: ConversationKey
+    user_id: str
+    text: str
+
+
 class MatchRequest(BaseModel):
     text: str
     files: list[FileRef] = Field(default_factory=list)

@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.base import PlatformError, PlatformRegistry
-from workflows.activities.models import CreateChannelRequest, PostRequest, UpdateRequest
+from workflows.activities.models import CreateChannelRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
 from workflows.contracts import ConversationKey, MessageRef
 
 
@@ -41,5 +41,19 @@ class PlatformActivities:
             return await self._registry.get(req.like.platform).create_channel(
                 req.name, topic=req.topic, members=req.members, like=req.like
             )
+        except PlatformError as err:
+            raise _as_temporal(err) from err
+
+    @activity.defn
+    async def pin_message(self, req: PinRequest) -> None:
+        try:
+            await self._registry.get(req.ref.key.platform).pin(req.ref)
+        except PlatformError as err:
+            raise _as_temporal(err) from err
+
+    @activity.defn
+    async def send_private(self, req: PrivateRequest) -> None:
+        try:
+            await self._registry.get(req.key.platform).send_private(req.key, req.user_id, req.text)
         except PlatformError as err:
             raise _as_temporal(err) from err

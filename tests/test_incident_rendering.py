@@ -1,0 +1,88 @@
+"""Pure parts of incident response: channel names, commands, options, card and postmortem rendering."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from bots.config import Settings
+from workflows.approval import ApprovalRecord
+from workflows.contracts import Actor, ConversationKey
+from workflows.incident_card import card, channel_name, conversation_link, duration_text, summary_text
+from workflows.incident_models import DecisionRecord, IncidentOptions, IncidentState, TimelineEntry
+from workflows.incident_routing import parse_incident_command
+from workflows.postmortem import render_postmortem
+
+SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
+T0 = datetime(2026, 11, 26, 1, 30, tzinfo=timezone.utc)
+
+
+def test_channel_name_is_dated_slugged_and_valid_for_slack():
+    assert channel_name("Payments are DOWN!! (EU)", T0) == "inc-20261126-payments-are-down-eu"
+    assert channel_name("🔥🔥", T0) == "inc-20261126-incident"
+    long = channel_name("checkout " * 30, T0)
+    assert SLACK_NAME.match(long) and len(long) == 80 and not long.endswith("-")
+    suffixed = channel_name("checkout " * 30, T0, suffix=3)
+    assert SLACK_NAME.match(suffixed) and len(suffixed) <= 80 and suffixed.endswith("-3")
+    assert channel_name("db_primary failover", T0, suffix=2) == "inc-20261126-db_primary-failover-2"
+
+
+def test_incident_commands_parse_into_card_actions():
+    assert parse_incident_command("incident note restarted the db") == ("incident.note", "restarted the db")
+    assert parse_incident_command("/incident note: rolled back") == ("incident.note", "rolled back")
+    assert parse_incident_command("Incident severity sev 2") == ("incident.severity", "SEV2")
+    assert parse_incident_command("incident sev 1") == ("incident.severity", "SEV1")
+    assert parse_incident_command("incident status monitoring") == ("incident.update", "monitoring")
+    assert parse_incident_command("incident update error rate back to normal") == ("incident.update", "error rate back to normal")
+    assert parse_incident_command("incident approve Roll back to v1.4.2?") == ("incident.approval", "Roll back to v1.4.2?")
+    assert parse_incident_command("incident resolve") == ("incident.resolve", "")
+    assert parse_incident_command("incident take command") == ("incident.take_command", "")
+    # Not commands: declarations and verbs without their text.
+    assert parse_incident_command("incident: checkout is down") is None
+    assert parse_incident_command("incident note") is None
+    assert parse_incident_command("we have an incident note here") is None
+
+
+def test_options_from_settings_and_validation():
+    settings = Settings(incident_responders="U1, U2 S-oncall", incident_update_interval=60, incident_approval_timeout=30)
+    options = IncidentOptions.model_validate(settings.session_config().child_args["IncidentWorkflow"])
+    assert options.responders == ["U1", "U2", "S-oncall"]
+    assert options.update_interval_seconds == 60 and options.approval_timeout_seconds == 30
+    assert IncidentOptions.model_validate({"responders": "a,b", "documents": []}).responders == ["a", "b"]
+    with pytest.raises(ValidationError):
+        IncidentOptions.model_validate({"update_interval_seconds": 0})
+
+
+def _state() -> IncidentState:
+    key = ConversationKey(platform="slack", workspace="T1", channel="C9")
+    state = IncidentState(
+        title="Checkout | errors", severity="SEV1", reporter=Actor(id="U1", name="alice"), commander=Actor(id="U2", name="bob"),
+        responders=["U2"], started_at=T0, last_update_at=T0 + timedelta(minutes=5), conversation=key, conversation_name="inc-x",
+        origin=key.model_copy(update={"channel": "C1", "thread": "1.1"}), status="resolved", resolved_at=T0 + timedelta(hours=1, minutes=7),
+    )
+    state.timeline = [TimelineEntry(at=T0, actor="alice", kind="declared", text="Incident declared"),
+                      TimelineEntry(at=T0 + timedelta(minutes=3), actor="bob", kind="note", text="cache | flushed")]
+    state.approvals = [ApprovalRecord(approval_id="a1", question="Roll back?", outcome="approved", requested_at=T0,
+                                      decided_by=Actor(id="U2", name="bob"), decided_at=T0 + timedelta(minutes=4))]
+    state.decisions = [DecisionRecord(at=T0 + timedelta(minutes=2), actor_id="U9", action="incident.resolve", allowed=False)]
+    return state
+
+
+def test_card_summary_and_postmortem_render_the_recorded_facts():
+    state = _state()
+    reply = card(state, "wf-1", T0 + timedelta(hours=2))
+    assert "duration 1h 07m" in reply.text and not [b for b in reply.blocks if b.type == "buttons"]
+    assert conversation_link(state.conversation, "inc-x") == "#inc-x"
+    assert duration_text(timedelta(seconds=42)) == "42s"
+    summary = summary_text(state)
+    assert "Severity SEV1, duration 1h 07m, commander bob." in summary and "Roll back?: approved by bob" in summary
+    md = render_postmortem(state)
+    assert md.startswith("# Postmortem (draft): Checkout | errors")
+    assert "| Duration | 1h 07m |" in md and "| Reported by | alice |" in md
+    assert "cache \\| flushed" in md  # table-safe
+    assert "| Roll back? | approved | bob | 01:34:00 |" in md
+    assert "| 01:32:00 | U9 | incident.resolve |  | no |" in md
+    assert "## Root cause" in md and "## Action items" in md

@@ -1,0 +1,156 @@
+"""What an incident says: the live summary card, its channel name, and its messages.
+
+Pure functions of the state and a time (the workflow passes ``workflow.now()``), so the
+same state always renders the same card.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from workflows.contracts import Actor, Button, ButtonsBlock, ConversationKey, DividerBlock, FieldsBlock, Reply, TextBlock
+from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
+
+#: Slack's limit for channel names (lowercase letters, digits, "-" and "_").
+MAX_CHANNEL_NAME = 80
+_NOT_NAME = re.compile(r"[^a-z0-9_]+")
+
+TAKE_COMMAND = "incident.take_command"
+CHANGE_SEVERITY = "incident.severity"
+POST_UPDATE = "incident.update"
+RESOLVE = "incident.resolve"
+CLOSE_PICKER = "incident.close_picker"
+NOTE = "incident.note"
+REQUEST_APPROVAL = "incident.approval"
+
+
+def channel_name(title: str, when: datetime, suffix: int = 1) -> str:
+    """``inc-{yyyymmdd}-{slug}``: a valid Slack channel name, deterministic from title and time.
+
+    ``suffix`` > 1 appends ``-{suffix}`` (after ``name_taken``), still within 80 characters.
+    """
+    prefix = f"inc-{when:%Y%m%d}-"
+    tail = f"-{suffix}" if suffix > 1 else ""
+    slug = _NOT_NAME.sub("-", title.lower()).strip("-_")
+    slug = re.sub(r"-{2,}", "-", slug) or "incident"
+    room = MAX_CHANNEL_NAME - len(prefix) - len(tail)
+    return prefix + slug[:room].rstrip("-_") + tail
+
+
+def who(actor: Actor | None) -> str:
+    return (actor.name or actor.id) if actor else "unassigned"
+
+
+def duration_text(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 1:
+        return f"{int(span.total_seconds())}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def _clock(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def conversation_link(key: ConversationKey, name: str) -> str:
+    """How to name the incident conversation in text: ``#name`` (adapters escape markup, so no platform link syntax)."""
+    return f"#{name}" if name else key.channel
+
+
+def card(state: IncidentState, workflow_id: str, now: datetime) -> Reply:
+    """The summary card; the workflow updates this one message in place on every change."""
+    end = state.resolved_at or now
+    fields = [
+        ("Severity", state.severity),
+        ("Status", state.status),
+        ("Commander", who(state.commander)),
+        ("Started", _clock(state.started_at)),
+        ("Duration", duration_text(end - state.started_at)),
+        ("Last update", _clock(state.last_update_at)),
+    ]
+    if state.responders:
+        fields.append(("Responders", ", ".join(state.responders)))
+    text = (
+        f"Incident {state.severity}: {state.title} | status {state.status} | commander {who(state.commander)} "
+        f"| started {_clock(state.started_at)} | duration {duration_text(end - state.started_at)}"
+    )
+    blocks: list[Any] = [TextBlock(text=f"Incident {state.severity}: {state.title}", style="heading"), FieldsBlock(fields=fields)]
+    if state.fallback_reason:
+        blocks.append(TextBlock(text=f"Running in this thread: {state.fallback_reason}", style="context"))
+    if not state.is_resolved():
+        blocks.append(ButtonsBlock(buttons=_main_buttons(workflow_id)))
+        if state.picker is not None:
+            blocks.append(ButtonsBlock(buttons=_picker_buttons(state, workflow_id)))
+    return Reply(text=text, blocks=blocks)
+
+
+def _main_buttons(workflow_id: str) -> list[Button]:
+    return [
+        Button(label="Take command", action_id=TAKE_COMMAND, workflow_id=workflow_id),
+        Button(label="Change severity", action_id=CHANGE_SEVERITY, workflow_id=workflow_id),
+        Button(label="Post update", action_id=POST_UPDATE, workflow_id=workflow_id),
+        Button(label="Resolve", action_id=RESOLVE, workflow_id=workflow_id, style="primary"),
+    ]
+
+
+def _picker_buttons(state: IncidentState, workflow_id: str) -> list[Button]:
+    if state.picker == "severity":
+        choices = [(s, CHANGE_SEVERITY, s) for s in SEVERITIES if s != state.severity]
+    else:
+        choices = [(s.capitalize(), POST_UPDATE, s) for s in STATUSES[:-1] if s != state.status]
+    buttons = [Button(label=label, action_id=action, value=value, workflow_id=workflow_id) for label, action, value in choices]
+    return buttons + [Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
+
+
+def link_reply(state: IncidentState) -> Reply:
+    where = conversation_link(state.conversation, state.conversation_name)
+    text = f"Incident {state.severity} \"{state.title}\" is being handled in {where}. Progress will be posted here."
+    return Reply(text=text, blocks=[TextBlock(text=text)])
+
+
+def fallback_reply(state: IncidentState) -> Reply:
+    text = (
+        f"I couldn't open an incident channel ({state.fallback_reason}), so incident "
+        f"\"{state.title}\" is handled right here in this thread."
+    )
+    return Reply(text=text)
+
+
+def progress_reply(state: IncidentState, change: str) -> Reply:
+    return Reply(text=f"Incident \"{state.title}\" ({state.severity}): {change}")
+
+
+def reminder_reply(state: IncidentState, interval_seconds: float) -> Reply:
+    span = duration_text(timedelta(seconds=interval_seconds))
+    text = (
+        f"Reminder: no update on incident \"{state.title}\" for {span}. {who(state.commander)}, please post an "
+        "update (the Post update button, or `incident update <text>` here)."
+    )
+    return Reply(text=text)
+
+
+def summary_text(state: IncidentState, limit: int = 30) -> str:
+    """The final summary: duration, severity, timeline and decisions (the timeline's last ``limit`` entries)."""
+    end = state.resolved_at or state.last_update_at
+    lines = [
+        f"Incident resolved: {state.title}",
+        f"Severity {state.severity}, duration {duration_text(end - state.started_at)}, commander {who(state.commander)}.",
+        "Timeline:",
+    ]
+    entries = state.timeline[-limit:]
+    if len(state.timeline) > limit:
+        lines.append(f"  ({len(state.timeline) - limit} earlier entries in the postmortem)")
+    lines += [f"  {e.at:%H:%M:%S} {e.actor}: {e.text}" for e in entries]
+    decided = [a for a in state.approvals if a.outcome != "pending"]
+    lines.append("Decisions:")
+    lines += [f"  {a.question}: {a.outcome}" + (f" by {who(a.decided_by)}" if a.decided_by else "") for a in decided] or ["  none"]
+    return "\n".join(lines)
+
+
+def summary_reply(state: IncidentState) -> Reply:
+    text = summary_text(state)
+    head, _, rest = text.partition("\n")
+    return Reply(text=text, blocks=[TextBlock(text=head, style="heading"), DividerBlock(), TextBlock(text=rest)])
