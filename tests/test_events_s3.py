@@ -92,3 +92,10 @@ async def test_oversize_s3_document_gets_a_clear_message(client, tmp_path, aws_e
         assert result.status == "failed"
         texts = await wait_until(lambda: channel_texts(stack), "messages")
         assert "Couldn't process big.txt: big.txt is larger than the 2 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)" in texts
+
+
+async def test_the_events_channel_is_created_when_events_are_enabled(client, tmp_path):
+    async with running_stack(client, tmp_path / "off") as stack:
+        assert "documents" not in [c["id"] for c in await stack.store.channels()]
+    async with running_stack(client, tmp_path / "on", events_token=TOKEN, events_channel="webchat:ops-events") as stack:
+        assert "ops-events" in [c["id"] for c in await stack.store.channels()]

@@ -33,11 +33,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
-DEFAULT_CHANNELS = [
-    ("general", "general", "Talk to threadwork here"),
-    ("incidents", "incidents", "Incident channels are announced here"),
-    ("documents", "documents", "Documents and external events (THREADWORK_EVENTS_CHANNEL)"),
-]
+DEFAULT_CHANNELS = [("general", "general", "Talk to threadwork here"), ("incidents", "incidents", "Incident channels are announced here")]
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 
 
