@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflows.activities.fetchers import SourceSettings
 from workflows.contracts import SessionConfig
 
 
@@ -72,6 +73,17 @@ class Settings(BaseSettings):
     document_max_bytes: int = Field(20 * 1024 * 1024, validation_alias="THREADWORK_DOCUMENT_MAX_BYTES")
     events_token: str | None = Field(None, validation_alias="THREADWORK_EVENTS_TOKEN")
     events_channel: str = Field("webchat:documents", validation_alias="THREADWORK_EVENTS_CHANNEL")
+    custom_workflows_file: Path | None = Field(None, validation_alias="THREADWORK_CUSTOM_WORKFLOWS")
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+    azure_storage_connection_string: str | None = Field(None, validation_alias="AZURE_STORAGE_CONNECTION_STRING")
+    graph_base_url: str = Field("https://graph.microsoft.com/v1.0", validation_alias="THREADWORK_GRAPH_BASE_URL")
+    graph_login_url: str = Field("https://login.microsoftonline.com", validation_alias="THREADWORK_GRAPH_LOGIN_URL")
+    graph_token: str | None = Field(None, validation_alias="THREADWORK_GRAPH_TOKEN")
+    graph_tenant_id: str | None = Field(None, validation_alias="THREADWORK_GRAPH_TENANT_ID")
+    graph_client_id: str | None = Field(None, validation_alias="THREADWORK_GRAPH_CLIENT_ID")
+    graph_client_secret: str | None = Field(None, validation_alias="THREADWORK_GRAPH_CLIENT_SECRET")
+    sharepoint_host: str | None = Field(None, validation_alias="THREADWORK_SHAREPOINT_HOST")
+    sharepoint_lookback: float = Field(3600, validation_alias="THREADWORK_SHAREPOINT_LOOKBACK")
 
     @property
     def slack_enabled(self) -> bool:
@@ -82,6 +94,20 @@ class Settings(BaseSettings):
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.dev_temporal_port}"
+
+    def document_sources(self) -> SourceSettings:
+        return SourceSettings(
+            slack_bot_token=self.slack_bot_token,
+            slack_api_url=self.slack_api_url,
+            aws_endpoint_url=self.aws_endpoint_url,
+            azure_connection_string=self.azure_storage_connection_string,
+            graph_base_url=self.graph_base_url,
+            graph_token=self.graph_token,
+            graph_tenant_id=self.graph_tenant_id,
+            graph_client_id=self.graph_client_id,
+            graph_client_secret=self.graph_client_secret,
+            graph_login_url=self.graph_login_url,
+        )
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(

@@ -28,6 +28,9 @@ def worker_options(settings: Settings) -> WorkerOptions:
         llm=LLMConfig(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout),
         triggers_file=settings.triggers_file,
         max_cached_workflows=settings.worker_max_cached_workflows,
+        document_max_bytes=settings.document_max_bytes,
+        sources=settings.document_sources(),
+        custom_workflows_file=settings.custom_workflows_file,
     )
 
 

@@ -45,4 +45,9 @@ async def build_platforms(settings: Settings) -> Platforms:
         from adapters.teams.wiring import setup_teams
 
         await setup_teams(settings, platforms)
+    # ---- external event routes (adapters/events): only with THREADWORK_EVENTS_TOKEN ----
+    if settings.events_token:
+        from adapters.events.wiring import setup_events
+
+        await setup_events(settings, platforms)
     return platforms

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
         guest_limit_reply,
     )
     from workflows.activities.turn import TurnActivities, TurnRequest, TurnResult
-    from workflows.children import child_kind, is_known_child
+    from workflows.children import child_kind, resolve_child
     from workflows.contracts import (
         MAX_MESSAGE_CHARS,
         ActionEvent,
@@ -307,10 +307,11 @@ class ChatSessionWorkflow:
     async def trigger_workflow(self, req: TriggerRequest) -> None:
         self._touch()
         async with self._lock:
-            if not is_known_child(req.workflow_type):
+            workflow_type = resolve_child(req.workflow_type)  # a type name or a registered short name
+            if workflow_type is None:
                 await self._post(Reply(text=f"I don't know a workflow called {req.workflow_type!r}."))
                 return
-            decision = WorkflowStart(workflow_type=req.workflow_type, title=req.title or req.workflow_type, args=req.args)
+            decision = WorkflowStart(workflow_type=workflow_type, title=req.title or req.workflow_type, args=req.args)
             pointer = await self._incidents.already_running(decision, self.state)
             if pointer is not None:
                 await self._post(pointer)

@@ -1,4 +1,9 @@
-"""DocumentProcessingWorkflow: fetch, extract and summarize documents, posting progress."""
+"""DocumentProcessingWorkflow: fetch, extract and summarize documents, posting progress.
+
+Started by a conversation (a shared file or link) or by an external event (S3, Azure
+Blob, SharePoint) with the events channel as its origin. Progress updates one status
+message in place; each summary or failure is posted in the same thread.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,26 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.activities.documents import DocumentActivities, DocumentSummary
-    from workflows.contracts import ChildWorkflowInput, FileRef, Reply, TextBlock
+    from workflows.activities.documents import (
+        DocumentActivities,
+        DocumentSummary,
+        ExtractedDocument,
+        extractive_summary,
+    )
+    from workflows.contracts import ChildWorkflowInput, ConversationKey, FileRef, MessageRef, Reply, TextBlock
     from workflows.delivery import Poster
     from workflows.notify import report_status
 
 FETCH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=4)
+LLM_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=3)
+#: Platforms where a channel-level post starts a thread we can answer in.
+THREADED = {"webchat", "slack"}
 
 
 class DocumentResult(BaseModel):
     summaries: list[DocumentSummary] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    status: str = "starting"
 
 
 def _failure_text(err: ActivityError) -> str:
@@ -35,45 +49,68 @@ class DocumentProcessingWorkflow:
     @workflow.init
     def __init__(self, inp: ChildWorkflowInput) -> None:
         self.result = DocumentResult()
-        self.status = "starting"
+        self._poster = Poster()
+        self._where: ConversationKey = inp.origin
+        self._ctx = inp.origin_context
+        self._status_ref: MessageRef | None = None
 
     @workflow.run
     async def run(self, inp: ChildWorkflowInput) -> DocumentResult:
-        poster = Poster()
         docs = [FileRef.model_validate(d) for d in inp.args.get("documents", [])]
-        ctx = inp.origin_context
         if not docs:
-            self.status = "failed"
-            await poster.post(inp.origin, Reply(text="I didn't find a document or an http(s) link to process."), ctx)
-            await report_status(inp.session_id, "failed")
-            return self.result
+            await self._say("I didn't find a document or an http(s) link to process.")
+            return await self._finish(inp, "failed")
         names = ", ".join(d.name for d in docs)
-        self.status = "processing"
-        await poster.post(inp.origin, Reply(text=f"Processing {len(docs)} document(s): {names}…"), ctx)
-        for doc in docs:
+        self.result.status = "processing"
+        self._status_ref = await self._say(f"Processing {len(docs)} document(s): {names}…")
+        if self._where.thread is None and self._where.platform in THREADED:
+            self._where = self._where.model_copy(update={"thread": self._status_ref.message_id})
+        for n, doc in enumerate(docs, 1):
+            await self._progress(f"Processing {names}: reading {doc.name} ({n}/{len(docs)})…")
             try:
                 extracted = await workflow.execute_activity_method(
                     DocumentActivities.fetch_and_extract, doc,
                     start_to_close_timeout=timedelta(minutes=2), retry_policy=FETCH_RETRY,
                 )
-                summary = await workflow.execute_activity_method(
-                    DocumentActivities.summarize, extracted,
-                    start_to_close_timeout=timedelta(minutes=2), retry_policy=FETCH_RETRY,
-                )
             except ActivityError as err:
                 message = _failure_text(err)
                 self.result.errors.append(message)
-                await poster.post(inp.origin, Reply(text=f"Couldn't process {doc.name}: {message}"), ctx)
+                await self._say(f"Couldn't process {doc.name}: {message}")
                 continue
+            await self._progress(f"Processing {names}: summarizing {doc.name} ({n}/{len(docs)})…")
+            summary = await self._summarize(extracted)
             self.result.summaries.append(summary)
-            text = f"Summary of {summary.name}: {summary.title}\n{summary.summary}"
-            await poster.post(
-                inp.origin,
-                Reply(text=text, blocks=[TextBlock(text=summary.title, style="heading"), TextBlock(text=summary.summary or "(no text)")]),
-                ctx,
+            await self._say(
+                f"Summary of {summary.name}: {summary.title}\n{summary.summary}",
+                [TextBlock(text=f"{summary.name}: {summary.title}", style="heading"), TextBlock(text=summary.summary or "(no text)")],
             )
-        self.status = "failed" if self.result.errors and not self.result.summaries else "completed"
-        await report_status(inp.session_id, self.status)
+        status = "failed" if self.result.errors and not self.result.summaries else "completed"
+        done = f"{len(self.result.summaries)} summarized, {len(self.result.errors)} failed"
+        await self._progress(f"Processed {names}: {done}.")
+        return await self._finish(inp, status)
+
+    async def _summarize(self, doc: ExtractedDocument) -> DocumentSummary:
+        try:
+            return await workflow.execute_activity_method(
+                DocumentActivities.summarize, doc,
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=LLM_RETRY,
+            )
+        except ActivityError:
+            # The language model is down: the built-in summary is pure and deterministic.
+            workflow.logger.warning("summarizing %s failed; using the extractive summary", doc.name)
+            title, summary = extractive_summary(doc.text)
+            return DocumentSummary(name=doc.name, title=title or doc.name, summary=summary, characters=len(doc.text))
+
+    async def _say(self, text: str, blocks: list | None = None) -> MessageRef:
+        return await self._poster.post(self._where, Reply(text=text, blocks=blocks or []), self._ctx)
+
+    async def _progress(self, text: str) -> None:
+        if self._status_ref is not None:
+            await self._poster.update(self._status_ref, Reply(text=text))
+
+    async def _finish(self, inp: ChildWorkflowInput, status: str) -> DocumentResult:
+        self.result.status = status
+        await report_status(inp.session_id, status)
         return self.result
 
     @workflow.query

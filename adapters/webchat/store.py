@@ -95,6 +95,16 @@ class WebChatStore:
         rows = await self.db.execute_fetchall("SELECT 1 FROM channels WHERE id = ?", (channel,))
         return bool(rows)
 
+    async def ensure_channel(self, channel: str, topic: str = "") -> None:
+        """Make sure a channel with exactly this id exists (configured channels such as the events channel)."""
+        cur = await self.db.execute(
+            "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
+            (channel, channel, topic, time.time()),
+        )
+        await self.db.commit()
+        if cur.rowcount:
+            self._notify()
+
     async def create_channel(self, name: str, topic: str = "") -> dict[str, Any]:
         """Create a channel named like ``name``; a taken name gets a numeric suffix."""
         base = slug(name)

@@ -108,6 +108,26 @@ async def incident_and_document(stack: Stack, doc_url: str) -> None:
     await _save_all_runs(stack.client, sid, "session_with_children")
 
 
+async def event_notice(stack: Stack) -> None:
+    """An external event's notice (what /events/s3 starts for an ObjectRemoved event)."""
+    from workflows.contracts import ChildWorkflowInput, ConversationKey
+    from workflows.notice import EventNoticeWorkflow
+
+    workflow_id = "notice:s3:recorded-bucket/report.md#0001"
+    await stack.client.execute_workflow(
+        EventNoticeWorkflow.run,
+        ChildWorkflowInput(
+            origin=ConversationKey(platform="webchat", channel="general"),
+            session_id="",
+            title="report.md removed",
+            args={"text": "S3 object removed: recorded-bucket/report.md"},
+        ),
+        id=workflow_id,
+        task_queue=stack.settings.task_queue,
+    )
+    await _save_all_runs(stack.client, workflow_id, "event_notice")
+
+
 async def idle(stack: Stack) -> None:
     first = await stack.say("anyone?")
     await _wait_closed(stack.client, first["session_id"])
@@ -133,6 +153,7 @@ async def main() -> None:
             async with running_stack(env.client, Path(tmp) / "a") as stack:
                 await conversation(stack)
                 await incident_and_document(stack, f"http://127.0.0.1:{port}/report.md")
+                await event_notice(stack)
             async with running_stack(env.client, Path(tmp) / "b", guest_message_limit=2, session_max_turns_per_run=2) as stack:
                 await guest_and_continue_as_new(stack)
             async with running_stack(env.client, Path(tmp) / "c", session_idle_timeout=1) as stack:

@@ -1,4 +1,4 @@
-"""Document activities: fetch within a size limit, extract text, summarize.
+"""Document activities: fetch within a size limit and extract text (one activity), summarize.
 
 Fetching and extraction run in one activity so that document bytes never enter
 workflow history; only the extracted text (bounded) does.
@@ -6,19 +6,24 @@ workflow history; only the extracted text (bounded) does.
 
 from __future__ import annotations
 
-import html
 import re
 
-import httpx
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from workflows.activities.extract import UnsupportedDocument, extract_text
+from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetcher, SourceSettings, build_fetchers
+from workflows.activities.replies import LLMConfig
 from workflows.contracts import FileRef
 
 MAX_TEXT_CHARS = 200_000
-TEXT_TYPES = {"text/plain", "text/markdown", "text/x-markdown", "text/csv"}
-HTML_TYPES = {"text/html", "application/xhtml+xml"}
+#: How much of a document the language model sees.
+LLM_INPUT_CHARS = 12_000
+SUMMARY_PROMPT = (
+    "Summarize the document for a team chat. Answer with a short title on the first line, "
+    "then at most five sentences with the key points. No preamble."
+)
 
 
 class ExtractedDocument(BaseModel):
@@ -32,22 +37,7 @@ class DocumentSummary(BaseModel):
     title: str
     summary: str
     characters: int
-
-
-def _kind(doc: FileRef, content_type: str) -> str:
-    ctype = (content_type or doc.mimetype).split(";")[0].strip().lower()
-    name = doc.name.lower()
-    if ctype in HTML_TYPES or name.endswith((".html", ".htm")):
-        return "html"
-    if ctype in TEXT_TYPES or name.endswith((".txt", ".md", ".markdown", ".csv", ".log")):
-        return "text"
-    return ctype or "unknown"
-
-
-def html_to_text(raw: str) -> str:
-    raw = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", raw)
-    raw = re.sub(r"(?i)<br\s*/?>|</(p|div|h[1-6]|li|tr)>", "\n", raw)
-    return html.unescape(re.sub(r"<[^>]+>", " ", raw))
+    method: str = "extractive"  # extractive | llm
 
 
 def extractive_summary(text: str, max_sentences: int = 3) -> tuple[str, str]:
@@ -73,45 +63,67 @@ def extractive_summary(text: str, max_sentences: int = 3) -> tuple[str, str]:
     return title, " ".join(sentences[i] for i in keep)
 
 
+def _fail(message: str, kind: str, retryable: bool = False) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=not retryable)
+
+
 class DocumentActivities:
-    def __init__(self, max_bytes: int = 20 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        max_bytes: int = 20 * 1024 * 1024,
+        sources: SourceSettings | None = None,
+        llm: LLMConfig | None = None,
+        fetchers: dict[str, Fetcher] | None = None,
+    ) -> None:
         self.max_bytes = max_bytes
+        self.fetchers = fetchers if fetchers is not None else build_fetchers(sources or SourceSettings())
+        self._llm = llm if llm and llm.base_url else None
+        self._client = None
 
     @activity.defn
     async def fetch_and_extract(self, doc: FileRef) -> ExtractedDocument:
-        if not doc.url.startswith(("http://", "https://")):
-            raise ApplicationError(f"I can't fetch {doc.name!r}: no HTTP(S) address", type="FetchError", non_retryable=True)
-        async with httpx.AsyncClient(timeout=30, follow_redirects=True) as client:
-            async with client.stream("GET", doc.url) as resp:
-                if resp.status_code >= 400:
-                    raise ApplicationError(
-                        f"fetching {doc.name} failed: HTTP {resp.status_code}",
-                        type="FetchError",
-                        non_retryable=resp.status_code < 500,
-                    )
-                body = bytearray()
-                async for chunk in resp.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > self.max_bytes:
-                        raise ApplicationError(
-                            f"{doc.name} is larger than the {self.max_bytes // (1024 * 1024)} MB document limit",
-                            type="DocumentTooLarge",
-                            non_retryable=True,
-                        )
-                kind = _kind(doc, resp.headers.get("content-type", ""))
-                encoding = resp.encoding or "utf-8"
-        if kind not in ("text", "html"):
-            raise ApplicationError(
-                f"{doc.name}: I can't read documents of type {kind!r} yet (supported: text, markdown, HTML)",
-                type="UnsupportedDocument",
-                non_retryable=True,
-            )
-        text = bytes(body).decode(encoding, errors="replace")
-        if kind == "html":
-            text = html_to_text(text)
+        fetcher = self.fetchers.get(doc.source)
+        if fetcher is None:
+            raise _fail(f"I can't fetch {doc.name!r}: unknown source {doc.source!r}", "FetchError")
+        try:
+            fetched = await fetcher.fetch(doc, self.max_bytes)
+            text = extract_text(doc.name, fetched.content_type or doc.mimetype, fetched.data, fetched.encoding)
+        except DocumentTooLarge as err:
+            raise _fail(str(err), "DocumentTooLarge") from err
+        except FetchError as err:
+            raise _fail(str(err), "FetchError", err.retryable) from err
+        except UnsupportedDocument as err:
+            raise _fail(f"{doc.name}: {err}", "UnsupportedDocument") from err
         return ExtractedDocument(name=doc.name, text=text[:MAX_TEXT_CHARS], truncated=len(text) > MAX_TEXT_CHARS)
+
+    def _openai(self):
+        if self._client is None:
+            from openai import AsyncOpenAI
+
+            assert self._llm is not None
+            # Temporal owns retries, so the SDK must not retry on its own.
+            self._client = AsyncOpenAI(
+                base_url=self._llm.base_url, api_key=self._llm.api_key, timeout=self._llm.timeout, max_retries=0
+            )
+        return self._client
 
     @activity.defn
     async def summarize(self, doc: ExtractedDocument) -> DocumentSummary:
-        title, summary = extractive_summary(doc.text)
-        return DocumentSummary(name=doc.name, title=title or doc.name, summary=summary, characters=len(doc.text))
+        if self._llm is None or not doc.text.strip():
+            title, summary = extractive_summary(doc.text)
+            return DocumentSummary(name=doc.name, title=title or doc.name, summary=summary, characters=len(doc.text))
+        completion = await self._openai().chat.completions.create(
+            model=self._llm.model,
+            messages=[
+                {"role": "system", "content": SUMMARY_PROMPT},
+                {"role": "user", "content": f"Document {doc.name}:\n\n{doc.text[:LLM_INPUT_CHARS]}"},
+            ],
+        )
+        answer = (completion.choices[0].message.content or "").strip() if completion.choices else ""
+        if not answer:
+            raise RuntimeError("the language model returned an empty summary")
+        title, _, summary = answer.partition("\n")
+        return DocumentSummary(
+            name=doc.name, title=title.lstrip("# ").strip() or doc.name, summary=summary.strip(),
+            characters=len(doc.text), method="llm",
+        )

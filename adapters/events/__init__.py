@@ -1,0 +1,1 @@
+"""External event sources (S3, Azure Blob, SharePoint, Alertmanager, webhooks) on the gateway."""

@@ -1,0 +1,34 @@
+"""THREADWORK_EVENTS_TOKEN: ``Authorization: Bearer ...`` or ``?token=...``, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+
+def token_matches(presented: str | None, expected: str) -> bool:
+    if not presented or not expected:
+        return False
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def presented_token(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.query.get("token")
+
+
+def unauthorized(reason: str = "missing or wrong events token") -> web.Response:
+    return web.json_response(
+        {"error": reason}, status=401, headers={"WWW-Authenticate": 'Bearer realm="threadwork-events"'}
+    )
+
+
+def check(request: web.Request, expected: str) -> web.Response | None:
+    """None when the request carries the token; otherwise the 401 to answer."""
+    if token_matches(presented_token(request), expected):
+        return None
+    return unauthorized()

@@ -1,0 +1,106 @@
+"""S3 event notifications, raw or inside an SNS envelope.
+
+ObjectCreated:* starts DocumentProcessingWorkflow, ObjectRemoved:* posts a notice;
+both under ``{doc|notice}:s3:{bucket}/{key}#{sequencer}`` so a redelivery is a no-op.
+An SNS SubscriptionConfirmation is not confirmed from here (no outbound network from
+the gateway is assumed): its SubscribeURL is logged and returned for the operator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import unquote_plus
+
+from pydantic import BaseModel, Field, ValidationError
+
+from adapters.events.common import BadEvent, explain, natural_id
+from adapters.events.starter import EventStarter, Outcome
+
+log = logging.getLogger(__name__)
+
+
+class S3Object(BaseModel):
+    key: str = Field(min_length=1)
+    size: int | None = None
+    eTag: str = ""
+    sequencer: str = ""
+
+
+class S3Bucket(BaseModel):
+    name: str = Field(min_length=1)
+
+
+class S3Entity(BaseModel):
+    bucket: S3Bucket
+    object: S3Object
+
+
+class S3Record(BaseModel):
+    eventName: str = Field(min_length=1)
+    eventTime: str = ""
+    s3: S3Entity
+
+
+class S3Notification(BaseModel):
+    Records: list[S3Record] = Field(min_length=1)
+
+
+class SnsEnvelope(BaseModel):
+    Type: str
+    MessageId: str = ""
+    Message: str = ""
+    SubscribeURL: str = ""
+    TopicArn: str = ""
+
+
+def unwrap(body: Any) -> tuple[str, Any]:
+    """("sns-confirm", envelope) | ("test", body) | ("records", S3Notification)."""
+    if not isinstance(body, dict):
+        raise BadEvent("body must be a JSON object")
+    if "Type" in body and "Records" not in body:
+        try:
+            envelope = SnsEnvelope.model_validate(body)
+        except ValidationError as err:
+            raise BadEvent(f"SNS envelope: {explain(err)}") from err
+        if envelope.Type in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
+            return "sns-confirm", envelope
+        if envelope.Type != "Notification":
+            raise BadEvent(f"unknown SNS message type {envelope.Type!r}")
+        try:
+            body = json.loads(envelope.Message)
+        except json.JSONDecodeError as err:
+            raise BadEvent(f"SNS Message is not JSON ({err})") from err
+        if not isinstance(body, dict):
+            raise BadEvent("SNS Message must be a JSON object")
+    if body.get("Event") == "s3:TestEvent":
+        return "test", body
+    try:
+        return "records", S3Notification.model_validate(body)
+    except ValidationError as err:
+        raise BadEvent(f"S3 notification: {explain(err)}") from err
+
+
+async def handle(body: Any, starter: EventStarter) -> tuple[Outcome, dict[str, Any]]:
+    kind, parsed = unwrap(body)
+    outcome = Outcome()
+    if kind == "sns-confirm":
+        log.warning("SNS %s for %s: open %s to confirm", parsed.Type, parsed.TopicArn, parsed.SubscribeURL)
+        return outcome, {"sns": parsed.Type, "subscribe_url": parsed.SubscribeURL,
+                         "detail": "not confirmed automatically: open subscribe_url (it is in the gateway log too)"}
+    if kind == "test":
+        outcome.ignored.append("s3:TestEvent")
+        return outcome, {}
+    for record in parsed.Records:
+        bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)
+        version = record.s3.object.sequencer or record.s3.object.eTag or record.eventTime
+        event_id = f"{bucket}/{key}#{version}"
+        if record.eventName.startswith("ObjectCreated:"):
+            doc = {"name": key.rsplit("/", 1)[-1], "url": f"s3://{bucket}/{key}", "size": record.s3.object.size, "source": "s3"}
+            await starter.start_document(outcome, natural_id("doc:s3", event_id), doc)
+        elif record.eventName.startswith("ObjectRemoved:"):
+            await starter.notice(outcome, natural_id("notice:s3", event_id), f"S3 object removed: s3://{bucket}/{key}")
+        else:
+            outcome.ignored.append(f"{record.eventName} {event_id}")
+    return outcome, {}

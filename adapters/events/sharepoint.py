@@ -1,0 +1,65 @@
+"""SharePoint list webhooks: the validationtoken handshake and change notifications.
+
+A notification only says that a list changed; which files changed comes from Microsoft
+Graph (``GraphClient.changed_files``, behind an interface so tests stand a local server
+in). Each changed file version starts DocumentProcessingWorkflow under
+``doc:sharepoint:{drive}/{item}@{eTag}``, so repeated notifications process a version once.
+Every notification's clientState must equal THREADWORK_EVENTS_TOKEN.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field, ValidationError
+
+from adapters.events.auth import token_matches
+from adapters.events.common import BadEvent, explain, natural_id
+from adapters.events.starter import EventStarter, Outcome
+from workflows.activities.fetchers.graph import ChangedFile
+
+
+class ChangeSource(Protocol):
+    async def changed_files(self, site_url: str, list_id: str, lookback: timedelta) -> list[ChangedFile]: ...
+
+
+class Notification(BaseModel):
+    subscriptionId: str = ""
+    clientState: str | None = None
+    resource: str = Field(min_length=1)
+    siteUrl: str = ""
+    tenantId: str = ""
+    webId: str = ""
+
+
+class Notifications(BaseModel):
+    value: list[Notification] = Field(min_length=1)
+
+
+class NotAuthorized(Exception):
+    pass
+
+
+def parse(body: Any, token: str) -> list[Notification]:
+    if not isinstance(body, dict):
+        raise BadEvent("body must be a JSON object with a value list")
+    try:
+        notes = Notifications.model_validate(body).value
+    except ValidationError as err:
+        raise BadEvent(f"SharePoint notification: {explain(err)}") from err
+    if not all(token_matches(n.clientState, token) for n in notes):
+        raise NotAuthorized("clientState does not match the events token")
+    return notes
+
+
+async def handle(notes: list[Notification], graph: ChangeSource, starter: EventStarter, lookback: timedelta) -> Outcome:
+    outcome = Outcome()
+    seen: set[tuple[str, str]] = set()
+    for note in notes:
+        if (note.siteUrl, note.resource) in seen:
+            continue
+        seen.add((note.siteUrl, note.resource))
+        for changed in await graph.changed_files(note.siteUrl, note.resource, lookback):
+            await starter.start_document(outcome, natural_id("doc:sharepoint", changed.version_id), changed.file.model_dump())
+    return outcome

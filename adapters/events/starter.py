@@ -1,0 +1,74 @@
+"""Starts one workflow per event under a deterministic id, so a redelivery is a no-op.
+
+``USE_EXISTING`` answers a redelivery while the first workflow runs; ``REJECT_DUPLICATE``
+refuses it after that workflow closed. Either way the sender gets 2xx and nothing
+happens twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from workflows.contracts import ChildWorkflowInput, ConversationKey
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What the route did with one payload (its JSON answer)."""
+
+    #: Started now, or already running under that id (a redelivery while it runs).
+    accepted: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+class EventStarter:
+    def __init__(
+        self, client: Client, task_queue: str, events_key: ConversationKey, child_args: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.events_key = events_key
+        #: Operator options per workflow type (e.g. the incident responders), as sessions pass them.
+        self.child_args = child_args or {}
+
+    def child_input(self, title: str, args: dict[str, Any], severity: str | None = None) -> ChildWorkflowInput:
+        return ChildWorkflowInput(
+            origin=self.events_key, session_id="", title=title[:200], severity=severity, args=args
+        )
+
+    async def start(
+        self, outcome: Outcome, workflow_type: str, workflow_id: str, title: str, args: dict[str, Any], severity: str | None = None
+    ) -> None:
+        try:
+            await self.client.start_workflow(
+                workflow_type,
+                self.child_input(title, {**self.child_args.get(workflow_type, {}), **args}, severity),
+                id=workflow_id,
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            log.info("event %s was handled before; ignoring the redelivery", workflow_id)
+            outcome.duplicates.append(workflow_id)
+            return
+        outcome.accepted.append(workflow_id)
+
+    async def start_document(self, outcome: Outcome, workflow_id: str, doc: dict[str, Any]) -> None:
+        await self.start(outcome, "DocumentProcessingWorkflow", workflow_id, doc["name"], {"documents": [doc]})
+
+    async def notice(self, outcome: Outcome, workflow_id: str, text: str) -> None:
+        await self.start(outcome, "EventNoticeWorkflow", workflow_id, text[:120], {"text": text})

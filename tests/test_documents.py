@@ -1,0 +1,121 @@
+"""Document fetch, extraction (text, HTML, PDF, DOCX), size limit and summaries against real local servers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aiohttp import web
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from tests.support.documents import REPORT_LINES, REPORT_TEXT, make_docx, make_pdf
+from tests.support.httpserver import local_server, serve_files
+from workflows.activities.documents import DocumentActivities, ExtractedDocument
+from workflows.activities.extract import extract_text
+from workflows.activities.fetchers import SourceSettings
+from workflows.activities.replies import LLMConfig
+from workflows.contracts import FileRef
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def test_pdf_written_by_hand_is_extracted():
+    text = extract_text("report.pdf", "", make_pdf(REPORT_LINES))
+    for line in REPORT_LINES:
+        assert line in text
+
+
+def test_docx_from_python_docx_is_extracted():
+    text = extract_text("notes.docx", "application/octet-stream", make_docx("Release notes", ["Version two adds search."]))
+    assert "Release notes" in text and "Version two adds search." in text
+
+
+async def test_fetch_extracts_each_type_over_http():
+    files = {
+        "/report.pdf": (make_pdf(REPORT_LINES), PDF),
+        "/notes.docx": (make_docx("Release notes", ["Version two adds search to every page."]), DOCX),
+        "/page.html": (b"<html><title>Status page</title><script>x()</script><p>All systems &amp; services run.</p></html>", "text/html"),
+        "/plain": (REPORT_TEXT.encode(), "text/plain; charset=utf-8"),
+        "/image.png": (b"\x89PNG\r\n", "image/png"),
+    }
+    acts = DocumentActivities(max_bytes=1_000_000)
+    env = ActivityEnvironment()
+    async with local_server(serve_files(files)) as server:
+        pdf = await env.run(acts.fetch_and_extract, FileRef(name="report.pdf", url=f"{server.base_url}/report.pdf"))
+        docx = await env.run(acts.fetch_and_extract, FileRef(name="notes.docx", url=f"{server.base_url}/notes.docx"))
+        page = await env.run(acts.fetch_and_extract, FileRef(name="page.html", url=f"{server.base_url}/page.html"))
+        plain = await env.run(acts.fetch_and_extract, FileRef(name="plain", url=f"{server.base_url}/plain"))
+        with pytest.raises(ApplicationError) as unsupported:
+            await env.run(acts.fetch_and_extract, FileRef(name="image.png", url=f"{server.base_url}/image.png"))
+        with pytest.raises(ApplicationError) as missing:
+            await env.run(acts.fetch_and_extract, FileRef(name="gone.txt", url=f"{server.base_url}/gone.txt"))
+    assert "twelve percent" in pdf.text
+    assert "Version two adds search" in docx.text
+    assert "All systems & services run." in page.text and "x()" not in page.text
+    assert plain.text == REPORT_TEXT
+    assert unsupported.value.type == "UnsupportedDocument" and "image/png" in unsupported.value.message
+    assert missing.value.type == "FetchError" and "HTTP 404" in missing.value.message
+
+
+async def test_oversize_document_gets_a_clear_message():
+    big = b"a" * 5000
+    acts = DocumentActivities(max_bytes=4096)
+    async with local_server(serve_files({"/big.txt": (big, "text/plain")})) as server:
+        with pytest.raises(ApplicationError) as err:
+            await ActivityEnvironment().run(acts.fetch_and_extract, FileRef(name="big.txt", url=f"{server.base_url}/big.txt"))
+    assert err.value.type == "DocumentTooLarge" and err.value.non_retryable
+    assert err.value.message == "big.txt is larger than the 4 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)"
+
+
+async def test_slack_file_is_fetched_with_the_bot_token_and_only_from_slack():
+    files = {"/files-pri/T1-F1/notes.txt": (b"Slack notes\nThe deploy moved to Tuesday after the review.", "text/plain")}
+    async with local_server(serve_files(files, bearer="xoxb-test")) as server:
+        acts = DocumentActivities(sources=SourceSettings(slack_bot_token="xoxb-test", slack_api_url=f"{server.base_url}/api/"))
+        got = await ActivityEnvironment().run(
+            acts.fetch_and_extract,
+            FileRef(name="notes.txt", url=f"{server.base_url}/files-pri/T1-F1/notes.txt", source="slack"),
+        )
+        with pytest.raises(ApplicationError) as elsewhere:
+            await ActivityEnvironment().run(
+                acts.fetch_and_extract, FileRef(name="x.txt", url="http://127.0.0.2:9/x.txt", source="slack")
+            )
+        assert server.requests[-1]["headers"]["Authorization"] == "Bearer xoxb-test"
+    assert "moved to Tuesday" in got.text
+    assert "not a Slack file address" in elsewhere.value.message
+
+
+async def test_configured_llm_writes_the_summary():
+    def llm(app: web.Application, _recorded: list) -> None:
+        async def completions(request: web.Request) -> web.Response:
+            body = await request.json()
+            assert body["messages"][1]["content"].startswith("Document report.pdf:")
+            answer = "Storage report Q3\nStorage grew 12%. Backups never failed."
+            return web.json_response({
+                "id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
+            })
+
+        app.router.add_post("/v1/chat/completions", completions)
+
+    async with local_server(llm) as server:
+        acts = DocumentActivities(llm=LLMConfig(f"{server.base_url}/v1", "test-model", "key"))
+        summary = await ActivityEnvironment().run(acts.summarize, ExtractedDocument(name="report.pdf", text=REPORT_TEXT))
+        sent = json.loads(server.requests[0]["body"])
+    assert (summary.title, summary.summary, summary.method) == ("Storage report Q3", "Storage grew 12%. Backups never failed.", "llm")
+    assert "twelve percent" in sent["messages"][1]["content"]
+
+
+async def test_builtin_summary_without_llm():
+    summary = await ActivityEnvironment().run(DocumentActivities().summarize, ExtractedDocument(name="r.txt", text=REPORT_TEXT))
+    assert summary.title == "Quarterly storage report" and summary.method == "extractive"
+    assert "twelve percent" in summary.summary
+
+
+async def test_link_in_chat_is_summarized_in_the_thread(stack):
+    async with local_server(serve_files({"/report.pdf": (make_pdf(REPORT_LINES), PDF)})) as server:
+        sent = await stack.say(f"summarize {server.base_url}/report.pdf")
+        bot = await stack.wait_bot_messages(sent["thread"], 3)
+        texts = [m["text"] for m in bot]
+        assert any(t.startswith("Summary of report.pdf: Quarterly storage report") for t in texts), texts

@@ -1,0 +1,1 @@
+"""Example custom workflows, registered through workflows/custom_workflows.default.yaml."""

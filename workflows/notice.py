@@ -1,0 +1,22 @@
+"""EventNoticeWorkflow: post one notice for one external event (an S3 object removed...).
+
+A workflow rather than a direct post so the event's deterministic workflow id makes a
+redelivered event a no-op, and the post is retried like any other.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import ChildWorkflowInput, Reply
+    from workflows.delivery import Poster
+
+
+@workflow.defn
+class EventNoticeWorkflow:
+    @workflow.run
+    async def run(self, inp: ChildWorkflowInput) -> str:
+        text = str(inp.args.get("text") or inp.title)
+        await Poster().post(inp.origin, Reply(text=text), inp.origin_context)
+        return text

@@ -1,0 +1,168 @@
+"""Custom workflows: an operator adds a workflow in config, without touching the core.
+
+Each entry names a workflow class by module path (``package.module:Class``), its trigger
+phrases (case-insensitive regexes, checked after the built-in trigger rules), a webhook
+name (``POST /events/webhook/{name}``) and optionally a list of activities
+(``package.module:attr``, a list or a function returning one). The worker registers the
+classes and activities; sessions start them by trigger phrase or by name (the
+``trigger_workflow`` signal, ``/threadwork run NAME``). Every custom workflow takes a
+``ChildWorkflowInput``: ``args["text"]`` from chat, ``args["payload"]`` from a webhook.
+
+The file is THREADWORK_CUSTOM_WORKFLOWS, or workflows/custom_workflows.default.yaml.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from workflows.children import register_child
+from workflows.contracts import TriggerRule
+
+DEFAULT_REGISTRY_FILE = Path(__file__).with_name("custom_workflows.default.yaml")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class RegistryError(ValueError):
+    """The registry file or one of its entries is invalid (the message says which)."""
+
+
+class CustomWorkflowSpec(BaseModel):
+    name: str = Field(pattern=NAME_PATTERN)
+    entry_point: str = Field(pattern=r"^[\w.]+:[\w.]+$")
+    description: str = ""
+    triggers: list[str] = Field(default_factory=list)
+    webhook: str | None = Field(None, pattern=NAME_PATTERN)
+    activities: str | None = Field(None, pattern=r"^[\w.]+:[\w.]+$")
+
+    @field_validator("triggers")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"bad trigger pattern {pattern!r}: {err}") from err
+        return patterns
+
+
+class WorkflowListing(BaseModel):
+    """What ``/threadwork workflows`` shows for one custom workflow."""
+
+    name: str
+    workflow_type: str
+    description: str
+    triggers: list[str]
+    webhook: str | None
+    webhook_path: str | None
+
+
+@dataclass
+class CustomWorkflow:
+    spec: CustomWorkflowSpec
+    cls: type
+    workflow_type: str
+
+    def listing(self) -> WorkflowListing:
+        return WorkflowListing(
+            name=self.spec.name,
+            workflow_type=self.workflow_type,
+            description=self.spec.description,
+            triggers=self.spec.triggers,
+            webhook=self.spec.webhook,
+            webhook_path=f"/events/webhook/{self.spec.webhook}" if self.spec.webhook else None,
+        )
+
+
+def _resolve(entry_point: str) -> Any:
+    module_name, _, attr = entry_point.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as err:
+        raise RegistryError(f"cannot load {entry_point!r}: {err}") from err
+    return target
+
+
+class CustomWorkflowRegistry:
+    def __init__(self, workflows: list[CustomWorkflow]) -> None:
+        self.workflows = workflows
+        self._by_name = {w.spec.name: w for w in workflows}
+        self._by_webhook = {w.spec.webhook: w for w in workflows if w.spec.webhook}
+
+    def get(self, name: str) -> CustomWorkflow | None:
+        return self._by_name.get(name)
+
+    def for_webhook(self, name: str) -> CustomWorkflow | None:
+        return self._by_webhook.get(name)
+
+    def listings(self) -> list[WorkflowListing]:
+        return [w.listing() for w in self.workflows]
+
+    def classes(self) -> list[type]:
+        return [w.cls for w in self.workflows]
+
+    def trigger_rules(self) -> list[TriggerRule]:
+        return [
+            TriggerRule(name=w.spec.name, workflow=w.workflow_type, patterns=w.spec.triggers)
+            for w in self.workflows
+            if w.spec.triggers
+        ]
+
+    def activities(self) -> list[Callable[..., Any]]:
+        found: list[Callable[..., Any]] = []
+        for w in self.workflows:
+            if not w.spec.activities:
+                continue
+            target = _resolve(w.spec.activities)
+            items = target() if callable(target) and not hasattr(target, "__temporal_activity_definition") else target
+            found.extend(items if isinstance(items, (list, tuple)) else [items])
+        return found
+
+    def register_children(self) -> None:
+        """Let sessions start these workflows (children.py) by type and by short name."""
+        for w in self.workflows:
+            register_child(w.workflow_type, w.spec.name, alias=w.spec.name)
+
+
+def load_registry(path: Path | None = None) -> CustomWorkflowRegistry:
+    path = path or DEFAULT_REGISTRY_FILE
+    try:
+        return _load_cached(str(path), path.stat().st_mtime_ns)
+    except OSError as err:
+        raise RegistryError(f"{path}: {err}") from err
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, _mtime: int) -> CustomWorkflowRegistry:
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        specs = [CustomWorkflowSpec.model_validate(e) for e in data.get("workflows", [])]
+    except (OSError, yaml.YAMLError, ValidationError, AttributeError) as err:
+        raise RegistryError(f"{path}: {err}") from err
+    seen: set[str] = set()
+    workflows = []
+    for spec in specs:
+        for label in (f"name {spec.name}", f"webhook {spec.webhook}" if spec.webhook else ""):
+            if label and label in seen:
+                raise RegistryError(f"{path}: {label} is used twice")
+            seen.add(label)
+        cls = _resolve(spec.entry_point)
+        definition = getattr(cls, "__temporal_workflow_definition", None)
+        if definition is None or definition.name is None:
+            raise RegistryError(f"{path}: {spec.entry_point!r} is not a @workflow.defn class")
+        workflows.append(CustomWorkflow(spec, cls, definition.name))
+    return CustomWorkflowRegistry(workflows)
+
+
+def list_workflows(path: Path | None = None) -> list[WorkflowListing]:
+    """The custom workflows an operator registered (for ``/threadwork workflows``)."""
+    return load_registry(path).listings()
