@@ -26,6 +26,7 @@ from adapters.slack.mapping import mentions, route, to_action_event, to_chat_mes
 from adapters.slack.platform import thread_ts_of
 from adapters.slack.users import ActorCache
 from workflows.contracts import ConversationKey
+from workflows.registry import WorkflowListing
 
 log = logging.getLogger(__name__)
 KNOWN_SESSIONS = 10_000
@@ -34,9 +35,11 @@ KNOWN_SESSIONS = 10_000
 class SlackBot:
     """Listeners for one AsyncApp; the dispatcher is attached when the gateway mounts the routes."""
 
-    def __init__(self, app: AsyncApp, actors: ActorCache | None = None) -> None:
+    def __init__(self, app: AsyncApp, actors: ActorCache | None = None, custom_workflows: list[WorkflowListing] | None = None) -> None:
         self.app = app
         self.actors = actors or ActorCache()
+        #: Operator-registered workflows (workflows/registry.py) for /threadwork workflows | run.
+        self.custom_workflows = list(custom_workflows or [])
         self.dispatcher: SessionDispatcher | None = None
         #: Sessions known to exist (they never stop existing), so busy threads skip the lookup.
         self._known_sessions: OrderedDict[str, None] = OrderedDict()

@@ -1,4 +1,4 @@
-"""Slash commands: ``/threadwork help|status|end|workflows`` and ``/incident <title>``.
+"""Slash commands: ``/threadwork help|status|end|workflows|run`` and ``/incident <title>``.
 
 Each command calls ``ack`` first (Slack wants an answer within 3 seconds) and does
 anything slower afterwards, answering through ``respond`` (the command's response_url)
@@ -22,6 +22,7 @@ from adapters.slack.incident_events import on_incident_subcommand
 from adapters.slack.mapping import DM_THREAD
 from workflows.activities.responder import WORKFLOW_NAMES
 from workflows.contracts import ActionEvent, ConversationKey, SessionState, TriggerRequest
+from workflows.registry import WorkflowListing
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackBot
@@ -33,6 +34,7 @@ USAGE = (
     "*/threadwork status* - this conversation's session\n"
     "*/threadwork end* - end this conversation's session\n"
     "*/threadwork workflows* - the workflows I can start\n"
+    "*/threadwork run <name> [text]* - start one of them\n"
     "*/incident <title>* - declare an incident"
 )
 HELP = (
@@ -47,8 +49,12 @@ def command_key(command: dict[str, Any]) -> ConversationKey:
     return ConversationKey(platform="slack", workspace=command.get("team_id", ""), channel=command.get("channel_id", ""), thread=DM_THREAD)
 
 
-def workflows_text() -> str:
+def workflows_text(custom: list[WorkflowListing]) -> str:
     lines = [f"• {name} ({wf_type})" for wf_type, name in WORKFLOW_NAMES.items()]
+    for wf in custom:
+        said = f"; or say \"{wf.triggers[0]}\"" if wf.triggers else ""
+        hook = f"; webhook {wf.webhook_path}" if wf.webhook_path else ""
+        lines.append(f"• {wf.name} ({wf.workflow_type}): {wf.description} Start: /threadwork run {wf.name}{said}{hook}")
     return (
         "Workflows I can start:\n" + "\n".join(lines) + "\n"
         "Start incident response with /incident <title> or by saying \"we have an incident: ...\"; "
@@ -80,7 +86,9 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
         if sub == "help":
             await ack(text=HELP, response_type="ephemeral")
         elif sub == "workflows":
-            await ack(text=workflows_text(), response_type="ephemeral")
+            await ack(text=workflows_text(bot.custom_workflows), response_type="ephemeral")
+        elif sub == "run":
+            await run_workflow(bot, command, words[1:], ack, respond, client)
         elif sub == "status":
             await ack()
             try:
@@ -109,27 +117,53 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
             await ack(text=INCIDENT_USAGE, response_type="ephemeral")
             return
         await ack(text=f"Declaring incident \"{escape(title)}\"…", response_type="ephemeral")
-        user = command.get("user_id", "")
-        key = command_key(command)
-        actor = await bot.actors.actor(client, key.workspace, user)
-        if not key.channel.startswith("D"):
-            # The incident gets its own thread in the channel, which is its session.
-            try:
-                anchor = await client.chat_postMessage(
-                    channel=key.channel, text=f"<@{user}> declared an incident: *{escape(title)}*"
-                )
-            except SlackApiError as err:
-                reason = err.response.get("error", "") if isinstance(err.response.data, dict) else ""
-                hint = " Invite me first: /invite @threadwork" if reason in ("not_in_channel", "channel_not_found") else ""
-                await respond(text=f"I couldn't declare the incident here ({reason}).{hint}", response_type="ephemeral")
-                return
-            except (SlackClientError, OSError) as err:
-                await respond(text=f"I couldn't reach Slack to declare the incident: {err}", response_type="ephemeral")
-                return
-            key = key.model_copy(update={"thread": anchor["ts"]})
-        request = TriggerRequest(
-            workflow_type="IncidentWorkflow", title=title, actor=actor, request_id=f"{command.get('channel_id')}:{command.get('trigger_id', '')}"
+        await start_in_thread(
+            bot, command, client, respond,
+            announce=f"declared an incident: *{escape(title)}*",
+            request=TriggerRequest(workflow_type="IncidentWorkflow", title=title),
         )
-        result = await bot.sessions.trigger(key, request)
-        if result.status == Delivery.UNAVAILABLE:
-            await respond(text=UNAVAILABLE_TEXT, response_type="ephemeral")
+
+
+async def run_workflow(bot: SlackBot, command: dict[str, Any], words: list[str], ack, respond, client: AsyncWebClient) -> None:
+    """``/threadwork run NAME [text]``: start a registered custom workflow in a new thread."""
+    names = {wf.name: wf for wf in bot.custom_workflows}
+    if not words or words[0] not in names:
+        known = ", ".join(sorted(names)) or "none are registered"
+        asked = f" {escape(words[0])}" if words else ""
+        await ack(text=f"I can't run{asked}: name one of the registered workflows ({known}).", response_type="ephemeral")
+        return
+    wf, text = names[words[0]], " ".join(words[1:])
+    await ack(text=f"Starting {escape(wf.name)}…", response_type="ephemeral")
+    await start_in_thread(
+        bot, command, client, respond,
+        announce=f"started {escape(wf.name)}" + (f": {escape(text)}" if text else ""),
+        request=TriggerRequest(workflow_type=wf.name, title=text or wf.name, args={"text": text}),
+    )
+
+
+async def start_in_thread(bot: SlackBot, command: dict[str, Any], client: AsyncWebClient, respond, *, announce: str, request: TriggerRequest) -> None:
+    """Post an anchor message in the channel and start the workflow from that new thread's session.
+
+    (In a DM the workflow starts from the DM's own session.)
+    """
+    user = command.get("user_id", "")
+    key = command_key(command)
+    actor = await bot.actors.actor(client, key.workspace, user)
+    if not key.channel.startswith("D"):
+        try:
+            anchor = await client.chat_postMessage(channel=key.channel, text=f"<@{user}> {announce}")
+        except SlackApiError as err:
+            reason = err.response.get("error", "") if isinstance(err.response.data, dict) else ""
+            hint = " Invite me first: /invite @threadwork" if reason in ("not_in_channel", "channel_not_found") else ""
+            await respond(text=f"I couldn't start that here ({reason}).{hint}", response_type="ephemeral")
+            return
+        except (SlackClientError, OSError) as err:
+            await respond(text=f"I couldn't reach Slack to start that: {err}", response_type="ephemeral")
+            return
+        key = key.model_copy(update={"thread": anchor["ts"]})
+    request = request.model_copy(
+        update={"actor": actor, "request_id": f"{command.get('channel_id')}:{command.get('trigger_id', '')}"}
+    )
+    result = await bot.sessions.trigger(key, request)
+    if result.status == Delivery.UNAVAILABLE:
+        await respond(text=UNAVAILABLE_TEXT, response_type="ephemeral")

@@ -30,7 +30,7 @@ BOT_SCOPES = [
 ]
 BOT_EVENTS = ["app_mention", "message.channels", "message.groups", "message.im", "message.mpim", "reaction_added"]
 COMMANDS = [
-    ("/threadwork", "threadwork: help, status, end, workflows", "help | status | end | workflows"),
+    ("/threadwork", "threadwork: help, status, end, workflows, run", "help | status | end | workflows | run <name>"),
     ("/incident", "Declare an incident and start incident response", "<title>"),
 ]
 EXAMPLE_URL = "https://threadwork.example.com"

@@ -11,6 +11,7 @@ from adapters.slack.client import SlackClients, make_client
 from adapters.slack.oauth import installation_store, oauth_settings
 from adapters.slack.platform import SlackPlatform
 from adapters.posted_log import PostedLog
+from workflows.registry import list_workflows
 from adapters.slack.routes import SlackRoutes
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ async def setup_slack(settings: Settings, platforms: Platforms) -> SlackRoutes:
     await posted.open()
     platforms.closers.append(posted.close)
     platform = SlackPlatform(clients, posted)
-    routes = SlackRoutes(SlackBot(build_bolt_app(settings, store)), settings.slack_signing_secret or "", settings.slack_app_token)
+    routes = SlackRoutes(SlackBot(build_bolt_app(settings, store), custom_workflows=list_workflows(settings.custom_workflows_file)), settings.slack_signing_secret or "", settings.slack_app_token)
     platform.routes = routes  # for operators and tests: which mode was chosen
     platforms.registry.register(platform)
     platforms.mounts.append(lambda app, dispatcher: routes.add_to(app, dispatcher))

@@ -131,3 +131,36 @@ async def test_session_button_reaches_the_session_and_foreign_buttons_are_refuse
     note = await sim.fake.wait_for(lambda: sim.fake.ephemeral, what="the private refusal")
     assert note[0]["user"] == "UBOB"
     assert "can't handle that button" in note[0]["text"]
+
+
+async def test_custom_workflows_are_listed_and_run_in_a_new_thread(slack):
+    stack, sim = slack
+    resp = await sim.command("/threadwork", "workflows")
+    listing = resp.json()["text"]
+    assert "deploy-approval (DeployApprovalWorkflow)" in listing and "/threadwork run deploy-approval" in listing
+
+    resp = await sim.command("/threadwork", "run no-such-thing", channel="C5")
+    assert "I can't run no-such-thing" in resp.json()["text"] and "deploy-approval" in resp.json()["text"]
+
+    resp = await sim.command("/threadwork", "run deploy-approval api v1.4 to production", channel="C5", user="UALICE")
+    assert resp.json() == {"text": "Starting deploy-approval…", "response_type": "ephemeral"}
+    anchor = (await sim.fake.wait_for(lambda: [m for m in sim.fake.posts("C5") if not m["thread_ts"]], what="the anchor"))[0]
+    assert anchor["text"] == "<@UALICE> started deploy-approval: api v1.4 to production"
+    session_id = f"slack:T1:C5:{anchor['ts']}"
+
+    async def started():
+        for _ in range(200):
+            state = await stack.client.get_workflow_handle_for(ChatSessionWorkflow.run, session_id).query(
+                ChatSessionWorkflow.get_session_state
+            )
+            if state.triggered_workflows:
+                return state.triggered_workflows
+            await asyncio.sleep(0.05)
+        raise AssertionError("the custom workflow was never started")
+
+    [run] = await started()
+    assert run.workflow_type == "DeployApprovalWorkflow"
+    assert run.title == "api v1.4 to production"
+    described = await stack.client.get_workflow_handle(run.workflow_id).describe()
+    assert described.workflow_type == "DeployApprovalWorkflow"
+    assert described.status == WorkflowExecutionStatus.RUNNING
