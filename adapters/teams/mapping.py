@@ -12,7 +12,7 @@ from botbuilder.schema import Activity
 
 from adapters.teams.cards import DATA_MARKER
 from adapters.teams.references import key_of, reference_of
-from workflows.contracts import ActionEvent, Actor, ChatMessage, MessageRef
+from workflows.contracts import ActionEvent, Actor, ChatMessage, FileRef, MessageRef
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,40 @@ class MemberDirectory:
         return actor
 
 
+FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
+
+
+def files_of(activity: Activity) -> list[FileRef]:
+    """Files a user shared with the bot: Teams sends them with a pre-authorized download URL.
+
+    (Inline images and the HTML copy of the message are other attachment types; they are
+    not documents to process.)
+    """
+    files = []
+    for attachment in activity.attachments or []:
+        content = attachment.content if isinstance(attachment.content, dict) else {}
+        if attachment.content_type != FILE_DOWNLOAD_INFO or not content.get("downloadUrl"):
+            continue
+        name = attachment.name or content.get("uniqueId") or "attachment"
+        file_type = str(content.get("fileType") or "").lower()
+        files.append(FileRef(name=name, url=content["downloadUrl"], mimetype=MIMETYPES.get(file_type, ""), source="teams"))
+    return files
+
+
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "txt": "text/plain",
+    "md": "text/markdown",
+    "html": "text/html",
+}
+
+
 def chat_message(activity: Activity, actor: Actor) -> ChatMessage:
     return ChatMessage(
         key=key_of(activity),
         actor=actor,
+        files=files_of(activity),
         text=strip_bot_mention(activity),
         message_id=activity.id,
         ts=activity.timestamp,
