@@ -121,3 +121,31 @@ async def test_post_without_any_reference_or_service_url_is_refused(teams, conne
         assert "serviceUrl" in str(err) and not err.retryable
     else:
         raise AssertionError("a post with no way to address the conversation must fail")
+
+
+async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_channel(client, tmp_path, connector):
+    async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url,
+                             teams_incident_channel_id="19:incidents@thread.tacv2") as stack:
+        origin_conv = "a:declaring-chat"
+        body = activity(connector.url, origin_conv, text="we have a critical incident: payments are down")
+        assert (await send(stack, body)).status_code == 201
+        [created] = await connector.wait_for(lambda: connector.created, 1)
+        assert created["body"]["channelData"]["channel"]["id"] == "19:incidents@thread.tacv2"
+        incident = stack.client.get_workflow_handle_for(IncidentWorkflow.run, f"teams:{TENANT}:{origin_conv}/incident/1")
+        for _ in range(400):
+            state = await incident.query(IncidentWorkflow.get_incident_state)
+            if state.card is not None:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the incident card was never posted")
+        thread = state.conversation.channel
+        assert thread.startswith("19:incidents@thread.tacv2;messageid=")
+        # The card lives in the new thread; the chat that declared it gets a pointer, not the card.
+        def incident_cards(conversation: str) -> list:
+            return [p for p in connector.posts(conversation) if p.card and any(e["type"] == "FactSet" for e in p.card["body"])]
+
+        assert len(incident_cards(thread)) == 1
+        assert incident_cards(origin_conv) == []
+        await connector.wait_for(lambda: [p for p in connector.posts(origin_conv) if "is being handled in" in p.searchable()], 1)
+        await incident.execute_update(IncidentWorkflow.system_resolve, "test over")
