@@ -287,6 +287,35 @@ async function send(event) {
   }
 }
 
+// The chosen file goes up with the composer text as its caption.
+async function attach() {
+  const picker = $("composer-file");
+  const file = picker.files && picker.files[0];
+  picker.value = "";
+  if (!file) return;
+  const user = userName();
+  if (!user) {
+    $("user-name").focus();
+    return showError("Type your name first (under “Your name”).", "composer");
+  }
+  const input = $("composer-input");
+  const { channel, thread } = state;
+  $("composer-attach").disabled = true;
+  try {
+    const answer = await api.upload({ channel, thread, user, text: input.value.trim(), guest: $("guest").checked, file });
+    input.value = "";
+    state.draft = null;
+    clearError("composer");
+    if (!thread) go(channel, answer.thread);
+    await loadMessages(channel, answer.thread);
+  } catch (err) {
+    showError(err.message, "composer");
+    if (err.body?.thread && !thread) go(channel, err.body.thread);
+  } finally {
+    $("composer-attach").disabled = false;
+  }
+}
+
 function onComposerKey(event) {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
@@ -368,6 +397,8 @@ function start() {
   restoreIdentity();
   $("composer").addEventListener("submit", send);
   $("composer-input").addEventListener("keydown", onComposerKey);
+  $("composer-attach").addEventListener("click", () => $("composer-file").click());
+  $("composer-file").addEventListener("change", attach);
   $("messages").addEventListener("click", onMessageClick);
   $("new-thread").addEventListener("click", () => { go(state.channel); $("composer-input").focus(); });
   $("close-thread").addEventListener("click", () => go(state.channel));
