@@ -130,3 +130,29 @@ async def test_fetcher_reads_uploads_and_refuses_paths_outside_them(tmp_path: Pa
             await fetcher.fetch(FileRef(name="x", url=url, source="webchat"), 100)
     with pytest.raises(FetchError, match="larger than the 4 bytes document limit"):
         await fetcher.fetch(FileRef(name="a.txt", url="webchat-uploads/0123456789abcdef/a.txt", source="webchat"), 4)
+
+
+async def test_store_made_before_uploads_gains_the_files_column(tmp_path: Path):
+    import sqlite3
+
+    from adapters.webchat.store import WebChatStore
+
+    old = sqlite3.connect(tmp_path / "webchat.sqlite3")
+    old.executescript(
+        "CREATE TABLE messages (id TEXT PRIMARY KEY, channel TEXT NOT NULL, thread TEXT NOT NULL, user TEXT NOT NULL,"
+        " is_bot INTEGER NOT NULL, text TEXT NOT NULL, blocks TEXT NOT NULL DEFAULT '[]', ts REAL NOT NULL,"
+        " idempotency_key TEXT UNIQUE);"
+        "INSERT INTO messages VALUES ('m1', 'general', 'm1', 'bo', 0, 'from before', '[]', 1.0, NULL);"
+    )
+    old.commit()
+    old.close()
+    store = WebChatStore(tmp_path / "webchat.sqlite3")
+    await store.open()
+    try:
+        link = {"name": "a.txt", "url": "/webchat/uploads/x/a.txt", "size": 1, "mimetype": "text/plain"}
+        await store.add_message(channel="general", thread="m1", user="bo", text="Shared a.txt", files=[link])
+        assert [(m["text"], m["files"]) for m in await store.messages("general", "m1")] == [
+            ("from before", []), ("Shared a.txt", [link])
+        ]
+    finally:
+        await store.close()
