@@ -107,6 +107,7 @@ class Settings(BaseSettings):
             graph_client_id=self.graph_client_id,
             graph_client_secret=self.graph_client_secret,
             graph_login_url=self.graph_login_url,
+            data_dir=self.data_dir,
         )
 
     def session_config(self) -> SessionConfig:

@@ -36,7 +36,9 @@ async def build_platforms(settings: Settings) -> Platforms:
     await store.open()
     registry.register(WebChatPlatform(store))
     platforms = Platforms(registry=registry, webchat_store=store, closers=[store.close])
-    platforms.mounts.append(lambda app, dispatcher: WebChatRoutes(store, dispatcher).add_to(app))
+    platforms.mounts.append(
+        lambda app, dispatcher: WebChatRoutes(store, dispatcher, settings.data_dir, settings.document_max_bytes).add_to(app)
+    )
     if settings.slack_enabled:
         from adapters.slack.wiring import setup_slack
 

@@ -180,3 +180,24 @@ async def test_channel_opened_by_a_workflow_appears_with_unread_posts(page: Page
     thread = await user_messages(page).get_attribute("data-message-id")
     state = await stack.state(f"webchat:inc-checkout-down:{thread}")
     assert state["participants"]["Cy"]["is_guest"] is True
+
+
+async def test_attached_file_is_shown_as_a_link_and_summarized(page: Page, stack):
+    from tests.support.documents import REPORT_TEXT
+
+    await page.get_by_test_id("user-name").fill("Ada")
+    await page.get_by_test_id("composer-input").fill("the <b>storage</b> report")
+    await page.get_by_test_id("composer-file").set_input_files(
+        files=[{"name": "report.md", "mimeType": "text/markdown", "buffer": REPORT_TEXT.encode()}]
+    )
+    mine = user_messages(page)
+    await expect(mine).to_have_count(1)
+    await expect(mine.get_by_test_id("block-text")).to_have_text("the <b>storage</b> report")
+    link = mine.get_by_test_id("file-link")
+    await expect(link).to_have_text(f"report.md ({len(REPORT_TEXT.encode())} bytes)")
+    served = await page.request.get(await link.get_attribute("href"))
+    assert await served.body() == REPORT_TEXT.encode()
+    summary = bot_messages(page).filter(has=page.get_by_test_id("block-heading").filter(has_text="report.md: Quarterly storage report"))
+    await expect(summary).to_have_count(1, timeout=WAIT_MS)
+    await expect(summary.get_by_test_id("block-text")).to_contain_text("twelve percent")
+    await expect(page.get_by_test_id("composer-input")).to_have_value("")

@@ -11,9 +11,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from adapters.base import UNAVAILABLE_TEXT, Delivery, SessionDispatcher
-from adapters.webchat.platform import BOT_USER
+from adapters.base import SessionDispatcher
+from adapters.webchat.answers import bad_request, deliver
 from adapters.webchat.store import WebChatStore, new_id
+from adapters.webchat.uploads import WebChatUploads
 from workflows.contracts import MAX_MESSAGE_CHARS, ActionEvent, Actor, ChatMessage, ConversationKey, MessageRef
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,6 @@ class PostAction(BaseModel):
     user: str = Field(min_length=1, max_length=80)
 
 
-def _bad_request(reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=400)
-
-
 def _explain(err: ValidationError) -> str:
     parts = []
     for e in err.errors():
@@ -72,13 +69,13 @@ async def _json_body(request: web.Request, model: type[BaseModel]) -> BaseModel 
     try:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad_request("body is not valid JSON")
+        return bad_request("body is not valid JSON")
     if not isinstance(data, dict):
-        return _bad_request("body must be a JSON object")
+        return bad_request("body must be a JSON object")
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        return _bad_request(_explain(err))
+        return bad_request(_explain(err))
 
 
 def _find_button(message: dict[str, Any], action_id: str, value: str) -> dict[str, Any] | None:
@@ -103,9 +100,16 @@ def _same_message(stored: dict[str, Any], body: PostMessage, thread: str | None)
 
 
 class WebChatRoutes:
-    def __init__(self, store: WebChatStore, dispatcher: SessionDispatcher) -> None:
+    def __init__(
+        self,
+        store: WebChatStore,
+        dispatcher: SessionDispatcher,
+        data_dir: Path | None = None,
+        max_upload_bytes: int = 20 * 1024 * 1024,
+    ) -> None:
         self.store = store
         self.dispatcher = dispatcher
+        self.uploads = WebChatUploads(store, dispatcher, data_dir or store.path.parent, max_upload_bytes)
         self._closing = asyncio.Event()
 
     def add_to(self, app: web.Application) -> None:
@@ -116,6 +120,7 @@ class WebChatRoutes:
         app.router.add_get("/webchat/api/channels/{channel}/messages", self.list_messages)
         app.router.add_post("/webchat/api/actions", self.post_action)
         app.router.add_get("/webchat/api/stream", self.stream)
+        self.uploads.add_to(app)
         app.on_shutdown.append(self._end_streams)
 
     async def _end_streams(self, app: web.Application) -> None:
@@ -140,12 +145,12 @@ class WebChatRoutes:
             return body
         assert isinstance(body, PostMessage)
         if not await self.store.channel_exists(body.channel):
-            return _bad_request(f"channel {body.channel!r} does not exist")
+            return bad_request(f"channel {body.channel!r} does not exist")
         thread = body.thread
         if thread is not None:
             parent = await self.store.get_message(thread)
             if parent is None or parent["channel"] != body.channel:
-                return _bad_request(f"thread {thread!r} does not exist in channel {body.channel!r}")
+                return bad_request(f"thread {thread!r} does not exist in channel {body.channel!r}")
             thread = parent["thread"]  # a reply's id means its thread, as on Slack
         message_id = body.message_id or new_id()
         stored = await self.store.get_message(message_id)
@@ -154,7 +159,7 @@ class WebChatRoutes:
                 channel=body.channel, thread=thread, user=body.user, text=body.text, message_id=message_id
             )
         elif not _same_message(stored, body, thread):
-            return _bad_request(f"message_id {message_id!r} was already used for a different message")
+            return bad_request(f"message_id {message_id!r} was already used for a different message")
         thread = stored["thread"]
         key = ConversationKey(platform="webchat", channel=body.channel, thread=thread)
         msg = ChatMessage(
@@ -163,17 +168,7 @@ class WebChatRoutes:
             text=body.text,
             message_id=message_id,
         )
-        result = await self.dispatcher.deliver(msg)
-        answer = {"session_id": result.session_id, "message_id": message_id, "thread": thread}
-        if result.status in (Delivery.ACCEPTED, Delivery.DUPLICATE):
-            return web.json_response(answer, status=202)
-        if result.status == Delivery.INVALID:
-            return web.json_response({**answer, "error": result.detail}, status=400)
-        await self.store.add_message(
-            channel=body.channel, thread=thread, user=BOT_USER, text=UNAVAILABLE_TEXT, is_bot=True,
-            idempotency_key=f"unavailable:{message_id}",
-        )
-        return web.json_response({**answer, "error": UNAVAILABLE_TEXT}, status=503)
+        return await deliver(self.store, self.dispatcher, msg)
 
     async def post_action(self, request: web.Request) -> web.Response:
         body = await _json_body(request, PostAction)
@@ -182,10 +177,10 @@ class WebChatRoutes:
         assert isinstance(body, PostAction)
         message = await self.store.get_message(body.message_id)
         if message is None or message["channel"] != body.channel:
-            return _bad_request(f"message {body.message_id!r} does not exist in channel {body.channel!r}")
+            return bad_request(f"message {body.message_id!r} does not exist in channel {body.channel!r}")
         button = _find_button(message, body.action_id, body.value)
         if button is None:
-            return _bad_request(f"message {body.message_id!r} has no button {body.action_id!r}")
+            return bad_request(f"message {body.message_id!r} has no button {body.action_id!r}")
         key = ConversationKey(platform="webchat", channel=body.channel, thread=message["thread"])
         event = ActionEvent(
             key=key,
@@ -203,7 +198,7 @@ class WebChatRoutes:
         try:
             seq = int(last) if last is not None else await self.store.last_event_seq()
         except ValueError:
-            return _bad_request("Last-Event-ID must be a number")
+            return bad_request("Last-Event-ID must be a number")
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )

@@ -56,12 +56,19 @@ class WebChatStore:
         self._db = await aiosqlite.connect(self.path, timeout=10)
         self._db.row_factory = aiosqlite.Row
         await self._db.executescript(SCHEMA)
+        await self._migrate()
         for cid, name, topic in DEFAULT_CHANNELS:
             await self._db.execute(
                 "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
                 (cid, name, topic, time.time()),
             )
         await self._db.commit()
+
+    async def _migrate(self) -> None:
+        """Add columns newer code needs to a database an older version created."""
+        columns = {r["name"] for r in await self._db.execute_fetchall("PRAGMA table_info(messages)")}
+        if "files" not in columns:
+            await self._db.execute("ALTER TABLE messages ADD COLUMN files TEXT NOT NULL DEFAULT '[]'")
 
     async def close(self) -> None:
         if self._db is not None:
@@ -133,6 +140,7 @@ class WebChatStore:
         blocks: list[dict[str, Any]] | None = None,
         message_id: str | None = None,
         idempotency_key: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Insert a message (a new thread when ``thread`` is None); an idempotency key seen before returns the earlier message."""
         if idempotency_key:
@@ -148,12 +156,15 @@ class WebChatStore:
             "is_bot": is_bot,
             "text": text,
             "blocks": blocks or [],
+            "files": files or [],
             "ts": time.time(),
         }
         try:
             await self.db.execute(
-                "INSERT INTO messages(id, channel, thread, user, is_bot, text, blocks, ts, idempotency_key) VALUES (?,?,?,?,?,?,?,?,?)",
-                (mid, channel, row["thread"], user, int(is_bot), text, json.dumps(blocks or []), row["ts"], idempotency_key),
+                "INSERT INTO messages(id, channel, thread, user, is_bot, text, blocks, files, ts, idempotency_key)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (mid, channel, row["thread"], user, int(is_bot), text, json.dumps(blocks or []), json.dumps(files or []),
+                 row["ts"], idempotency_key),
             )
         except aiosqlite.IntegrityError:
             await self.db.rollback()
@@ -217,5 +228,6 @@ def _message(row: aiosqlite.Row) -> dict[str, Any]:
         "is_bot": bool(row["is_bot"]),
         "text": row["text"],
         "blocks": json.loads(row["blocks"] or "[]"),
+        "files": json.loads(row["files"] or "[]"),
         "ts": row["ts"],
     }

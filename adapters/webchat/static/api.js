@@ -14,8 +14,9 @@ async function call(method, path, body) {
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      // A FormData body sets its own multipart Content-Type (with the boundary).
+      headers: body === undefined || body instanceof FormData ? {} : { "Content-Type": "application/json" },
+      body: body === undefined || body instanceof FormData ? body : JSON.stringify(body),
     });
   } catch (err) {
     throw new ApiError(`Cannot reach the threadwork server (${err.message}).`, 0);
@@ -44,6 +45,18 @@ export const api = {
   // -> {session_id, message_id, thread}
   send: ({ channel, thread, user, text, guest, messageId }) =>
     call("POST", "/webchat/api/messages", { channel, thread, user, text, guest, message_id: messageId }),
+
+  // multipart upload of one file, the composer text as its caption -> {session_id, message_id, thread}
+  upload({ channel, thread, user, text, guest, file }) {
+    const form = new FormData();
+    form.append("channel", channel);
+    if (thread) form.append("thread", thread);
+    form.append("user", user);
+    form.append("guest", guest ? "true" : "false");
+    if (text) form.append("text", text);
+    form.append("file", file, file.name);
+    return call("POST", "/webchat/api/uploads", form);
+  },
 
   // -> {ephemeral}
   act: ({ channel, thread, messageId, actionId, value, user }) =>

@@ -251,16 +251,32 @@ function updateComposer() {
   $("composer-input").placeholder = state.thread ? "Reply in this thread" : `Start a new thread in #${state.channel}`;
 }
 
+// The composer's author, or an error asking for one.
+function composerUser() {
+  const user = userName();
+  if (!user) {
+    $("user-name").focus();
+    showError("Type your name first (under “Your name”).", "composer");
+  }
+  return user;
+}
+
+// After a post: open its thread and show it even if the stream lags.
+async function showPosted(channel, thread, answer) {
+  $("composer-input").value = "";
+  state.draft = null;
+  clearError("composer");
+  if (!thread) go(channel, answer.thread);
+  await loadMessages(channel, answer.thread);
+}
+
 async function send(event) {
   event.preventDefault();
   const input = $("composer-input");
   const text = input.value;
-  const user = userName();
   if (!text.trim()) return showError("Type a message first.", "composer");
-  if (!user) {
-    $("user-name").focus();
-    return showError("Type your name first (under “Your name”).", "composer");
-  }
+  const user = composerUser();
+  if (!user) return;
   const { channel, thread } = state;
   const d = state.draft;
   if (!d || d.text !== text || d.channel !== channel || d.thread !== thread) {
@@ -269,11 +285,7 @@ async function send(event) {
   $("composer-send").disabled = true;
   try {
     const answer = await api.send({ channel, thread, user, text, guest: $("guest").checked, messageId: state.draft.messageId });
-    state.draft = null;
-    input.value = "";
-    clearError("composer");
-    if (!thread) go(channel, answer.thread);
-    await loadMessages(channel, answer.thread); // show it even if the stream lags
+    await showPosted(channel, thread, answer);
   } catch (err) {
     showError(err.message, "composer");
     if (err.body?.thread && !thread) {
@@ -284,6 +296,27 @@ async function send(event) {
   } finally {
     $("composer-send").disabled = false;
     input.focus();
+  }
+}
+
+// The chosen file goes up with the composer text as its caption.
+async function attach() {
+  const picker = $("composer-file");
+  const file = picker.files && picker.files[0];
+  picker.value = "";
+  const user = file && composerUser();
+  if (!user) return;
+  const { channel, thread } = state;
+  $("composer-attach").disabled = true;
+  try {
+    const text = $("composer-input").value.trim();
+    const answer = await api.upload({ channel, thread, user, text, guest: $("guest").checked, file });
+    await showPosted(channel, thread, answer);
+  } catch (err) {
+    showError(err.message, "composer");
+    if (err.body?.thread && !thread) go(channel, err.body.thread);
+  } finally {
+    $("composer-attach").disabled = false;
   }
 }
 
@@ -368,6 +401,8 @@ function start() {
   restoreIdentity();
   $("composer").addEventListener("submit", send);
   $("composer-input").addEventListener("keydown", onComposerKey);
+  $("composer-attach").addEventListener("click", () => $("composer-file").click());
+  $("composer-file").addEventListener("change", attach);
   $("messages").addEventListener("click", onMessageClick);
   $("new-thread").addEventListener("click", () => { go(state.channel); $("composer-input").focus(); });
   $("close-thread").addEventListener("click", () => go(state.channel));

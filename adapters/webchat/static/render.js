@@ -51,6 +51,26 @@ export function messageBody(message) {
   return rendered;
 }
 
+function formatSize(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${bytes} bytes`;
+}
+
+// A message's files as download links (only same-site upload paths become links).
+function fileLinks(message) {
+  const files = (message.files || []).map((file) => {
+    const url = String(file.url || "");
+    const name = String(file.name || "file");
+    const label = `${name} (${formatSize(Number(file.size) || 0)})`;
+    return el("li", { class: "message-file", "data-testid": "message-file" },
+      url.startsWith("/webchat/uploads/")
+        ? el("a", { href: url, download: name, "data-testid": "file-link" }, label)
+        : label);
+  });
+  return files.length ? el("ul", { class: "message-files", "data-testid": "message-files" }, files) : null;
+}
+
 function header(message) {
   return el("header", { class: "message-header" },
     el("span", { class: "message-author", "data-testid": "message-author" }, message.user),
@@ -70,6 +90,7 @@ export function messageElement(message) {
   el("div", { class: "message-main" },
     header(message),
     el("div", { class: "message-body", "data-testid": "message-body" }, messageBody(message)),
+    fileLinks(message),
     el("div", { class: "message-notes" })));
   return node;
 }
