@@ -120,10 +120,15 @@ class ChatSessionWorkflow:
         self._remember(msg.message_id)
         self._touch()
         async with self._lock:
+            # Not try/finally: when a worker drops a suspended handler, closing it must not
+            # call into the workflow (GeneratorExit is not an Exception).
             try:
-                return await self._handle_message(msg)
-            finally:
+                receipt = await self._handle_message(msg)
+            except Exception:
                 self._touch()
+                raise
+            self._touch()
+            return receipt
 
     @receive_message.validator
     def validate_message(self, msg: ChatMessage) -> None:
