@@ -58,6 +58,10 @@ class ChatPlatform(Protocol):
         """Open a new conversation (incident channel) in the workspace of ``like``."""
         ...
 
+    async def resolve_members(self, ids: list[str], *, like: ConversationKey) -> list[str]:
+        """Configured member ids as user ids: a platform's groups (a Slack user group) become their members."""
+        ...
+
     async def pin(self, ref: MessageRef) -> None:
         """Pin a posted message where the platform can (a no-op where it cannot)."""
         ...

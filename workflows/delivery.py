@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.activities.models import CreateChannelRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
+    from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
     from workflows.activities.platform import PlatformActivities
     from workflows.contracts import ConversationKey, MessageRef, Reply
 
@@ -118,6 +118,16 @@ class Poster:
             start_to_close_timeout=timedelta(seconds=30),
             schedule_to_close_timeout=timedelta(minutes=5),
             retry_policy=retry or PLATFORM_RETRY,
+        )
+
+    async def resolve_members(self, like: ConversationKey, ids: list[str]) -> list[str]:
+        """Configured ids as user ids (a Slack user group becomes its members)."""
+        req = MembersRequest(like=like, ids=ids)
+        if like.platform in LOCAL_PLATFORMS:
+            return await _local(PlatformActivities.resolve_members, req, start_to_close_timeout=timedelta(seconds=10), retry_policy=LOCAL_RETRY)
+        return await workflow.execute_activity_method(
+            PlatformActivities.resolve_members, req,
+            start_to_close_timeout=timedelta(seconds=30), schedule_to_close_timeout=timedelta(minutes=2), retry_policy=PLATFORM_RETRY,
         )
 
     async def pin(self, ref: MessageRef) -> None:

@@ -86,6 +86,7 @@ class IncidentWorkflow:
     @workflow.run
     async def run(self, inp: ChildWorkflowInput) -> IncidentState:
         self._log(inp.requested_by, "declared", f"Incident declared: {inp.title} ({self.state.severity})")
+        await self._resolve_responders()
         if self.options.open_channel:
             await self._open_conversation()
         async with self._lock:
@@ -107,6 +108,17 @@ class IncidentWorkflow:
                 await self._say(ui.reminder_reply(self.state, self.options.update_interval_seconds))
         await self._finish()
         return self.state
+
+    async def _resolve_responders(self) -> None:
+        """Configured responders may name groups (a Slack user group): authorize and invite their members."""
+        if not self.options.responders:
+            return
+        try:
+            members = await self._poster.resolve_members(self.inp.origin, self.options.responders)
+        except DELIVERY_FAILURES as err:
+            self._log(None, "responders", f"Responder groups could not be expanded: {failure_reason(err)}")
+            return
+        self.options.responders = self.state.responders = list(dict.fromkeys(members))
 
     async def _open_conversation(self) -> None:
         """A new conversation via the platform; on refusal (after retries) stay in the origin thread."""

@@ -19,6 +19,7 @@ BOT_SCOPES = [
     "chat:write",
     "commands",
     "users:read",
+    "usergroups:read",
     "channels:manage",
     "channels:join",
     "channels:read",

@@ -210,6 +210,18 @@ class SlackPlatform:
                 raise platform_error("conversations.invite", err) from err
         return ConversationKey(platform="slack", workspace=like.workspace, channel=channel_id, thread=None)
 
+    async def resolve_members(self, ids: list[str], *, like: ConversationKey) -> list[str]:
+        """User group ids (``S...``) become their members (usergroups.users.list); user ids stay."""
+        members: list[str] = []
+        for member in ids:
+            if not member.startswith("S"):
+                members.append(member)
+                continue
+            client = await self._client(like.workspace)
+            resp = await self._call(client, "usergroups_users_list", usergroup=member)
+            members.extend(resp.get("users") or [])
+        return list(dict.fromkeys(members))
+
     async def pin(self, ref: MessageRef) -> None:
         client = await self._client(ref.key.workspace)
         try:

@@ -147,6 +147,10 @@ class TeamsPlatform:
         new_reference = await self._create(params, self._service_url_for(like.workspace), "open an incident thread")
         return ConversationKey(platform="teams", workspace=like.workspace, channel=new_reference.conversation.id)
 
+    async def resolve_members(self, ids: list[str], *, like: ConversationKey) -> list[str]:
+        """Responders are configured as Teams user ids; there are no groups to expand here."""
+        return list(ids)
+
     async def pin(self, ref: MessageRef) -> None:
         """Bots cannot pin Teams messages; the card stays where it was posted."""
 

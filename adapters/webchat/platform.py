@@ -50,6 +50,10 @@ class WebChatPlatform:
         channel = await self.store.create_channel(name, topic)
         return ConversationKey(platform="webchat", channel=channel["id"])
 
+    async def resolve_members(self, ids: list[str], *, like: ConversationKey) -> list[str]:
+        """The web chat has no groups: names are users."""
+        return list(ids)
+
     async def pin(self, ref: MessageRef) -> None:
         """The web chat has no pins; the card stays first in its thread."""
 

@@ -48,6 +48,8 @@ class FakeSlack:
         self.ephemeral: list[dict[str, Any]] = []
         self.channels: dict[str, dict[str, Any]] = {}
         self.pins: list[tuple[str, str]] = []
+        #: User groups (S...) -> member user ids, for usergroups.users.list.
+        self.usergroups: dict[str, list[str]] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.gates: dict[str, asyncio.Event] = {}
         self._ts = itertools.count(1)
@@ -266,6 +268,12 @@ class FakeSlack:
         if unknown and str(p.get("force", "")).lower() not in ("1", "true"):
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "channel": channel}
+
+    def _usergroups_users_list(self, p: dict, token: str) -> dict:
+        users = self.usergroups.get(p.get("usergroup", ""))
+        if users is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": users}
 
     def _pins_add(self, p: dict, token: str) -> dict:
         pin = (p.get("channel", ""), p.get("timestamp", ""))

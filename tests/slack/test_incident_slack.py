@@ -180,3 +180,27 @@ async def test_slack_conversations_create_failing_after_retries_falls_back(clien
         assert "internal_error" in state.fallback_reason and state.conversation == state.origin
         assert any("internal_error" in m["text"] for m in fake.posts("C1", thread_ts=root["ts"]))
         await resolve_and_wait(stack, workflow_id)
+
+
+async def test_slack_responder_user_group_members_are_invited_and_authorized(client, tmp_path, fake_slack):
+    fake = fake_slack
+    fake.add_user("UCAROL", "Carol")
+    fake.usergroups["S0ONCALL"] = ["UBOB", "UCAROL"]
+    async with slack_stack(client, tmp_path, fake, incident_responders="S0ONCALL") as (stack, sim):
+        root = await sim.mention("C1", "UALICE", DECLARATION)
+        workflow_id = await incident_of(stack, f"slack:{TEAM}:C1:{root['ts']}")
+
+        # The group is asked for its members; they are invited, not the group id.
+        invited = await fake.wait_for(lambda: fake.calls_to("conversations.invite"), what="invite")
+        assert set(invited[0].params["users"].split(",")) == {"UALICE", "UBOB", "UCAROL"}
+        assert [c.params["usergroup"] for c in fake.calls_to("usergroups.users.list")] == ["S0ONCALL"]
+        state = await incident_state(stack, workflow_id)
+        assert state.responders == ["UBOB", "UCAROL"]
+
+        # A member of the group (not the commander) may resolve.
+        [channel] = [cid for cid, c in fake.channels.items() if c["name"].startswith("inc-")]
+        card = (await fake.wait_for(lambda: [m for m in fake.posts(channel) if actions(m)], what="the card"))[0]
+        assert (await sim.click(card, 3, user="UCAROL")).status_code == 200
+        result = await stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id).result()
+        assert result.status == "resolved"
+        assert [(d.actor_id, d.allowed) for d in result.decisions][-1] == ("UCAROL", True)

@@ -43,6 +43,11 @@ class CreateChannelRequest(BaseModel):
     members: list[str] = Field(default_factory=list)
 
 
+class MembersRequest(BaseModel):
+    like: ConversationKey
+    ids: list[str]
+
+
 class PinRequest(BaseModel):
     ref: MessageRef
 

@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.base import PlatformError, PlatformRegistry
-from workflows.activities.models import CreateChannelRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
+from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
 from workflows.contracts import ConversationKey, MessageRef
 
 
@@ -45,6 +45,13 @@ class PlatformActivities:
             return await self._registry.get(req.like.platform).create_channel(
                 req.name, topic=req.topic, members=req.members, like=req.like
             )
+        except PlatformError as err:
+            raise _as_temporal(err) from err
+
+    @activity.defn
+    async def resolve_members(self, req: MembersRequest) -> list[str]:
+        try:
+            return await self._registry.get(req.like.platform).resolve_members(req.ids, like=req.like)
         except PlatformError as err:
             raise _as_temporal(err) from err
 
