@@ -15,6 +15,8 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.fail_with: int | None = None
+        #: A fixed answer; unset, the fake answers "LLM heard: <last message>".
+        self.answer: str | None = None
         self.base_url = ""
 
     async def completions(self, request: web.Request) -> web.Response:
@@ -23,6 +25,7 @@ class FakeOpenAI:
         if self.fail_with:
             return web.json_response({"error": {"message": "overloaded"}}, status=self.fail_with)
         last = body["messages"][-1]["content"]
+        content = self.answer if self.answer is not None else f"LLM heard: {last}"
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(self.requests)}",
@@ -30,7 +33,7 @@ class FakeOpenAI:
                 "created": int(time.time()),
                 "model": body["model"],
                 "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": f"LLM heard: {last}"}}
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
                 ],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }

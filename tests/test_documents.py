@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
-from aiohttp import web
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from tests.fake_openai import fake_openai
 from tests.support.documents import REPORT_LINES, REPORT_TEXT, make_docx, make_pdf
 from tests.support.httpserver import local_server, serve_files
 from workflows.activities.documents import DocumentActivities, ExtractedDocument
@@ -87,22 +86,13 @@ async def test_slack_file_is_fetched_with_the_bot_token_and_only_from_slack():
 
 
 async def test_configured_llm_writes_the_summary():
-    def llm(app: web.Application, _recorded: list) -> None:
-        async def completions(request: web.Request) -> web.Response:
-            body = await request.json()
-            assert body["messages"][1]["content"].startswith("Document report.pdf:")
-            answer = "Storage report Q3\nStorage grew 12%. Backups never failed."
-            return web.json_response({
-                "id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
-            })
-
-        app.router.add_post("/v1/chat/completions", completions)
-
-    async with local_server(llm) as server:
-        acts = DocumentActivities(llm=LLMConfig(f"{server.base_url}/v1", "test-model", "key"))
+    async with fake_openai() as llm:
+        llm.answer = "Storage report Q3\nStorage grew 12%. Backups never failed."
+        acts = DocumentActivities(llm=LLMConfig(llm.base_url, "test-model", "key"))
         summary = await ActivityEnvironment().run(acts.summarize, ExtractedDocument(name="report.pdf", text=REPORT_TEXT))
-        sent = json.loads(server.requests[0]["body"])
+    [sent] = [r["body"] for r in llm.requests]
+    assert sent["model"] == "test-model"
+    assert sent["messages"][1]["content"].startswith("Document report.pdf:")
     assert (summary.title, summary.summary, summary.method) == ("Storage report Q3", "Storage grew 12%. Backups never failed.", "llm")
     assert "twelve percent" in sent["messages"][1]["content"]
 

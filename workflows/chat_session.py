@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import PostRequest, ReplyRequest
@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         TriggerRequest,
         WorkflowStart,
     )
-    from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
+    from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster, failure_reason
     from workflows.incident_routing import IncidentRouter
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -205,8 +205,7 @@ class ChatSessionWorkflow:
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=REPLY_RETRY,
             )
-        except (ActivityError, ApplicationError):
-            # A local activity's failure arrives as its own ApplicationError.
+        except DELIVERY_FAILURES:
             workflow.logger.warning("reply generation failed after retries; sending fallback")
             turn = TurnResult(reply=fallback_reply())
         started = None
@@ -261,8 +260,7 @@ class ChatSessionWorkflow:
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=REPLY_RETRY,
             )
-        except (ActivityError, ApplicationError):
-            # A local activity's failure arrives as its own ApplicationError.
+        except DELIVERY_FAILURES:
             workflow.logger.warning("reply generation failed after retries; sending fallback")
             return fallback_reply()
 
@@ -272,7 +270,7 @@ class ChatSessionWorkflow:
         except DELIVERY_FAILURES as err:
             # The platform refused for good (e.g. the channel is gone): the session goes
             # on; the failure is visible in the workflow history and the worker log.
-            workflow.logger.error("posting to %s failed: %s", self.state.session_id, err.cause or err)
+            workflow.logger.error("posting to %s failed: %s", self.state.session_id, failure_reason(err))
 
     # ---- children --------------------------------------------------------------
 

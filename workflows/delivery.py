@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
@@ -31,6 +31,7 @@ def failure_reason(err: BaseException) -> str:
     cause = err.cause if isinstance(err, ActivityError) else err
     return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
 
+
 PLATFORM_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -41,29 +42,11 @@ PLATFORM_RETRY = RetryPolicy(
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5)
 
 
-async def _local(activity, arg, **options):
-    """Run a local activity; a failure is raised as ActivityError, as for normal activities.
-
-    (The SDK raises a local activity's own ApplicationError unwrapped; callers should
-    not have to care which kind of activity posted.)
-    """
-    try:
-        return await workflow.execute_local_activity_method(activity, arg, **options)
-    except ApplicationError as err:
-        wrapped = ActivityError(
-            f"local activity failed: {err.message}",
-            scheduled_event_id=0,
-            started_event_id=0,
-            identity="",
-            activity_type=activity.__name__,
-            activity_id="",
-            retry_state=RetryState.NON_RETRYABLE_FAILURE if err.non_retryable else RetryState.MAXIMUM_ATTEMPTS_REACHED,
-        )
-        raise wrapped from err
-
-
 class Poster:
-    """Numbers this run's posts so each has a stable idempotency key across retries and replays."""
+    """Numbers this run's posts so each has a stable idempotency key across retries and replays.
+
+    Every method raises one of DELIVERY_FAILURES when the platform refused for good.
+    """
 
     def __init__(self) -> None:
         self._seq = 0
@@ -77,38 +60,11 @@ class Poster:
         self, key: ConversationKey, reply: Reply, context: dict[str, Any] | None = None
     ) -> MessageRef:
         req = PostRequest(key=key, reply=reply, idempotency_key=self.next_key(), reply_context=context)
-        if key.platform in LOCAL_PLATFORMS:
-            return await _local(
-                PlatformActivities.post_reply,
-                req,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=LOCAL_RETRY,
-            )
-        return await workflow.execute_activity_method(
-            PlatformActivities.post_reply,
-            req,
-            start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(minutes=15),
-            retry_policy=PLATFORM_RETRY,
-        )
+        return await self._run(PlatformActivities.post_reply, req, key.platform, timedelta(minutes=15))
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         req = UpdateRequest(ref=ref, reply=reply)
-        if ref.key.platform in LOCAL_PLATFORMS:
-            await _local(
-                PlatformActivities.update_message,
-                req,
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=LOCAL_RETRY,
-            )
-            return
-        await workflow.execute_activity_method(
-            PlatformActivities.update_message,
-            req,
-            start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(minutes=15),
-            retry_policy=PLATFORM_RETRY,
-        )
+        await self._run(PlatformActivities.update_message, req, ref.key.platform, timedelta(minutes=15))
 
     async def create_channel(self, req: CreateChannelRequest, retry: RetryPolicy | None = None) -> ConversationKey:
         """Open a conversation; ``retry`` lets a caller give up sooner (and fall back) than posts do."""
@@ -123,12 +79,7 @@ class Poster:
     async def resolve_members(self, like: ConversationKey, ids: list[str]) -> list[str]:
         """Configured ids as user ids (a Slack user group becomes its members)."""
         req = MembersRequest(like=like, ids=ids)
-        if like.platform in LOCAL_PLATFORMS:
-            return await _local(PlatformActivities.resolve_members, req, start_to_close_timeout=timedelta(seconds=10), retry_policy=LOCAL_RETRY)
-        return await workflow.execute_activity_method(
-            PlatformActivities.resolve_members, req,
-            start_to_close_timeout=timedelta(seconds=30), schedule_to_close_timeout=timedelta(minutes=2), retry_policy=PLATFORM_RETRY,
-        )
+        return await self._run(PlatformActivities.resolve_members, req, like.platform, timedelta(minutes=2))
 
     async def pin(self, ref: MessageRef) -> None:
         await self._run(PlatformActivities.pin_message, PinRequest(ref=ref), ref.key.platform)
@@ -136,16 +87,16 @@ class Poster:
     async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
         await self._run(PlatformActivities.send_private, PrivateRequest(key=key, user_id=user_id, text=text), key.platform)
 
-    async def _run(self, method: Any, arg: Any, platform: str) -> None:
+    async def _run(self, method: Any, arg: Any, platform: str, give_up_after: timedelta = timedelta(minutes=5)) -> Any:
+        """A local activity for local platforms, else a normal one with the platform retry policy."""
         if platform in LOCAL_PLATFORMS:
-            await workflow.execute_local_activity_method(
+            return await workflow.execute_local_activity_method(
                 method, arg, start_to_close_timeout=timedelta(seconds=10), retry_policy=LOCAL_RETRY
             )
-            return
-        await workflow.execute_activity_method(
+        return await workflow.execute_activity_method(
             method,
             arg,
             start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(minutes=5),
+            schedule_to_close_timeout=give_up_after,
             retry_policy=PLATFORM_RETRY,
         )

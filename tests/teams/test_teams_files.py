@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
-from tests.support.stack import free_port
+from tests.support.httpserver import local_server, serve_files
 from tests.teams.activities import activity
 from tests.teams.conftest import send
 
@@ -17,19 +15,7 @@ REPORT = (
 
 
 async def test_shared_file_is_summarized_in_the_conversation(teams, connector):
-    downloads: list[str] = []
-
-    async def download(request: web.Request) -> web.Response:
-        downloads.append(request.path)
-        return web.Response(text=REPORT, content_type="text/plain")
-
-    app = web.Application()
-    app.router.add_get("/files/report.txt", download)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with local_server(serve_files({"/files/report.txt": (REPORT.encode(), "text/plain")})) as files:
         conv = "a:file-chat"
         body = activity(
             connector.url,
@@ -41,7 +27,7 @@ async def test_shared_file_is_summarized_in_the_conversation(teams, connector):
                 {
                     "contentType": "application/vnd.microsoft.teams.file.download.info",
                     "name": "report.txt",
-                    "content": {"downloadUrl": f"http://127.0.0.1:{port}/files/report.txt", "uniqueId": "u-1", "fileType": "txt"},
+                    "content": {"downloadUrl": f"{files.base_url}/files/report.txt", "uniqueId": "u-1", "fileType": "txt"},
                 },
             ],
         )
@@ -50,9 +36,7 @@ async def test_shared_file_is_summarized_in_the_conversation(teams, connector):
             lambda: [p for p in connector.posts(conv) if "Checkout outage report" in p.searchable()], 1, timeout=30
         )
         assert "Rolling back the configuration" in summary[0].searchable() or "checkout service" in summary[0].searchable()
-        assert downloads == ["/files/report.txt"]
+        assert [r["path"] for r in files.requests] == ["/files/report.txt"]
         state = await teams.state(f"teams:tenant-1:{conv}")
         [started] = state["triggered_workflows"]
         assert started["workflow_type"] == "DocumentProcessingWorkflow"
-    finally:
-        await runner.cleanup()
