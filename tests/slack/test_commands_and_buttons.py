@@ -6,7 +6,9 @@ import asyncio
 import json
 
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
+from tests.support.helpers import eventually
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.incident import IncidentWorkflow
 
@@ -148,17 +150,16 @@ async def test_custom_workflows_are_listed_and_run_in_a_new_thread(slack):
     assert anchor["text"] == "<@UALICE> started deploy-approval: api v1.4 to production"
     session_id = f"slack:T1:C5:{anchor['ts']}"
 
-    async def started():
-        for _ in range(200):
+    async def triggered() -> list:
+        try:
             state = await stack.client.get_workflow_handle_for(ChatSessionWorkflow.run, session_id).query(
                 ChatSessionWorkflow.get_session_state
             )
-            if state.triggered_workflows:
-                return state.triggered_workflows
-            await asyncio.sleep(0.05)
-        raise AssertionError("the custom workflow was never started")
+        except RPCError:  # the session starts after the ack: not there yet
+            return []
+        return state.triggered_workflows
 
-    [run] = await started()
+    [run] = await eventually(triggered, bool, what="the custom workflow's start")
     assert run.workflow_type == "DeployApprovalWorkflow"
     assert run.title == "api v1.4 to production"
     described = await stack.client.get_workflow_handle(run.workflow_id).describe()
