@@ -96,7 +96,11 @@ def _manifest(args: argparse.Namespace) -> int:
         if not args.socket_mode and not args.url:
             print("error: give --url URL, or --socket-mode", file=sys.stderr)
             return 2
-        print(render_manifest(url=args.url, socket_mode=args.socket_mode), end="")
+        try:
+            print(render_manifest(url=args.url, socket_mode=args.socket_mode), end="")
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         return 0
     from adapters.teams.manifest import build_package
 

@@ -7,6 +7,7 @@ this rendering for an example URL; a test keeps them in step with this module.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -37,11 +38,21 @@ COMMANDS = [
 EXAMPLE_URL = "https://threadwork.example.com"
 
 
+def public_base_url(url: str) -> str:
+    """``url`` as the gateway's public base: Slack only calls https URLs with a host."""
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"--url must be the gateway's public https URL, like {EXAMPLE_URL}, not {url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"--url must not carry a query or fragment: {url!r}")
+    return url.strip().rstrip("/")
+
+
 def manifest(url: str | None = None, socket_mode: bool = False) -> dict[str, Any]:
     """The manifest as data. ``url`` is the gateway's public base URL (not needed for Socket Mode)."""
     if not socket_mode and not url:
         raise ValueError("a request URL is needed unless Socket Mode is used")
-    base = url.rstrip("/") if url else None
+    base = public_base_url(url) if url else None
     events_url = f"{base}/slack/events" if base else None
     commands = []
     for command, description, hint in COMMANDS:

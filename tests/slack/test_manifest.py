@@ -76,3 +76,16 @@ def test_manifest_cli_needs_a_url_or_socket_mode():
     result = subprocess.run([str(exe), "manifest", "slack"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "--url" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["x.example.com", "http://bot.example.com", "https://", "https:///slack", "https://bot.example.com/?a=1"]
+)
+def test_manifest_cli_refuses_a_url_slack_cannot_call(url):
+    exe = Path(sys.executable).with_name("threadwork")
+    done = subprocess.run([str(exe), "manifest", "slack", "--url", url], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--url must" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
