@@ -164,13 +164,13 @@ def header(command: str, started: datetime, load_before: tuple[float, ...], load
     ])
 
 
-def write_docs(path: Path, section: str) -> None:
-    """Replace the generated section of ``path`` (between the bench markers), keeping the prose."""
-    block = f"{START}\n{section}\n{END}"
-    text = path.read_text() if path.exists() else f"# Performance\n\n{START}\n{END}\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
+def write_docs(path: Path, section: str, start: str = START, end: str = END) -> None:
+    """Replace the generated section of ``path`` (between the ``start``/``end`` markers), keeping the prose."""
+    block = f"{start}\n{section}\n{end}"
+    text = path.read_text() if path.exists() else f"# Performance\n\n{start}\n{end}\n"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
         text = before + block + after
     else:
         text = text.rstrip() + "\n\n" + block + "\n"

@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from temporalio.testing import WorkflowEnvironment
-
 from bench import report, scenarios
+from bench.devserver import dev_server
 from bench.profile import turn_profile
 from bench.targets import Target
 from bench.workers import WorkerProcess
-from bots.devserver import temporal_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,23 +151,10 @@ SECTIONS = {"speed": speed, "memory": memory, "cold": cold}
 async def run(plan: Plan, sections: list[str]) -> dict[str, report.Side]:
     sides = {kind: report.Side() for kind in report.SIDES}
     say("starting a Temporal dev server")
-    # The dev server prints a banner on the stdout it inherits: keep stdout for the table.
-    saved_stdout = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(), ui=False, dev_server_log_level="error"
-        )
-    finally:
-        os.dup2(saved_stdout, 1)
-        os.close(saved_stdout)
-    try:
-        address = env.client.service_client.config.target_host
+    async with dev_server() as address:
         with tempfile.TemporaryDirectory(prefix="threadwork-bench-") as tmp:
             for name in sections:
                 await SECTIONS[name](plan, address, Path(tmp), sides)
-    finally:
-        await env.shutdown()
     return sides
 
 

@@ -56,3 +56,36 @@ async def test_quick_bench_prints_every_row_and_writes_the_docs(tmp_path: Path) 
     assert "Prose that the bench must keep." in written
     assert "<!-- bench:results:start -->" in written and "<!-- bench:results:end -->" in written
     assert all(label in written for label in MAIN_ROWS)
+
+
+PLATFORM_METRICS = [
+    "new thread latency p50 (ms)",
+    "new thread latency p99 (ms)",
+    "follow-up latency p50 (ms)",
+    "follow-up latency p99 (ms)",
+    "burst throughput (msg/s, median of rounds)",
+]
+
+
+async def test_quick_platform_bench_prints_every_path_in_both_shapes(tmp_path: Path) -> None:
+    docs = tmp_path / "performance.md"
+    docs.write_text("# Performance\n\nProse that the bench must keep.\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.platforms", "--quick", "--docs", str(docs),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 280)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    table = out.decode()
+    for path in ("slack", "teams"):
+        rows = rows_of(table, path)
+        for shape in ("one process", "gateway + worker"):
+            shaped = {r[2]: r for r in rows if r[1] == shape}
+            for metric in PLATFORM_METRICS:
+                row = shaped[metric]
+                assert NUMBER.match(row[3]) and NUMBER.match(row[4]) and row[5].endswith("x"), row
+            cpu = [r for r in rows if r[1] == shape and len(r) == 4]
+            assert len(cpu) == 1 and NUMBER.match(cpu[0][2]), cpu
+    written = docs.read_text()
+    assert "Prose that the bench must keep." in written
+    assert "<!-- bench:platforms:start -->" in written and "command: `python -m bench.platforms --quick" in written

@@ -1,0 +1,1 @@
+"""Benchmarks of the Slack and Teams paths, end to end over HTTP (``python -m bench.platforms``)."""

@@ -1,0 +1,162 @@
+"""The Slack and Teams paths end to end, beside the raw Temporal floor, in both process shapes.
+
+    .venv/bin/python -m bench.platforms            # full run, writes docs/performance.md
+    .venv/bin/python -m bench.platforms --quick    # smoke run, prints the table only
+
+Slack: signed Events API requests to the gateway, the reply timed until the local fake
+Slack Web API receives `chat.postMessage`. Teams: activities in anonymous mode, the reply
+timed until the local fake Bot Connector receives it. The floor (bench.echo: update-with-start
+plus one local activity) runs in the same rounds on the same dev server, so each ratio
+compares like with like under whatever else the machine is doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from aiohttp import web
+
+from bench import report as bench_report
+from bench.devserver import dev_server
+from bench.platforms import report, scenarios
+from bench.platforms.fakes import BenchConnector, BenchSlack
+from bench.platforms.processes import SHAPES, Deployment
+from bench.platforms.senders import FloorSender, PathSender, SlackSender, TeamsSender
+from bench.targets import Target
+from bench.workers import WorkerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+PATHS = ("slack", "teams")
+
+
+@dataclass
+class Plan:
+    rounds: int
+    new_n: int
+    follow_n: int
+    senders: int
+    threads: int
+    messages: int
+
+
+FULL = Plan(rounds=3, new_n=40, follow_n=60, senders=20, threads=50, messages=200)
+QUICK = Plan(rounds=1, new_n=3, follow_n=3, senders=3, threads=3, messages=6)
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def measure(path: PathSender, plan: Plan, result: scenarios.PathResult, cpu_of) -> None:
+    result.new.append(await scenarios.new_threads(path, plan.new_n))
+    result.follow_up.append(await scenarios.follow_ups(path, plan.follow_n))
+    before = cpu_of()
+    result.burst.append(await scenarios.burst(path, plan.senders, plan.threads, plan.messages))
+    after = cpu_of()
+    for role, seconds in after.items():
+        result.cpu.setdefault(role, []).append((seconds - before[role]) * 1000 / plan.messages)
+
+
+async def serve_fakes() -> tuple[BenchSlack, BenchConnector, web.AppRunner]:
+    slack = BenchSlack()
+    await slack.start()
+    connector = BenchConnector()
+    runner = web.AppRunner(connector.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    connector.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
+    return slack, connector, runner
+
+
+async def run(plan: Plan, shapes: list[str], paths: list[str]) -> dict:
+    results: dict[tuple[str, str], tuple[scenarios.PathResult, scenarios.PathResult]] = {}
+    slack, connector, connector_runner = await serve_fakes()
+    try:
+        async with dev_server() as address, _tempdir() as tmp:
+            echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", 300, tmp)
+            echo.start()
+            try:
+                floor = FloorSender(await Target.connect("echo", address, echo.task_queue))
+                for shape in shapes:
+                    deployment = Deployment(shape, address, f"tw-{uuid.uuid4().hex[:6]}", tmp, slack.api_url)
+                    say(f"starting threadwork ({shape})")
+                    deployment.start()
+                    try:
+                        senders = {"slack": SlackSender(slack, deployment.url), "teams": TeamsSender(connector, deployment.url)}
+                        for name in paths:
+                            sender = senders[name]
+                            await scenarios.follow_ups(sender, 5, threads=2)  # warm-up, not recorded
+                            pair = results[(name, shape)] = (scenarios.PathResult(), scenarios.PathResult())
+                            for r in range(plan.rounds):
+                                say(f"{name} ({shape}): round {r + 1}/{plan.rounds}")
+                                sides = [(floor, pair[0], lambda: {"worker": echo.cpu_seconds()}),
+                                         (sender, pair[1], deployment.cpu_seconds)]
+                                for path, result, cpu_of in sides if r % 2 == 0 else reversed(sides):
+                                    await measure(path, plan, result, cpu_of)
+                        for sender in senders.values():
+                            await sender.close()
+                    finally:
+                        deployment.stop()
+            finally:
+                echo.stop()
+    finally:
+        await slack.stop()
+        await connector_runner.cleanup()
+    return results
+
+
+class _tempdir:
+    async def __aenter__(self) -> Path:
+        self._dir = tempfile.TemporaryDirectory(prefix="threadwork-bench-platforms-")
+        return Path(self._dir.name)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._dir.cleanup()
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.platforms", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a smoke run: few samples, table only")
+    p.add_argument("--rounds", type=int, help="alternating rounds per path (default 3)")
+    p.add_argument("--shapes", help=f"comma-separated subset of: {', '.join(SHAPES)}")
+    p.add_argument("--paths", help=f"comma-separated subset of: {', '.join(PATHS)}")
+    p.add_argument("--docs", type=Path, help="write results here (default docs/performance.md; --quick: none)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    plan = QUICK if args.quick else FULL
+    if args.rounds:
+        plan.rounds = args.rounds
+    shapes = args.shapes.split(",") if args.shapes else list(SHAPES)
+    paths = args.paths.split(",") if args.paths else list(PATHS)
+    unknown = (set(shapes) - set(SHAPES)) | (set(paths) - set(PATHS))
+    if unknown:
+        print(f"error: unknown shape or path {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    docs = args.docs or (None if args.quick else ROOT / "docs" / "performance.md")
+    started, load_before = datetime.now(timezone.utc), os.getloadavg()
+    results = asyncio.run(run(plan, shapes, paths))
+    command = "python -m bench.platforms " + shlex.join(sys.argv[1:] if argv is None else argv)
+    head = bench_report.header(command.strip(), started, load_before, os.getloadavg())
+    text = head + "\n\n" + report.render(results)
+    print(text)
+    if docs is not None:
+        bench_report.write_docs(docs, text, report.START, report.END)
+        say(f"wrote {docs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

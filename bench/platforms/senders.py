@@ -1,0 +1,108 @@
+"""Messages as Slack and Teams send them, each timed until its reply reaches the platform."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Protocol
+
+import httpx
+
+from bench.platforms.fakes import BenchConnector, BenchSlack
+from tests.slack.fake_slack import BOT_USER
+from tests.slack.support import SlackSim, new_ts, signed_headers
+from tests.teams.activities import activity
+
+TEXT = "hello, can you tell me how the deploy went?"
+CHANNEL = "CBENCH"
+SENDERS = [f"UBENCH{i:02d}" for i in range(20)]
+
+
+class PathSender(Protocol):
+    """One platform path: open a conversation, or follow up in one; seconds until the reply."""
+
+    async def new_thread(self, sender: int = 0) -> tuple[str, float]: ...
+
+    async def follow_up(self, thread: str, sender: int = 0) -> float: ...
+
+
+class SlackSender:
+    """Signed Events API requests, as Slack sends them: a mention arrives as app_mention and as message."""
+
+    def __init__(self, fake: BenchSlack, gateway_url: str) -> None:
+        self.fake = fake
+        self.http = httpx.AsyncClient(base_url=gateway_url, timeout=60)
+        self.sim = SlackSim(self.http, fake)
+        for user in SENDERS:
+            fake.add_user(user, user.title())
+
+    async def _send(self, event: dict) -> None:
+        body = self.sim.envelope(event)
+        headers = signed_headers(body, content_type="application/json")
+        response = await self.http.post("/slack/events", content=body.encode(), headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"gateway answered {response.status_code}: {response.text}")
+
+    async def new_thread(self, sender: int = 0) -> tuple[str, float]:
+        ts, user = new_ts(), SENDERS[sender % len(SENDERS)]
+        reply = self.fake.replies.expect((CHANNEL, ts))
+        started = time.perf_counter()
+        text = f"<@{BOT_USER}> {TEXT}"
+        await self._send(SlackSim.message(CHANNEL, user, text, ts=ts, kind="app_mention"))
+        await self._send(SlackSim.message(CHANNEL, user, text, ts=ts))
+        return ts, await reply - started
+
+    async def follow_up(self, thread: str, sender: int = 0) -> float:
+        user = SENDERS[sender % len(SENDERS)]
+        reply = self.fake.replies.expect((CHANNEL, thread))
+        started = time.perf_counter()
+        await self._send(SlackSim.message(CHANNEL, user, TEXT, thread_ts=thread))
+        return await reply - started
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class TeamsSender:
+    """Bot Framework activities in anonymous mode (no app id), replies to the local Bot Connector."""
+
+    def __init__(self, connector: BenchConnector, gateway_url: str) -> None:
+        self.connector = connector
+        self.http = httpx.AsyncClient(base_url=gateway_url, timeout=60)
+
+    async def _send(self, conversation: str, sender: int) -> float:
+        reply = self.connector.replies.expect(conversation)
+        body = activity(self.connector.url, conversation, text=TEXT, user=f"29:bench-{sender}", user_name=f"Bench {sender}")
+        started = time.perf_counter()
+        response = await self.http.post("/api/messages", content=json.dumps(body), headers={"Content-Type": "application/json"})
+        if response.status_code >= 300:
+            raise RuntimeError(f"gateway answered {response.status_code}: {response.text}")
+        return await reply - started
+
+    async def new_thread(self, sender: int = 0) -> tuple[str, float]:
+        conversation = f"a:bench-{uuid.uuid4().hex[:16]}"
+        return conversation, await self._send(conversation, sender)
+
+    async def follow_up(self, thread: str, sender: int = 0) -> float:
+        return await self._send(thread, sender)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class FloorSender:
+    """The raw floor (bench.echo: update-with-start + one local activity) behind the same interface."""
+
+    def __init__(self, target) -> None:  # bench.targets.Target of kind "echo"
+        self.target = target
+
+    async def new_thread(self, sender: int = 0) -> tuple[str, float]:
+        thread = self.target.new_session()
+        return thread, await self.target.send(thread)
+
+    async def follow_up(self, thread: str, sender: int = 0) -> float:
+        return await self.target.send(thread)
+
+    async def close(self) -> None:
+        return None
