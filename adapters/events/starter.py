@@ -95,8 +95,7 @@ class EventStarter:
                 raise
             outcome.ignore(workflow_id, f"{what} resolved, but no incident is open for it (never opened here, or already closed)")
             return
-        except WorkflowUpdateFailedError as err:
-            log.warning("resolving %s failed: %s", workflow_id, err.cause or err)
+        except WorkflowUpdateFailedError as err:  # e.g. resolved by a responder meanwhile
             outcome.ignore(workflow_id, f"{what} resolved, but its incident refused: {err.cause or err}")
             return
         outcome.updated.append(workflow_id)
