@@ -55,6 +55,7 @@ async def test_firing_opens_one_incident_resend_does_not_resolved_resolves(clien
         assert [w.id for w in await _incidents(client, stack.settings.task_queue)] == [wid]
         again = await stack.http.post("/events/alertmanager", json=webhook("resolved", [resolved]), headers=AUTH)
         assert again.status_code == 202 and again.json()["ignored"] == [wid]
+        assert "no incident is open" in again.json()["reasons"][wid]
         texts = await channel_texts(stack)
         assert sum(t.startswith("Incident resolved") for t in texts) == 1, texts
 
@@ -72,3 +73,56 @@ async def test_each_alert_of_a_group_gets_its_own_incident(client, tmp_path):
         assert disk.severity == "SEV3" and disk.title == "DiskFull"
         unsupported = await stack.http.post("/events/alertmanager", json={**webhook("firing", [ALERT]), "version": "3"}, headers=AUTH)
         assert unsupported.status_code == 400 and "version" in unsupported.json()["error"]
+        no_status = {k: v for k, v in ALERT.items() if k != "status"}
+        neither = await stack.http.post("/events/alertmanager", json=webhook("", [no_status]), headers=AUTH)
+        assert neither.status_code == 400
+        assert "alerts.0.status: is required (the group has no firing/resolved status" in neither.json()["error"]
+
+
+async def test_group_status_is_the_fallback_for_alerts_without_their_own(client, tmp_path):
+    firing = {**{k: v for k, v in ALERT.items() if k != "status"}, "fingerprint": "9r0up", "startsAt": "2026-11-26T03:00:00Z"}
+    async with running_stack(client, tmp_path, events_token=TOKEN) as stack:
+        opened = await stack.http.post("/events/alertmanager", json=webhook("firing", [firing]), headers=AUTH)
+        wid = "incident:alert:9r0up@20261126T030000.000000Z"
+        assert opened.status_code == 202 and opened.json()["accepted"] == [wid]
+        await wait_until(lambda: channel_texts(stack), "the incident card")
+        resolved = await stack.http.post("/events/alertmanager", json=webhook("resolved", [firing]), headers=AUTH)
+        assert resolved.json()["updated"] == [wid]
+        assert (await client.get_workflow_handle_for(IncidentWorkflow.run, wid).result()).status == "resolved"
+
+
+def legacy(state: str) -> dict:
+    """Grafana legacy alerting's webhook body (the shape of grafana/grafana's old-alerting docs)."""
+    return {"dashboardId": 1, "evalMatches": [{"value": 1, "metric": "Count", "tags": {}}], "message": "Checkout errors above 5%",
+            "orgId": 3, "panelId": 2, "ruleId": 4242, "ruleName": "Checkout errors", "ruleUrl": "http://grafana.local/d/x",
+            "state": state, "tags": {"severity": "critical"}, "title": f"[{state}] Checkout errors"}
+
+
+async def test_grafana_legacy_alert_opens_ok_resolves_and_a_later_alert_opens_again(client, tmp_path):
+    wid = "incident:grafana:3/4242"
+    handle = client.get_workflow_handle_for(IncidentWorkflow.run, wid)
+    async with running_stack(client, tmp_path, events_token=TOKEN) as stack:
+        first = await stack.http.post("/events/alertmanager", json=legacy("alerting"), headers=AUTH)
+        assert first.status_code == 202 and first.json()["accepted"] == [wid]
+        reminder = await stack.http.post("/events/alertmanager", json=legacy("alerting"), headers=AUTH)
+        assert reminder.json()["accepted"] == [wid]  # the same incident, still open
+        state = await wait_until(lambda: _state(handle), "the incident")
+        assert (state.title, state.severity) == ("Checkout errors: Checkout errors above 5%", "SEV1")
+        first_run = (await handle.describe()).run_id
+
+        ok = await stack.http.post("/events/alertmanager", json=legacy("ok"), headers=AUTH)
+        assert ok.json()["updated"] == [wid]
+        assert (await handle.result()).status == "resolved"
+        pending = await stack.http.post("/events/alertmanager", json=legacy("no_data"), headers=AUTH)
+        assert pending.json()["ignored"] == [wid] and "'no_data'" in pending.json()["reasons"][wid]
+
+        again = await stack.http.post("/events/alertmanager", json=legacy("alerting"), headers=AUTH)
+        assert again.json()["accepted"] == [wid]
+        assert (await client.get_workflow_handle(wid).describe()).run_id != first_run
+
+
+async def _state(handle):
+    try:
+        return await handle.query(IncidentWorkflow.get_incident_state)
+    except Exception:  # not queryable before its first task
+        return None

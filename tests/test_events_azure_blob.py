@@ -73,3 +73,10 @@ async def test_blob_of_another_account_is_refused_not_fetched(client, tmp_path, 
         result = await client.get_workflow_handle_for(DocumentProcessingWorkflow.run, f"doc:azure:{foreign}#03").result()
         assert result.status == "failed"
         assert any("is not in the storage account of AZURE_STORAGE_CONNECTION_STRING" in t for t in await channel_texts(stack))
+
+
+def test_data_lake_dfs_urls_are_read_through_the_blob_endpoint():
+    from adapters.events.azure_blob import blob_endpoint_url
+
+    assert blob_endpoint_url("https://acct.dfs.core.windows.net/fs/dir/a.txt") == "https://acct.blob.core.windows.net/fs/dir/a.txt"
+    assert blob_endpoint_url("http://127.0.0.1:10000/devstoreaccount1/c/a.txt") == "http://127.0.0.1:10000/devstoreaccount1/c/a.txt"

@@ -51,6 +51,31 @@ async def test_object_removed_inside_sns_envelope_posts_one_notice(client, tmp_p
         assert notices == ["S3 object removed: s3://reports/old/notes.txt"]
 
 
+async def test_minio_prefixed_event_names_are_processed_and_other_events_ignored_with_a_reason(client, tmp_path, aws_env, caplog):
+    s3 = boto3.client("s3", endpoint_url=aws_env)
+    s3.create_bucket(Bucket="minio-reports")
+    body = make_pdf(REPORT_LINES)
+    s3.put_object(Bucket="minio-reports", Key="q4/report.pdf", Body=body, ContentType="application/pdf")
+    put = {**s3_record("s3:ObjectCreated:Put", "minio-reports", "q4%2Freport.pdf", "1800A1", len(body)), "eventSource": "minio:s3"}
+    delete = {**s3_record("s3:ObjectRemoved:Delete", "minio-reports", "q3%2Fold.pdf", "1800A2"), "eventSource": "minio:s3"}
+    accessed = {**s3_record("s3:ObjectAccessed:Get", "minio-reports", "q4%2Freport.pdf", "1800A3"), "eventSource": "minio:s3"}
+    caplog.set_level("INFO", logger="adapters.events")
+    async with running_stack(client, tmp_path, events_token=TOKEN, aws_endpoint_url=aws_env) as stack:
+        resp = await stack.http.post("/events/s3", json={"EventName": "s3:ObjectCreated:Put", "Key": "minio-reports/q4/report.pdf",
+                                                          "Records": [put, delete, accessed]}, headers=AUTH)
+        assert resp.status_code == 202, resp.text
+        doc, notice = "doc:s3:minio-reports/q4/report.pdf#1800A1", "notice:s3:minio-reports/q3/old.pdf#1800A2"
+        ignored = "s3:ObjectAccessed:Get minio-reports/q4/report.pdf#1800A3"
+        assert resp.json()["accepted"] == [doc, notice] and resp.json()["ignored"] == [ignored]
+        assert resp.json()["reasons"][ignored] == "s3:ObjectAccessed:Get is not acted on (only ObjectCreated:* and ObjectRemoved:* are)"
+        result = await client.get_workflow_handle_for(DocumentProcessingWorkflow.run, doc).result()
+        assert result.status == "completed" and result.summaries[0].title == "Quarterly storage report"
+        await client.get_workflow_handle_for(EventNoticeWorkflow.run, notice).result()
+        assert "S3 object removed: s3://minio-reports/q3/old.pdf" in await channel_texts(stack)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("event ignored: ")]
+    assert lines == [f"event ignored: {ignored}: s3:ObjectAccessed:Get is not acted on (only ObjectCreated:* and ObjectRemoved:* are)"]
+
+
 async def test_sns_subscription_confirmation_is_answered_without_network(client, tmp_path):
     confirm = {"Type": "SubscriptionConfirmation", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Token": "tok",
                "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok"}

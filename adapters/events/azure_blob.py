@@ -3,7 +3,10 @@
 The Event Grid schema's SubscriptionValidationEvent is answered with its code; the
 CloudEvents handshake (an OPTIONS request with WebHook-Request-Origin) lives in routes.py.
 BlobCreated starts DocumentProcessingWorkflow, BlobDeleted posts a notice, each under
-``{doc|notice}:azure:{blob url}#{sequencer}``.
+``{doc|notice}:azure:{blob url}#{sequencer}``. With a hierarchical namespace (Data Lake
+Gen2) a file's ``CreateFile`` BlobCreated comes before its content and is ignored: the
+``FlushWithClose`` one that follows carries the file, whose ``dfs`` URL is read through
+the account's blob endpoint. Other event types are accepted and ignored, with the reason.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ DELETED = "Microsoft.Storage.BlobDeleted"
 
 
 class BlobData(BaseModel):
+    api: str = ""
     url: str = ""
     contentType: str = ""
     contentLength: int | None = None
@@ -72,16 +76,29 @@ async def handle(events: list[GridEvent], starter: EventStarter) -> Outcome:
     outcome = Outcome()
     for event in events:
         if event.type not in (CREATED, DELETED):
-            outcome.ignored.append(f"{event.type} {event.id}")
+            outcome.ignore(f"{event.type} {event.id}", f"{event.type} is not acted on (only BlobCreated and BlobDeleted are)")
             continue
         if not event.data.url.startswith(("http://", "https://")):
             raise BadEvent(f"event {event.id}: data.url is not a blob URL")
+        if event.type == CREATED and event.data.api == "CreateFile":
+            outcome.ignore(f"{event.type} {event.id}", "Data Lake CreateFile: the file is still empty; "
+                           "its FlushWithClose BlobCreated brings the content")
+            continue
         event_id = f"{event.data.url}#{event.data.sequencer or event.id}"
         if event.type == CREATED:
             name = unquote(urlsplit(event.data.url).path.rsplit("/", 1)[-1])
-            doc = {"name": name, "url": event.data.url, "mimetype": event.data.contentType,
+            doc = {"name": name, "url": blob_endpoint_url(event.data.url), "mimetype": event.data.contentType,
                    "size": event.data.contentLength, "source": "azure_blob"}
             await starter.start_document(outcome, natural_id("doc:azure", event_id), doc)
         else:
             await starter.notice(outcome, natural_id("notice:azure", event_id), f"Azure blob deleted: {event.data.url}")
     return outcome
+
+
+def blob_endpoint_url(url: str) -> str:
+    """A Data Lake ``https://acct.dfs.core.windows.net/fs/path`` as the same file on the blob endpoint."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ".dfs." not in host:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(".dfs.", ".blob.", 1)).geturl()

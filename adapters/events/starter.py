@@ -11,9 +11,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.contracts import ChildWorkflowInput, ConversationKey
 
@@ -29,9 +30,18 @@ class Outcome:
     duplicates: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    #: Why each ignored item was ignored, so a sender's operator can tell a deliberate
+    #: ignore from a mistake without reading the gateway log.
+    reasons: dict[str, str] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, list[str]]:
-        return {k: v for k, v in self.__dict__.items()}
+    def ignore(self, item: str, reason: str) -> None:
+        """Accepted but deliberately not acted on: say why in the 202 and in one INFO line."""
+        self.ignored.append(item)
+        self.reasons[item] = reason
+        log.info("event ignored: %s: %s", item, reason)
+
+    def as_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
 
 
 class EventStarter:
@@ -50,8 +60,11 @@ class EventStarter:
         )
 
     async def start(
-        self, outcome: Outcome, workflow_type: str, workflow_id: str, title: str, args: dict[str, Any], severity: str | None = None
+        self, outcome: Outcome, workflow_type: str, workflow_id: str, title: str, args: dict[str, Any], severity: str | None = None,
+        reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
     ) -> None:
+        """Start ``workflow_id`` once. ``reuse=ALLOW_DUPLICATE`` lets an id open again after its
+        workflow closed, for senders without a per-occurrence id (Grafana legacy alerts)."""
         try:
             await self.client.start_workflow(
                 workflow_type,
@@ -59,7 +72,7 @@ class EventStarter:
                 id=workflow_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_reuse_policy=reuse,
             )
         except WorkflowAlreadyStartedError:
             log.info("event %s was handled before; ignoring the redelivery", workflow_id)
@@ -72,3 +85,17 @@ class EventStarter:
 
     async def notice(self, outcome: Outcome, workflow_id: str, text: str) -> None:
         await self.start(outcome, "EventNoticeWorkflow", workflow_id, text[:120], {"text": text})
+
+    async def resolve(self, outcome: Outcome, workflow_id: str, reason: str, what: str) -> None:
+        """``system_resolve`` the incident ``workflow_id``; nothing open is a deliberate ignore, said in the 202."""
+        try:
+            await self.client.get_workflow_handle(workflow_id).execute_update("system_resolve", reason)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            outcome.ignore(workflow_id, f"{what} resolved, but no incident is open for it (never opened here, or already closed)")
+            return
+        except WorkflowUpdateFailedError as err:  # e.g. resolved by a responder meanwhile
+            outcome.ignore(workflow_id, f"{what} resolved, but its incident refused: {err.cause or err}")
+            return
+        outcome.updated.append(workflow_id)
