@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         300, validation_alias="THREADWORK_WORKER_MAX_CACHED_WORKFLOWS"
     )
     worker_metrics_port: int | None = Field(None, validation_alias="THREADWORK_WORKER_METRICS_PORT")
+
+    # Web chat identity (adapters/webchat/identity.py); unset: open for `threadwork dev`, invite otherwise
+    webchat_auth: Literal["open", "invite", "proxy"] | None = Field(None, validation_alias="THREADWORK_WEBCHAT_AUTH")
+    webchat_proxy_header: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_PROXY_HEADER")
+    webchat_secret: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_SECRET")
 
     # Sessions
     guest_message_limit: int = Field(3, validation_alias="THREADWORK_GUEST_MESSAGE_LIMIT")
