@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.activities.fetchers import SourceSettings
@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     graph_client_secret: str | None = Field(None, validation_alias="THREADWORK_GRAPH_CLIENT_SECRET")
     sharepoint_host: str | None = Field(None, validation_alias="THREADWORK_SHAREPOINT_HOST")
     sharepoint_lookback: float = Field(3600, validation_alias="THREADWORK_SHAREPOINT_LOOKBACK")
+
+    @model_validator(mode="after")
+    def _webchat_proxy_needs_header(self) -> "Settings":
+        if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
+            raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
+        return self
 
     @property
     def slack_enabled(self) -> bool:
