@@ -16,7 +16,7 @@ from workflows.contracts import FileRef
 
 async def upload(stack: Stack, name: str, data: bytes, **fields: str):
     form = {"channel": "general", "user": "alice", **fields}
-    http = await stack.user(form["user"])
+    http = await stack.user("alice")  # alice's browser; the form's user field is only a label
     return await http.post("/webchat/api/uploads", data=form, files={"file": (name, data, "text/markdown")})
 
 
