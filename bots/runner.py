@@ -75,7 +75,7 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         web_url = f"http://{settings.host}:{settings.port}/"
         print(f"threadwork is running (platforms: {', '.join(platforms.registry.names())})", flush=True)
         if gateway:
-            print(f"  web chat:    {web_url}", flush=True)
+            print(f"  web chat:    {web_url}  ({settings.webchat_auth or 'invite'} mode: README, Web chat)", flush=True)
         if devserver:
             print(f"  Temporal UI: {devserver.ui_url}", flush=True)
         print(f"  Temporal:    {settings.temporal_target}  (Ctrl-C stops)", flush=True)

@@ -71,6 +71,12 @@ async def test_cookie_is_signed_httponly_samesite_and_a_tampered_one_is_replaced
         assert COOKIE in resp.headers["set-cookie"]  # a fresh identity replaces the bad one
         assert "bad signature" in caplog.text and "Traceback" not in caplog.text
 
+        # Garbage is a new browser, never an error.
+        for junk in ("", ".", "a.b.c", "x" * 4000, value + "x", '"quoted"', "%ff%fe"):
+            async with browser(stack, Cookie=f"{COOKIE}={junk}") as other:
+                resp = await other.get("/webchat/api/me")
+                assert resp.status_code == 200 and resp.json()["id"] != who["id"], junk
+
         # A cookie signed with another key (another deployment) is not accepted either.
         other = Identities("open", b"another-key" * 4).sign("Erin", member="Erin")
         async with browser(stack, Cookie=f"{COOKIE}={other}") as mallory:

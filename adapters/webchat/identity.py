@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from aiohttp import web
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Identities:
             return None
         try:
             data = self._signer.loads(raw)
-        except BadSignature:
+        except BadData:
             log.warning("web chat: ignored an identity cookie with a bad signature (a new identity is issued)")
             return None
         if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not data["u"]:
