@@ -100,6 +100,7 @@ def test_secret_is_generated_once_kept_private_and_configurable(tmp_path: Path):
     path = tmp_path / "webchat-secret"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(first) >= 32
     assert load_secret(tmp_path, None) == first
+    assert [p.name for p in tmp_path.iterdir()] == ["webchat-secret"]  # nothing left aside
     assert load_secret(tmp_path, "configured-secret") == b"configured-secret"
     path.write_text("short")
     with pytest.raises(ValueError, match="shorter than 32 characters"):

@@ -52,22 +52,31 @@ class Identity:
 
 
 def load_secret(data_dir: Path, configured: str | None) -> bytes:
-    """The HMAC key: the configured one, else one generated once and kept in the data dir (0600)."""
+    """The HMAC key: the configured one, else one generated once and kept in the data dir (0600).
+
+    The file appears complete or not at all (written aside, then hard-linked into place), so
+    gateways starting together on one volume agree on the key.
+    """
     if configured:
         return configured.encode()
     path = data_dir / SECRET_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = path.read_text().strip()
-        if len(secret) < 32:
-            raise ValueError(f"{path} holds a web chat secret shorter than 32 characters; delete it to generate a new one")
-        return secret.encode()
-    with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_urlsafe(48))
-    log.info("generated the web chat cookie secret in %s", path)
-    return path.read_text().strip().encode()
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        aside = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        try:
+            os.link(aside, path)
+            log.info("generated the web chat cookie secret in %s", path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+        finally:
+            aside.unlink()
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise ValueError(f"{path} holds a web chat secret shorter than 32 characters; delete it to generate a new one")
+    return secret.encode()
 
 
 def new_browser_id() -> str:
