@@ -1,4 +1,4 @@
-"""``threadwork`` command line: dev | gateway | worker | sessions | manifest."""
+"""``threadwork`` command line: dev | gateway | worker | sessions | webchat | manifest."""
 
 from __future__ import annotations
 
@@ -63,6 +63,26 @@ async def _sessions(args: argparse.Namespace) -> int:
     return 2
 
 
+async def _webchat_invite(args: argparse.Namespace) -> int:
+    from adapters.webchat.invites import InviteError, Invites
+    from adapters.webchat.store import WebChatStore
+
+    settings = get_settings()
+    store = WebChatStore(settings.data_dir / "webchat.sqlite3")
+    await store.open()
+    try:
+        invite = await Invites(store).create(args.name, args.hours * 3600)
+    except InviteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        await store.close()
+    if settings.webchat_auth == "proxy":
+        print("note: THREADWORK_WEBCHAT_AUTH=proxy: the gateway ignores sign-in links", file=sys.stderr)
+    print(invite.link(args.url or f"http://{settings.host}:{settings.port}"))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="threadwork", description="Durable chat sessions on Temporal.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -77,6 +97,12 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("session_id")
     end = ssub.add_parser("end", help="end a session gracefully")
     end.add_argument("session_id")
+    w = sub.add_parser("webchat", help="web chat members")
+    wsub = w.add_subparsers(dest="action", required=True)
+    inv = wsub.add_parser("invite", help="print a one-time sign-in link that makes NAME a member")
+    inv.add_argument("name", metavar="NAME")
+    inv.add_argument("--url", help="the gateway's public base URL (default: http://THREADWORK_HOST:THREADWORK_PORT)")
+    inv.add_argument("--hours", type=float, default=24.0, help="how long the link is valid (default 24)")
     m = sub.add_parser("manifest", help="print or build the Slack / Teams app manifests")
     msub = m.add_subparsers(dest="platform", required=True)
     ms = msub.add_parser("slack", help="print the Slack app manifest (YAML)")
@@ -125,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(_serve(worker=False, gateway=True, dev=False))
     if args.command == "sessions":
         return _run(_sessions(args))
+    if args.command == "webchat":
+        return _run(_webchat_invite(args))
     if args.command == "manifest":
         return _manifest(args)
     return 2

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.activities.fetchers import SourceSettings
@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         300, validation_alias="THREADWORK_WORKER_MAX_CACHED_WORKFLOWS"
     )
     worker_metrics_port: int | None = Field(None, validation_alias="THREADWORK_WORKER_METRICS_PORT")
+
+    # Web chat identity (adapters/webchat/identity.py); unset: open for `threadwork dev`, invite otherwise
+    webchat_auth: Literal["open", "invite", "proxy"] | None = Field(None, validation_alias="THREADWORK_WEBCHAT_AUTH")
+    webchat_proxy_header: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_PROXY_HEADER")
+    webchat_secret: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_SECRET")
 
     # Sessions
     guest_message_limit: int = Field(3, validation_alias="THREADWORK_GUEST_MESSAGE_LIMIT")
@@ -84,6 +89,12 @@ class Settings(BaseSettings):
     graph_client_secret: str | None = Field(None, validation_alias="THREADWORK_GRAPH_CLIENT_SECRET")
     sharepoint_host: str | None = Field(None, validation_alias="THREADWORK_SHAREPOINT_HOST")
     sharepoint_lookback: float = Field(3600, validation_alias="THREADWORK_SHAREPOINT_LOOKBACK")
+
+    @model_validator(mode="after")
+    def _webchat_proxy_needs_header(self) -> "Settings":
+        if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
+            raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
+        return self
 
     @property
     def slack_enabled(self) -> bool:

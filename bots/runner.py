@@ -54,6 +54,8 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
     """Run the requested halves until SIGINT/SIGTERM, then stop everything we started."""
     stop = _stop_event()
     devserver = None
+    if dev and settings.webchat_auth is None:
+        settings = settings.model_copy(update={"webchat_auth": "open"})  # anyone at the dev machine is a member
     if dev and not settings.temporal_address:
         devserver = DevServer(settings.data_dir / "temporal", settings.dev_temporal_port, settings.dev_ui_port)
         log.info("starting the embedded Temporal dev server on %s", devserver.address)
@@ -73,7 +75,7 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         web_url = f"http://{settings.host}:{settings.port}/"
         print(f"threadwork is running (platforms: {', '.join(platforms.registry.names())})", flush=True)
         if gateway:
-            print(f"  web chat:    {web_url}", flush=True)
+            print(f"  web chat:    {web_url}  ({settings.webchat_auth or 'invite'} mode: README, Web chat)", flush=True)
         if devserver:
             print(f"  Temporal UI: {devserver.ui_url}", flush=True)
         print(f"  Temporal:    {settings.temporal_target}  (Ctrl-C stops)", flush=True)

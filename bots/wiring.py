@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from adapters.base import PlatformRegistry, SessionDispatcher
+from adapters.webchat.identity import Identities, load_secret
 from adapters.webchat.platform import WebChatPlatform
 from adapters.webchat.routes import WebChatRoutes
 from adapters.webchat.store import WebChatStore
@@ -36,9 +37,7 @@ async def build_platforms(settings: Settings) -> Platforms:
     await store.open()
     registry.register(WebChatPlatform(store))
     platforms = Platforms(registry=registry, webchat_store=store, closers=[store.close])
-    platforms.mounts.append(
-        lambda app, dispatcher: WebChatRoutes(store, dispatcher, settings.data_dir, settings.document_max_bytes).add_to(app)
-    )
+    platforms.mounts.append(lambda app, dispatcher: _webchat_routes(settings, store, dispatcher).add_to(app))
     if settings.slack_enabled:
         from adapters.slack.wiring import setup_slack
 
@@ -53,3 +52,18 @@ async def build_platforms(settings: Settings) -> Platforms:
 
         await setup_events(settings, platforms)
     return platforms
+
+
+def webchat_identities(settings: Settings) -> Identities:
+    """Who is a web chat member (THREADWORK_WEBCHAT_AUTH); unset outside `threadwork dev` means invite."""
+    mode = settings.webchat_auth or "invite"
+    if settings.webchat_auth is None:
+        log.info("web chat: THREADWORK_WEBCHAT_AUTH is not set; using invite (members sign in with `threadwork webchat invite NAME`)")
+    return Identities(mode, load_secret(settings.data_dir, settings.webchat_secret), settings.webchat_proxy_header)
+
+
+def _webchat_routes(settings: Settings, store: WebChatStore, dispatcher: SessionDispatcher) -> WebChatRoutes:
+    return WebChatRoutes(
+        store, dispatcher, settings.data_dir, settings.document_max_bytes,
+        identities=webchat_identities(settings), guest_message_limit=settings.guest_message_limit,
+    )

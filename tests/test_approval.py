@@ -46,10 +46,7 @@ async def question_message(stack) -> dict:
 
 
 async def click(stack, message: dict, action_id: str, user: str) -> dict:
-    resp = await stack.http.post(
-        "/webchat/api/actions",
-        json={"channel": "general", "message_id": message["id"], "action_id": action_id, "value": "rollback-1", "user": user},
-    )
+    resp = await stack.click(message, action_id, user, "rollback-1")
     assert resp.status_code == 202, resp.text
     return resp.json()
 
@@ -82,10 +79,7 @@ async def test_only_named_approver_decides_and_decision_is_posted(stack):
         assert len(await stack.store.messages("general")) == 2  # question updated in place, one decision post
 
         # The buttons are gone: a late click on the old message is refused with a reason.
-        late = await stack.http.post(
-            "/webchat/api/actions",
-            json={"channel": "general", "message_id": question["id"], "action_id": "approval.reject", "value": "rollback-1", "user": "lead"},
-        )
+        late = await stack.click(question, "approval.reject", "lead", "rollback-1")
         assert late.status_code == 400 and "no button 'approval.reject'" in late.json()["error"]
 
 

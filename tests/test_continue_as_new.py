@@ -25,7 +25,7 @@ async def test_continue_as_new_carries_state_and_dedupe(client, tmp_path):
         assert (await handle.describe()).run_id != first_run
 
         # A platform redelivers a message from the first run: recognised, not answered again.
-        resp = await stack.http.post(
+        resp = await (await stack.user("alice")).post(
             "/webchat/api/messages",
             json={"channel": "general", "thread": thread, "user": "alice", "text": "one", "message_id": "can-1"},
         )

@@ -52,10 +52,7 @@ async def _approval_message(stack, channel: str, thread: str | None = None) -> d
 
 
 async def _click(stack, message: dict, user: str, action: str = "approval.approve") -> dict:
-    resp = await stack.http.post("/webchat/api/actions", json={
-        "channel": message["channel"], "thread": message["thread"], "message_id": message["id"],
-        "action_id": action, "value": "deploy", "user": user,
-    })
+    resp = await stack.click(message, action, user, "deploy")
     assert resp.status_code == 202, resp.text
     return resp.json()
 

@@ -145,6 +145,9 @@ async def test_dev_restart_on_same_data_dir_keeps_the_session(tmp_path: Path):
             runs.append(first := DevProcess(env, log))
             await first.wait_healthy(http)
             server_pid = first.temporal_pid()
+            # `threadwork dev` serves the web chat in open mode; this client keeps its identity cookie.
+            me = (await http.get("/webchat/api/me")).json()
+            assert me["mode"] == "open" and me["member"] is True and me["id"].startswith("webchat-")
             sent = await _say(http, "hello before the restart", None)
             thread, session_id = sent["thread"], sent["session_id"]
             replies = await _until("the first reply", lambda: _bot_replies(http, thread), REPLY_DEADLINE, first.proc, log)
@@ -157,6 +160,8 @@ async def test_dev_restart_on_same_data_dir_keeps_the_session(tmp_path: Path):
             # Second run on the same data dir: the same session answers, counting on.
             runs.append(second := DevProcess(env, log))
             await second.wait_healthy(http)
+            # The cookie key was kept in the data dir: the same browser is the same user after a restart.
+            assert (await http.get("/webchat/api/me")).json()["id"] == me["id"]
             await _say(http, "hello after the restart", thread)
 
             async def second_reply() -> list[str]:

@@ -40,7 +40,7 @@ async def test_message_id_reused_for_other_text_is_refused(stack):
     first = await stack.say("the original", message_id="web-fixed-1")
     again = await stack.say("the original", message_id="web-fixed-1", thread=first["thread"])
     assert again["thread"] == first["thread"]
-    resp = await stack.http.post(
+    resp = await (await stack.user("alice")).post(
         "/webchat/api/messages",
         json={"channel": "general", "thread": None, "user": "alice", "text": "something else", "message_id": "web-fixed-1"},
     )

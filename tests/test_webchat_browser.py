@@ -9,6 +9,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.browser import chromium
+from tests.support.stack import Stack, running_stack
 from workflows.contracts import Button, ButtonsBlock, ConversationKey, Reply, TextBlock
 from workflows.incident import IncidentWorkflow
 
@@ -22,6 +23,13 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest_asyncio.fixture
+async def stack(client, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The page as `threadwork dev` serves it: open mode, everyone a member with a self-chosen name."""
+    async with running_stack(client, tmp_path, webchat_auth="open") as s:
+        yield s
+
+
+@pytest_asyncio.fixture
 async def page(browser: Browser, stack) -> AsyncIterator[Page]:
     """A fresh browser profile on the stack's web chat; uncaught page errors fail the test."""
     context = await browser.new_context(base_url=stack.base_url, viewport={"width": 1280, "height": 800})
@@ -31,6 +39,7 @@ async def page(browser: Browser, stack) -> AsyncIterator[Page]:
     page.on("pageerror", lambda err: crashes.append(str(err)))
     await page.goto("/")
     await expect(page.get_by_test_id("channel-general")).to_be_visible()
+    await expect(page.get_by_test_id("identity-note")).to_contain_text("Open web chat: everyone here is a member")
     await expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
     try:
         yield page
@@ -90,7 +99,8 @@ async def test_help_reply_renders_and_status_button_answers_live(page: Page, sta
     stored = await stack.store.messages("general", thread)
     shown = await page.locator('#messages [data-testid="message"]').evaluate_all("ns => ns.map(n => n.dataset.messageId)")
     assert shown == [m["id"] for m in stored]
-    assert (await stack.state(f"webchat:general:{thread}"))["participants"]["Ada"]["is_guest"] is False
+    [ada] = (await stack.state(f"webchat:general:{thread}"))["participants"].values()
+    assert ada["name"] == "Ada" and ada["is_guest"] is False and ada["id"].startswith("webchat-")
 
     # A reload keeps the name and the open thread with its history.
     await page.reload()
@@ -179,7 +189,8 @@ async def test_channel_opened_by_a_workflow_appears_with_unread_posts(page: Page
     await expect(bot_messages(page).filter(has_text="message 1 in this conversation")).to_have_count(1)
     thread = await user_messages(page).get_attribute("data-message-id")
     state = await stack.state(f"webchat:inc-checkout-down:{thread}")
-    assert state["participants"]["Cy"]["is_guest"] is True
+    [cy] = state["participants"].values()
+    assert cy["name"] == "Cy" and cy["is_guest"] is True and cy["id"].startswith("webchat-")
 
 
 async def test_attached_file_is_shown_as_a_link_and_summarized(page: Page, stack):

@@ -16,7 +16,8 @@ from workflows.contracts import FileRef
 
 async def upload(stack: Stack, name: str, data: bytes, **fields: str):
     form = {"channel": "general", "user": "alice", **fields}
-    return await stack.http.post("/webchat/api/uploads", data=form, files={"file": (name, data, "text/markdown")})
+    http = await stack.user("alice")  # alice's browser; the form's user field is only a label
+    return await http.post("/webchat/api/uploads", data=form, files={"file": (name, data, "text/markdown")})
 
 
 async def wait_for_text(stack: Stack, thread: str, needle: str, timeout: float = 20) -> list[str]:

@@ -213,7 +213,7 @@ class IncidentWorkflow:
         allowed = self._may(event.actor, event.action_id) if needs_auth else True
         self._decide(event.actor, event.action_id, event.value, allowed)
         if not allowed:
-            return ActionResult(ephemeral=NOT_AUTHORIZED.format(commander=ui.who(self.state.commander)))
+            return ActionResult(ephemeral=self._refusal(event.actor))
         async with self._lock:
             if self.state.is_resolved():
                 return ActionResult(ephemeral="This incident is already resolved.")
@@ -357,6 +357,14 @@ class IncidentWorkflow:
     def _authorized(self, actor: Actor) -> bool:
         commander = self.state.commander
         return (commander is not None and commander.id == actor.id) or actor.id in self.options.responders
+
+    def _refusal(self, actor: Actor) -> str:
+        """Why ``actor`` was refused; says so when only the name matches the commander's (names are labels)."""
+        text = NOT_AUTHORIZED.format(commander=ui.who(self.state.commander))
+        commander = self.state.commander
+        if commander is not None and actor.name and actor.name == commander.name and actor.id != commander.id:
+            text += f" You are not the commander: another user is also named {commander.name}, and a name is only a label."
+        return text
 
     def _may(self, actor: Actor, action: str) -> bool:
         if self._authorized(actor):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapters.base import SessionDispatcher
 from adapters.webchat.answers import bad_request, deliver
+from adapters.webchat.identity import Identities, Identity
+from adapters.webchat.invites import SIGNIN_PATH, InviteError, Invites
+from adapters.webchat.origin import same_origin
 from adapters.webchat.store import WebChatStore, new_id
 from adapters.webchat.uploads import WebChatUploads
 from workflows.contracts import MAX_MESSAGE_CHARS, ActionEvent, Actor, ChatMessage, ConversationKey, MessageRef
@@ -52,6 +56,11 @@ class PostAction(BaseModel):
     user: str = Field(min_length=1, max_length=80)
 
 
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=200)
+
+
 def _explain(err: ValidationError) -> str:
     parts = []
     for e in err.errors():
@@ -88,11 +97,11 @@ def _find_button(message: dict[str, Any], action_id: str, value: str) -> dict[st
     return None
 
 
-def _same_message(stored: dict[str, Any], body: PostMessage, thread: str | None) -> bool:
+def _same_message(stored: dict[str, Any], body: PostMessage, label: str, thread: str | None) -> bool:
     """A resend (same id) must be the same message; anything else would be silently dropped."""
     return (
         stored["channel"] == body.channel
-        and stored["user"] == body.user
+        and stored["user"] == label
         and stored["text"] == body.text
         and not stored["is_bot"]
         and thread in (None, stored["thread"])
@@ -106,19 +115,30 @@ class WebChatRoutes:
         dispatcher: SessionDispatcher,
         data_dir: Path | None = None,
         max_upload_bytes: int = 20 * 1024 * 1024,
+        *,
+        identities: Identities | None = None,
+        guest_message_limit: int = 3,
     ) -> None:
+        """``identities`` defaults to open mode with a key of this process only (tests, embedding)."""
         self.store = store
         self.dispatcher = dispatcher
-        self.uploads = WebChatUploads(store, dispatcher, data_dir or store.path.parent, max_upload_bytes)
+        identities = identities or Identities("open", secrets.token_bytes(32))
+        self.identities = identities
+        self.invites = Invites(store)
+        self.guest_message_limit = guest_message_limit
+        self.uploads = WebChatUploads(store, dispatcher, identities, data_dir or store.path.parent, max_upload_bytes)
         self._closing = asyncio.Event()
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_get("/", self.index)
         app.router.add_static("/webchat/static", STATIC)
-        app.router.add_post("/webchat/api/messages", self.post_message)
+        app.router.add_get(SIGNIN_PATH, self.signin_page)
+        app.router.add_get("/webchat/api/me", self.me)
+        app.router.add_post("/webchat/api/signin", same_origin(self.sign_in))
+        app.router.add_post("/webchat/api/messages", same_origin(self.post_message))
         app.router.add_get("/webchat/api/channels", self.list_channels)
         app.router.add_get("/webchat/api/channels/{channel}/messages", self.list_messages)
-        app.router.add_post("/webchat/api/actions", self.post_action)
+        app.router.add_post("/webchat/api/actions", same_origin(self.post_action))
         app.router.add_get("/webchat/api/stream", self.stream)
         self.uploads.add_to(app)
         app.on_shutdown.append(self._end_streams)
@@ -127,8 +147,35 @@ class WebChatRoutes:
         """Open event streams would hold a graceful shutdown for its whole timeout: end them."""
         self._closing.set()
 
-    async def index(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html")
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        return self.identities.remember(web.FileResponse(STATIC / "index.html"), self.identities.of(request), request)
+
+    async def signin_page(self, request: web.Request) -> web.StreamResponse:
+        """The page a sign-in link opens; the token stays in the URL fragment, so it never reaches a log."""
+        return web.FileResponse(STATIC / "signin.html")
+
+    async def me(self, request: web.Request) -> web.Response:
+        identity = self.identities.of(request)
+        answer = web.json_response(self.identities.describe(identity, self.guest_message_limit))
+        return self.identities.remember(answer, identity, request)
+
+    async def sign_in(self, request: web.Request) -> web.Response:
+        """Redeem a one-time invite: this browser becomes the invited member."""
+        body = await _json_body(request, SignIn)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, SignIn)
+        if self.identities.mode == "proxy":
+            return bad_request("sign-in links are not used here: your sign-in proxy says who you are")
+        try:
+            name = await self.invites.redeem(body.token)
+        except InviteError as err:
+            log.warning("web chat: sign-in refused: %s", err)
+            return web.json_response({"error": str(err)}, status=403)
+        identity = Identity(id=name, is_member=True, name=name, cookie=self.identities.sign(name, member=name))
+        log.info("web chat: %s signed in", name)
+        answer = web.json_response(self.identities.describe(identity, self.guest_message_limit))
+        return self.identities.remember(answer, identity, request)
 
     async def list_channels(self, request: web.Request) -> web.Response:
         return web.json_response(await self.store.channels())
@@ -144,6 +191,11 @@ class WebChatRoutes:
         if isinstance(body, web.Response):
             return body
         assert isinstance(body, PostMessage)
+        identity = self.identities.of(request)
+        return self.identities.remember(await self._post_message(body, identity), identity, request)
+
+    async def _post_message(self, body: PostMessage, identity: Identity) -> web.Response:
+        label = identity.label(body.user)
         if not await self.store.channel_exists(body.channel):
             return bad_request(f"channel {body.channel!r} does not exist")
         thread = body.thread
@@ -156,15 +208,16 @@ class WebChatRoutes:
         stored = await self.store.get_message(message_id)
         if stored is None:
             stored = await self.store.add_message(
-                channel=body.channel, thread=thread, user=body.user, text=body.text, message_id=message_id
+                channel=body.channel, thread=thread, user=label, text=body.text, message_id=message_id
             )
-        elif not _same_message(stored, body, thread):
+        elif not _same_message(stored, body, label, thread):
             return bad_request(f"message_id {message_id!r} was already used for a different message")
         thread = stored["thread"]
         key = ConversationKey(platform="webchat", channel=body.channel, thread=thread)
         msg = ChatMessage(
             key=key,
-            actor=Actor(id=body.user, name=body.user, is_guest=body.guest),
+            # Membership is the server's call; a browser may only volunteer to be a guest.
+            actor=Actor(id=identity.id, name=label, is_guest=not identity.is_member or body.guest),
             text=body.text,
             message_id=message_id,
         )
@@ -175,6 +228,10 @@ class WebChatRoutes:
         if isinstance(body, web.Response):
             return body
         assert isinstance(body, PostAction)
+        identity = self.identities.of(request)
+        return self.identities.remember(await self._post_action(body, identity), identity, request)
+
+    async def _post_action(self, body: PostAction, identity: Identity) -> web.Response:
         message = await self.store.get_message(body.message_id)
         if message is None or message["channel"] != body.channel:
             return bad_request(f"message {body.message_id!r} does not exist in channel {body.channel!r}")
@@ -184,7 +241,7 @@ class WebChatRoutes:
         key = ConversationKey(platform="webchat", channel=body.channel, thread=message["thread"])
         event = ActionEvent(
             key=key,
-            actor=Actor(id=body.user, name=body.user),
+            actor=Actor(id=identity.id, name=identity.label(body.user), is_guest=not identity.is_member),
             action_id=body.action_id,
             value=body.value or button.get("value", ""),
             message_ref=MessageRef(key=key, message_id=body.message_id),

@@ -16,6 +16,8 @@ from aiohttp import BodyPartReader, web
 
 from adapters.base import SessionDispatcher
 from adapters.webchat.answers import bad_request, deliver
+from adapters.webchat.identity import Identities, Identity
+from adapters.webchat.origin import same_origin
 from adapters.webchat.store import WebChatStore, new_id
 from workflows.activities.fetchers import DocumentTooLarge
 from workflows.contracts import MAX_MESSAGE_CHARS, Actor, ChatMessage, ConversationKey, FileRef
@@ -56,14 +58,17 @@ async def _read_field(part: BodyPartReader) -> str:
 
 
 class WebChatUploads:
-    def __init__(self, store: WebChatStore, dispatcher: SessionDispatcher, data_dir: Path, max_bytes: int) -> None:
+    def __init__(
+        self, store: WebChatStore, dispatcher: SessionDispatcher, identities: Identities, data_dir: Path, max_bytes: int
+    ) -> None:
         self.store = store
         self.dispatcher = dispatcher
+        self.identities = identities
         self.root = data_dir / UPLOADS_DIR
         self.max_bytes = max_bytes
 
     def add_to(self, app: web.Application) -> None:
-        app.router.add_post("/webchat/api/uploads", self.post_upload)
+        app.router.add_post("/webchat/api/uploads", same_origin(self.post_upload))
         app.router.add_get("/webchat/uploads/{id}/{name}", self.download)
 
     async def _save_file(self, part: BodyPartReader, folder: Path) -> tuple[str, int, str]:
@@ -109,6 +114,10 @@ class WebChatUploads:
         return fields, saved
 
     async def post_upload(self, request: web.Request) -> web.Response:
+        identity = self.identities.of(request)
+        return self.identities.remember(await self._post_upload(request, identity), identity, request)
+
+    async def _post_upload(self, request: web.Request, identity: Identity) -> web.Response:
         upload_id = new_id()
         folder = self.root / upload_id
         try:
@@ -119,7 +128,9 @@ class WebChatUploads:
             return bad_request(str(err))
         assert saved is not None
         name, size, mimetype = saved
-        guest = fields.get("guest", "").strip().lower() in ("1", "true", "on", "yes")
+        # Membership is the server's call; the form's guest field may only volunteer to be a guest.
+        guest = not identity.is_member or fields.get("guest", "").strip().lower() in ("1", "true", "on", "yes")
+        user = identity.label(user)
         link = {"name": name, "url": f"/webchat/uploads/{upload_id}/{quote(name)}", "size": size, "mimetype": mimetype}
         text = caption or f"Shared {name}"
         stored = await self.store.add_message(
@@ -127,7 +138,7 @@ class WebChatUploads:
         )
         msg = ChatMessage(
             key=ConversationKey(platform="webchat", channel=channel, thread=stored["thread"]),
-            actor=Actor(id=user, name=user, is_guest=guest),
+            actor=Actor(id=identity.id, name=user, is_guest=guest),
             text=text,
             message_id=upload_id,
             files=[FileRef(name=name, url=f"{UPLOADS_DIR}/{upload_id}/{name}", mimetype=mimetype, size=size, source="webchat")],

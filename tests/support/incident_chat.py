@@ -35,10 +35,7 @@ class Incident:
 
     async def click(self, action_id: str, user: str, value: str = "", message: dict | None = None) -> dict:
         message = message or await self.card()
-        resp = await self.stack.http.post(
-            "/webchat/api/actions",
-            json={"channel": message["channel"], "message_id": message["id"], "action_id": action_id, "value": value, "user": user},
-        )
+        resp = await self.stack.click(message, action_id, user, value)
         assert resp.status_code == 202, resp.text
         return resp.json()
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -15,6 +15,7 @@ from aiohttp import web
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from adapters.webchat.invites import Invites
 from bots.config import Settings
 from bots.dispatch import Dispatcher
 from bots.gateway import build_app
@@ -37,18 +38,44 @@ class Stack:
     platforms: Platforms
     worker: Worker
     base_url: str
+    #: An anonymous client (no identity cookie yet): a guest unless the mode is open.
     http: httpx.AsyncClient
+    _users: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
     @property
     def store(self):
         return self.platforms.webchat_store
 
+    async def user(self, name: str) -> httpx.AsyncClient:
+        """``name``'s own browser (cookie jar). In invite mode it signs in as the member ``name``
+        through a one-time link, so its Actor.id is ``name``; in open mode its id is opaque."""
+        if name not in self._users:
+            http = self._users[name] = httpx.AsyncClient(base_url=self.base_url, timeout=30)
+            if self.settings.webchat_auth == "invite":
+                invite = await Invites(self.store).create(name)
+                resp = await http.post("/webchat/api/signin", json={"token": invite.token})
+                assert resp.status_code == 200, resp.text
+        return self._users[name]
+
     async def say(self, text: str, *, channel: str = "general", thread: str | None = None, user: str = "alice", **extra: Any) -> dict:
-        resp = await self.http.post(
+        http = await self.user(user)
+        resp = await http.post(
             "/webchat/api/messages", json={"channel": channel, "thread": thread, "user": user, "text": text, **extra}
         )
         assert resp.status_code == 202, resp.text
         return resp.json()
+
+    async def click(self, message: dict, action_id: str, user: str, value: str = "") -> httpx.Response:
+        """``user`` clicks a button of a stored web chat message (the raw answer)."""
+        http = await self.user(user)
+        return await http.post("/webchat/api/actions", json={
+            "channel": message["channel"], "thread": message["thread"], "message_id": message["id"],
+            "action_id": action_id, "value": value, "user": user,
+        })
+
+    async def close_users(self) -> None:
+        for http in self._users.values():
+            await http.aclose()
 
     async def bot_messages(self, thread: str, channel: str = "general") -> list[dict]:
         return [m for m in await self.store.messages(channel, thread) if m["is_bot"]]
@@ -73,10 +100,14 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(client: Client, data_dir: Path, **overrides: Any) -> AsyncIterator[Stack]:
-    """Worker and gateway on a unique task queue, web chat data under ``data_dir``."""
+    """Worker and gateway on a unique task queue, web chat data under ``data_dir``.
+
+    The web chat runs in invite mode: each test user signs in as a member (Stack.user).
+    """
     settings = Settings(
         **{
             "data_dir": data_dir,
+            "webchat_auth": "invite",
             "host": "127.0.0.1",
             "port": free_port(),
             "task_queue": f"tq-{uuid.uuid4().hex[:8]}",
@@ -92,8 +123,10 @@ async def running_stack(client: Client, data_dir: Path, **overrides: Any) -> Asy
     await web.TCPSite(runner, settings.host, settings.port).start()
     base_url = f"http://{settings.host}:{settings.port}"
     async with worker, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        stack = Stack(settings, client, platforms, worker, base_url, http)
         try:
-            yield Stack(settings, client, platforms, worker, base_url, http)
+            yield stack
         finally:
+            await stack.close_users()
             await runner.cleanup()
     await platforms.close()

@@ -35,6 +35,12 @@ async function call(method, path, body) {
 }
 
 export const api = {
+  // -> {mode, id, member, name, guest_message_limit}: who the server says this browser is
+  me: () => call("GET", "/webchat/api/me"),
+
+  // redeem a one-time sign-in link's token -> the same as me()
+  signIn: (token) => call("POST", "/webchat/api/signin", { token }),
+
   channels: () => call("GET", "/webchat/api/channels"),
 
   messages(channel, thread) {

@@ -56,6 +56,38 @@ function restoreIdentity() {
   $("guest").addEventListener("change", () => localStorage.setItem(STORAGE.guest, String($("guest").checked)));
 }
 
+// What the server says about this browser (adapters/webchat/identity.py): the name typed
+// here is only a label; who may do what follows the browser's signed cookie.
+function identityNote(me) {
+  const limit = `${me.guest_message_limit} messages per conversation`;
+  if (me.mode === "open") {
+    return "Open web chat: everyone here is a member and picks their own name. "
+      + "Your name is only a label; this browser is who you are.";
+  }
+  if (me.member) return `Signed in as ${me.name}.`;
+  if (me.mode === "proxy") return `You are a guest (${limit}): sign in through your organization's login to be a member.`;
+  return `You are a guest (${limit}). To be a member, ask an operator for a sign-in link.`;
+}
+
+async function loadIdentity() {
+  try {
+    const me = await api.me();
+    document.body.dataset.authMode = me.mode;
+    $("identity-note").textContent = identityNote(me);
+    if (me.name) {
+      $("user-name").value = me.name;
+      $("user-name").disabled = true;
+    }
+    if (!me.member) {
+      $("guest").checked = true;
+      $("guest").disabled = true;
+    }
+    clearError("identity");
+  } catch (err) {
+    showError(`Could not load who you are: ${err.message}`, "identity");
+  }
+}
+
 // ---- routing: #/channel or #/channel/thread --------------------------------
 
 function parseRoute() {
@@ -399,6 +431,7 @@ function connectStream() {
 
 function start() {
   restoreIdentity();
+  loadIdentity();
   $("composer").addEventListener("submit", send);
   $("composer-input").addEventListener("keydown", onComposerKey);
   $("composer-attach").addEventListener("click", () => $("composer-file").click());
