@@ -59,6 +59,8 @@ class SlackSim:
         )
 
     async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None, **sign: Any) -> httpx.Response:
+        """Send one event; like Slack, the fake stores the message first (conversations.replies sees it)."""
+        self.fake.record(event)
         return await self.send(self.envelope(event, event_id), "application/json", retry_num=retry_num, **sign)
 
     @staticmethod
