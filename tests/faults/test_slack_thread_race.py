@@ -155,3 +155,26 @@ async def test_busy_channel_of_unrelated_threads_costs_a_bounded_number_of_looku
     await asyncio.sleep(SETTLE)
     assert len(sim.fake.posts("C1", busy)) == 2
     assert len(sim.fake.calls_to("conversations.replies")) == threads
+
+
+async def test_follow_ups_that_arrive_before_their_mention_are_answered_once(slack):
+    """Slack's first delivery of the mention failed and its retry comes later: the follow-ups
+    reach the gateway first, when no session exists yet; the thread itself says they belong."""
+    stack, sim = slack
+    roots = []
+    for _ in range(10):
+        root, events = thread_events(sim, "C1", "UALICE")
+        roots.append(root)
+        for event in events:
+            sim.fake.record(event)
+        follow_ups = [e for e in events if e.get("thread_ts")]
+        await send_all_at_once(sim, follow_ups)
+        await sim.fake.wait_for(lambda: len(sim.fake.posts("C1", root)) >= FOLLOW_UPS, what="the follow-ups' answers")
+        mention = [e for e in events if not e.get("thread_ts")]
+        await send_all_at_once(sim, mention)
+        for event in mention:  # and Slack's retry of it
+            assert (await sim.event(event, retry_num=1)).status_code == 200
+    await wait_answered(sim.fake, "C1", roots, 3)
+    await asyncio.sleep(SETTLE)
+    assert assert_each_answered_once(sim.fake, "C1", roots, 3) == 30
+    assert len(sim.fake.calls_to("conversations.replies")) <= 10 * FOLLOW_UPS
