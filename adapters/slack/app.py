@@ -23,7 +23,7 @@ from adapters.slack.commands import register_commands
 from adapters.slack.incident_events import on_reaction_added
 from adapters.slack.mapping import Route, is_dm, mentions, route, to_action_event, to_chat_message
 from adapters.slack.platform import thread_ts_of
-from adapters.slack.thread_membership import ThreadMembership
+from adapters.slack.thread_membership import BotIdentity, ThreadMembership
 from adapters.slack.users import ActorCache
 from workflows.contracts import ConversationKey
 from workflows.registry import WorkflowListing
@@ -101,10 +101,8 @@ class SlackBot:
             if not is_dm(event):
                 self.threads.mark_known(thread, event["ts"])
             return True
-        return await self.threads.belongs(
-            thread, event["ts"], client, context.bot_user_id, context.bot_id,
-            lambda: self.sessions.has_session(key.session_id()),
-        )
+        bot = BotIdentity(context.bot_user_id, context.bot_id, key.session_id())
+        return await self.threads.belongs(thread, event["ts"], client, bot, lambda: self.sessions.has_session(key.session_id()))
 
     async def _say(self, client: AsyncWebClient, key: ConversationKey, text: str) -> None:
         try:

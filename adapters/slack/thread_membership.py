@@ -5,7 +5,9 @@ mention can reach the gateway before (or alongside) the mention itself: asking T
 whether the session exists yet is a race. Slack stores a message before it sends the
 event, so the thread's own messages (``conversations.replies``) already hold the mention
 or the bot's reply when the follow-up's event arrives. A thread belongs to a session from
-its first message that mentions the bot or that the bot posted (``since``).
+its first message that mentions the bot, or that the bot posted *as that thread's session*
+(its ``threadwork_post`` metadata key starts with the session id): a bot post that is not a
+session's reply (an incident card, an alert notice) does not make its thread a conversation.
 
 Cost, per thread:
 - known threads need no call: a mention seen by this gateway marks its thread at once,
@@ -29,6 +31,9 @@ from typing import Any, Awaitable, Callable
 
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.mapping import from_self_or_bot, mentions
+from adapters.slack.platform import METADATA_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +98,8 @@ class ThreadMembership:
         state = self._threads.get(thread)
         return state is not None and _known(state, _ts(ts))
 
-    async def belongs(self, thread: ThreadId, ts: str, client: AsyncWebClient, bot_user_id: str | None,
-                      bot_id: str | None, session_exists: SessionExists) -> bool:
+    async def belongs(self, thread: ThreadId, ts: str, client: AsyncWebClient, bot: BotIdentity,
+                      session_exists: SessionExists) -> bool:
         """Whether the message ``ts`` in ``thread`` belongs to the thread's session."""
         at = _ts(ts)
         state = self._state(thread)
@@ -102,7 +107,7 @@ class ThreadMembership:
             return True
         if at <= state.covered:
             return False  # Slack's last answer already held this message, and no mention before it
-        lookup = self._join_next_lookup(thread, state, client, bot_user_id, bot_id, session_exists)
+        lookup = self._join_next_lookup(thread, state, client, bot, session_exists)
         state.waiting += 1
         try:
             while not _known(state, at) and not lookup.done():
@@ -117,18 +122,18 @@ class ThreadMembership:
         # known now, or not for the bot (or Slack could not answer, which was logged).
         return _known(state, at)
 
-    def _join_next_lookup(self, thread: ThreadId, state: _Thread, client: AsyncWebClient, bot_user_id: str | None,
-                          bot_id: str | None, session_exists: SessionExists) -> asyncio.Future[None]:
+    def _join_next_lookup(self, thread: ThreadId, state: _Thread, client: AsyncWebClient, bot: BotIdentity,
+                          session_exists: SessionExists) -> asyncio.Future[None]:
         if state.next_lookup is None:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             state.next_lookup = future
-            task = asyncio.create_task(self._run_lookup(thread, state, future, client, bot_user_id, bot_id, session_exists))
+            task = asyncio.create_task(self._run_lookup(thread, state, future, client, bot, session_exists))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return state.next_lookup
 
     async def _run_lookup(self, thread: ThreadId, state: _Thread, future: asyncio.Future[None], client: AsyncWebClient,
-                          bot_user_id: str | None, bot_id: str | None, session_exists: SessionExists) -> None:
+                          bot: BotIdentity, session_exists: SessionExists) -> None:
         """Waits out the interval, then answers every message that arrived before it started."""
         try:
             delay = state.last_lookup + self.min_interval - time.monotonic()
@@ -138,7 +143,7 @@ class ThreadMembership:
             if state.waiting == 0:
                 return  # a mention seen meanwhile answered everyone
             state.last_lookup = time.monotonic()
-            await self._look_up(thread, state, client, bot_user_id, bot_id, session_exists)
+            await self._look_up(thread, state, client, bot, session_exists)
         except Exception:  # a bug here must not leave the waiters hanging
             log.exception("looking up Slack thread %s failed", thread)
         finally:
@@ -147,8 +152,8 @@ class ThreadMembership:
             if not future.done():
                 future.set_result(None)
 
-    async def _look_up(self, thread: ThreadId, state: _Thread, client: AsyncWebClient, bot_user_id: str | None,
-                       bot_id: str | None, session_exists: SessionExists) -> None:
+    async def _look_up(self, thread: ThreadId, state: _Thread, client: AsyncWebClient, bot: BotIdentity,
+                       session_exists: SessionExists) -> None:
         """A session Temporal knows first (no Slack call), else the thread's messages."""
         if state.since is None and await session_exists():
             self.mark_known(thread, 0.0)
@@ -159,14 +164,14 @@ class ThreadMembership:
         try:
             for _ in range(MAX_PAGES):
                 self.lookups += 1
-                kwargs: dict[str, Any] = {"channel": channel, "ts": thread_ts, "limit": PAGE_SIZE}
+                kwargs: dict[str, Any] = {"channel": channel, "ts": thread_ts, "limit": PAGE_SIZE, "include_all_metadata": True}
                 if cursor:
                     kwargs["cursor"] = cursor
                 resp = await client.conversations_replies(**kwargs)
                 for message in resp.get("messages") or []:
                     at = _ts(message.get("ts"))
                     newest = max(newest, at)
-                    if _from_or_to_bot(message, bot_user_id, bot_id) and (first_hit is None or at < first_hit):
+                    if bot.opens_session(message) and (first_hit is None or at < first_hit):
                         first_hit = at
                 cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
                 if not resp.get("has_more") or not cursor:
@@ -196,8 +201,20 @@ def _known(state: _Thread, at: float) -> bool:
     return state.since is not None and at >= state.since
 
 
-def _from_or_to_bot(message: dict[str, Any], bot_user_id: str | None, bot_id: str | None) -> bool:
-    """A message that mentions this bot, or that this bot posted."""
-    if bot_user_id and (message.get("user") == bot_user_id or f"<@{bot_user_id}" in (message.get("text") or "")):
-        return True
-    return bool(bot_id) and message.get("bot_id") == bot_id
+@dataclass(frozen=True)
+class BotIdentity:
+    """Who the bot is in a workspace, and the session id of the thread being judged."""
+
+    user_id: str | None
+    bot_id: str | None
+    session_id: str
+
+    def opens_session(self, message: dict[str, Any]) -> bool:
+        """A person's message that mentions the bot, or a reply the bot posted as this thread's session."""
+        if not from_self_or_bot(message, self.user_id, self.bot_id):
+            return mentions(message.get("text") or "", self.user_id)
+        if not (message.get("user") == self.user_id or (self.bot_id and message.get("bot_id") == self.bot_id)):
+            return False
+        meta = message.get("metadata") or {}
+        key = str((meta.get("event_payload") or {}).get("key", ""))
+        return meta.get("event_type") == METADATA_EVENT and key.startswith(self.session_id + "#")

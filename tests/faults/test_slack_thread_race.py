@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 
 from tests.slack.conftest import fake_slack, slack, slack_stack  # noqa: F401 (fixtures used here)
 from tests.slack.fake_slack import BOT_USER, FakeSlack
@@ -24,7 +23,6 @@ FOLLOW_UPS = 2
 ANSWER_TIMEOUT = 180  # seconds for all answers, on a shared 2-core machine
 SETTLE = 1.0  # time for a wrongly duplicated answer to show up
 
-log = logging.getLogger(__name__)
 
 
 def thread_events(sim: SlackSim, channel: str, user: str) -> tuple[str, list[dict]]:
@@ -90,7 +88,6 @@ async def test_forty_threads_mention_plus_two_immediate_follow_ups_all_answered_
         lookups = len(fake_slack.calls_to("conversations.replies"))
         # At most one lookup per follow-up that overtook its mention; never more.
         assert lookups <= THREADS * FOLLOW_UPS
-        log.warning("slack thread race: answered %d/120, conversations.replies calls %d", answered, lookups)
         print(f"\nslack thread race: answered {answered}/120 once each, conversations.replies calls: {lookups}")
 
 

@@ -26,6 +26,16 @@ BOT_ID = "BBOT"
 TEAM = "T1"
 
 
+_last_us = 0
+
+
+def next_ts() -> str:
+    """A Slack message ts: unique in this process and later than every one before, as Slack's are."""
+    global _last_us
+    _last_us = max(time.time_ns() // 1000, _last_us + 1)
+    return f"{_last_us // 1_000_000}.{_last_us % 1_000_000:06d}"
+
+
 @dataclass
 class Call:
     method: str
@@ -56,7 +66,6 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.gates: dict[str, asyncio.Event] = {}
-        self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self.runner: web.AppRunner | None = None
         self.url = ""
@@ -210,9 +219,7 @@ class FakeSlack:
         return web.json_response(result)
 
     def _new_ts(self) -> str:
-        """Unique and later than every message stored so far in any channel, as Slack's are."""
-        newest = max([float(m["ts"]) for msgs in self.user_messages.values() for m in msgs.values()], default=0.0)
-        return f"{int(time.time())}.{next(self._ts):06d}" if newest < int(time.time()) else f"{newest + next(self._ts) * 1e-6:.6f}"
+        return next_ts()
 
     # ---- methods -----------------------------------------------------------------
 
@@ -273,10 +280,17 @@ class FakeSlack:
             return oldest <= ts <= latest
         return oldest < ts < latest
 
+    def _visible(self, channel: str, p: dict) -> list[dict[str, Any]]:
+        """Message metadata is returned only with ``include_all_metadata``, as in Slack."""
+        msgs = self.channel_messages(channel)
+        if str(p.get("include_all_metadata", "")).lower() in ("1", "true"):
+            return msgs
+        return [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
+
     def _conversations_replies(self, p: dict, token: str) -> dict:
         """The thread rooted at ``ts``: the parent first, then its replies oldest first."""
         root = p.get("ts", "")
-        thread = [m for m in self.channel_messages(p.get("channel", "")) if m["ts"] == root or m.get("thread_ts") == root]
+        thread = [m for m in self._visible(p.get("channel", ""), p) if m["ts"] == root or m.get("thread_ts") == root]
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
         parent = [m for m in thread if m["ts"] == root]
@@ -286,7 +300,7 @@ class FakeSlack:
         return self._page([m for m in parent + replies if self._in_window(m, p)], p, 1000)
 
     def _conversations_history(self, p: dict, token: str) -> dict:
-        msgs = [m for m in self.channel_messages(p.get("channel", "")) if m.get("thread_ts") in (None, m["ts"]) and self._in_window(m, p)]
+        msgs = [m for m in self._visible(p.get("channel", ""), p) if m.get("thread_ts") in (None, m["ts"]) and self._in_window(m, p)]
         return self._page(list(reversed(msgs)), p, 100)
 
     def _conversations_create(self, p: dict, token: str) -> dict:

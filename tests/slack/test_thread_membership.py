@@ -10,15 +10,16 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.client import make_client
-from adapters.slack.thread_membership import ThreadMembership
+from adapters.slack.platform import METADATA_EVENT
+from adapters.slack.thread_membership import BotIdentity, ThreadMembership
 from tests.slack.fake_slack import BOT_ID, BOT_TOKEN, BOT_USER, TEAM, FakeSlack
 from tests.slack.support import SlackSim, new_ts
 
 BOUND = 10  # seconds any single decision may take here
 
 
-def say(fake: FakeSlack, text: str, *, thread_ts: str | None = None, user: str = "UALICE", channel: str = "C1") -> str:
-    event = SlackSim.message(channel, user, text, thread_ts=thread_ts)
+def say(fake: FakeSlack, text: str, *, thread_ts: str | None = None, user: str = "UALICE", channel: str = "C1", **extra) -> str:
+    event = SlackSim.message(channel, user, text, thread_ts=thread_ts, **extra)
     fake.record(event)
     return event["ts"]
 
@@ -37,7 +38,17 @@ def web(fake_slack):
 
 
 def decide(threads: ThreadMembership, web, root: str, ts: str, session_exists=no_session):
-    return asyncio.wait_for(threads.belongs((TEAM, "C1", root), ts, web, BOT_USER, BOT_ID, session_exists), BOUND)
+    bot = BotIdentity(BOT_USER, BOT_ID, session_id(root))
+    return asyncio.wait_for(threads.belongs((TEAM, "C1", root), ts, web, bot, session_exists), BOUND)
+
+
+def session_id(root: str) -> str:
+    return f"slack:{TEAM}:C1:{root}"
+
+
+def keyed(workflow_id: str) -> dict:
+    """The metadata SlackPlatform.post puts on every part it posts."""
+    return {"event_type": METADATA_EVENT, "event_payload": {"key": f"{workflow_id}#run-1#1#0"}}
 
 
 def lookups(fake: FakeSlack) -> int:
@@ -52,11 +63,23 @@ async def test_reply_under_a_mention_belongs_after_one_lookup_and_later_replies_
     assert lookups(fake_slack) == 1 == threads.lookups
 
 
-async def test_a_thread_the_bot_posted_in_belongs(fake_slack, web):
+async def test_a_thread_where_its_session_replied_belongs(fake_slack, web):
     threads = ThreadMembership()
     root = say(fake_slack, "an alert fired")
-    await web.chat_postMessage(channel="C1", thread_ts=root, text="I'm on it")
+    await web.chat_postMessage(channel="C1", thread_ts=root, text="I'm on it", metadata=keyed(session_id(root)))
     assert await decide(threads, web, root, say(fake_slack, "thanks", thread_ts=root))
+    assert fake_slack.calls_to("conversations.replies")[0].params["include_all_metadata"] in ("1", "true", True)
+
+
+async def test_bot_posts_that_are_not_this_threads_session_do_not_open_one(fake_slack, web):
+    """An incident card or an alert notice is the bot's, but people talking under it are not talking to it."""
+    threads = ThreadMembership()
+    card = (await web.chat_postMessage(channel="C1", text="Incident card", metadata=keyed("slack:T1:C9:1.0/incident/1")))["ts"]
+    assert await decide(threads, web, card, say(fake_slack, "I'm looking", thread_ts=card)) is False
+    notice = (await web.chat_postMessage(channel="C1", text="Object removed from bucket"))["ts"]
+    assert await decide(threads, web, notice, say(fake_slack, "expected", thread_ts=notice)) is False
+    other_bot = say(fake_slack, f"<@{BOT_USER}> ping from a bot", bot_id="BOTHER")
+    assert await decide(threads, web, other_bot, say(fake_slack, "ignore it", thread_ts=other_bot)) is False
 
 
 async def test_session_known_to_temporal_needs_no_slack_call(fake_slack, web):
@@ -137,13 +160,16 @@ async def test_slack_refusing_the_lookup_is_one_warning_and_not_for_the_bot(fake
 async def test_fake_conversations_replies_has_slacks_shape(fake_slack, web):
     root = say(fake_slack, "parent")
     first = say(fake_slack, "one", thread_ts=root)
-    await web.chat_postMessage(channel="C1", thread_ts=root, text="bot answer")
+    await web.chat_postMessage(channel="C1", thread_ts=root, text="bot answer", metadata=keyed("w"))
     say(fake_slack, "elsewhere")  # another top-level message: not in the thread
     page = await web.conversations_replies(channel="C1", ts=root, limit=2)
     assert [m["ts"] for m in page["messages"]] == [root, first]
     assert page["messages"][0]["reply_count"] == 2 and page["has_more"] is True
     rest = await web.conversations_replies(channel="C1", ts=root, limit=2, cursor=page["response_metadata"]["next_cursor"])
     assert [m["text"] for m in rest["messages"]] == ["bot answer"] and rest["has_more"] is False
+    assert "metadata" not in rest["messages"][0]  # only with include_all_metadata
+    with_meta = await web.conversations_replies(channel="C1", ts=root, include_all_metadata=True)
+    assert with_meta["messages"][-1]["metadata"]["event_type"] == METADATA_EVENT
     assert rest["response_metadata"]["next_cursor"] == ""
     with pytest.raises(SlackApiError) as err:
         await web.conversations_replies(channel="C1", ts="1.000001")
