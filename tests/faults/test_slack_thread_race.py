@@ -13,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from tests.slack.conftest import fake_slack, slack, slack_stack  # noqa: F401 (fixtures used here)
 from tests.slack.fake_slack import BOT_USER, FakeSlack
 from tests.slack.support import SlackSim, new_ts
+
+pytestmark = pytest.mark.timeout(240)
 
 THREADS = 40
 SENDERS = 20
