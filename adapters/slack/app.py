@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -22,14 +21,14 @@ from adapters.base import UNAVAILABLE_TEXT, Delivery, SessionDispatcher
 from adapters.slack.blocks import decode_button_value
 from adapters.slack.commands import register_commands
 from adapters.slack.incident_events import on_reaction_added
-from adapters.slack.mapping import mentions, route, to_action_event, to_chat_message
+from adapters.slack.mapping import Route, is_dm, mentions, route, to_action_event, to_chat_message
 from adapters.slack.platform import thread_ts_of
+from adapters.slack.thread_membership import BotIdentity, ThreadMembership
 from adapters.slack.users import ActorCache
 from workflows.contracts import ConversationKey
 from workflows.registry import WorkflowListing
 
 log = logging.getLogger(__name__)
-KNOWN_SESSIONS = 10_000
 
 
 class SlackBot:
@@ -41,8 +40,8 @@ class SlackBot:
         #: Operator-registered workflows (workflows/registry.py) for /threadwork workflows | run.
         self.custom_workflows = list(custom_workflows or [])
         self.dispatcher: SessionDispatcher | None = None
-        #: Sessions known to exist (they never stop existing), so busy threads skip the lookup.
-        self._known_sessions: OrderedDict[str, None] = OrderedDict()
+        #: Which threads belong to a session: thread replies without a mention need one.
+        self.threads = ThreadMembership()
         app.event("app_mention")(self._on_message)
         app.event("message")(self._on_message)
         app.event("reaction_added")(self._on_reaction)
@@ -74,7 +73,7 @@ class SlackBot:
         if where.key is None:
             log.debug("ignored Slack %s event: %s", event.get("type"), where.reason)
             return
-        if where.needs_existing_session and not await self._session_exists(where.key.session_id()):
+        if not await self._belongs_to_session(where, event, context, client):
             return
         actor = await self.actors.actor(client, team_id, event["user"])
         if actor.is_bot:
@@ -92,16 +91,18 @@ class SlackBot:
         elif result.status == Delivery.INVALID:
             await self._whisper(client, where.key, actor.id, f"I couldn't take that message: {result.detail}")
 
-    async def _session_exists(self, session_id: str) -> bool:
-        if session_id in self._known_sessions:
-            self._known_sessions.move_to_end(session_id)
-            return True
-        if not await self.sessions.has_session(session_id):
+    async def _belongs_to_session(self, where: Route, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> bool:
+        """A mention marks its thread at once; a reply without one asks what Slack knows (thread_membership.py)."""
+        key = where.key
+        if key is None:
             return False
-        self._known_sessions[session_id] = None
-        if len(self._known_sessions) > KNOWN_SESSIONS:
-            self._known_sessions.popitem(last=False)
-        return True
+        thread = (key.workspace, key.channel, key.thread or "")
+        if not where.needs_existing_session:
+            if not is_dm(event):
+                self.threads.mark_known(thread, event["ts"])
+            return True
+        bot = BotIdentity(context.bot_user_id, context.bot_id, key.session_id())
+        return await self.threads.belongs(thread, event["ts"], client, bot, lambda: self.sessions.has_session(key.session_id()))
 
     async def _say(self, client: AsyncWebClient, key: ConversationKey, text: str) -> None:
         try:

@@ -34,6 +34,7 @@ class SlackRoutes:
 
     def add_to(self, web_app: web.Application, dispatcher: SessionDispatcher) -> None:
         self.bot.attach(dispatcher)
+        web_app.on_cleanup.append(self._close_thread_lookups)
         if self.socket_mode:
             web_app.on_startup.append(self._start_socket_mode)
             web_app.on_cleanup.append(self._stop_socket_mode)
@@ -43,6 +44,9 @@ class SlackRoutes:
         if flow is not None:
             web_app.router.add_get(flow.install_path, self.install)
             web_app.router.add_get(flow.redirect_uri_path, self.oauth_redirect)
+
+    async def _close_thread_lookups(self, _app: web.Application) -> None:
+        await self.bot.threads.close()
 
     async def events(self, request: web.Request) -> web.Response:
         try:

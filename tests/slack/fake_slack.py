@@ -2,7 +2,10 @@
 
 It keeps channels and messages, records every call, checks bot tokens, and can be told
 to answer 429 + Retry-After, to accept a post and then fail (a crash after Slack
-processed it), or to hold a method until the test releases it.
+processed it), or to hold a method until the test releases it. Like Slack, it stores a
+user's message before the event about it is sent (``record``, called by the test helpers
+for every message event they send), so ``conversations.replies`` and
+``conversations.history`` answer from the users' messages and the bot's own posts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ BOT_TOKEN = "xoxb-test-token"
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 TEAM = "T1"
+
+
+_last_us = 0
+
+
+def next_ts() -> str:
+    """A Slack message ts: unique in this process and later than every one before, as Slack's are."""
+    global _last_us
+    _last_us = max(time.time_ns() // 1000, _last_us + 1)
+    return f"{_last_us // 1_000_000}.{_last_us % 1_000_000:06d}"
 
 
 @dataclass
@@ -44,7 +57,8 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # bodies posted to response_url
         self.tokens = {BOT_TOKEN: (TEAM, BOT_USER, BOT_ID)}
         self.users: dict[str, dict[str, Any]] = {}
-        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # the bot's posts, by channel
+        self.user_messages: dict[str, dict[str, dict[str, Any]]] = {}  # channel -> ts -> message (record)
         self.ephemeral: list[dict[str, Any]] = []
         self.channels: dict[str, dict[str, Any]] = {}
         self.pins: list[tuple[str, str]] = []
@@ -52,7 +66,6 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.gates: dict[str, asyncio.Event] = {}
-        self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self.runner: web.AppRunner | None = None
         self.url = ""
@@ -80,6 +93,21 @@ class FakeSlack:
         """Make ``method`` wait until the returned event is set."""
         gate = self.gates[method] = asyncio.Event()
         return gate
+
+    def record(self, event: dict[str, Any]) -> None:
+        """Store a user's message as Slack does before sending its event (twins and retries once)."""
+        if event.get("type") not in ("message", "app_mention") or event.get("subtype") not in (None, "file_share", "thread_broadcast"):
+            return
+        if not event.get("channel") or not event.get("ts"):
+            return
+        msg = {k: event[k] for k in ("type", "user", "text", "ts", "thread_ts", "files", "bot_id") if k in event}
+        msg["type"] = "message"
+        self.user_messages.setdefault(event["channel"], {}).setdefault(event["ts"], msg)
+
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """Everything said in a channel (users' messages and the bot's posts), oldest first."""
+        out = list(self.user_messages.get(channel, {}).values()) + list(self.messages.get(channel, []))
+        return sorted(out, key=lambda m: float(m["ts"]))
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -142,6 +170,8 @@ class FakeSlack:
 
     async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str) -> None:
         """Push an event / command / interaction to the app over its Socket Mode connection."""
+        if kind == "events_api":
+            self.record(payload.get("event") or {})
         await self.sockets[-1].send_json(
             {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": kind != "events_api", "retry_attempt": 0, "retry_reason": ""}
         )
@@ -189,7 +219,7 @@ class FakeSlack:
         return web.json_response(result)
 
     def _new_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._ts):06d}"
+        return next_ts()
 
     # ---- methods -----------------------------------------------------------------
 
@@ -233,15 +263,45 @@ class FakeSlack:
         self.ephemeral.append(dict(p))
         return {"ok": True, "message_ts": self._new_ts()}
 
+    @staticmethod
+    def _page(msgs: list[dict[str, Any]], p: dict, default_limit: int) -> dict:
+        """Cursor pagination as Slack does it: has_more and response_metadata.next_cursor."""
+        start = int(str(p.get("cursor") or "i:0").removeprefix("i:") or 0)
+        limit = max(1, min(int(p.get("limit") or default_limit), 1000))
+        page, rest = msgs[start : start + limit], msgs[start + limit :]
+        return {"ok": True, "messages": page, "has_more": bool(rest), "response_metadata": {"next_cursor": f"i:{start + limit}" if rest else ""}}
+
+    @staticmethod
+    def _in_window(m: dict, p: dict) -> bool:
+        """``oldest`` / ``latest`` bounds, exclusive unless ``inclusive``."""
+        ts = float(m["ts"])
+        oldest, latest = float(p.get("oldest") or 0), float(p.get("latest") or "inf")
+        if str(p.get("inclusive", "")).lower() in ("1", "true"):
+            return oldest <= ts <= latest
+        return oldest < ts < latest
+
+    def _visible(self, channel: str, p: dict) -> list[dict[str, Any]]:
+        """Message metadata is returned only with ``include_all_metadata``, as in Slack."""
+        msgs = self.channel_messages(channel)
+        if str(p.get("include_all_metadata", "")).lower() in ("1", "true"):
+            return msgs
+        return [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
+
     def _conversations_replies(self, p: dict, token: str) -> dict:
-        root, oldest = p.get("ts"), float(p.get("oldest", 0))
-        msgs = [m for m in self.messages.get(p.get("channel", ""), []) if (m["ts"] == root or m.get("thread_ts") == root) and float(m["ts"]) >= oldest]
-        return {"ok": True, "messages": msgs, "has_more": False}
+        """The thread rooted at ``ts``: the parent first, then its replies oldest first."""
+        root = p.get("ts", "")
+        thread = [m for m in self._visible(p.get("channel", ""), p) if m["ts"] == root or m.get("thread_ts") == root]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        parent = [m for m in thread if m["ts"] == root]
+        replies = [m for m in thread if m["ts"] != root]
+        if parent:
+            parent = [dict(parent[0], thread_ts=root, reply_count=len(replies))]
+        return self._page([m for m in parent + replies if self._in_window(m, p)], p, 1000)
 
     def _conversations_history(self, p: dict, token: str) -> dict:
-        oldest = float(p.get("oldest", 0))
-        msgs = [m for m in self.messages.get(p.get("channel", ""), []) if not m.get("thread_ts") and float(m["ts"]) >= oldest]
-        return {"ok": True, "messages": list(reversed(msgs)), "has_more": False}
+        msgs = [m for m in self._visible(p.get("channel", ""), p) if m.get("thread_ts") in (None, m["ts"]) and self._in_window(m, p)]
+        return self._page(list(reversed(msgs)), p, 100)
 
     def _conversations_create(self, p: dict, token: str) -> dict:
         name = p.get("name", "")

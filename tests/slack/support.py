@@ -12,15 +12,15 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from tests.slack.fake_slack import BOT_USER, TEAM, FakeSlack
+from tests.slack.fake_slack import BOT_USER, TEAM, FakeSlack, next_ts
 
 SIGNING_SECRET = "test-signing-secret-8f1c2d"
 _seq = itertools.count(1)
 
 
 def new_ts() -> str:
-    """A fresh, unique Slack-style message ts."""
-    return f"{int(time.time())}.{500000 + next(_seq):06d}"
+    """A fresh, unique Slack-style message ts, later than every message so far (the fake's posts too)."""
+    return next_ts()
 
 
 def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str) -> dict[str, str]:
@@ -59,6 +59,8 @@ class SlackSim:
         )
 
     async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None, **sign: Any) -> httpx.Response:
+        """Send one event; like Slack, the fake stores the message first (conversations.replies sees it)."""
+        self.fake.record(event)
         return await self.send(self.envelope(event, event_id), "application/json", retry_num=retry_num, **sign)
 
     @staticmethod
