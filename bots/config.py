@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.activities.fetchers import SourceSettings
 from workflows.contracts import SessionConfig
+
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
 
 
 class Settings(BaseSettings):
@@ -84,6 +87,17 @@ class Settings(BaseSettings):
     graph_client_secret: str | None = Field(None, validation_alias="THREADWORK_GRAPH_CLIENT_SECRET")
     sharepoint_host: str | None = Field(None, validation_alias="THREADWORK_SHAREPOINT_HOST")
     sharepoint_lookback: float = Field(3600, validation_alias="THREADWORK_SHAREPOINT_LOOKBACK")
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        """Temporal's client takes host:port; a URL or a missing port fails late and obscurely."""
+        if not value:
+            return None
+        value = value.strip()
+        if not _HOST_PORT.match(value) or not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+            raise ValueError("expected host:port without a scheme, e.g. temporal.example.com:7233")
+        return value
 
     @property
     def slack_enabled(self) -> bool:
