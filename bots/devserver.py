@@ -20,7 +20,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from bots.ports import PortClaim, claim_problem
+from bots.ports import PortClaim, claim_problem, listens_on
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -103,22 +103,26 @@ class DevServer:
         while True:
             if self.process.poll() is not None:
                 raise self._exited()
-            try:
-                client = await Client.connect(self.address)
-                await client.service_client.check_health()
-            except Exception:
-                if asyncio.get_running_loop().time() > deadline:
-                    await self.stop()
-                    raise DevServerError(
-                        f"the embedded Temporal server did not answer on {self.address} within {timeout:.0f}s; "
-                        f"its log: {self.data_dir / 'temporal.log'}"
-                    ) from None
-                await asyncio.sleep(0.3)
-                continue
-            # Whoever answered, it is ours only if our child still runs (and the port was free).
-            if self.process.poll() is not None:
-                raise self._exited()
-            return
+            if await self._answers() and self.process.poll() is None:
+                # Whoever answered is ours only if our child holds the port: another server
+                # that took the port after our check could answer the health check too.
+                if listens_on(self.process.pid, self.port) is not False:
+                    return
+            if asyncio.get_running_loop().time() > deadline:
+                await self.stop()
+                raise DevServerError(
+                    f"the embedded Temporal server did not answer on {self.address} within {timeout:.0f}s; "
+                    f"its log: {self.data_dir / 'temporal.log'}"
+                )
+            await asyncio.sleep(0.3)
+
+    async def _answers(self) -> bool:
+        try:
+            client = await Client.connect(self.address)
+            await client.service_client.check_health()
+        except Exception:
+            return False
+        return True
 
     async def stop(self, timeout: float = 15.0) -> None:
         process, self.process = self.process, None

@@ -7,6 +7,7 @@ A bind with SO_REUSEADDR succeeds over sockets left in TIME_WAIT by a previous r
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from dataclasses import dataclass
 
@@ -49,3 +50,35 @@ def claim_problem(claims: list[PortClaim]) -> str | None:
             return claim.in_use_line()
         return f"cannot listen on {claim.host}:{claim.port} ({claim.what}): {err.strerror or err}; check {claim.variable}"
     return None
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Does process ``pid`` hold a listening socket on ``port``? None where /proc cannot tell.
+
+    Linux only: the listening sockets' inodes from /proc/net/tcp{,6}, matched against the
+    process's open file descriptors. This tells our dev server from another one that
+    happens to answer on the same port.
+    """
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f, None)
+                for line in f:
+                    fields = line.split()
+                    local, state, inode = fields[1], fields[3], fields[9]
+                    if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                        inodes.add(f"socket:[{inode}]")
+        except (OSError, ValueError, IndexError):
+            return None
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
