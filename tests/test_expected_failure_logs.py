@@ -11,9 +11,15 @@ import asyncio
 import logging
 
 import pytest
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.testing import ActivityEnvironment
 
+from adapters.base import PlatformRegistry
 from tests.support.httpserver import local_server, serve_files
 from tests.support.stack import free_port
+from workflows.activities.models import PostRequest
+from workflows.activities.platform import PlatformActivities
+from workflows.contracts import ConversationKey, Reply
 from workflows.documents import FETCH_RETRY
 
 DOCS_LOGGER = "workflows.activities.documents"
@@ -65,3 +71,17 @@ async def test_unsupported_document_type_logs_one_line(stack, caplog: pytest.Log
     warned = [r.getMessage() for r in loud if r.name == DOCS_LOGGER and "UnsupportedDocument" in r.getMessage()]
     assert len(warned) == 1 and "diagram.png" in warned[0], warned  # non-retryable: one attempt, one line
     assert "Traceback" not in caplog.text
+
+
+async def test_a_platform_refusal_is_one_benign_line(caplog: pytest.LogCaptureFixture):
+    """No adapter for the conversation's platform: the activity fails as BENIGN, without a chained cause."""
+    caplog.set_level(logging.WARNING)
+    acts = PlatformActivities(PlatformRegistry())
+    req = PostRequest(key=ConversationKey(platform="slack", workspace="T1", channel="C1"), reply=Reply(text="hi"), idempotency_key="k")
+    with pytest.raises(ApplicationError) as err:
+        await ActivityEnvironment().run(acts.post_reply, req)
+    assert err.value.type == "PlatformError" and err.value.non_retryable
+    assert err.value.category == ApplicationErrorCategory.BENIGN and err.value.__cause__ is None
+    loud = loud_records(caplog)
+    assert_one_line_each(loud)
+    assert [r.name for r in loud] == ["workflows.activities.platform"] and "no adapter for platform 'slack'" in loud[0].getMessage()

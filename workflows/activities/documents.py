@@ -11,9 +11,10 @@ import re
 
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import ApplicationError
 
 from workflows.activities.extract import UnsupportedDocument, extract_text
+from workflows.activities.failures import expected_failure
 from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetcher, SourceSettings, build_fetchers
 from workflows.activities.replies import LLMConfig
 from workflows.contracts import FileRef
@@ -66,15 +67,7 @@ def extractive_summary(text: str, max_sentences: int = 3) -> tuple[str, str]:
 
 
 def _fail(message: str, kind: str, retryable: bool = False) -> ApplicationError:
-    """An expected failure (bad link, unsupported type...): one WARNING line, no traceback.
-
-    BENIGN makes the Temporal worker log it at DEBUG instead of a WARNING with the
-    traceback of every attempt (with its chained httpx cause: ~360 lines for one
-    unreachable URL); the user reads the message in the conversation.
-    """
-    info = activity.info()
-    log.warning("%s (%s, attempt %d of activity %s)", message, kind, info.attempt, info.activity_type)
-    return ApplicationError(message, type=kind, non_retryable=not retryable, category=ApplicationErrorCategory.BENIGN)
+    return expected_failure(log, message, kind, retryable=retryable)
 
 
 class DocumentActivities:
