@@ -6,6 +6,8 @@ variable to set. Runs before anything starts, so nothing is left half running.
 
 from __future__ import annotations
 
+import os
+
 from bots.config import Settings
 from bots.errors import StartupError
 from bots.ports import PortClaim, claim_problem
@@ -18,6 +20,7 @@ def check(settings: Settings, *, worker: bool, gateway: bool, dev: bool) -> None
             f"TEMPORAL_ADDRESS is not set: `threadwork {role}` needs the Temporal server's host:port "
             "(or run `threadwork dev`, which starts its own)"
         )
+    check_data_dir(settings)
     check_slack(settings)
     check_teams(settings)
     check_workflow_files(settings, worker=worker)
@@ -29,6 +32,17 @@ def check(settings: Settings, *, worker: bool, gateway: bool, dev: bool) -> None
     problem = claim_problem(claims)
     if problem is not None:
         raise StartupError(problem)
+
+
+def check_data_dir(settings: Settings) -> None:
+    """The web chat database, post logs and the dev server's database live here."""
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StartupError(f"THREADWORK_DATA_DIR {path}: {err.strerror or err}; point it at a writable directory") from err
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StartupError(f"THREADWORK_DATA_DIR {path} is not writable by this user; point it at a writable directory")
 
 
 def _missing(present: str, missing: str, why: str) -> StartupError:

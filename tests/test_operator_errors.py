@@ -87,6 +87,7 @@ CASES = [
     ("teams-id-without-password", "gateway", {"TEMPORAL_ADDRESS": "{addr}", "TEAMS_APP_ID": "app"}, ["TEAMS_APP_ID is set but TEAMS_APP_PASSWORD is not"]),
     ("teams-single-tenant-without-tenant", "worker", {"TEMPORAL_ADDRESS": "{addr}", "TEAMS_APP_ID": "app", "TEAMS_APP_PASSWORD": "pw", "TEAMS_APP_TYPE": "SingleTenant"}, ["TEAMS_APP_TENANT_ID"]),
     ("teams-password-without-id", "gateway", {"TEMPORAL_ADDRESS": "{addr}", "TEAMS_APP_PASSWORD": "pw"}, ["TEAMS_APP_PASSWORD is set but TEAMS_APP_ID is not"]),
+    ("data-dir-is-a-file", "worker", {"TEMPORAL_ADDRESS": "{addr}", "THREADWORK_DATA_DIR": "{file:broken}"}, ["THREADWORK_DATA_DIR", "broken.yaml", "writable directory"]),
     ("teams-unknown-type", "gateway", {"TEMPORAL_ADDRESS": "{addr}", "TEAMS_APP_TYPE": "Personal"}, ["TEAMS_APP_TYPE='Personal'"]),
 ]
 
