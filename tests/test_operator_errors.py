@@ -118,14 +118,14 @@ def test_gateway_port_in_use_is_one_line(tmp_path: Path):
     assert_one_line(result, f"port {port} on 127.0.0.1", "already in use", "THREADWORK_PORT")
 
 
-@pytest.mark.parametrize("how", ["--debug", "THREADWORK_LOG_LEVEL=debug"])
+@pytest.mark.parametrize("how", ["--debug worker", "worker --debug", "THREADWORK_LOG_LEVEL=debug"])
 def test_debug_shows_the_traceback(tmp_path: Path, how: str):
     env = {"THREADWORK_PORT": "abc"}
-    args = ["worker"]
-    if how == "--debug":
-        args.insert(0, "--debug")
-    else:
+    if how.startswith("THREADWORK_LOG_LEVEL"):
+        args = ["worker"]
         env["THREADWORK_LOG_LEVEL"] = "debug"
+    else:
+        args = how.split()
     result = run(tmp_path, args, env)
     assert result.returncode == 2
     assert "Traceback" in result.stderr and "ValidationError" in result.stderr
