@@ -1,4 +1,9 @@
-"""``threadwork`` command line: dev | gateway | worker | sessions | webchat | manifest."""
+"""``threadwork`` command line: dev | gateway | worker | sessions | webchat | manifest.
+
+Operator mistakes (settings, rule files, ports, an unreachable Temporal) end the command
+with one ``error:`` line and exit code 2; ``--debug`` or ``THREADWORK_LOG_LEVEL=debug``
+adds the traceback. Other exceptions are bugs and keep theirs.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ import json
 import logging
 import os
 import sys
+import traceback
 from typing import NoReturn
 
 from bots.config import get_settings
+from bots.errors import EXIT_CONFIG, one_line
 
 
 def _run(coro) -> int:
@@ -21,14 +28,12 @@ def _run(coro) -> int:
 
 
 async def _serve(worker: bool, gateway: bool, dev: bool) -> int:
-    from bots.devserver import DevServerError
+    from bots import preflight
     from bots.runner import serve
 
-    try:
-        await serve(get_settings(), worker=worker, gateway=gateway, dev=dev)
-    except DevServerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    settings = get_settings()
+    preflight.check(settings, worker=worker, gateway=gateway, dev=dev)
+    await serve(settings, worker=worker, gateway=gateway, dev=dev)
     return 0
 
 
@@ -85,10 +90,14 @@ async def _webchat_invite(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="threadwork", description="Durable chat sessions on Temporal.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of startup errors (or THREADWORK_LOG_LEVEL=debug)")
+    # Also accepted after the command (`threadwork dev --debug`); SUPPRESS keeps the top-level value otherwise.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of startup errors")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("dev", help="embedded Temporal dev server + worker + gateway in one process")
-    sub.add_parser("worker", help="run the Temporal worker (production shape)")
-    sub.add_parser("gateway", help="run the HTTP gateway (production shape)")
+    sub.add_parser("dev", parents=[debug], help="embedded Temporal dev server + worker + gateway in one process")
+    sub.add_parser("worker", parents=[debug], help="run the Temporal worker (production shape; needs TEMPORAL_ADDRESS)")
+    sub.add_parser("gateway", parents=[debug], help="run the HTTP gateway (production shape; needs TEMPORAL_ADDRESS)")
     s = sub.add_parser("sessions", help="inspect and end chat sessions")
     ssub = s.add_subparsers(dest="action", required=True)
     ls = ssub.add_parser("list", help="running sessions")
@@ -139,10 +148,33 @@ def _manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _log_level() -> int:
+    """THREADWORK_LOG_LEVEL (debug | info | warning | error), default info; read before the settings,
+    which may be the thing that is broken."""
+    name = os.environ.get("THREADWORK_LOG_LEVEL", "info").strip().upper()
+    level = logging.getLevelName(name)
+    return level if isinstance(level, int) else logging.INFO
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("temporalio").setLevel(logging.WARNING)
+    level = _log_level()
+    debug = args.debug or level <= logging.DEBUG
+    logging.basicConfig(level=logging.DEBUG if args.debug else level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("temporalio").setLevel(logging.DEBUG if debug else logging.WARNING)
+    try:
+        return _command(args)
+    except Exception as err:
+        line = one_line(err)
+        if line is None:
+            raise  # a bug: the traceback is the report
+        if debug:
+            traceback.print_exception(err)
+        print(f"error: {line}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "dev":
         return _run(_serve(worker=True, gateway=True, dev=True))
     if args.command == "worker":
@@ -158,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+#: 128 + SIGPIPE, what a Unix tool killed by a closed pipe exits with.
+EXIT_BROKEN_PIPE = 141
+
+
 def run() -> NoReturn:
     """Process entry point (console script, ``python -m bots.cli``).
 
@@ -166,9 +202,14 @@ def run() -> NoReturn:
     in fifteen successful ``threadwork sessions show`` runs into SIGABRT here. ``main`` stays
     a normal function for in-process callers.
     """
-    code = main()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`threadwork sessions list | head -1`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
     logging.shutdown()
-    sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 

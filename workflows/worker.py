@@ -24,7 +24,7 @@ from workflows.documents import DocumentProcessingWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.incident_links import IncidentLinkWorkflow
 from workflows.notice import EventNoticeWorkflow
-from workflows.registry import load_registry
+from workflows.registry import CustomWorkflowRegistry, load_registry
 
 WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, IncidentLinkWorkflow, DocumentProcessingWorkflow, EventNoticeWorkflow]
 
@@ -44,20 +44,33 @@ class WorkerOptions:
     max_cached_workflows: int = 300
 
 
+def registered_workflows(custom: CustomWorkflowRegistry) -> list[type]:
+    """The built-in workflows and the operator's custom ones (each class once)."""
+    return WORKFLOWS + [cls for cls in custom.classes() if cls not in WORKFLOWS]
+
+
+def workflow_types(classes: list[type]) -> list[str]:
+    """The registered names of @workflow.defn classes (what a trigger rule may start)."""
+    return [getattr(cls, "__temporal_workflow_definition").name for cls in classes]
+
+
 def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOptions | None = None) -> Worker:
     options = options or WorkerOptions()
     replies = ReplyActivities(options.llm)
     platform = PlatformActivities(registry)
     custom = load_registry(options.custom_workflows_file)
+    custom.check_against(WORKFLOWS)
     custom.register_children()
-    trigger = TriggerActivities(options.triggers_file, custom.trigger_rules())
+    workflows = registered_workflows(custom)
+    # Rules naming a workflow this worker does not register are refused at start-up.
+    trigger = TriggerActivities(options.triggers_file, custom.trigger_rules(), workflow_types(workflows))
     documents = DocumentActivities(options.document_max_bytes, options.sources, options.llm)
     turn = TurnActivities(trigger, replies, platform)
     incidents = IncidentActivities(client)
     return Worker(
         client,
         task_queue=options.task_queue,
-        workflows=WORKFLOWS + [cls for cls in custom.classes() if cls not in WORKFLOWS],
+        workflows=workflows,
         activities=[
             replies.generate_reply,
             platform.post_reply,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,16 @@ def test_manifest_cli_refuses_a_url_slack_cannot_call(url):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--url must" in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_cli_is_quiet_when_its_reader_closes_the_pipe():
+    """`threadwork ... | head -1`: a closed pipe ends the command without a traceback."""
+    exe = Path(sys.executable).with_name("threadwork")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        done = subprocess.run([str(exe), "manifest", "slack", "--socket-mode"], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 141

@@ -6,6 +6,7 @@ workflow history; only the extracted text (bounded) does.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from pydantic import BaseModel
@@ -13,10 +14,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from workflows.activities.extract import UnsupportedDocument, extract_text
+from workflows.activities.failures import expected_failure
 from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetcher, SourceSettings, build_fetchers
 from workflows.activities.replies import LLMConfig
 from workflows.contracts import FileRef
 
+log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 200_000
 #: How much of a document the language model sees.
 LLM_INPUT_CHARS = 12_000
@@ -64,7 +67,7 @@ def extractive_summary(text: str, max_sentences: int = 3) -> tuple[str, str]:
 
 
 def _fail(message: str, kind: str, retryable: bool = False) -> ApplicationError:
-    return ApplicationError(message, type=kind, non_retryable=not retryable)
+    return expected_failure(log, message, kind, retryable=retryable)
 
 
 class DocumentActivities:
@@ -89,11 +92,11 @@ class DocumentActivities:
             fetched = await fetcher.fetch(doc, self.max_bytes)
             text = extract_text(doc.name, fetched.content_type or doc.mimetype, fetched.data, fetched.encoding)
         except DocumentTooLarge as err:
-            raise _fail(str(err), "DocumentTooLarge") from err
+            raise _fail(str(err), "DocumentTooLarge") from None
         except FetchError as err:
-            raise _fail(str(err), "FetchError", err.retryable) from err
+            raise _fail(str(err), "FetchError", err.retryable) from None
         except UnsupportedDocument as err:
-            raise _fail(f"{doc.name}: {err}", "UnsupportedDocument") from err
+            raise _fail(f"{doc.name}: {err}", "UnsupportedDocument") from None
         return ExtractedDocument(name=doc.name, text=text[:MAX_TEXT_CHARS], truncated=len(text) > MAX_TEXT_CHARS)
 
     def _openai(self):

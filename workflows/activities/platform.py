@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.base import PlatformError, PlatformRegistry
+from workflows.activities.failures import expected_failure
 from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
 from workflows.contracts import ConversationKey, MessageRef
+
+log = logging.getLogger(__name__)
 
 
 def _as_temporal(err: PlatformError) -> ApplicationError:
     # "PlatformError" is in the retry policy's non_retryable_error_types, so a failure
     # that waiting may fix (429s after the client's own retries, 5xx) needs another type.
-    if err.retryable:
-        return ApplicationError(str(err), type="PlatformRetryableError")
-    return ApplicationError(str(err), type="PlatformError", non_retryable=True)
+    # A refusal is expected: one WARNING line, not a traceback per attempt (failures.py).
+    kind = "PlatformRetryableError" if err.retryable else "PlatformError"
+    return expected_failure(log, str(err), kind, retryable=err.retryable)
 
 
 class PlatformActivities:
@@ -30,14 +35,14 @@ class PlatformActivities:
                 req.key, req.reply, idempotency_key=req.idempotency_key, context=req.reply_context
             )
         except PlatformError as err:
-            raise _as_temporal(err) from err
+            raise _as_temporal(err) from None
 
     @activity.defn
     async def update_message(self, req: UpdateRequest) -> None:
         try:
             await self._registry.get(req.ref.key.platform).update(req.ref, req.reply)
         except PlatformError as err:
-            raise _as_temporal(err) from err
+            raise _as_temporal(err) from None
 
     @activity.defn
     async def create_channel(self, req: CreateChannelRequest) -> ConversationKey:
@@ -46,25 +51,25 @@ class PlatformActivities:
                 req.name, topic=req.topic, members=req.members, like=req.like
             )
         except PlatformError as err:
-            raise _as_temporal(err) from err
+            raise _as_temporal(err) from None
 
     @activity.defn
     async def resolve_members(self, req: MembersRequest) -> list[str]:
         try:
             return await self._registry.get(req.like.platform).resolve_members(req.ids, like=req.like)
         except PlatformError as err:
-            raise _as_temporal(err) from err
+            raise _as_temporal(err) from None
 
     @activity.defn
     async def pin_message(self, req: PinRequest) -> None:
         try:
             await self._registry.get(req.ref.key.platform).pin(req.ref)
         except PlatformError as err:
-            raise _as_temporal(err) from err
+            raise _as_temporal(err) from None
 
     @activity.defn
     async def send_private(self, req: PrivateRequest) -> None:
         try:
             await self._registry.get(req.key.platform).send_private(req.key, req.user_id, req.text)
         except PlatformError as err:
-            raise _as_temporal(err) from err
+            raise _as_temporal(err) from None

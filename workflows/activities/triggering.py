@@ -1,12 +1,16 @@
 """The match_trigger activity: reads the operator's rules file, then matches.
 
 Rules of custom workflows (workflows/registry.py) come after the file's rules; the
-workflows they start get the message text as ``args["text"]``.
+workflows they start get the message text as ``args["text"]``. The file is validated
+at start-up (a bad file stops the worker with one line); an edit made while running
+that fails validation keeps the last good rules and is logged once per broken version.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Iterable
 
 from temporalio import activity
 
@@ -14,17 +18,42 @@ from workflows import triggers
 from workflows.activities.models import MatchRequest
 from workflows.contracts import FileRef, TriggerRule, WorkflowStart
 
+log = logging.getLogger(__name__)
+
 
 class TriggerActivities:
-    def __init__(self, rules_file: Path | None = None, extra_rules: list[TriggerRule] | None = None) -> None:
+    def __init__(
+        self,
+        rules_file: Path | None = None,
+        extra_rules: list[TriggerRule] | None = None,
+        known_workflows: Iterable[str] | None = None,
+    ) -> None:
         self._rules_file = rules_file
         self._extra = list(extra_rules or [])
         self._extra_types = {r.workflow for r in self._extra}
-        triggers.load_rules(rules_file)  # fail at start-up, not on the first message
+        self._known = set(known_workflows) if known_workflows is not None else None
+        # Fail at start-up, not on the first message (TriggerConfigError, one line).
+        self._good = triggers.load_rules(rules_file, self._known)
+        self._reported: str | None = None
+
+    def current_rules(self) -> list[TriggerRule]:
+        """The file's rules now, or the last good ones while the file is broken (said once)."""
+        try:
+            rules = triggers.load_rules(self._rules_file, self._known)
+        except triggers.TriggerConfigError as err:
+            if str(err) != self._reported:
+                self._reported = str(err)
+                log.warning("%s; keeping the last good trigger rules (%d rules) until the file is fixed", err, len(self._good))
+            return self._good
+        if self._reported is not None:
+            self._reported = None
+            log.warning("trigger rules reloaded: %d rules from %s", len(rules), self._rules_file or triggers.DEFAULT_RULES_FILE)
+        self._good = rules
+        return rules
 
     async def match_trigger_now(self, text: str, files: list[FileRef]) -> WorkflowStart | None:
         """The operator's rules, then the custom workflows' phrases; custom workflows get the text as args."""
-        decision = triggers.match(triggers.load_rules(self._rules_file) + self._extra, text, files)
+        decision = triggers.match(self.current_rules() + self._extra, text, files)
         if decision is not None and decision.workflow_type in self._extra_types and not decision.args:
             decision.args = {"text": text}
         return decision

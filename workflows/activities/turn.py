@@ -8,19 +8,14 @@ stay normal activities with their own retry policy.
 
 from __future__ import annotations
 
-import logging
-
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from workflows import triggers
 from workflows.activities.models import PostRequest, ReplyRequest
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import ReplyActivities
 from workflows.activities.triggering import TriggerActivities
 from workflows.contracts import FileRef, MessageRef, Reply, WorkflowStart
-
-log = logging.getLogger(__name__)
 
 
 class TurnRequest(BaseModel):
@@ -45,12 +40,8 @@ class TurnActivities:
 
     @activity.defn
     async def take_turn(self, req: TurnRequest) -> TurnResult:
-        try:
-            decision = await self._trigger.match_trigger_now(req.reply.text, req.files)
-        except triggers.TriggerConfigError as err:
-            # A broken rules file must not silence the conversation.
-            log.error("trigger rules could not be evaluated, answering without triggers: %s", err)
-            decision = None
+        # A rules file broken while running keeps its last good rules (TriggerActivities).
+        decision = await self._trigger.match_trigger_now(req.reply.text, req.files)
         if decision is not None:
             return TurnResult(decision=decision)
         reply = await self._replies.generate_reply(req.reply)

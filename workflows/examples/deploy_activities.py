@@ -25,7 +25,7 @@ async def notify_pipeline(decision: DeployDecision) -> int:
         async with httpx.AsyncClient(timeout=15) as http:
             resp = await http.post(decision.callback_url, json=decision.model_dump(exclude={"callback_url"}))
     except httpx.HTTPError as err:
-        raise RuntimeError(f"the pipeline callback failed: {err or type(err).__name__}") from err
+        raise RuntimeError(f"the pipeline callback failed: {str(err) or type(err).__name__}") from err
     if resp.status_code >= 500:
         raise RuntimeError(f"the pipeline callback answered HTTP {resp.status_code}")
     if resp.status_code >= 400:

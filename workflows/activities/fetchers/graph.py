@@ -93,7 +93,7 @@ class GraphClient:
             async with httpx.AsyncClient(timeout=self.timeout) as http:
                 resp = await http.get(f"{self.base_url}{path}", params=params, headers=headers)
         except httpx.HTTPError as err:
-            raise FetchError(f"Microsoft Graph is unreachable: {err or type(err).__name__}", retryable=True) from err
+            raise FetchError(f"Microsoft Graph is unreachable: {str(err) or type(err).__name__}", retryable=True) from err
         if resp.status_code >= 400:
             raise FetchError(f"Microsoft Graph answered HTTP {resp.status_code} for {path}", retryable=resp.status_code >= 500)
         return resp.json()
@@ -144,7 +144,7 @@ class GraphClient:
                     data = await read_limited(doc, resp.aiter_bytes(), max_bytes)
                     return Fetched(data, resp.headers.get("content-type", ""), resp.charset_encoding)
         except httpx.HTTPError as err:
-            raise FetchError(f"fetching {doc.name} from SharePoint failed: {err or type(err).__name__}", retryable=True) from err
+            raise FetchError(f"fetching {doc.name} from SharePoint failed: {str(err) or type(err).__name__}", retryable=True) from err
 
 
 class SharePointFetcher:

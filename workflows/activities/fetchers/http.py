@@ -27,7 +27,7 @@ async def http_get(doc: FileRef, url: str, max_bytes: int, headers: dict[str, st
                 data = await read_limited(doc, resp.aiter_bytes(), max_bytes)
                 return Fetched(data, resp.headers.get("content-type", ""), resp.charset_encoding)
     except httpx.HTTPError as err:
-        raise FetchError(f"fetching {doc.name} failed: {err or type(err).__name__}", retryable=True) from err
+        raise FetchError(f"fetching {doc.name} failed: {str(err) or type(err).__name__}", retryable=True) from err
 
 
 class HttpFetcher:
