@@ -44,7 +44,10 @@ async def _sessions(args: argparse.Namespace) -> int:
     try:
         client = await sessions.client_for(settings)
     except RuntimeError as err:
-        print(f"error: cannot reach Temporal at {settings.temporal_target}: {err}", file=sys.stderr)
+        hint = "" if settings.temporal_address else (
+            f"; no `threadwork dev` runs from {settings.data_dir} (start it in this folder, or set TEMPORAL_ADDRESS)"
+        )
+        print(f"error: cannot reach Temporal at {sessions.target_for(settings)}: {err}{hint}", file=sys.stderr)
         return 2
     if args.action == "list":
         rows = await sessions.list_sessions(client, include_closed=args.all)

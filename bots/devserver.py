@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import logging
 import os
 import shutil
@@ -46,6 +47,21 @@ def _die_with_parent() -> None:  # runs in the child before exec
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
+#: In the dev server's data directory while it runs: its address, for `threadwork sessions`.
+RECORD_NAME = "running.json"
+
+
+def running_address(data_dir: Path) -> str | None:
+    """The address of the dev server that `threadwork dev` runs from ``data_dir``, if it still runs."""
+    try:
+        record = json.loads((data_dir / RECORD_NAME).read_text())
+        os.kill(int(record["pid"]), 0)  # the `threadwork dev` process that started it is alive
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    address = record.get("address")
+    return address if isinstance(address, str) else None
 
 
 class DevServer:
@@ -107,6 +123,7 @@ class DevServer:
                 # Whoever answered is ours only if our child holds the port: another server
                 # that took the port after our check could answer the health check too.
                 if listens_on(self.process.pid, self.port) is not False:
+                    self._record()
                     return
             if asyncio.get_running_loop().time() > deadline:
                 await self.stop()
@@ -124,7 +141,17 @@ class DevServer:
             return False
         return True
 
+    @property
+    def record_path(self) -> Path:
+        return self.data_dir / RECORD_NAME
+
+    def _record(self) -> None:
+        """Say where this server listens, so `threadwork sessions` run in the same folder finds it."""
+        record = {"address": self.address, "ui": self.ui_url, "pid": os.getpid()}
+        self.record_path.write_text(json.dumps(record) + "\n")
+
     async def stop(self, timeout: float = 15.0) -> None:
+        self.record_path.unlink(missing_ok=True)
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return

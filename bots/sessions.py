@@ -8,13 +8,21 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from bots.config import Settings
+from bots.devserver import running_address
 from bots.temporal import connect
 from workflows.chat_session import ChatSessionWorkflow
 
 
+def target_for(settings: Settings) -> str:
+    """TEMPORAL_ADDRESS, else the dev server that `threadwork dev` runs from this folder's data dir."""
+    if settings.temporal_address:
+        return settings.temporal_address
+    return running_address(settings.data_dir / "temporal") or settings.temporal_target
+
+
 async def client_for(settings: Settings) -> Client:
     try:
-        return await connect(settings.temporal_target, settings.temporal_namespace)
+        return await connect(target_for(settings), settings.temporal_namespace)
     except Exception as err:
         raise RuntimeError(str(err)) from err
 

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from tests.support.stack import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -48,3 +50,37 @@ async def test_list_show_end(stack):
 
     code, _, err = await cli(stack.client, "end", sid)
     assert code == 1 and "no running session" in err
+
+
+async def test_sessions_finds_the_dev_server_started_from_the_same_data_dir(tmp_path: Path):
+    """`threadwork dev` on a non-default port; `sessions` in a shell that only shares the data dir finds it."""
+    import httpx
+
+    from tests.test_dev_restart import DevProcess, _dev_env, _say, _tail
+
+    env = _dev_env(tmp_path)
+    dev = DevProcess(env, tmp_path / "dev.log")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['THREADWORK_PORT']}", timeout=30) as http:
+            await dev.wait_healthy(http)
+            sent = await _say(http, "hello from a dev server on its own port", None)
+        other_shell = {k: v for k, v in env.items() if k not in ("THREADWORK_DEV_TEMPORAL_PORT", "THREADWORK_DEV_UI_PORT")}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bots.cli", "sessions", "list",
+            cwd=REPO, env=other_shell, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode() + _tail(dev.log)
+        assert sent["session_id"] in out.decode()
+        assert await dev.interrupt() == 0, _tail(dev.log)
+    finally:
+        dev.kill()
+    # Once it stopped, the hint names the folder instead of pretending a server should be there.
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", "sessions", "list",
+        cwd=REPO, env={**other_shell, "THREADWORK_DEV_TEMPORAL_PORT": str(free_port())},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "no `threadwork dev` runs from" in lines[0], err.decode()
