@@ -319,6 +319,19 @@ async def test_bot_markdown_renders_formatted_and_no_raw_html_reaches_the_dom(pa
     for raw in ("|---|", "**", "##", "```", "~~"):
         assert raw not in shown, raw
 
+    # Text-level additions (conversation links) go into plain text only, never into code or links.
+    decorated = await page.evaluate("""async () => {
+        const { markdown } = await import('/webchat/static/markdown.js');
+        const mark = (t) => t.split('ROOM').flatMap((part, i) => i ? [Object.assign(document.createElement('mark'), { textContent: 'room' }), part] : [part]);
+        const div = document.createElement('div');
+        div.append(markdown('see **ROOM** and `ROOM` and [ROOM](https://x.example/)', { decorate: mark }));
+        return div.innerHTML.trim();
+    }""")
+    assert decorated == (
+        '<p>see <strong><mark>room</mark></strong> and <code>ROOM</code> and '
+        '<a href="https://x.example/" target="_blank" rel="noopener noreferrer">ROOM</a></p>'
+    ), decorated
+
 
 async def test_phone_width_keeps_the_composer_usable(browser: Browser, stack):
     width = 360

@@ -6,6 +6,7 @@
 
 import { Marked } from "./vendor/marked.esm.js";
 import DOMPurify from "./vendor/purify.es.js";
+import { BoundedMap } from "./bounded.js";
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
@@ -69,8 +70,16 @@ export function markdown(text, { inline = false, decorate = null } = {}) {
   return fragment;
 }
 
+const firstLines = new BoundedMap(500); // text -> first line: the thread list re-renders often
+
 // The first line a reader sees, as plain text (thread list, titles): the first block's text.
 export function firstLine(text) {
+  const source = String(text ?? "");
+  if (!firstLines.has(source)) firstLines.set(source, renderFirstLine(source));
+  return firstLines.get(source);
+}
+
+function renderFirstLine(text) {
   const fragment = markdown(text);
   for (const br of fragment.querySelectorAll("br")) br.replaceWith(" ");
   const first = [...fragment.children].find((node) => node.textContent.trim());
