@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -14,6 +15,8 @@ from workflows.contracts import Button, ButtonsBlock, ConversationKey, Reply, Te
 from workflows.incident import IncidentWorkflow
 
 WAIT_MS = 20_000
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+POLL_MS, RECONNECT_MS = 4000, 3000  # adapters/webchat/static/live.js
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -29,23 +32,33 @@ async def stack(client, tmp_path: Path) -> AsyncIterator[Stack]:
         yield s
 
 
-@pytest_asyncio.fixture
-async def page(browser: Browser, stack) -> AsyncIterator[Page]:
-    """A fresh browser profile on the stack's web chat; uncaught page errors fail the test."""
-    context = await browser.new_context(base_url=stack.base_url, viewport={"width": 1280, "height": 800})
+@contextlib.asynccontextmanager
+async def open_page(browser: Browser, stack, width: int = 1280, height: int = 800) -> AsyncIterator[Page]:
+    """A fresh browser profile on the stack's web chat (not loaded yet); uncaught page errors fail the test."""
+    context = await browser.new_context(base_url=stack.base_url, viewport={"width": width, "height": height})
     context.set_default_timeout(WAIT_MS)
     page = await context.new_page()
     crashes: list[str] = []
     page.on("pageerror", lambda err: crashes.append(str(err)))
-    await page.goto("/")
-    await expect(page.get_by_test_id("channel-general")).to_be_visible()
-    await expect(page.get_by_test_id("identity-note")).to_contain_text("Open web chat: everyone here is a member")
-    await expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
     try:
         yield page
     finally:
         await context.close()
     assert crashes == [], f"uncaught errors in the page: {crashes}"
+
+
+async def load(page: Page) -> None:
+    await page.goto("/")
+    await expect(page.get_by_test_id("channel-general")).to_be_visible()
+    await expect(page.get_by_test_id("identity-note")).to_contain_text("Open web chat: everyone here is a member")
+    await expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+
+
+@pytest_asyncio.fixture
+async def page(browser: Browser, stack) -> AsyncIterator[Page]:
+    async with open_page(browser, stack) as page:
+        await load(page)
+        yield page
 
 
 def bot_messages(page: Page):
@@ -160,6 +173,27 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     assert any("resolved" in text.lower() for text in origin)
     await page.screenshot(path=str(tmp_path / "webchat-resolved.png"), full_page=True)
 
+    # The postmortem draft (Markdown) reads as a formatted document, and its thread as its title.
+    drafts = [m for m in await stack.store.messages(channel) if m["text"].startswith("# Postmortem (draft)")]
+    assert len(drafts) == 1 and drafts[0]["thread"] == drafts[0]["id"]
+    item = page.get_by_test_id("thread-item").filter(has_text="Postmortem (draft)")
+    await expect(item.get_by_test_id("thread-summary")).to_have_text(f"Postmortem (draft): {state.title}")
+    await item.click()
+    postmortem = page.locator(f'#messages [data-message-id="{drafts[0]["id"]}"] [data-testid="message-body"]')
+    await expect(postmortem.locator("h1")).to_have_text(f"Postmortem (draft): {state.title}")
+    await expect(postmortem.locator("h2")).to_have_text(
+        ["Summary", "Timeline (UTC)", "Approvals", "Decisions and changes", "Impact", "Root cause", "Action items"]
+    )
+    facts = postmortem.locator("table").first
+    await expect(facts.locator("tr").filter(has_text="Severity").locator("td")).to_have_text(["Severity", "SEV1"])
+    await expect(facts.locator("tr").filter(has_text="Status").locator("td")).to_have_text(["Status", "resolved"])
+    await expect(postmortem.locator("li strong").first).to_have_text("Ben")
+    await expect(postmortem.locator('input[type="checkbox"]')).to_be_disabled()
+    shown = await postmortem.inner_text()
+    for raw in ("|---|", "**", "# ", "| |"):
+        assert raw not in shown, raw
+    await page.screenshot(path=str(tmp_path / "webchat-postmortem.png"), full_page=True)
+
 
 async def test_channel_opened_by_a_workflow_appears_with_unread_posts(page: Page, stack):
     await page.get_by_test_id("user-name").fill("Cy")
@@ -168,11 +202,11 @@ async def test_channel_opened_by_a_workflow_appears_with_unread_posts(page: Page
     key = await webchat.create_channel(
         "inc-checkout-down", topic="Incident: checkout is down", like=ConversationKey(platform="webchat", channel="general")
     )
-    await expect(page.get_by_test_id("channel-inc-checkout-down")).to_be_visible()
-
+    # The page does not poll while its stream is live: the channel shows up with its first post.
     gone = Button(label="Acknowledge", action_id="incident.ack", workflow_id="no-such-workflow")
     await webchat.post(key, Reply(text="Incident channel opened", blocks=[TextBlock(text="Incident channel opened"), ButtonsBlock(buttons=[gone])]))
     channel = page.get_by_test_id("channel-inc-checkout-down")
+    await expect(channel).to_be_visible()
     await expect(channel.get_by_test_id("unread-badge")).to_have_text("1")
 
     await channel.click()
@@ -193,14 +227,24 @@ async def test_channel_opened_by_a_workflow_appears_with_unread_posts(page: Page
     assert cy["name"] == "Cy" and cy["is_guest"] is True and cy["id"].startswith("webchat-")
 
 
-async def test_attached_file_is_shown_as_a_link_and_summarized(page: Page, stack):
+async def test_attach_stages_the_file_and_send_uploads_it_with_the_caption(page: Page, stack):
     from tests.support.documents import REPORT_TEXT
 
     await page.get_by_test_id("user-name").fill("Ada")
+    report = {"name": "report.md", "mimeType": "text/markdown", "buffer": REPORT_TEXT.encode()}
+
+    # Attach only stages the file beside the composer; Remove unstages it.
+    await page.get_by_test_id("composer-file").set_input_files(files=[{**report, "name": "wrong.md"}])
+    await expect(page.get_by_test_id("attachment-name")).to_have_text("wrong.md")
+    await page.get_by_test_id("attachment-remove").click()
+    await expect(page.get_by_test_id("attachment-chip")).to_have_count(0)
+    await page.get_by_test_id("composer-file").set_input_files(files=[report])
+    await expect(page.get_by_test_id("attachment-name")).to_have_text("report.md")
+    assert await stack.store.messages("general") == []
+
+    # Typing after attaching, then Send (as everyone does): text and file go together.
     await page.get_by_test_id("composer-input").fill("the <b>storage</b> report")
-    await page.get_by_test_id("composer-file").set_input_files(
-        files=[{"name": "report.md", "mimeType": "text/markdown", "buffer": REPORT_TEXT.encode()}]
-    )
+    await page.get_by_test_id("composer-send").click()
     mine = user_messages(page)
     await expect(mine).to_have_count(1)
     await expect(mine.get_by_test_id("block-text")).to_have_text("the <b>storage</b> report")
@@ -212,3 +256,158 @@ async def test_attached_file_is_shown_as_a_link_and_summarized(page: Page, stack
     await expect(summary).to_have_count(1, timeout=WAIT_MS)
     await expect(summary.get_by_test_id("block-text")).to_contain_text("twelve percent")
     await expect(page.get_by_test_id("composer-input")).to_have_value("")
+    await expect(page.get_by_test_id("attachment-chip")).to_have_count(0)
+    await expect(page.get_by_test_id("error-banner")).to_be_hidden()
+    stored = await stack.store.messages("general")
+    assert [(m["text"], [f["name"] for f in m["files"]]) for m in stored if not m["is_bot"]] == [
+        ("the <b>storage</b> report", ["report.md"])
+    ]
+
+    # Send with neither text nor file explains itself and sends nothing.
+    await page.get_by_test_id("composer-send").click()
+    await expect(page.get_by_test_id("error-text")).to_have_text("Type a message or attach a file first.")
+    assert len(await stack.store.messages("general")) == len(stored)
+
+
+MARKDOWN = """## Deploy report
+
+**bold** and _italic_ and `inline <code>` and ~~gone~~
+second line
+
+| Step | Result |
+|---|---|
+| build | ok |
+| deploy | <b>failed</b> |
+
+```
+print("<hi>")
+```
+
+- [x] rolled back
+- [ ] postmortem
+
+<script>window.__pwned = 1</script>
+<img src=x onerror="window.__pwned = 2">
+
+[click](javascript:window.__pwned=3) ![tracker](http://127.0.0.1:9/t.png) https://example.com/x
+"""
+
+
+async def test_bot_markdown_renders_formatted_and_no_raw_html_reaches_the_dom(page: Page, stack):
+    webchat = stack.platforms.registry.get("webchat")
+    await webchat.post(ConversationKey(platform="webchat", channel="general"), Reply(text=MARKDOWN))
+    item = page.get_by_test_id("thread-item").filter(has_text="Deploy report")
+    await expect(item.get_by_test_id("thread-summary")).to_have_text("Deploy report")
+    await item.click()
+
+    body = bot_messages(page).get_by_test_id("message-body")
+    await expect(body.locator("h2")).to_have_text("Deploy report")
+    await expect(body.locator("strong")).to_have_text("bold")
+    await expect(body.locator("em")).to_have_text("italic")
+    await expect(body.locator("p code")).to_have_text("inline <code>")
+    await expect(body.locator("del")).to_have_text("gone")
+    await expect(body.locator("p").first.locator("br")).to_have_count(1)  # a newline stays a line break
+    await expect(body.locator("th")).to_have_text(["Step", "Result"])
+    await expect(body.locator("tbody tr")).to_have_count(2)
+    await expect(body.locator("tbody tr").nth(1).locator("td")).to_have_text(["deploy", "<b>failed</b>"])
+    await expect(body.locator("pre code")).to_have_text('print("<hi>")')
+    boxes = body.locator('input[type="checkbox"]')
+    await expect(boxes).to_have_count(2)
+    assert [await b.is_checked() for b in await boxes.all()] == [True, False]
+    await expect(body).to_contain_text("<script>window.__pwned = 1</script>")
+    await expect(body).to_contain_text('<img src=x onerror="window.__pwned = 2">')
+
+    # Only the allowed tags exist; links are safe and open elsewhere; nothing ran.
+    assert await body.locator("script, img, b, iframe, style, [onerror]").count() == 0
+    assert await body.locator('a[href^="javascript"]').count() == 0
+    tracker = body.get_by_role("link", name="tracker")
+    await expect(tracker).to_have_attribute("href", "http://127.0.0.1:9/t.png")
+    url = body.get_by_role("link", name="https://example.com/x")
+    await expect(url).to_have_attribute("target", "_blank")
+    await expect(url).to_have_attribute("rel", "noopener noreferrer")
+    assert await page.evaluate("window.__pwned") is None
+    shown = await body.inner_text()
+    for raw in ("|---|", "**", "##", "```", "~~"):
+        assert raw not in shown, raw
+
+    # Text-level additions (conversation links) go into plain text only, never into code or links.
+    decorated = await page.evaluate("""async () => {
+        const { markdown } = await import('/webchat/static/markdown.js');
+        const mark = (t) => t.split('ROOM').flatMap((part, i) => i ? [Object.assign(document.createElement('mark'), { textContent: 'room' }), part] : [part]);
+        const div = document.createElement('div');
+        div.append(markdown('see **ROOM** and `ROOM` and [ROOM](https://x.example/)', { decorate: mark }));
+        return div.innerHTML.trim();
+    }""")
+    assert decorated == (
+        '<p>see <strong><mark>room</mark></strong> and <code>ROOM</code> and '
+        '<a href="https://x.example/" target="_blank" rel="noopener noreferrer">ROOM</a></p>'
+    ), decorated
+
+
+async def test_phone_width_keeps_the_composer_usable(browser: Browser, stack):
+    width = 360
+    async with open_page(browser, stack, width=width, height=740) as page:
+        await load(page)
+        await page.get_by_test_id("user-name").fill("Ada")
+        await say(page, "status")
+        status = bot_messages(page).filter(has=page.get_by_test_id("block-heading").filter(has_text="Session status"))
+        await expect(status).to_have_count(1)
+        await expect(status.get_by_test_id("block-context")).to_have_text("Workflows started here")
+        await page.get_by_test_id("composer-file").set_input_files(
+            files=[{"name": "a-rather-long-file-name-for-a-small-screen.txt", "mimeType": "text/plain", "buffer": b"hello"}]
+        )
+        await page.get_by_test_id("composer-input").fill("here is the log")
+        await expect(page.get_by_test_id("attachment-chip")).to_be_visible()
+        DOCS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(DOCS / "webchat-360.png"))
+
+        assert await page.evaluate("document.documentElement.scrollWidth") <= width
+        boxes = {}
+        for part in ("composer-input", "composer-attach", "composer-send", "attachment-chip"):
+            await expect(page.get_by_test_id(part)).to_be_in_viewport()
+            boxes[part] = await page.get_by_test_id(part).bounding_box()
+            assert boxes[part]["x"] >= 0 and boxes[part]["x"] + boxes[part]["width"] <= width, (part, boxes[part])
+        assert boxes["composer-input"]["width"] >= 180, boxes["composer-input"]
+        assert boxes["composer-input"]["height"] >= 40, boxes["composer-input"]
+        assert boxes["composer-send"]["height"] >= 32, boxes["composer-send"]
+
+        # And it works: the staged file goes out with its caption, in this thread.
+        await page.get_by_test_id("composer-send").click()
+        await expect(user_messages(page).filter(has_text="here is the log").get_by_test_id("file-link")).to_have_count(1)
+        await expect(status).to_be_visible()
+
+
+async def test_channels_are_polled_only_while_the_stream_is_down(browser: Browser, stack):
+    async with open_page(browser, stack) as page:
+        channel_polls: list[str] = []
+        page.on("request", lambda r: channel_polls.append(r.url) if r.url.endswith("/webchat/api/channels") else None)
+        await page.clock.install()
+        await page.route("**/webchat/api/stream*", lambda route: route.fulfill(status=503, body="down"))
+        await page.goto("/")
+        await expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "offline")
+
+        # Down: the channel list is polled as a fallback, again and again.
+        for _ in range(2):
+            async with page.expect_request("**/webchat/api/channels"):
+                await page.clock.run_for(POLL_MS)
+
+        # Back: the page catches up once, then only the stream talks.
+        await page.unroute("**/webchat/api/stream*")
+        async with page.expect_request("**/webchat/api/channels"):
+            await page.clock.run_for(RECONNECT_MS)
+        await expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+        await expect(page.get_by_test_id("channel-general")).to_be_visible()
+        settled = len(channel_polls)
+        await page.clock.run_for(15 * POLL_MS)
+        # A later request's answer arrives after any request the timers made before it.
+        await page.evaluate("fetch('/webchat/api/channels/general/messages').then(r => r.json())")
+        assert len(channel_polls) == settled
+
+        # Bookkeeping per thread stays bounded however long the page is open.
+        kept = await page.evaluate("""async () => {
+            const { BoundedMap } = await import('/webchat/static/bounded.js');
+            const seen = new BoundedMap(3);
+            for (const id of ['a', 'b', 'c', 'd', 'b', 'e']) seen.set(id, 1);
+            return [...seen.keys()].join();
+        }""")
+        assert kept == "d,b,e"

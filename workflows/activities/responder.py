@@ -90,6 +90,7 @@ def status_reply(summary: SessionSummary) -> Reply:
                 ]
             ),
             DividerBlock(),
+            TextBlock(text="Workflows started here", style="context"),
             TextBlock(text="\n".join(f"• {line}" for line in lines)),
         ],
     )

@@ -1,13 +1,17 @@
 // The threadwork web chat: channels, threads, a composer, live updates.
 // State lives here; rendering of messages and blocks is in render.js.
 
-import { api, newMessageId } from "./api.js";
+import { setupActions } from "./actions.js";
+import { api } from "./api.js";
+import { BoundedMap } from "./bounded.js";
+import { setComposerTarget, setupComposer } from "./composer.js";
 import { el, formatTime } from "./dom.js";
-import { addNote, messageElement, summaryOf, updateMessageElement } from "./render.js";
+import { clearError, clearErrors, showError } from "./errors.js";
+import { startLive } from "./live.js";
+import { messageElement, summaryOf, updateMessageElement } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
-const CHANNEL_POLL_MS = 4000;
-const STREAM_RECONNECT_MS = 3000;
+const CHANNEL_REFRESH_DELAY_MS = 1500;
 const STORAGE = { name: "threadwork.name", guest: "threadwork.guest" };
 
 const state = {
@@ -16,32 +20,12 @@ const state = {
   thread: null,
   messages: new Map(), // id -> message, for the current channel
   unread: new Map(), // channel id -> messages arrived while elsewhere
-  seen: new Map(), // thread id -> newest ts the user has seen
+  seen: new BoundedMap(1000), // thread id -> newest ts the user has seen (recent threads only)
   loadToken: 0,
   streamSeq: 0, // counts stream events, so a slower snapshot never overwrites a newer edit
-  touchedAt: new Map(), // message id -> streamSeq of its last stream event
-  draft: null, // {text, channel, thread, messageId}: a retry of the same text reuses its id
+  touchedAt: new Map(), // message id -> streamSeq of its last stream event, while a snapshot is loading
+  loadsFrom: [], // streamSeq at the start of each snapshot request in flight
 };
-
-// ---- errors ----------------------------------------------------------------
-
-const errors = new Map(); // source -> text; the banner shows the newest
-
-function showError(text, source = "general") {
-  errors.delete(source);
-  errors.set(source, text);
-  renderErrors();
-}
-
-function clearError(source) {
-  if (errors.delete(source)) renderErrors();
-}
-
-function renderErrors() {
-  const texts = [...errors.values()];
-  $("error-banner").hidden = texts.length === 0;
-  $("error-text").textContent = texts.length ? texts[texts.length - 1] : "";
-}
 
 // ---- identity --------------------------------------------------------------
 
@@ -174,9 +158,17 @@ function mergeSnapshot(messages, startSeq) {
   }
 }
 
+// touchedAt only guards snapshots in flight: forget what no pending request can be older than.
+function finishLoad(startSeq) {
+  state.loadsFrom.splice(state.loadsFrom.indexOf(startSeq), 1);
+  const oldest = Math.min(...state.loadsFrom);
+  for (const [id, seq] of state.touchedAt) if (seq <= oldest) state.touchedAt.delete(id);
+}
+
 async function loadMessages(channel, thread = null) {
   const token = thread ? state.loadToken : ++state.loadToken;
   const startSeq = state.streamSeq;
+  state.loadsFrom.push(startSeq);
   try {
     const messages = await api.messages(channel, thread);
     if (token !== state.loadToken || channel !== state.channel) return;
@@ -187,6 +179,8 @@ async function loadMessages(channel, thread = null) {
     renderThreadList();
   } catch (err) {
     showError(`Could not load #${channel}: ${err.message}`, "load");
+  } finally {
+    finishLoad(startSeq);
   }
 }
 
@@ -280,151 +274,46 @@ function renderThread() {
 // ---- composer --------------------------------------------------------------
 
 function updateComposer() {
-  $("composer-input").placeholder = state.thread ? "Reply in this thread" : `Start a new thread in #${state.channel}`;
-}
-
-// The composer's author, or an error asking for one.
-function composerUser() {
-  const user = userName();
-  if (!user) {
-    $("user-name").focus();
-    showError("Type your name first (under “Your name”).", "composer");
-  }
-  return user;
+  setComposerTarget(state.thread ? "Reply in this thread" : `Start a new thread in #${state.channel}`);
+  document.body.dataset.view = state.thread ? "thread" : "channel";
 }
 
 // After a post: open its thread and show it even if the stream lags.
 async function showPosted(channel, thread, answer) {
-  $("composer-input").value = "";
-  state.draft = null;
-  clearError("composer");
   if (!thread) go(channel, answer.thread);
   await loadMessages(channel, answer.thread);
 }
 
-async function send(event) {
-  event.preventDefault();
-  const input = $("composer-input");
-  const text = input.value;
-  if (!text.trim()) return showError("Type a message first.", "composer");
-  const user = composerUser();
-  if (!user) return;
-  const { channel, thread } = state;
-  const d = state.draft;
-  if (!d || d.text !== text || d.channel !== channel || d.thread !== thread) {
-    state.draft = { text, channel, thread, messageId: newMessageId() };
-  }
-  $("composer-send").disabled = true;
-  try {
-    const answer = await api.send({ channel, thread, user, text, guest: $("guest").checked, messageId: state.draft.messageId });
-    await showPosted(channel, thread, answer);
-  } catch (err) {
-    showError(err.message, "composer");
-    if (err.body?.thread && !thread) {
-      // Stored but not processed (503): the thread exists; a resend retries the same message.
-      state.draft.thread = err.body.thread;
-      go(channel, err.body.thread);
-    }
-  } finally {
-    $("composer-send").disabled = false;
-    input.focus();
-  }
-}
-
-// The chosen file goes up with the composer text as its caption.
-async function attach() {
-  const picker = $("composer-file");
-  const file = picker.files && picker.files[0];
-  picker.value = "";
-  const user = file && composerUser();
-  if (!user) return;
-  const { channel, thread } = state;
-  $("composer-attach").disabled = true;
-  try {
-    const text = $("composer-input").value.trim();
-    const answer = await api.upload({ channel, thread, user, text, guest: $("guest").checked, file });
-    await showPosted(channel, thread, answer);
-  } catch (err) {
-    showError(err.message, "composer");
-    if (err.body?.thread && !thread) go(channel, err.body.thread);
-  } finally {
-    $("composer-attach").disabled = false;
-  }
-}
-
-function onComposerKey(event) {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    $("composer").requestSubmit();
-  }
-}
-
-// ---- buttons in bot messages ----------------------------------------------
-
-async function onMessageClick(event) {
-  const button = event.target.closest("button[data-action-id]");
-  if (!button) return;
-  const node = button.closest("[data-message-id]");
-  const message = state.messages.get(node.dataset.messageId);
-  const user = userName();
-  if (!user) {
-    $("user-name").focus();
-    return addNote(node, "Type your name first (under “Your name”).", "error");
-  }
-  const group = [...button.closest(".block-buttons").querySelectorAll("button")];
-  group.forEach((b) => { b.disabled = true; });
-  button.classList.add("pending");
-  try {
-    const answer = await api.act({
-      channel: message.channel, thread: message.thread, messageId: message.id,
-      actionId: button.dataset.actionId, value: button.dataset.value, user,
-    });
-    if (answer && answer.ephemeral) addNote(node, answer.ephemeral);
-  } catch (err) {
-    addNote(node, err.message, "error");
-  } finally {
-    group.forEach((b) => { b.disabled = false; });
-    button.classList.remove("pending");
-  }
-}
-
 // ---- live updates ----------------------------------------------------------
 
-function setLive(status, label) {
+function setLive(status) {
   $("live-status").dataset.state = status;
-  $("live-status").textContent = label;
+  $("live-status").textContent = status === "live" ? "live" : "reconnecting…";
 }
 
-function onStreamEvent(event) {
-  const { kind, message } = JSON.parse(event.data);
+// Topics change with the incident they belong to: refresh once after a burst of edits.
+let channelRefresh = null;
+function refreshChannelsSoon() {
+  clearTimeout(channelRefresh);
+  channelRefresh = setTimeout(refreshChannels, CHANNEL_REFRESH_DELAY_MS);
+}
+
+function onStreamEvent({ kind, message }) {
   state.streamSeq += 1;
-  state.touchedAt.set(message.id, state.streamSeq);
-  if (message.channel === state.channel) return upsert(message);
+  if (state.loadsFrom.length) state.touchedAt.set(message.id, state.streamSeq);
   if (!state.channels.some((c) => c.id === message.channel)) refreshChannels();
+  else if (kind === "update") refreshChannelsSoon();
+  if (message.channel === state.channel) return upsert(message);
   if (kind === "new" && message.user !== userName()) {
     state.unread.set(message.channel, (state.unread.get(message.channel) || 0) + 1);
     renderChannels();
   }
 }
 
-function connectStream() {
-  let dropped = false;
-  const source = new EventSource("/webchat/api/stream");
-  source.addEventListener("open", () => {
-    setLive("live", "live");
-    if (dropped) {
-      // Missed events are replayed from Last-Event-ID; a reload also covers a new database.
-      refreshChannels();
-      if (state.channel) loadMessages(state.channel);
-    }
-    dropped = false;
-  });
-  source.addEventListener("message", onStreamEvent);
-  source.addEventListener("error", () => {
-    dropped = true;
-    setLive("offline", "reconnecting…");
-    if (source.readyState === EventSource.CLOSED) setTimeout(connectStream, STREAM_RECONNECT_MS);
-  });
+// After a drop: missed events are replayed from Last-Event-ID; a reload also covers a new database.
+function onReconnect() {
+  refreshChannels();
+  if (state.channel) loadMessages(state.channel);
 }
 
 // ---- start -----------------------------------------------------------------
@@ -432,19 +321,19 @@ function connectStream() {
 function start() {
   restoreIdentity();
   loadIdentity();
-  $("composer").addEventListener("submit", send);
-  $("composer-input").addEventListener("keydown", onComposerKey);
-  $("composer-attach").addEventListener("click", () => $("composer-file").click());
-  $("composer-file").addEventListener("change", attach);
-  $("messages").addEventListener("click", onMessageClick);
+  setupComposer({
+    where: () => ({ channel: state.channel, thread: state.thread }),
+    posted: showPosted,
+    opened: (channel, thread) => go(channel, thread),
+  });
+  setupActions((id) => state.messages.get(id));
   $("new-thread").addEventListener("click", () => { go(state.channel); $("composer-input").focus(); });
   $("close-thread").addEventListener("click", () => go(state.channel));
-  $("error-dismiss").addEventListener("click", () => { errors.clear(); renderErrors(); });
+  $("error-dismiss").addEventListener("click", clearErrors);
   window.addEventListener("hashchange", applyRoute);
-  connectStream();
+  startLive({ onEvent: onStreamEvent, onStatus: setLive, onReconnect, poll: refreshChannels });
   refreshChannels();
   applyRoute();
-  setInterval(refreshChannels, CHANNEL_POLL_MS);
 }
 
 start();

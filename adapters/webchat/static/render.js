@@ -2,22 +2,23 @@
 // A message element keeps its identity when the message is edited: only its
 // header and body are rebuilt, so private notes and references stay.
 
-import { el, formatTime, fullTime, initials, linkified } from "./dom.js";
+import { el, formatTime, fullTime, initials } from "./dom.js";
+import { firstLine, markdown } from "./markdown.js";
 
 const BUTTON_STYLES = new Set(["default", "primary", "danger"]);
 
 function textBlock(block) {
   const text = String(block.text ?? "");
   if (block.style === "heading") return el("h3", { class: "block-heading", "data-testid": "block-heading" }, text);
-  if (block.style === "context") return el("p", { class: "block-context", "data-testid": "block-context" }, linkified(text));
-  return el("p", { class: "block-text", "data-testid": "block-text" }, linkified(text));
+  if (block.style === "context") return el("div", { class: "block-context md", "data-testid": "block-context" }, markdown(text, { inline: true }));
+  return el("div", { class: "block-text md", "data-testid": "block-text" }, markdown(text));
 }
 
 function fieldsBlock(block) {
   const fields = (block.fields || []).map(([label, value]) =>
     el("div", { class: "field", "data-testid": "field", dataset: { label: String(label) } },
       el("div", { class: "field-label" }, String(label)),
-      el("div", { class: "field-value", "data-testid": "field-value" }, linkified(String(value ?? "")))),
+      el("div", { class: "field-value md", "data-testid": "field-value" }, markdown(String(value ?? ""), { inline: true }))),
   );
   return el("div", { class: "block-fields", "data-testid": "block-fields" }, fields);
 }
@@ -47,7 +48,7 @@ export function messageBody(message) {
   const rendered = (message.blocks || [])
     .map((block) => (RENDERERS[block.type] ? RENDERERS[block.type](block) : null))
     .filter(Boolean);
-  if (rendered.length === 0) rendered.push(el("p", { class: "block-text", "data-testid": "block-text" }, linkified(message.text || "")));
+  if (rendered.length === 0) rendered.push(el("div", { class: "block-text md", "data-testid": "block-text" }, markdown(message.text || "")));
   return rendered;
 }
 
@@ -115,10 +116,9 @@ export function addNote(node, text, kind = "ephemeral") {
   return note;
 }
 
-// One line for the thread list: the root message's first words.
+// One line for the thread list: the root message's heading, or its text's first block as plain text.
 export function summaryOf(message) {
   const heading = (message.blocks || []).find((b) => b.type === "text" && b.style === "heading");
-  const text = heading ? heading.text : message.text || "";
-  const line = text.replace(/\s+/g, " ").trim();
+  const line = heading ? String(heading.text).replace(/\s+/g, " ").trim() : firstLine(message.text || "");
   return line.length > 140 ? `${line.slice(0, 139)}…` : line;
 }
