@@ -1,4 +1,4 @@
-"""``threadwork`` command line: dev | gateway | worker | sessions | webchat | manifest.
+"""``threadwork`` command line: dev | gateway | worker | sessions | deploy | webchat | manifest.
 
 Operator mistakes (settings, rule files, ports, an unreachable Temporal) end the command
 with one ``error:`` line and exit code 2; ``--debug`` or ``THREADWORK_LOG_LEVEL=debug``
@@ -71,6 +71,26 @@ async def _sessions(args: argparse.Namespace) -> int:
     return 2
 
 
+async def _deploy(args: argparse.Namespace) -> int:
+    from bots import deployment, sessions
+
+    settings = get_settings()
+    name = settings.deployment_name
+    if not name:
+        print("error: Worker Versioning is off (THREADWORK_DEPLOYMENT_NAME is empty)", file=sys.stderr)
+        return 2
+    try:
+        client = await sessions.client_for(settings)
+    except RuntimeError as err:
+        print(f"error: cannot reach Temporal at {sessions.target_for(settings)}: {err}", file=sys.stderr)
+        return 2
+    if args.action == "status":
+        print(deployment.format_status(name, await deployment.status(client, name)))
+        return 0
+    print(await deployment.promote(client, name, args.build, args.ramp))
+    return 0
+
+
 async def _webchat_invite(args: argparse.Namespace) -> int:
     from adapters.webchat.invites import InviteError, Invites
     from adapters.webchat.store import WebChatStore
@@ -109,6 +129,12 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("session_id")
     end = ssub.add_parser("end", help="end a session gracefully")
     end.add_argument("session_id")
+    d = sub.add_parser("deploy", parents=[debug], help="Worker Versioning: builds, sessions on each, promote a build")
+    dsub = d.add_subparsers(dest="action", required=True)
+    dsub.add_parser("status", help="the deployment's builds, which is current or ramping, and running sessions on each")
+    pr = dsub.add_parser("promote", help="make BUILD current for new sessions (running ones move at their next continue-as-new)")
+    pr.add_argument("build", metavar="BUILD")
+    pr.add_argument("--ramp", type=float, metavar="PERCENT", help="send only PERCENT of new sessions to BUILD (0-100)")
     w = sub.add_parser("webchat", help="web chat members")
     wsub = w.add_subparsers(dest="action", required=True)
     inv = wsub.add_parser("invite", help="print a one-time sign-in link that makes NAME a member")
@@ -188,6 +214,8 @@ def _command(args: argparse.Namespace) -> int:
         return _run(_sessions(args))
     if args.command == "webchat":
         return _run(_webchat_invite(args))
+    if args.command == "deploy":
+        return _run(_deploy(args))
     if args.command == "manifest":
         return _manifest(args)
     return 2

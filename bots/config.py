@@ -10,9 +10,14 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from temporalio.common import WorkerDeploymentVersion
+
 from workflows.activities.fetchers import SourceSettings
+from workflows.build_id import code_build_id
 from workflows.contracts import SessionConfig
 
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_BUILD = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
 
 
@@ -23,6 +28,10 @@ class Settings(BaseSettings):
     temporal_address: str | None = Field(None, validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field("default", validation_alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field("threadwork", validation_alias="THREADWORK_TASK_QUEUE")
+    # Worker Versioning (docs/deployment.md): "" turns it off; `threadwork dev` runs
+    # unversioned unless THREADWORK_DEPLOYMENT_NAME is set.
+    deployment_name: str = Field("threadwork", validation_alias="THREADWORK_DEPLOYMENT_NAME")
+    build_id: str | None = Field(None, validation_alias="THREADWORK_BUILD_ID")
 
     # Local processes
     data_dir: Path = Field(Path(".threadwork"), validation_alias="THREADWORK_DATA_DIR")
@@ -98,6 +107,28 @@ class Settings(BaseSettings):
         if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
             raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
         return self
+
+    @field_validator("deployment_name")
+    @classmethod
+    def _deployment_name(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _NAME.match(value):
+            raise ValueError("letters, digits, '-' and '_' only (Temporal joins it with the build id by '.' and ':')")
+        return value
+
+    @field_validator("build_id")
+    @classmethod
+    def _build_id(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if value and not _BUILD.match(value):
+            raise ValueError("up to 200 characters: letters, digits, '.', '-', '_' and '+' (e.g. a git sha or image tag)")
+        return value or None
+
+    def deployment_version(self, *, dev: bool = False) -> WorkerDeploymentVersion | None:
+        """This worker's Worker Deployment version, or None to run unversioned."""
+        if not self.deployment_name or (dev and "deployment_name" not in self.model_fields_set):
+            return None
+        return WorkerDeploymentVersion(self.deployment_name, self.build_id or code_build_id())
 
     @field_validator("temporal_address")
     @classmethod

@@ -11,7 +11,9 @@ import signal
 
 from aiohttp import web
 from temporalio.client import Client
+from temporalio.common import WorkerDeploymentVersion
 
+from bots import deployment as deployments
 from bots.config import Settings
 from bots.devserver import DevServer
 from bots.dispatch import Dispatcher
@@ -26,8 +28,9 @@ from workflows.worker import WorkerOptions, build_worker
 log = logging.getLogger("threadwork")
 
 
-def worker_options(settings: Settings) -> WorkerOptions:
+def worker_options(settings: Settings, deployment: WorkerDeploymentVersion | None = None) -> WorkerOptions:
     return WorkerOptions(
+        deployment=deployment,
         task_queue=settings.task_queue,
         llm=LLMConfig(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout),
         triggers_file=settings.triggers_file,
@@ -78,6 +81,20 @@ async def _connect(settings: Settings, lazy: bool) -> Client:
         ) from err
 
 
+async def _adopt(client: Client, version: WorkerDeploymentVersion, *, force: bool, worker_task: asyncio.Task | None) -> None:
+    """A versioned worker becomes current on a deployment's first start (and always in dev)."""
+    adopting = asyncio.create_task(deployments.adopt(client, version, force=force))
+    waiters: list[asyncio.Future] = [adopting] + ([worker_task] if worker_task else [])
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if not adopting.done():  # the worker stopped first: its error is the one to report
+        adopting.cancel()
+        return
+    try:
+        log.info("%s", adopting.result())
+    except deployments.DeploymentError as err:
+        log.warning("%s", err)
+
+
 async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = False) -> None:
     """Run the requested halves until SIGINT/SIGTERM, then stop everything we started."""
     stop = _stop_event()
@@ -97,9 +114,12 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         runtime(settings.worker_metrics_port if worker and not gateway else None)
         platforms = await build_platforms(settings)
         client = await _connect(settings, lazy=gateway and not worker)
+        version = settings.deployment_version(dev=dev) if worker else None
         if worker:
-            temporal_worker = build_worker(client, platforms.registry, worker_options(settings))
+            temporal_worker = build_worker(client, platforms.registry, worker_options(settings, version))
             worker_task = asyncio.create_task(temporal_worker.run())
+        if version is not None:
+            await _adopt(client, version, force=dev, worker_task=worker_task)
         if gateway:
             http = await _start_gateway(settings, client, platforms)
         web_url = f"http://{settings.host}:{settings.port}/"

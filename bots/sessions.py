@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.api.enums.v1 import VersioningBehavior
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,7 +46,18 @@ async def show(client: Client, session_id: str) -> dict[str, Any] | None:
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
             return None
         raise
-    return state.model_dump(mode="json")
+    return {**state.model_dump(mode="json"), **await build_of(handle)}
+
+
+async def build_of(handle) -> dict[str, Any]:
+    """The Worker Deployment build the session's current run is on (None: unversioned)."""
+    info = (await handle.describe()).raw_description.workflow_execution_info.versioning_info
+    version = info.deployment_version
+    return {
+        "build": version.build_id or None,
+        "deployment": version.deployment_name or None,
+        "versioning": VersioningBehavior.Name(info.behavior).removeprefix("VERSIONING_BEHAVIOR_").lower() if version.build_id else None,
+    }
 
 
 async def end(client: Client, session_id: str) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -46,7 +46,9 @@ with workflow.unsafe.imports_passed_through():
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
 
-@workflow.defn
+# Pinned: a run stays on the build that started it, so a deploy never replays it on changed
+# code; it moves to the current build at its next continue-as-new (_continue_as_new).
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class ChatSessionWorkflow:
     @workflow.init
     def __init__(self, inp: SessionInput) -> None:
@@ -81,6 +83,7 @@ class ChatSessionWorkflow:
                 await workflow.wait_condition(
                     lambda: self._end_reason is not None
                     or self._should_continue_as_new()
+                    or self._new_build_is_current()
                     or self._activity_seq != seq,
                     timeout=timedelta(seconds=max(idle_left, 0.001)),
                 )
@@ -90,18 +93,33 @@ class ChatSessionWorkflow:
                 self._end_reason = "idle"
             if self._end_reason is not None:
                 break
-            if self._should_continue_as_new():
+            if self._should_continue_as_new() or self._new_build_is_current():
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
                 if self._end_reason is None:
-                    self.state.recent_message_ids = self.state.recent_message_ids[-self.config.dedupe_window :]
-                    self.state.runs += 1
-                    workflow.continue_as_new(SessionInput(key=self.state.key, config=self.config, state=self.state))
+                    self._continue_as_new()
         # Ending: refuse new messages (the gateway retries them into a fresh run), finish
         # what is in flight, then say goodbye once.
         self.state.is_active = False
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
         await self._post(goodbye_reply(self._end_reason, self.config.idle_timeout_seconds))
         return self.state
+
+    def _continue_as_new(self) -> None:
+        self.state.recent_message_ids = self.state.recent_message_ids[-self.config.dedupe_window :]
+        self.state.runs += 1
+        # Pinned runs inherit their build across continue-as-new unless told otherwise: when a
+        # newer build is current, the next run starts there (and pins itself to it).
+        upgrade = workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE if self._new_build_is_current() else None
+        workflow.continue_as_new(
+            SessionInput(key=self.state.key, config=self.config, state=self.state),
+            initial_versioning_behavior=upgrade,
+        )
+
+    def _new_build_is_current(self) -> bool:
+        """Worker Versioning: another build became current since this run started (refreshed
+        with each workflow task, so an idle session notices it at its next message or signal;
+        unversioned workers and recorded histories always say False)."""
+        return workflow.info().is_target_worker_deployment_version_changed()
 
     def _should_continue_as_new(self) -> bool:
         return (

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from adapters.base import PlatformRegistry
@@ -42,11 +43,28 @@ class WorkerOptions:
     #: Sessions kept in memory; the rest replay from history on their next message.
     #: Memory grows with this number, not with the number of open sessions.
     max_cached_workflows: int = 300
+    #: Worker Versioning: the Worker Deployment version this worker serves; None: unversioned.
+    deployment: WorkerDeploymentVersion | None = None
+    #: Classes that take the place of the built-in workflow registered under the same name
+    #: (a test's "next build" of a workflow).
+    replace_workflows: list[type] = field(default_factory=list)
 
 
-def registered_workflows(custom: CustomWorkflowRegistry) -> list[type]:
-    """The built-in workflows and the operator's custom ones (each class once)."""
-    return WORKFLOWS + [cls for cls in custom.classes() if cls not in WORKFLOWS]
+def registered_workflows(custom: CustomWorkflowRegistry, replace: list[type] | None = None) -> list[type]:
+    """The built-in workflows and the operator's custom ones (each class once); a class in
+    ``replace`` stands in for the one registered under its name."""
+    replacing = {name: cls for cls, name in zip(replace or [], workflow_types(replace or []))}
+    builtin = [replacing.get(name, cls) for cls, name in zip(WORKFLOWS, workflow_types(WORKFLOWS))]
+    return builtin + [cls for cls in custom.classes() if cls not in WORKFLOWS]
+
+
+def deployment_config(version: WorkerDeploymentVersion | None) -> WorkerDeploymentConfig | None:
+    """Versioned workers pin every run to their build unless the workflow says otherwise."""
+    if version is None:
+        return None
+    return WorkerDeploymentConfig(
+        version=version, use_worker_versioning=True, default_versioning_behavior=VersioningBehavior.PINNED
+    )
 
 
 def workflow_types(classes: list[type]) -> list[str]:
@@ -61,7 +79,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     custom = load_registry(options.custom_workflows_file)
     custom.check_against(WORKFLOWS)
     custom.register_children()
-    workflows = registered_workflows(custom)
+    workflows = registered_workflows(custom, options.replace_workflows)
     # Rules naming a workflow this worker does not register are refused at start-up.
     trigger = TriggerActivities(options.triggers_file, custom.trigger_rules(), workflow_types(workflows))
     documents = DocumentActivities(options.document_max_bytes, options.sources, options.llm)
@@ -88,6 +106,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             *custom.activities(),
         ],
         max_cached_workflows=options.max_cached_workflows,
+        deployment_config=deployment_config(options.deployment),
         # Keep the sandbox's determinism checks but import modules once for all runs
         # instead of re-importing them per cached workflow (bench/: 146 -> 93 KB per session).
         workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),

@@ -1,0 +1,240 @@
+"""Worker Versioning on the embedded dev server: a deploy of session code that cannot replay
+the running sessions' histories breaks none of them.
+
+Build v1 serves two sessions mid-conversation; build v2 (a session workflow with an extra
+timer before each answer, registered under the same type name) is deployed beside it and
+promoted with the real CLI. The v1 sessions keep answering on v1, move to v2 at their next
+continue-as-new (one because it reached THREADWORK_SESSION_MAX_TURNS_PER_RUN, one because
+it noticed the new build after a turn), new sessions start on v2, and `threadwork deploy
+status` shows the counts moving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import AsyncIterator
+
+import httpx
+from aiohttp import web
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+from temporalio.common import WorkerDeploymentVersion
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from bots import deployment
+from bots.config import Settings
+from bots.dispatch import Dispatcher
+from bots.gateway import build_app
+from bots.runner import worker_options
+from bots.temporal import connect
+from bots.wiring import build_platforms
+from tests.support.next_build_session import NextBuildSession
+from tests.support.stack import Stack, free_port
+from workflows.worker import build_worker
+
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT = 30
+
+
+@contextlib.asynccontextmanager
+async def versioned_stack(client: Client, data_dir: Path, name: str) -> AsyncIterator[tuple[Stack, Settings]]:
+    """The gateway and build v1's worker of deployment ``name``, as `threadwork worker` runs it."""
+    settings = Settings(
+        data_dir=data_dir, webchat_auth="open", host="127.0.0.1", port=free_port(),
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}", deployment_name=name, build_id="v1",
+        session_max_turns_per_run=3,
+    )
+    client = await connect(client.service_client.config.target_host, client.namespace)
+    platforms = await build_platforms(settings)
+    v1 = build_worker(client, platforms.registry, worker_options(settings, settings.deployment_version()))
+    runner = web.AppRunner(build_app(client, Dispatcher(client, settings.task_queue, settings.session_config()), platforms))
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    base_url = f"http://{settings.host}:{settings.port}"
+    try:
+        async with v1, httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT) as http:
+            stack = Stack(settings, client, platforms, v1, base_url, http)
+            try:
+                yield stack, settings
+            finally:
+                await stack.close_users()
+    finally:
+        await runner.cleanup()
+        await platforms.close()
+
+
+async def cli(client: Client, name: str, *args: str) -> str:
+    env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host, "THREADWORK_DEPLOYMENT_NAME": name}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", *args,
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    assert proc.returncode == 0, f"threadwork {' '.join(args)} exited {proc.returncode}: {err.decode()}"
+    return out.decode()
+
+
+def sessions_by_build(table: str) -> dict[str, tuple[str, int]]:
+    """`threadwork deploy status` output as {build: (status, sessions)}."""
+    rows = {}
+    for line in table.splitlines()[2:]:
+        parts = line.split()
+        rows[parts[0]] = (parts[1], int(parts[-1]))
+    return rows
+
+
+async def wait_status(client: Client, name: str, expected: dict[str, tuple[str, int]]) -> str:
+    """Poll the CLI until it shows ``expected`` (visibility is eventually consistent)."""
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while True:
+        table = await cli(client, name, "deploy", "status")
+        if sessions_by_build(table) == expected:
+            return table
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"expected {expected}, `threadwork deploy status` shows:\n{table}")
+        await asyncio.sleep(0.3)
+
+
+async def build_of(client: Client, session_id: str) -> str:
+    desc = await client.get_workflow_handle(session_id).describe()
+    return desc.raw_description.workflow_execution_info.versioning_info.deployment_version.build_id
+
+
+async def runs_of(client: Client, session_id: str) -> list[WorkflowHistory]:
+    """Every run of the session, oldest first."""
+    histories = []
+    async for wf in client.list_workflows(f"WorkflowId = '{session_id}'"):
+        histories.append(await client.get_workflow_handle(session_id, run_id=wf.run_id).fetch_history())
+    return sorted(histories, key=lambda h: h.events[0].event_time.ToDatetime())
+
+
+def answer_timers(history: WorkflowHistory) -> int:
+    """The 1 ms timers NextBuildSession starts before each answer (idle timers are longer)."""
+    return sum(
+        1 for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+        and e.timer_started_event_attributes.start_to_fire_timeout.ToMilliseconds() == 1
+    )
+
+
+def event_types(history: WorkflowHistory) -> list[int]:
+    return [e.event_type for e in history.events]
+
+
+async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(client, tmp_path):
+    name = f"tw-{uuid.uuid4().hex[:8]}"
+    async with versioned_stack(client, tmp_path, name) as (stack, settings):
+        # The deployment's first worker makes its build current, as `threadwork worker` does.
+        v1 = WorkerDeploymentVersion(name, "v1")
+        assert "made current" in await deployment.adopt(stack.client, v1, force=False)
+
+        # (1) Build v1 serves two sessions mid-conversation: A two turns in, B one.
+        a = await stack.say("hello, I am A")
+        await stack.say("A's second message", thread=a["thread"])
+        b = await stack.say("hello, I am B")
+        await stack.wait_bot_messages(a["thread"], 2)
+        await stack.wait_bot_messages(b["thread"], 1)
+        shown = json.loads(await cli(client, name, "sessions", "show", a["session_id"]))
+        assert (shown["build"], shown["deployment"], shown["versioning"]) == ("v1", name, "pinned")
+        await wait_status(client, name, {"v1": ("current", 2)})
+
+        # (2) Build v2 cannot replay v1's histories ...
+        v1_history = (await runs_of(client, a["session_id"]))[0]
+        replayed = await Replayer(workflows=[NextBuildSession], data_converter=pydantic_data_converter).replay_workflow(
+            v1_history, raise_on_replay_failure=False
+        )
+        assert replayed.replay_failure is not None and "nondetermin" in str(replayed.replay_failure).lower()
+        # ... and is deployed beside v1 and promoted.
+        v2_options = worker_options(settings, WorkerDeploymentVersion(name, "v2"))
+        v2_options.replace_workflows = [NextBuildSession]
+        async with build_worker(stack.client, stack.platforms.registry, v2_options):
+            await wait_until_registered(stack.client, name, "v2")
+            assert "v2 is now the current build" in await cli(client, name, "deploy", "promote", "v2")
+            await wait_status(client, name, {"v2": ("current", 0), "v1": ("draining", 2)})
+
+            # (3) Running sessions keep answering: A's third turn ends its run (max 3 turns per
+            # run), B's second turn shows it the new build; both continue on v2.
+            await stack.say("A's third message", thread=a["thread"])
+            await stack.say("B's second message", thread=b["thread"])
+            await stack.wait_bot_messages(a["thread"], 3)
+            await stack.wait_bot_messages(b["thread"], 2)
+            for sid in (a["session_id"], b["session_id"]):
+                await wait_for(lambda sid=sid: build_of(stack.client, sid), "v2")
+            await stack.say("A's fourth message", thread=a["thread"])
+            await stack.say("B's third message", thread=b["thread"])
+            await stack.wait_bot_messages(a["thread"], 4)
+            await stack.wait_bot_messages(b["thread"], 3)
+
+            for sid, messages in ((a["session_id"], 4), (b["session_id"], 3)):
+                runs = await runs_of(stack.client, sid)
+                assert len(runs) == 2, f"{sid}: {len(runs)} runs"
+                for run in runs:
+                    assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in event_types(run), f"{sid}: a workflow task failed"
+                # v1's run answered without v2's timer; v2's run after it.
+                assert answer_timers(runs[0]) == 0 and answer_timers(runs[1]) >= 1
+                assert (await stack.state(sid))["message_count"] == messages
+
+            # (4) New sessions start on v2.
+            c = await stack.say("hello, I am C")
+            await stack.wait_bot_messages(c["thread"], 1)
+            assert await build_of(stack.client, c["session_id"]) == "v2"
+
+            # (5) The counts moved.
+            table = await wait_status(client, name, {"v2": ("current", 3), "v1": ("draining", 0)})
+            assert table.splitlines()[0] == f"deployment {name}"
+
+
+async def test_deploy_cli_errors_are_one_line(client, tmp_path):
+    name = f"tw-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host, "THREADWORK_DEPLOYMENT_NAME": name}
+    for args, expected in (
+        (["deploy", "status"], f"no Worker Deployment {name!r}"),
+        (["deploy", "promote", "v9"], f"no Worker Deployment {name!r}"),
+    ):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bots.cli", *args, cwd=REPO, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+        lines = err.decode().strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and expected in lines[0], err.decode()
+
+    async with versioned_stack(client, tmp_path, name) as (stack, _):
+        await deployment.adopt(stack.client, WorkerDeploymentVersion(name, "v1"), force=False)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bots.cli", "deploy", "promote", "v9", cwd=REPO, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+        assert proc.returncode == 2
+        assert err.decode().strip() == (
+            f"error: deployment {name!r} has no build 'v9' (known: v1); start its workers first "
+            "(THREADWORK_BUILD_ID=v9 threadwork worker)"
+        )
+
+
+async def wait_until_registered(client: Client, name: str, build: str) -> None:
+    """A new build's workers register it with their first poll."""
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while True:
+        desc = await deployment.describe(client, name)
+        if build in (s.deployment_version.build_id for s in desc.worker_deployment_info.version_summaries):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"build {build} never registered in {name}")
+        await asyncio.sleep(0.2)
+
+
+async def wait_for(probe, expected) -> None:
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while (value := await probe()) != expected:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"expected {expected!r}, got {value!r}")
+        await asyncio.sleep(0.1)
