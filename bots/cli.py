@@ -85,7 +85,7 @@ async def _deploy(args: argparse.Namespace) -> int:
         print(f"error: cannot reach Temporal at {sessions.target_for(settings)}: {err}", file=sys.stderr)
         return 2
     if args.action == "status":
-        print(deployment.format_status(name, await deployment.status(client, name)))
+        print(deployment.format_status(name, await deployment.status(client, name, settings.task_queue)))
         return 0
     print(await deployment.promote(client, name, args.build, args.ramp))
     return 0

@@ -63,12 +63,13 @@ def _status_name(status: int) -> str:
     return WorkerDeploymentVersionStatus.Name(status).removeprefix("WORKER_DEPLOYMENT_VERSION_STATUS_").lower()
 
 
-async def _count(client: Client, condition: str) -> int:
-    return (await client.count_workflows(f"{SESSIONS} AND {condition}")).count
+async def _count(client: Client, task_queue: str, condition: str) -> int:
+    return (await client.count_workflows(f"{SESSIONS} AND TaskQueue = '{task_queue}' AND {condition}")).count
 
 
-async def status(client: Client, name: str) -> list[BuildRow]:
-    """Every build of the deployment, newest first, with the running sessions on each."""
+async def status(client: Client, name: str, task_queue: str) -> list[BuildRow]:
+    """Every build of the deployment, newest first, with the running sessions (on
+    ``task_queue``) on each; sessions on no build (unversioned workers) last."""
     info = (await describe(client, name)).worker_deployment_info
     routing = info.routing_config
     rows = []
@@ -77,9 +78,9 @@ async def status(client: Client, name: str) -> list[BuildRow]:
         build = summary.deployment_version.build_id
         ramp = routing.ramping_version_percentage if routing.ramping_deployment_version.build_id == build else None
         # Search attribute values join deployment and build with ':' (the API's strings use '.').
-        sessions = await _count(client, f"TemporalWorkerDeploymentVersion = '{name}:{build}'")
+        sessions = await _count(client, task_queue, f"TemporalWorkerDeploymentVersion = '{name}:{build}'")
         rows.append(BuildRow(build, _status_name(summary.status), ramp, sessions))
-    unversioned = await _count(client, "TemporalWorkerDeploymentVersion IS NULL")
+    unversioned = await _count(client, task_queue, "TemporalWorkerDeploymentVersion IS NULL")
     if unversioned:
         rows.append(BuildRow(UNVERSIONED, "-", None, unversioned))
     return rows

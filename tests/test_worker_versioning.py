@@ -70,8 +70,13 @@ async def versioned_stack(client: Client, data_dir: Path, name: str) -> AsyncIte
         await platforms.close()
 
 
-async def cli(client: Client, name: str, *args: str) -> str:
-    env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host, "THREADWORK_DEPLOYMENT_NAME": name}
+async def cli(client: Client, settings: Settings, *args: str) -> str:
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "THREADWORK_DEPLOYMENT_NAME": settings.deployment_name,
+        "THREADWORK_TASK_QUEUE": settings.task_queue,
+    }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bots.cli", *args,
         cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -90,11 +95,11 @@ def sessions_by_build(table: str) -> dict[str, tuple[str, int]]:
     return rows
 
 
-async def wait_status(client: Client, name: str, expected: dict[str, tuple[str, int]]) -> str:
+async def wait_status(client: Client, settings: Settings, expected: dict[str, tuple[str, int]]) -> str:
     """Poll the CLI until it shows ``expected`` (visibility is eventually consistent)."""
     deadline = asyncio.get_running_loop().time() + TIMEOUT
     while True:
-        table = await cli(client, name, "deploy", "status")
+        table = await cli(client, settings, "deploy", "status")
         if sessions_by_build(table) == expected:
             return table
         if asyncio.get_running_loop().time() > deadline:
@@ -141,9 +146,9 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
         b = await stack.say("hello, I am B")
         await stack.wait_bot_messages(a["thread"], 2)
         await stack.wait_bot_messages(b["thread"], 1)
-        shown = json.loads(await cli(client, name, "sessions", "show", a["session_id"]))
+        shown = json.loads(await cli(client, settings, "sessions", "show", a["session_id"]))
         assert (shown["build"], shown["deployment"], shown["versioning"]) == ("v1", name, "pinned")
-        await wait_status(client, name, {"v1": ("current", 2)})
+        await wait_status(client, settings, {"v1": ("current", 2)})
 
         # (2) Build v2 cannot replay v1's histories ...
         v1_history = (await runs_of(client, a["session_id"]))[0]
@@ -156,8 +161,8 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
         v2_options.replace_workflows = [NextBuildSession]
         async with build_worker(stack.client, stack.platforms.registry, v2_options):
             await wait_until_registered(stack.client, name, "v2")
-            assert "v2 is now the current build" in await cli(client, name, "deploy", "promote", "v2")
-            await wait_status(client, name, {"v2": ("current", 0), "v1": ("draining", 2)})
+            assert "v2 is now the current build" in await cli(client, settings, "deploy", "promote", "v2")
+            await wait_status(client, settings, {"v2": ("current", 0), "v1": ("draining", 2)})
 
             # (3) Running sessions keep answering: A's third turn ends its run (max 3 turns per
             # run), B's second turn shows it the new build; both continue on v2.
@@ -187,7 +192,7 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
             assert await build_of(stack.client, c["session_id"]) == "v2"
 
             # (5) The counts moved.
-            table = await wait_status(client, name, {"v2": ("current", 3), "v1": ("draining", 0)})
+            table = await wait_status(client, settings, {"v2": ("current", 3), "v1": ("draining", 0)})
             assert table.splitlines()[0] == f"deployment {name}"
 
 

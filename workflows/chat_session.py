@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, VersioningBehavior
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -46,9 +46,10 @@ with workflow.unsafe.imports_passed_through():
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
 
-# Pinned: a run stays on the build that started it, so a deploy never replays it on changed
-# code; it moves to the current build at its next continue-as-new (_continue_as_new).
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+# Pinned on versioned workers (workflows/worker.py deployment_config: the class cannot say so,
+# unversioned workers would send the behavior and the server refuses it): a run stays on the
+# build that started it, and moves to the current build at its next continue-as-new.
+@workflow.defn
 class ChatSessionWorkflow:
     @workflow.init
     def __init__(self, inp: SessionInput) -> None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Awaitable, Callable
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, VersioningBehavior, WorkflowIDReusePolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -44,8 +44,9 @@ NOT_AUTHORIZED = "You are not authorized to do that: only the incident commander
 Handler = Callable[[ActionEvent], Awaitable["ActionResult | None"]]
 
 
-# Pinned: an incident runs to its end on the build that started it (docs/deployment.md).
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+# Pinned on versioned workers (workflows/worker.py): an incident runs to its end on the build
+# that started it (docs/deployment.md).
+@workflow.defn
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: ChildWorkflowInput) -> None:

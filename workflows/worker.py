@@ -59,7 +59,9 @@ def registered_workflows(custom: CustomWorkflowRegistry, replace: list[type] | N
 
 
 def deployment_config(version: WorkerDeploymentVersion | None) -> WorkerDeploymentConfig | None:
-    """Versioned workers pin every run to their build unless the workflow says otherwise."""
+    """Versioned workers pin every run (sessions, incidents, all others) to their build. The
+    behavior is set here, not on the classes: a class's behavior is sent by unversioned
+    workers too, and the server refuses it from them (`threadwork dev`)."""
     if version is None:
         return None
     return WorkerDeploymentConfig(

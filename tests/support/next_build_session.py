@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from workflows.chat_session import ChatSessionWorkflow
     from workflows.contracts import ChatMessage, MessageReceipt, SessionInput, SessionState
 
 
-@workflow.defn(name="ChatSessionWorkflow", versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name="ChatSessionWorkflow")
 class NextBuildSession(ChatSessionWorkflow):
     @workflow.init
     def __init__(self, inp: SessionInput) -> None:
