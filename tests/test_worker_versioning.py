@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import AsyncIterator
 
 import httpx
+import pytest
 from aiohttp import web
+from pydantic import ValidationError
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import WorkerDeploymentVersion
@@ -243,3 +245,69 @@ async def wait_for(probe, expected) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"expected {expected!r}, got {value!r}")
         await asyncio.sleep(0.1)
+
+
+async def test_versioned_dev_makes_its_build_current_with_no_extra_step(tmp_path: Path):
+    """`threadwork dev` with THREADWORK_DEPLOYMENT_NAME set: the newcomer's first message is
+    answered, and `deploy status` / `sessions show`, run from the same folder, see the build."""
+    from tests.test_dev_restart import REPLY_DEADLINE, DevProcess, _bot_replies, _dev_env, _say, _tail, _until
+
+    env = {**_dev_env(tmp_path), "THREADWORK_DEPLOYMENT_NAME": "devbox", "THREADWORK_BUILD_ID": "dev-1"}
+    dev = DevProcess(env, tmp_path / "dev.log")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['THREADWORK_PORT']}", timeout=TIMEOUT) as http:
+            await dev.wait_healthy(http)
+            sent = await _say(http, "hello from a versioned dev", None)
+            await _until("the reply", lambda: _bot_replies(http, sent["thread"]), REPLY_DEADLINE, dev.proc, dev.log)
+
+        async def run(*args: str) -> str:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bots.cli", *args, cwd=REPO, env=env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+            assert proc.returncode == 0, err.decode() + _tail(dev.log)
+            return out.decode()
+
+        assert json.loads(await run("sessions", "show", sent["session_id"]))["build"] == "dev-1"
+        deadline = asyncio.get_running_loop().time() + TIMEOUT
+        while (rows := sessions_by_build(await run("deploy", "status"))) != {"dev-1": ("current", 1)}:
+            assert asyncio.get_running_loop().time() < deadline, rows
+            await asyncio.sleep(0.3)
+        assert "serving build dev-1, made current of devbox" in dev.log.read_text()
+        assert await dev.interrupt() == 0, _tail(dev.log)
+    finally:
+        dev.kill()
+
+
+def test_settings_choose_the_deployment_version(monkeypatch):
+    from workflows.build_id import code_build_id
+
+    for var in ("THREADWORK_DEPLOYMENT_NAME", "THREADWORK_BUILD_ID"):
+        monkeypatch.delenv(var, raising=False)
+    settings = Settings(_env_file=None)
+    # `threadwork worker` is versioned by default, on the hash of the workflow code ...
+    assert settings.deployment_version() == WorkerDeploymentVersion("threadwork", code_build_id())
+    # ... `threadwork dev` only when asked to.
+    assert settings.deployment_version(dev=True) is None
+    monkeypatch.setenv("THREADWORK_DEPLOYMENT_NAME", "tw")
+    monkeypatch.setenv("THREADWORK_BUILD_ID", "2026.11.30-abc")
+    assert Settings(_env_file=None).deployment_version(dev=True) == WorkerDeploymentVersion("tw", "2026.11.30-abc")
+    monkeypatch.setenv("THREADWORK_DEPLOYMENT_NAME", "")
+    assert Settings(_env_file=None).deployment_version() is None
+    monkeypatch.setenv("THREADWORK_DEPLOYMENT_NAME", "tw.prod")
+    with pytest.raises(ValidationError, match="THREADWORK_DEPLOYMENT_NAME"):
+        Settings(_env_file=None)
+
+
+def test_the_default_build_id_changes_with_the_workflow_code(tmp_path: Path):
+    from workflows.build_id import code_build_id
+
+    (tmp_path / "session.py").write_text("A = 1\n")
+    (tmp_path / "notes.txt").write_text("not code\n")
+    first = code_build_id(tmp_path)
+    assert first.startswith("wf-") and len(first) == 15
+    (tmp_path / "notes.txt").write_text("still not code\n")
+    assert code_build_id.__wrapped__(tmp_path) == first
+    (tmp_path / "session.py").write_text("A = 2\n")
+    assert code_build_id.__wrapped__(tmp_path) != first
