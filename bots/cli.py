@@ -87,7 +87,13 @@ async def _deploy(args: argparse.Namespace) -> int:
     if args.action == "status":
         print(deployment.format_status(name, await deployment.status(client, name, settings.task_queue)))
         return 0
+    if args.move_idle and args.ramp is not None:
+        print("error: --move-idle moves sessions to the current build; it does not go with --ramp", file=sys.stderr)
+        return 2
     print(await deployment.promote(client, name, args.build, args.ramp))
+    if args.move_idle:
+        woken = await deployment.move_idle(client, name, settings.task_queue, args.build)
+        print(f"woke {woken} session(s) on other builds: each moves to {args.build} when no turn is running")
     return 0
 
 
@@ -135,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
     pr = dsub.add_parser("promote", help="make BUILD current for new sessions (running ones move at their next continue-as-new)")
     pr.add_argument("build", metavar="BUILD")
     pr.add_argument("--ramp", type=float, metavar="PERCENT", help="send only PERCENT of new sessions to BUILD (0-100)")
+    pr.add_argument("--move-idle", action="store_true", help="also move running sessions of other builds to BUILD now, not at their next message")
     w = sub.add_parser("webchat", help="web chat members")
     wsub = w.add_subparsers(dest="action", required=True)
     inv = wsub.add_parser("invite", help="print a one-time sign-in link that makes NAME a member")

@@ -106,7 +106,10 @@ async def promote(client: Client, name: str, build_id: str, ramp_percent: float 
             f"deployment {name!r} has no build {build_id!r} (known: {', '.join(known) or 'none'}); "
             f"start its workers first (THREADWORK_BUILD_ID={build_id} threadwork worker)"
         )
+    current = desc.worker_deployment_info.routing_config.current_deployment_version.build_id
     try:
+        if ramp_percent is None and current == build_id:
+            return f"{build_id} is already the current build of {name}"
         if ramp_percent is None:
             await client.workflow_service.set_worker_deployment_current_version(
                 SetWorkerDeploymentCurrentVersionRequest(
@@ -129,6 +132,25 @@ async def promote(client: Client, name: str, build_id: str, ramp_percent: float 
         raise
     await wait_routed(client, name, timeout)
     return done
+
+
+async def move_idle(client: Client, name: str, task_queue: str, build_id: str) -> int:
+    """Wake every running session of ``task_queue`` on another build of the deployment; each
+    continues-as-new onto the current build when no turn is running (workflows/chat_session.py).
+    Returns how many were woken."""
+    query = (
+        f"{SESSIONS} AND TaskQueue = '{task_queue}' AND TemporalWorkerDeployment = '{name}' "
+        f"AND TemporalWorkerDeploymentVersion != '{name}:{build_id}'"
+    )
+    woken = 0
+    async for wf in client.list_workflows(query):
+        try:
+            await client.get_workflow_handle(wf.id, run_id=wf.run_id).signal("check_build")
+            woken += 1
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:  # it ended or moved meanwhile
+                raise
+    return woken
 
 
 async def wait_routed(client: Client, name: str, timeout: float = 30) -> None:

@@ -5,8 +5,8 @@ Build v1 serves two sessions mid-conversation; build v2 (a session workflow with
 timer before each answer, registered under the same type name) is deployed beside it and
 promoted with the real CLI. The v1 sessions keep answering on v1, move to v2 at their next
 continue-as-new (one because it reached THREADWORK_SESSION_MAX_TURNS_PER_RUN, one because
-it noticed the new build after a turn), new sessions start on v2, and `threadwork deploy
-status` shows the counts moving.
+it noticed the new build after a turn, an idle one when `deploy promote --move-idle` wakes
+it), new sessions start on v2, and `threadwork deploy status` shows the counts moving.
 """
 
 from __future__ import annotations
@@ -98,11 +98,15 @@ def sessions_by_build(table: str) -> dict[str, tuple[str, int]]:
 
 
 async def wait_status(client: Client, settings: Settings, expected: dict[str, tuple[str, int]]) -> str:
-    """Poll the CLI until it shows ``expected`` (visibility is eventually consistent)."""
+    """Poll the CLI until it shows ``expected`` (visibility is eventually consistent); a
+    status may list alternatives ("draining|drained": the server rechecks drainage now and then)."""
     deadline = asyncio.get_running_loop().time() + TIMEOUT
     while True:
         table = await cli(client, settings, "deploy", "status")
-        if sessions_by_build(table) == expected:
+        shown = sessions_by_build(table)
+        if shown.keys() == expected.keys() and all(
+            shown[b][1] == count and shown[b][0] in status.split("|") for b, (status, count) in expected.items()
+        ):
             return table
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"expected {expected}, `threadwork deploy status` shows:\n{table}")
@@ -146,11 +150,13 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
         a = await stack.say("hello, I am A")
         await stack.say("A's second message", thread=a["thread"])
         b = await stack.say("hello, I am B")
+        d = await stack.say("hello, I am D, and then I go quiet")
         await stack.wait_bot_messages(a["thread"], 2)
         await stack.wait_bot_messages(b["thread"], 1)
+        await stack.wait_bot_messages(d["thread"], 1)
         shown = json.loads(await cli(client, settings, "sessions", "show", a["session_id"]))
         assert (shown["build"], shown["deployment"], shown["versioning"]) == ("v1", name, "pinned")
-        await wait_status(client, settings, {"v1": ("current", 2)})
+        await wait_status(client, settings, {"v1": ("current", 3)})
 
         # (2) Build v2 cannot replay v1's histories ...
         v1_history = (await runs_of(client, a["session_id"]))[0]
@@ -164,7 +170,7 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
         async with build_worker(stack.client, stack.platforms.registry, v2_options):
             await wait_until_registered(stack.client, name, "v2")
             assert "v2 is now the current build" in await cli(client, settings, "deploy", "promote", "v2")
-            await wait_status(client, settings, {"v2": ("current", 0), "v1": ("draining", 2)})
+            await wait_status(client, settings, {"v2": ("current", 0), "v1": ("draining", 3)})
 
             # (3) Running sessions keep answering: A's third turn ends its run (max 3 turns per
             # run), B's second turn shows it the new build; both continue on v2.
@@ -188,13 +194,26 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
                 assert answer_timers(runs[0]) == 0 and answer_timers(runs[1]) >= 1
                 assert (await stack.state(sid))["message_count"] == messages
 
+            # D said nothing since: it waits on v1 until the operator moves idle sessions.
+            assert await build_of(stack.client, d["session_id"]) == "v1"
+            await wait_status(client, settings, {"v2": ("current", 2), "v1": ("draining", 1)})
+            out = await cli(client, settings, "deploy", "promote", "v2", "--move-idle")
+            assert "v2 is already the current build" in out and "woke 1 session(s)" in out
+            await wait_for(lambda: build_of(stack.client, d["session_id"]), "v2")
+            assert len(await stack.bot_messages(d["thread"])) == 1  # moved without a word
+            await stack.say("D again", thread=d["thread"])
+            await stack.wait_bot_messages(d["thread"], 2)
+            d_runs = await runs_of(stack.client, d["session_id"])
+            assert [answer_timers(r) for r in d_runs] == [0, 1]
+            assert all(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in event_types(r) for r in d_runs)
+
             # (4) New sessions start on v2.
             c = await stack.say("hello, I am C")
             await stack.wait_bot_messages(c["thread"], 1)
             assert await build_of(stack.client, c["session_id"]) == "v2"
 
             # (5) The counts moved.
-            table = await wait_status(client, settings, {"v2": ("current", 3), "v1": ("draining", 0)})
+            table = await wait_status(client, settings, {"v2": ("current", 4), "v1": ("draining|drained", 0)})
             assert table.splitlines()[0] == f"deployment {name}"
 
 

@@ -348,6 +348,11 @@ class ChatSessionWorkflow:
             if wf.workflow_id == status.workflow_id:
                 wf.status = status.status
 
+    @workflow.signal
+    def check_build(self) -> None:
+        """Sent by `threadwork deploy promote --move-idle`: the workflow task it causes tells an
+        idle session that another build is current, and `run` continues-as-new onto it."""
+
     # ---- buttons and operator commands ------------------------------------------
 
     @workflow.update
