@@ -9,7 +9,6 @@ its next continue-as-new (workflows/chat_session.py). docs/deployment.md tells t
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import RoutingConfigUpdateState, WorkerDeploymentVersionStatus
@@ -25,7 +24,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bots.errors import StartupError
 
-log = logging.getLogger("threadwork.deployment")
 
 SESSIONS = "WorkflowType = 'ChatSessionWorkflow' AND ExecutionStatus = 'Running'"
 #: How the status table names sessions that run on no build (started by unversioned workers).

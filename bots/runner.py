@@ -12,6 +12,7 @@ import signal
 from aiohttp import web
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
+from temporalio.service import RPCError
 
 from bots import deployment as deployments
 from bots.config import Settings
@@ -93,6 +94,8 @@ async def _adopt(client: Client, version: WorkerDeploymentVersion, *, force: boo
         log.info("%s", adopting.result())
     except deployments.DeploymentError as err:
         log.warning("%s", err)
+    except RPCError as err:  # e.g. a server without Worker Deployments: the worker still serves
+        log.warning("could not check the current build of %s: %s", version.deployment_name, err.message)
 
 
 async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = False) -> None:
