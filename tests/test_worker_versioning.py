@@ -169,6 +169,7 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
         v2_options.replace_workflows = [NextBuildSession]
         async with build_worker(stack.client, stack.platforms.registry, v2_options):
             await wait_until_registered(stack.client, name, "v2")
+            await wait_status(client, settings, {"v2": ("inactive", 0), "v1": ("current", 3)})
             assert "v2 is now the current build" in await cli(client, settings, "deploy", "promote", "v2")
             await wait_status(client, settings, {"v2": ("current", 0), "v1": ("draining", 3)})
 
