@@ -12,6 +12,7 @@ from adapters.base import PlatformRegistry, SessionDispatcher
 from adapters.webchat.identity import Identities, load_secret
 from adapters.webchat.platform import WebChatPlatform
 from adapters.webchat.routes import WebChatRoutes
+from adapters.storage.backends import Storage
 from adapters.webchat.store import WebChatStore
 from bots.config import Settings
 
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 class Platforms:
     registry: PlatformRegistry
     webchat_store: WebChatStore
+    #: Where this process's stores live (data dir, or PostgreSQL and S3); adapters ask it for theirs.
+    storage: Storage
     #: Each adapter's routes for the gateway (called with the app and the dispatcher).
     mounts: list[Callable[[web.Application, SessionDispatcher], None]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
@@ -33,11 +36,16 @@ class Platforms:
 
 async def build_platforms(settings: Settings) -> Platforms:
     registry = PlatformRegistry()
-    store = WebChatStore(settings.data_dir / "webchat.sqlite3")
-    await store.open()
+    storage = Storage.from_settings(settings)
+    store = storage.webchat_store()
+    try:
+        await store.open()
+    except BaseException:
+        await storage.close()
+        raise
     registry.register(WebChatPlatform(store))
-    platforms = Platforms(registry=registry, webchat_store=store, closers=[store.close])
-    platforms.mounts.append(lambda app, dispatcher: _webchat_routes(settings, store, dispatcher).add_to(app))
+    platforms = Platforms(registry=registry, webchat_store=store, storage=storage, closers=[storage.close, store.close])
+    platforms.mounts.append(lambda app, dispatcher: _webchat_routes(settings, storage, store, dispatcher).add_to(app))
     if settings.slack_enabled:
         from adapters.slack.wiring import setup_slack
 
@@ -62,8 +70,8 @@ def webchat_identities(settings: Settings) -> Identities:
     return Identities(mode, load_secret(settings.data_dir, settings.webchat_secret), settings.webchat_proxy_header)
 
 
-def _webchat_routes(settings: Settings, store: WebChatStore, dispatcher: SessionDispatcher) -> WebChatRoutes:
+def _webchat_routes(settings: Settings, storage: Storage, store: WebChatStore, dispatcher: SessionDispatcher) -> WebChatRoutes:
     return WebChatRoutes(
-        store, dispatcher, settings.data_dir, settings.document_max_bytes,
+        store, dispatcher, settings.data_dir, settings.document_max_bytes, storage.upload_files(),
         identities=webchat_identities(settings), guest_message_limit=settings.guest_message_limit,
     )

@@ -1,0 +1,1 @@
+"""Where shared state lives: SQLite files in the data dir (default) or PostgreSQL (THREADWORK_DATABASE_URL)."""

@@ -1,0 +1,127 @@
+"""What only the PostgreSQL backend does: migrations under an advisory lock, NOTIFY across
+processes, Slack installs, and upload files in an S3 bucket (moto's server)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import boto3
+import pytest
+from slack_sdk.oauth.installation_store import Installation
+
+from adapters.storage.backends import Storage
+from adapters.storage.postgres import PostgresDatabase, migrations
+from adapters.storage.uploads import S3UploadFiles, UploadMissing
+from bots.config import Settings
+from tests.support.postgres import database_url, postgres_server  # noqa: F401  (fixtures)
+from tests.support.services import aws_env, moto_s3  # noqa: F401  (fixtures)
+from workflows.activities.fetchers import FetchError
+from workflows.activities.fetchers.webchat import WebChatUploadFetcher
+from workflows.contracts import FileRef
+
+BOUND = 30.0
+
+
+async def test_concurrent_starters_apply_each_migration_once(database_url: str):
+    databases = [PostgresDatabase(database_url, min_size=1, max_size=2) for _ in range(6)]
+    try:
+        await asyncio.gather(*(db.open() for db in databases))
+        rows = await databases[0].pool.fetch("SELECT version, name FROM threadwork_migrations ORDER BY version")
+        assert [(r["version"], r["name"]) for r in rows] == [(m.version, m.name) for m in migrations()]
+    finally:
+        for db in databases:
+            await db.close()
+    again = PostgresDatabase(database_url)
+    try:
+        await again.open()  # a restart finds everything applied
+        assert await again.pool.fetchval("SELECT count(*) FROM threadwork_migrations") == len(migrations())
+    finally:
+        await again.close()
+
+
+async def test_an_unreachable_database_is_one_clear_error(postgres_server):
+    db = PostgresDatabase(f"postgresql://threadwork:secret@127.0.0.1:{postgres_server.port}/no_such_db")
+    with pytest.raises(ConnectionError, match=r"THREADWORK_DATABASE_URL \(postgresql://threadwork:\*\*\*@.*no_such_db"):
+        await db.open()
+
+
+def test_settings_refuse_urls_of_the_wrong_kind():
+    with pytest.raises(ValueError, match="postgresql://"):
+        Settings(THREADWORK_DATABASE_URL="mysql://x/y")
+    with pytest.raises(ValueError, match="s3://bucket"):
+        Settings(THREADWORK_UPLOADS_URL="/var/uploads")
+
+
+async def test_a_write_through_one_gateway_wakes_the_streams_of_another(database_url: str, tmp_path: Path):
+    a, b = Storage(tmp_path, database_url), Storage(tmp_path, database_url)
+    store_a, store_b = a.webchat_store(), b.webchat_store()
+    await store_a.open()
+    await store_b.open()
+    try:
+        seq = await store_a.last_event_seq()
+        waiting = asyncio.create_task(store_a.wait_for_change(3600))  # only NOTIFY can end this in time
+        await asyncio.sleep(0.1)
+        await store_b.add_message(channel="general", thread=None, user="threadwork", text="from b", is_bot=True)
+        await asyncio.wait_for(waiting, BOUND)
+        assert [m["text"] for _, _, m in await store_a.events_after(seq)] == ["from b"]
+    finally:
+        await store_a.close()
+        await store_b.close()
+        await a.close()
+        await b.close()
+
+
+async def test_slack_installs_and_oauth_states_live_in_postgres(database_url: str, tmp_path: Path):
+    storage = Storage(tmp_path, database_url)
+    store = storage.slack_installation_store("client-1")
+    states = storage.slack_state_store(600)
+    try:
+        await storage.database.open()
+        assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
+        for token in ("xoxb-old", "xoxb-new"):
+            await store.async_save(Installation(
+                app_id="A1", team_id="T1", team_name="Team", bot_token=token, bot_id="B1", bot_user_id="U0BOT",
+                bot_scopes=["chat:write"], user_id="U1", user_token="xoxp-1", user_scopes=["search:read"],
+            ))
+        other = Storage(tmp_path, database_url)  # another host
+        bot = await other.slack_installation_store("client-1").async_find_bot(enterprise_id=None, team_id="T1")
+        assert bot is not None and bot.bot_token == "xoxb-new" and bot.bot_scopes == ["chat:write"]
+        found = await store.async_find_installation(enterprise_id=None, team_id="T1", user_id="U1")
+        assert found is not None and found.user_token == "xoxp-1" and found.bot_token == "xoxb-new"
+        assert await storage.slack_installation_store("client-2").async_find_bot(enterprise_id=None, team_id="T1") is None
+        await store.async_delete_bot(enterprise_id=None, team_id="T1")
+        assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
+        await other.close()
+
+        state = await states.async_issue()
+        assert await states.async_consume(state) is True
+        assert await states.async_consume(state) is False
+        assert await states.async_consume("forged") is False
+    finally:
+        await storage.close()
+
+
+async def test_uploads_in_a_bucket_are_read_by_the_worker(aws_env: str, tmp_path: Path):
+    boto3.client("s3", endpoint_url=aws_env).create_bucket(Bucket="chat-files")
+    files = S3UploadFiles("s3://chat-files/uploads/", aws_env)
+    folder = files.staging / "0123456789abcdef"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "notes.txt").write_bytes(b"from the gateway")
+    await files.publish("0123456789abcdef", "notes.txt")
+    assert not folder.exists(), "the staging copy is removed once the bucket has it"
+    obj = boto3.client("s3", endpoint_url=aws_env).get_object(Bucket="chat-files", Key="uploads/0123456789abcdef/notes.txt")
+    assert obj["Body"].read() == b"from the gateway"
+
+    fetcher = WebChatUploadFetcher(None, "s3://chat-files/uploads", aws_env)
+    ref = FileRef(name="notes.txt", url="webchat-uploads/0123456789abcdef/notes.txt", source="webchat")
+    assert (await fetcher.fetch(ref, 1000)).data == b"from the gateway"
+    with pytest.raises(FetchError, match="larger than"):
+        await fetcher.fetch(ref, 4)
+    with pytest.raises(FetchError, match="is gone"):
+        await fetcher.fetch(ref.model_copy(update={"url": "webchat-uploads/0123456789abcdef/other.txt"}), 1000)
+    with pytest.raises(FetchError, match="is not a web chat upload"):
+        await fetcher.fetch(ref.model_copy(update={"url": "webchat-uploads/../../secret"}), 1000)
+    with pytest.raises(UploadMissing):
+        await files.read("0123456789abcdef", "../x", 10)
