@@ -15,6 +15,7 @@ from adapters.webchat.routes import WebChatRoutes
 from adapters.storage.backends import Storage
 from adapters.webchat.store import WebChatStore
 from bots.config import Settings
+from bots.errors import StartupError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ async def build_platforms(settings: Settings) -> Platforms:
     store = storage.webchat_store()
     try:
         await store.open()
+    except ConnectionError as err:  # THREADWORK_DATABASE_URL unreachable or refused: one line for the operator
+        await storage.close()
+        raise StartupError(f"{err}; check the address, the credentials and that PostgreSQL runs") from None
     except BaseException:
         await storage.close()
         raise

@@ -125,3 +125,43 @@ async def test_uploads_in_a_bucket_are_read_by_the_worker(aws_env: str, tmp_path
         await fetcher.fetch(ref.model_copy(update={"url": "webchat-uploads/../../secret"}), 1000)
     with pytest.raises(UploadMissing):
         await files.read("0123456789abcdef", "../x", 10)
+
+
+def test_an_unreachable_database_stops_the_gateway_with_one_line(tmp_path: Path):
+    import subprocess
+    import sys
+
+    from tests.support.processes import REPO
+    from tests.support.stack import free_port
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("THREADWORK_", "TEMPORAL_"))}
+    env.update(THREADWORK_DATABASE_URL=f"postgresql://tw:hunter2@127.0.0.1:{free_port()}/tw", TEMPORAL_ADDRESS="127.0.0.1:1",
+               THREADWORK_DATA_DIR=str(tmp_path), THREADWORK_PORT=str(free_port()))
+    done = subprocess.run([sys.executable, "-m", "bots.cli", "gateway"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: cannot connect to THREADWORK_DATABASE_URL (postgresql://tw:***@127.0.0.1:")
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+
+
+async def test_the_whole_stack_on_postgresql_and_a_bucket(client, tmp_path: Path, database_url: str, aws_env: str):
+    """Gateway and worker on PostgreSQL and S3: an upload is stored in the bucket, served, and summarized."""
+    from tests.support.documents import REPORT_TEXT
+    from tests.support.stack import running_stack
+    from tests.test_webchat_upload import upload, wait_for_text
+
+    boto3.client("s3", endpoint_url=aws_env).create_bucket(Bucket="uploads")
+    async with running_stack(client, tmp_path / "data", database_url=database_url, uploads_url="s3://uploads/webchat",
+                             aws_endpoint_url=aws_env) as stack:
+        resp = await upload(stack, "report.md", REPORT_TEXT.encode(), text="our storage report")
+        assert resp.status_code == 202, resp.text
+        sent = resp.json()
+        keys = [o["Key"] for o in boto3.client("s3", endpoint_url=aws_env).list_objects_v2(Bucket="uploads")["Contents"]]
+        assert keys == [f"webchat/{sent['message_id']}/report.md"]
+        [file] = [m for m in await stack.store.messages("general", sent["thread"]) if m["id"] == sent["message_id"]][0]["files"]
+        served = await stack.http.get(file["url"])
+        assert served.status_code == 200 and served.content == REPORT_TEXT.encode()
+        assert served.headers["content-disposition"].startswith("attachment")
+        await wait_for_text(stack, sent["thread"], "Summary of report.md: Quarterly storage report")
+        assert (await stack.http.get(f"/webchat/uploads/{sent['message_id']}/other.md")).status_code == 404
+        assert not (tmp_path / "data" / "webchat-uploads").exists() and not (tmp_path / "data" / "webchat.sqlite3").exists()

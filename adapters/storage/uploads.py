@@ -24,6 +24,10 @@ class UploadMissing(Exception):
     """No such upload (never stored, or removed)."""
 
 
+class UploadStoreUnavailable(Exception):
+    """The bucket refused or could not be reached; the message says which and why."""
+
+
 def check_ref(upload_id: str, name: str) -> None:
     """Refuse ids and names that could reach outside the uploads (a crafted FileRef)."""
     if not _ID.match(upload_id) or not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
@@ -110,9 +114,14 @@ class S3UploadFiles(UploadFiles):
         return f"{self.prefix}{upload_id}/{name}"
 
     async def publish(self, upload_id: str, name: str) -> None:
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
+
         folder = self.staging / upload_id
         try:
             await asyncio.to_thread(self._s3().upload_file, str(folder / name), self.bucket, self.key(upload_id, name))
+        except (BotoCoreError, ClientError, S3UploadFailedError) as err:
+            raise UploadStoreUnavailable(f"storing the upload in s3://{self.bucket}/{self.prefix} failed: {err}") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

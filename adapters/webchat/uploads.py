@@ -8,6 +8,7 @@ FileRef.url is ``webchat-uploads/{id}/{name}``, never a client-supplied name.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 import shutil
@@ -19,12 +20,13 @@ from aiohttp import BodyPartReader, web
 from adapters.base import SessionDispatcher
 from adapters.webchat.answers import bad_request, deliver
 from adapters.webchat.identity import Identities, Identity
-from adapters.storage.uploads import UPLOADS_DIR, UploadFiles, UploadMissing
+from adapters.storage.uploads import UPLOADS_DIR, UploadFiles, UploadMissing, UploadStoreUnavailable
 from adapters.webchat.origin import same_origin
 from adapters.webchat.store import WebChatStore, new_id
 from workflows.activities.fetchers import DocumentTooLarge
 from workflows.contracts import MAX_MESSAGE_CHARS, Actor, ChatMessage, ConversationKey, FileRef
 
+log = logging.getLogger(__name__)
 FIELDS = {"channel", "thread", "user", "guest", "text"}
 FIELD_LIMIT = 4 * MAX_MESSAGE_CHARS + 1024  # bytes of one form field (UTF-8)
 CHUNK = 64 * 1024
@@ -129,7 +131,11 @@ class WebChatUploads:
             return bad_request(str(err))
         assert saved is not None
         name, size, mimetype = saved
-        await self.files.publish(upload_id, name)
+        try:
+            await self.files.publish(upload_id, name)
+        except UploadStoreUnavailable as err:
+            log.warning("web chat: upload %s refused: %s", upload_id, err)
+            return web.json_response({"error": "the file could not be stored right now; please try again"}, status=503)
         # Membership is the server's call; the form's guest field may only volunteer to be a guest.
         guest = not identity.is_member or fields.get("guest", "").strip().lower() in ("1", "true", "on", "yes")
         user = identity.label(user)
