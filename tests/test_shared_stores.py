@@ -1,13 +1,15 @@
-"""One store test suite, run on both backends: SQLite in a data dir, and a real PostgreSQL server.
+"""One store test suite, run on both backends: SQLite in a data dir, and a real PostgreSQL server
+(upload bytes: the data dir, and an S3 bucket on moto's server).
 
-Every store an adapter uses (web chat channels/messages/events/invites, the post log,
-upload files) must behave the same on both; adapters never learn which one they have.
+Every store an adapter uses (web chat channels/messages/events/invites, the post log, Slack
+installations and OAuth states, upload files) must behave the same on both; adapters never
+learn which one they have.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import uuid
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -17,6 +19,7 @@ import pytest_asyncio
 from adapters.storage.backends import Storage
 from adapters.webchat.invites import InviteError, Invites
 from tests.support.postgres import database_url, postgres_server  # noqa: F401  (fixtures)
+from tests.support.services import aws_env, moto_s3  # noqa: F401  (fixtures)
 
 BOUND = 30.0
 
@@ -175,3 +178,67 @@ async def test_wait_for_change_wakes_on_a_local_write(store):
     await asyncio.sleep(0)
     await store.add_message(channel="general", thread=None, user="ann", text="wake up")
     await asyncio.wait_for(waiting, BOUND)
+
+
+# ---- upload bytes: the data dir, or an S3 bucket (moto's server) --------------------------
+
+
+@pytest.fixture(params=["data dir", "s3"])
+def upload_files(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "data dir":
+        return Storage(tmp_path).upload_files()
+    import boto3
+
+    endpoint = request.getfixturevalue("aws_env")
+    bucket = f"b-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    return Storage(tmp_path, uploads_url=f"s3://{bucket}/up", aws_endpoint_url=endpoint).upload_files()
+
+
+async def test_upload_files_publish_size_read_and_refuse_what_is_not_an_upload(upload_files):
+    from adapters.storage.uploads import UploadMissing
+
+    upload_id = uuid.uuid4().hex[:16]
+    folder = upload_files.staging / upload_id
+    folder.mkdir(parents=True)
+    (folder / "a.txt").write_bytes(b"hello")
+    await upload_files.publish(upload_id, "a.txt")
+    assert await upload_files.size(upload_id, "a.txt") == 5
+    assert await upload_files.read(upload_id, "a.txt", 3) == b"hel"
+    assert await upload_files.read(upload_id, "a.txt", 100) == b"hello"
+    for bad_id, name in ((upload_id, "b.txt"), ("../../etc", "passwd"), (upload_id, "../a.txt"), (upload_id, ".hidden")):
+        with pytest.raises(UploadMissing):
+            await upload_files.read(bad_id, name, 3)
+        with pytest.raises(UploadMissing):
+            await upload_files.size(bad_id, name)
+
+
+# ---- Slack installations: slack_sdk's SQLite stores, or PostgreSQL -------------------------
+
+
+async def test_slack_installations_newest_wins_per_workspace_and_client(storage):
+    from slack_sdk.oauth.installation_store import Installation
+
+    store = storage.slack_installation_store("client-1")
+    assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
+    for token in ("xoxb-old", "xoxb-new"):
+        if token == "xoxb-new":
+            await asyncio.sleep(1.1)  # slack_sdk's SQLite store stamps rows itself, to the second
+        await store.async_save(Installation(
+            app_id="A1", team_id="T1", team_name="Team", bot_token=token, bot_id="B1", bot_user_id="U0BOT",
+            bot_scopes=["chat:write"], user_id="U1", user_token="xoxp-1", user_scopes=["search:read"],
+        ))
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and bot.bot_token == "xoxb-new" and bot.bot_scopes == ["chat:write"]
+    found = await store.async_find_installation(enterprise_id=None, team_id="T1", user_id="U1")
+    assert found is not None and found.user_token == "xoxp-1" and found.bot_token == "xoxb-new"
+    assert await store.async_find_installation(enterprise_id=None, team_id="T1", user_id="U2") is None
+    assert await storage.slack_installation_store("client-2").async_find_bot(enterprise_id=None, team_id="T1") is None
+
+
+async def test_slack_oauth_states_work_once(storage):
+    states = storage.slack_state_store(600)
+    state = await states.async_issue()
+    assert await states.async_consume(state) is True
+    assert await states.async_consume(state) is False
+    assert await states.async_consume("forged") is False
