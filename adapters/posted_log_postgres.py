@@ -6,9 +6,10 @@ import time
 from typing import Any
 
 from adapters.posted_log import KEEP_SECONDS, PostedLog
-from adapters.storage.postgres import PostgresDatabase
+from adapters.storage.postgres import PostgresDatabase, outages_as_unavailable
 
 
+@outages_as_unavailable
 class PostgresPostedLog(PostedLog):
     """Rows of ``posted_log`` under one ``log`` name ("slack", "teams")."""
 

@@ -12,6 +12,7 @@ from adapters.base import PlatformRegistry, SessionDispatcher
 from adapters.webchat.identity import Identities, load_secret
 from adapters.webchat.platform import WebChatPlatform
 from adapters.webchat.routes import WebChatRoutes
+from adapters.storage import StoreUnavailable
 from adapters.storage.backends import Storage
 from adapters.webchat.store import WebChatStore
 from bots.config import Settings
@@ -41,7 +42,7 @@ async def build_platforms(settings: Settings) -> Platforms:
     store = storage.webchat_store()
     try:
         await store.open()
-    except ConnectionError as err:  # THREADWORK_DATABASE_URL unreachable or refused: one line for the operator
+    except StoreUnavailable as err:  # THREADWORK_DATABASE_URL unreachable or refused: one line for the operator
         await storage.close()
         raise StartupError(f"{err}; check the address, the credentials and that PostgreSQL runs") from None
     except BaseException:

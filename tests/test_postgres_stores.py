@@ -11,6 +11,7 @@ import boto3
 import pytest
 from slack_sdk.oauth.installation_store import Installation
 
+from adapters.storage import StoreUnavailable
 from adapters.storage.backends import Storage
 from adapters.storage.postgres import PostgresDatabase, migrations
 from adapters.storage.uploads import S3UploadFiles, UploadMissing
@@ -43,7 +44,7 @@ async def test_concurrent_starters_apply_each_migration_once(database_url: str):
 
 async def test_an_unreachable_database_is_one_clear_error(postgres_server):
     db = PostgresDatabase(f"postgresql://threadwork:secret@127.0.0.1:{postgres_server.port}/no_such_db")
-    with pytest.raises(ConnectionError, match=r"THREADWORK_DATABASE_URL \(postgresql://threadwork:\*\*\*@.*no_such_db"):
+    with pytest.raises(StoreUnavailable, match=r"THREADWORK_DATABASE_URL \(postgresql://threadwork:\*\*\*@.*no_such_db"):
         await db.open()
 
 
@@ -165,3 +166,30 @@ async def test_the_whole_stack_on_postgresql_and_a_bucket(client, tmp_path: Path
         await wait_for_text(stack, sent["thread"], "Summary of report.md: Quarterly storage report")
         assert (await stack.http.get(f"/webchat/uploads/{sent['message_id']}/other.md")).status_code == 404
         assert not (tmp_path / "data" / "webchat-uploads").exists() and not (tmp_path / "data" / "webchat.sqlite3").exists()
+
+
+async def test_a_database_outage_is_a_503_and_an_unhealthy_gateway(client, tmp_path: Path, postgres_server, database_url: str,
+                                                                  caplog: pytest.LogCaptureFixture):
+    """PostgreSQL goes away under a running gateway: clients get 503 + Retry-After, /healthz says why, one log line."""
+    from tests.support.processes import Relay
+    from tests.support.stack import running_stack
+
+    relay = Relay("127.0.0.1", postgres_server.port)
+    address = await relay.start()
+    try:
+        async with running_stack(client, tmp_path, database_url=database_url.replace(f"127.0.0.1:{postgres_server.port}", address),
+                                 webchat_auth="open") as stack:
+            health = await stack.http.get("/healthz")
+            assert health.status_code == 200 and health.json()["database"] == "ok"
+            await relay.stop()  # every connection to PostgreSQL drops, and new ones are refused
+            resp = await stack.http.post("/webchat/api/messages", json={"channel": "general", "user": "ann", "text": "hello?"})
+            assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
+            assert resp.json()["error"] == "the chat store is unavailable right now; please try again in a moment"
+            health = await stack.http.get("/healthz")
+            assert health.status_code == 503 and health.json()["status"] == "unavailable" and health.json()["database"]
+        [line] = [r for r in caplog.records if r.name == "bots.gateway"]
+        assert line.levelname == "WARNING" and line.exc_info is None
+        assert line.getMessage().startswith("POST /webchat/api/messages: PostgreSQL is unreachable")
+        assert not [r for r in caplog.records if r.levelno >= 40]
+    finally:
+        await relay.stop()

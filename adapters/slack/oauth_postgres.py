@@ -18,7 +18,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from adapters.storage.postgres import PostgresDatabase
+from adapters.storage.postgres import PostgresDatabase, outages_as_unavailable, outages_as_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ def _keys(enterprise_id: Optional[str], team_id: Optional[str], is_enterprise_in
     return enterprise_id or "", "" if is_enterprise_install else (team_id or "")
 
 
+@outages_as_unavailable
 class PostgresInstallationStore(AsyncInstallationStore):
     def __init__(self, database: PostgresDatabase, client_id: str) -> None:
         self.database = database
@@ -107,6 +108,7 @@ class PostgresInstallationStore(AsyncInstallationStore):
         await self.database.pool.execute(query, *args)
 
 
+@outages_as_unavailable
 class PostgresOAuthStateStore(AsyncOAuthStateStore):
     """One-time ``state`` values of the OAuth flow; consumed by one DELETE, so a state works once."""
 

@@ -8,14 +8,19 @@ them and the others then find them done. Never edit an applied file; add the nex
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import json
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, TypeVar
 
 import asyncpg
+
+from adapters.storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -98,9 +103,13 @@ class PostgresDatabase:
                 self.url, min_size=self.min_size, max_size=self.max_size, init=_init_connection
             )
         except (OSError, asyncpg.PostgresError) as err:
-            raise ConnectionError(f"cannot connect to THREADWORK_DATABASE_URL ({_safe(self.url)}): {err}") from err
-        async with self._pool.acquire() as conn:
-            await migrate(conn)
+            raise StoreUnavailable(f"cannot connect to THREADWORK_DATABASE_URL ({_safe(self.url)}): {err}") from err
+        try:
+            async with self._pool.acquire() as conn:
+                await migrate(conn)
+        except asyncpg.PostgresError as err:  # e.g. a user that may not create tables
+            await self.close()
+            raise StoreUnavailable(f"applying the database migrations failed ({_safe(self.url)}): {err}") from err
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -121,6 +130,29 @@ class PostgresDatabase:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+#: What a lost or refused connection raises; anything else (a constraint, bad SQL) is a bug.
+OUTAGES = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+           asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
+T = TypeVar("T")
+
+
+def outages_as_unavailable(cls: type[T]) -> type[T]:
+    """Class decorator: public coroutine methods raise StoreUnavailable when the database is unreachable."""
+    for name, fn in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(fn):
+            continue
+
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, _fn=fn, **kwargs: Any) -> Any:
+            try:
+                return await _fn(*args, **kwargs)
+            except OUTAGES as err:
+                raise StoreUnavailable(f"PostgreSQL is unreachable: {err or type(err).__name__}") from err
+
+        setattr(cls, name, wrapper)
+    return cls
 
 
 def _safe(url: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from adapters.storage.postgres import PostgresDatabase
+from adapters.storage.postgres import PostgresDatabase, outages_as_unavailable
 from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ EVENTS_LOCK = 0x7765626368617476
 _COLUMNS = "id, channel, thread, author, is_bot, text, blocks, files, ts"
 
 
+@outages_as_unavailable
 class PostgresWebChatStore(WebChatStore):
     def __init__(self, database: PostgresDatabase) -> None:
         super().__init__()
