@@ -26,7 +26,6 @@ from temporalio.client import Client
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.support import SIGNING_SECRET, SlackSim
 from tests.support.browser import chromium
-from tests.support.postgres import database_url, postgres_server  # noqa: F401  (fixtures)
 from tests.support.processes import Relay, ThreadworkProcess, tail
 from tests.support.stack import free_port
 

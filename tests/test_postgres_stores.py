@@ -16,7 +16,6 @@ from adapters.storage.backends import Storage
 from adapters.storage.postgres import PostgresDatabase, migrations
 from adapters.storage.uploads import S3UploadFiles, UploadMissing
 from bots.config import Settings
-from tests.support.postgres import database_url, postgres_server  # noqa: F401  (fixtures)
 from tests.support.services import aws_env, moto_s3  # noqa: F401  (fixtures)
 from workflows.activities.fetchers import FetchError
 from workflows.activities.fetchers.webchat import WebChatUploadFetcher
@@ -193,3 +192,30 @@ async def test_a_database_outage_is_a_503_and_an_unhealthy_gateway(client, tmp_p
         assert not [r for r in caplog.records if r.levelno >= 40]
     finally:
         await relay.stop()
+
+
+async def test_an_invite_made_by_the_cli_is_redeemed_by_any_gateway(tmp_path: Path, database_url: str):
+    import os
+    import subprocess
+    import sys
+
+    from adapters.webchat.invites import Invites
+    from tests.support.processes import REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THREADWORK_", "TEMPORAL_"))}
+    env.update(THREADWORK_DATABASE_URL=database_url, THREADWORK_DATA_DIR=str(tmp_path / "cli"))
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bots.cli", "webchat", "invite", "Ines", "--url", "https://chat.example"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.strip()
+    assert link.startswith("https://chat.example/webchat/signin#")
+    gateway = Storage(tmp_path / "gateway", database_url)  # another host: no shared data dir
+    store = gateway.webchat_store()
+    await store.open()
+    try:
+        assert await Invites(store).redeem(link.split("#", 1)[1]) == "Ines"
+    finally:
+        await store.close()
+        await gateway.close()

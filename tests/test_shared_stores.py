@@ -18,7 +18,6 @@ import pytest_asyncio
 
 from adapters.storage.backends import Storage
 from adapters.webchat.invites import InviteError, Invites
-from tests.support.postgres import database_url, postgres_server  # noqa: F401  (fixtures)
 from tests.support.services import aws_env, moto_s3  # noqa: F401  (fixtures)
 
 BOUND = 30.0
