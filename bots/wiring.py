@@ -50,7 +50,9 @@ async def build_platforms(settings: Settings) -> Platforms:
         raise
     registry.register(WebChatPlatform(store))
     platforms = Platforms(registry=registry, webchat_store=store, storage=storage, closers=[storage.close, store.close])
-    platforms.mounts.append(lambda app, dispatcher: _webchat_routes(settings, storage, store, dispatcher).add_to(app))
+    # On PostgreSQL a generated cookie key lives in the database, so gateways on any host agree.
+    secret = await storage.webchat_secret(settings.webchat_secret) if storage.database else None
+    platforms.mounts.append(lambda app, dispatcher: _webchat_routes(settings, storage, store, dispatcher, secret).add_to(app))
     if settings.slack_enabled:
         from adapters.slack.wiring import setup_slack
 
@@ -67,16 +69,18 @@ async def build_platforms(settings: Settings) -> Platforms:
     return platforms
 
 
-def webchat_identities(settings: Settings) -> Identities:
+def webchat_identities(settings: Settings, secret: bytes | None = None) -> Identities:
     """Who is a web chat member (THREADWORK_WEBCHAT_AUTH); unset outside `threadwork dev` means invite."""
     mode = settings.webchat_auth or "invite"
     if settings.webchat_auth is None:
         log.info("web chat: THREADWORK_WEBCHAT_AUTH is not set; using invite (members sign in with `threadwork webchat invite NAME`)")
-    return Identities(mode, load_secret(settings.data_dir, settings.webchat_secret), settings.webchat_proxy_header)
+    return Identities(mode, secret or load_secret(settings.data_dir, settings.webchat_secret), settings.webchat_proxy_header)
 
 
-def _webchat_routes(settings: Settings, storage: Storage, store: WebChatStore, dispatcher: SessionDispatcher) -> WebChatRoutes:
+def _webchat_routes(
+    settings: Settings, storage: Storage, store: WebChatStore, dispatcher: SessionDispatcher, secret: bytes | None
+) -> WebChatRoutes:
     return WebChatRoutes(
         store, dispatcher, settings.data_dir, settings.document_max_bytes, storage.upload_files(),
-        identities=webchat_identities(settings), guest_message_limit=settings.guest_message_limit,
+        identities=webchat_identities(settings, secret), guest_message_limit=settings.guest_message_limit,
     )

@@ -47,7 +47,6 @@ class Cluster:
             THREADWORK_TASK_QUEUE=self.task_queue,
             THREADWORK_DATABASE_URL=database_url,
             THREADWORK_WEBCHAT_AUTH="open",
-            THREADWORK_WEBCHAT_SECRET="shared-cookie-key-of-every-gateway",
             PYTHONUNBUFFERED="1",
             **extra,
         )
@@ -122,6 +121,10 @@ async def test_browser_on_gateway_a_sees_a_reply_written_through_gateway_b(clien
             await expect(bot).to_have_count(1)
             thread = page.url.rsplit("/", 1)[1]
 
+            # No THREADWORK_WEBCHAT_SECRET: the gateways agree on the generated cookie key through the
+            # database, so a browser is the same user on either (cookies do not tell ports apart).
+            me_a = (await via_b.get(f"{gateway_a.url}/webchat/api/me")).json()
+            assert (await via_b.get("/webchat/api/me")).json()["id"] == me_a["id"]
             # Gateway B reads what gateway A stored, and writes into the same thread.
             listed = (await via_b.get("/webchat/api/channels/general/messages", params={"thread": thread})).json()
             assert [m["text"] for m in listed if not m["is_bot"]] == ["hello through gateway A"]

@@ -219,3 +219,16 @@ async def test_an_invite_made_by_the_cli_is_redeemed_by_any_gateway(tmp_path: Pa
     finally:
         await store.close()
         await gateway.close()
+
+
+async def test_gateways_on_postgresql_agree_on_a_generated_cookie_key(tmp_path: Path, database_url: str):
+    """Without THREADWORK_WEBCHAT_SECRET, the first gateway's key is every gateway's (no shared data dir)."""
+    gateways = [Storage(tmp_path / f"gateway-{n}", database_url) for n in range(4)]
+    try:
+        keys = await asyncio.gather(*(g.webchat_secret(None) for g in gateways))
+        assert len(set(keys)) == 1 and len(keys[0]) >= 32
+        assert not any((tmp_path / f"gateway-{n}").exists() for n in range(4))
+        assert await gateways[0].webchat_secret("configured-key-of-this-gateway") == b"configured-key-of-this-gateway"
+    finally:
+        for g in gateways:
+            await g.close()

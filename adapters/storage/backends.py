@@ -8,6 +8,8 @@ in a new migration.)
 
 from __future__ import annotations
 
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,20 @@ class Storage:
         return SQLite3OAuthStateStore(
             database=str(self.data_dir / "slack-oauth-state.sqlite3"), expiration_seconds=expiration_seconds
         )
+
+    async def webchat_secret(self, configured: str | None) -> bytes:
+        """The web chat cookie key: the configured one; else generated once, in the data dir or the database."""
+        if configured or self.database is None:
+            from adapters.webchat.identity import load_secret
+
+            return load_secret(self.data_dir, configured)
+        await self.database.open()
+        pool = self.database.pool
+        await pool.execute(  # the first gateway's key wins; the SELECT (a new snapshot) sees the winner
+            "INSERT INTO webchat_secrets(name, value, created_at) VALUES ('cookie', $1, $2) ON CONFLICT (name) DO NOTHING",
+            secrets.token_urlsafe(48), time.time(),
+        )
+        return (await pool.fetchval("SELECT value FROM webchat_secrets WHERE name = 'cookie'")).encode()
 
     def upload_files(self) -> UploadFiles:
         return upload_files(self.data_dir, self.uploads_url, self.aws_endpoint_url)
