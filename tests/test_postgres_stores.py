@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import asyncpg
 import boto3
 import pytest
 from slack_sdk.oauth.installation_store import Installation
