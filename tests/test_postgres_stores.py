@@ -60,11 +60,27 @@ async def test_a_write_through_one_gateway_wakes_the_streams_of_another(database
     await store_b.open()
     try:
         seq = await store_a.last_event_seq()
+        await store_a.wait_for_change(0)  # a stream's first wait starts listening
         waiting = asyncio.create_task(store_a.wait_for_change(3600))  # only NOTIFY can end this in time
         await asyncio.sleep(0.1)
         await store_b.add_message(channel="general", thread=None, user="threadwork", text="from b", is_bot=True)
         await asyncio.wait_for(waiting, BOUND)
         assert [m["text"] for _, _, m in await store_a.events_after(seq)] == ["from b"]
+
+        # PostgreSQL drops the listening connection (a restart, a failover): the next wait listens again.
+        listener_pid = a.database._listener.get_server_pid()
+        assert await b.database.pool.fetchval("SELECT pg_terminate_backend($1)", listener_pid)
+        for _ in range(100):
+            if not a.database.is_listening("webchat_events"):
+                break
+            await asyncio.sleep(0.05)
+        assert not a.database.is_listening("webchat_events")
+        await store_a.wait_for_change(0)
+        assert a.database.is_listening("webchat_events")
+        waiting = asyncio.create_task(store_a.wait_for_change(3600))
+        await asyncio.sleep(0.1)
+        await store_b.add_message(channel="general", thread=None, user="threadwork", text="after the reconnect", is_bot=True)
+        await asyncio.wait_for(waiting, BOUND)
     finally:
         await store_a.close()
         await store_b.close()

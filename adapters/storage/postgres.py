@@ -94,6 +94,7 @@ class PostgresDatabase:
         self.max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
+        self._channels: set[str] = set()
 
     async def open(self) -> None:
         if self._pool is not None:
@@ -117,11 +118,17 @@ class PostgresDatabase:
             raise RuntimeError("PostgresDatabase.open() was not called")
         return self._pool
 
+    def is_listening(self, channel: str) -> bool:
+        """False before ``listen`` and after the listening connection was lost (then listen again)."""
+        return self._listener is not None and not self._listener.is_closed() and channel in self._channels
+
     async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
         """Call ``callback(payload)`` on every NOTIFY on ``channel`` (one dedicated connection per process)."""
-        if self._listener is None:
+        if self._listener is None or self._listener.is_closed():
+            self._channels.clear()
             self._listener = await asyncpg.connect(self.url)
         await self._listener.add_listener(channel, lambda _conn, _pid, _channel, payload: callback(payload))
+        self._channels.add(channel)
 
     async def close(self) -> None:
         if self._listener is not None:

@@ -59,10 +59,15 @@ class WebChatStore(ABC):
 
     async def wait_for_change(self, timeout: float) -> None:
         """Wake on a change, or after ``timeout`` at the latest."""
+        changed = self._changed  # a change made while _before_wait runs still wakes this wait
+        await self._before_wait()
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            await asyncio.wait_for(changed.wait(), timeout)
         except asyncio.TimeoutError:
             pass
+
+    async def _before_wait(self) -> None:
+        """A backend's chance to make sure other processes' changes will wake the wait."""
 
     # ---- channels ----
     @abstractmethod

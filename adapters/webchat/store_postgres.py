@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from adapters.storage.postgres import PostgresDatabase, outages_as_unavailable
+from adapters.storage.postgres import OUTAGES, PostgresDatabase, outages_as_unavailable
 from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class PostgresWebChatStore(WebChatStore):
     def __init__(self, database: PostgresDatabase) -> None:
         super().__init__()
         self.database = database
+        self._listen_failing = False  # warned once per outage, not once per stream and second
 
     async def open(self) -> None:
         await self.database.open()
@@ -39,7 +40,19 @@ class PostgresWebChatStore(WebChatStore):
                 "INSERT INTO webchat_channels(id, name, topic, created_at) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
                 [(cid, name, topic, now) for cid, name, topic in DEFAULT_CHANNELS],
             )
-        await self.database.listen(CHANNEL, lambda _payload: self._notify())
+
+    async def _before_wait(self) -> None:
+        """LISTEN from the first stream on (gateways only: workers and the CLI never open the extra
+        connection), and again after the listening connection was lost."""
+        if not self.database.is_listening(CHANNEL):
+            try:
+                await self.database.listen(CHANNEL, lambda _payload: self._notify())
+            except OUTAGES as err:  # streams still re-read every `timeout`; the next wait tries again
+                if not self._listen_failing:
+                    log.warning("web chat: cannot LISTEN for %s (%s); streams poll until it works", CHANNEL, err)
+                self._listen_failing = True
+            else:
+                self._listen_failing = False
 
     async def close(self) -> None:
         """The database is shared with the other stores; its owner closes it."""
