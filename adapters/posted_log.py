@@ -5,12 +5,17 @@ retried by Temporal with the same idempotency key; finding the key here returns 
 earlier message instead of posting again. What remains is the window between the
 platform accepting a post and the row being written (docs/slack.md says how Slack
 narrows it further with message metadata).
+
+Two backends: a SQLite file in the data dir (one host; the default) and PostgreSQL
+(posted_log_postgres.py, THREADWORK_DATABASE_URL), where a post retried on another
+worker host still finds the first worker's record.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +32,26 @@ CREATE TABLE IF NOT EXISTS posted (
 """
 
 
-class PostedLog:
-    """A small SQLite table: idempotency key -> what was posted (a JSON object)."""
+class PostedLog(ABC):
+    """Idempotency key -> what was posted (a JSON object)."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect, and forget records older than KEEP_SECONDS."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def get(self, key: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    async def put(self, key: str, value: dict[str, Any]) -> None:
+        """Record (or overwrite) what was posted under ``key``."""
+
+
+class SqlitePostedLog(PostedLog):
+    """A small SQLite table in the data dir."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -98,19 +98,21 @@ async def _deploy(args: argparse.Namespace) -> int:
 
 
 async def _webchat_invite(args: argparse.Namespace) -> int:
+    from adapters.storage.backends import Storage
     from adapters.webchat.invites import InviteError, Invites
-    from adapters.webchat.store import WebChatStore
 
     settings = get_settings()
-    store = WebChatStore(settings.data_dir / "webchat.sqlite3")
-    await store.open()
+    storage = Storage.from_settings(settings)
+    store = storage.webchat_store()
     try:
+        await store.open()
         invite = await Invites(store).create(args.name, args.hours * 3600)
     except InviteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
         await store.close()
+        await storage.close()
     if settings.webchat_auth == "proxy":
         print("note: THREADWORK_WEBCHAT_AUTH=proxy: the gateway ignores sign-in links", file=sys.stderr)
     print(invite.link(args.url or f"http://{settings.host}:{settings.port}"))

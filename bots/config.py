@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     )
     worker_metrics_port: int | None = Field(None, validation_alias="THREADWORK_WORKER_METRICS_PORT")
 
+    # Shared state (adapters/storage): PostgreSQL and an S3-compatible bucket instead of the data dir
+    database_url: str | None = Field(None, validation_alias="THREADWORK_DATABASE_URL")
+    uploads_url: str | None = Field(None, validation_alias="THREADWORK_UPLOADS_URL")
+
     # Web chat identity (adapters/webchat/identity.py); unset: open for `threadwork dev`, invite otherwise
     webchat_auth: Literal["open", "invite", "proxy"] | None = Field(None, validation_alias="THREADWORK_WEBCHAT_AUTH")
     webchat_proxy_header: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_PROXY_HEADER")
@@ -130,6 +134,24 @@ class Settings(BaseSettings):
             return None
         return WorkerDeploymentVersion(self.deployment_name, self.build_id or code_build_id())
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        if value.split("://", 1)[0] not in ("postgres", "postgresql"):
+            raise ValueError("expected postgresql://user:password@host:5432/dbname")
+        return value.strip()
+
+    @field_validator("uploads_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        if not value.startswith("s3://") or len(value.rstrip("/")) <= len("s3://"):
+            raise ValueError("expected s3://bucket or s3://bucket/prefix")
+        return value.strip()
+
     @field_validator("temporal_address")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
@@ -164,6 +186,7 @@ class Settings(BaseSettings):
             graph_client_secret=self.graph_client_secret,
             graph_login_url=self.graph_login_url,
             data_dir=self.data_dir,
+            uploads_url=self.uploads_url,
         )
 
     def session_config(self) -> SessionConfig:

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 from temporalio.client import Client
 
 from adapters.base import SessionDispatcher
+from adapters.storage import StoreUnavailable
 from bots import metrics
 from bots.wiring import Platforms
 
 HEALTH_TIMEOUT = 2.0
+STORE_UNAVAILABLE_TEXT = "the chat store is unavailable right now; please try again in a moment"
+log = logging.getLogger(__name__)
+
+
+@web.middleware
+async def store_outage(request: web.Request, handler):
+    """A shared-database outage is a 503 the client may retry, logged in one line; nothing was stored."""
+    try:
+        return await handler(request)
+    except StoreUnavailable as err:
+        log.warning("%s %s: %s", request.method, request.path, err)
+        return web.json_response({"error": STORE_UNAVAILABLE_TEXT}, status=503, headers={"Retry-After": "5"})
 
 
 def build_app(client: Client, dispatcher: SessionDispatcher, platforms: Platforms) -> web.Application:
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[store_outage])
 
     async def healthz(request: web.Request) -> web.Response:
         try:
@@ -24,6 +38,13 @@ def build_app(client: Client, dispatcher: SessionDispatcher, platforms: Platform
             return web.json_response({"status": "unavailable", "temporal": str(err) or type(err).__name__}, status=503)
         if not ok:
             return web.json_response({"status": "unavailable", "temporal": "not serving"}, status=503)
+        database = platforms.storage.database
+        if database is not None:
+            try:
+                await asyncio.wait_for(database.pool.fetchval("SELECT 1"), HEALTH_TIMEOUT)
+            except Exception as err:  # any failure to reach PostgreSQL means unhealthy
+                return web.json_response({"status": "unavailable", "temporal": "ok", "database": str(err) or type(err).__name__}, status=503)
+            return web.json_response({"status": "ok", "temporal": "ok", "database": "ok", "platforms": platforms.registry.names()})
         return web.json_response({"status": "ok", "temporal": "ok", "platforms": platforms.registry.names()})
 
     async def metrics_page(request: web.Request) -> web.Response:

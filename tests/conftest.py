@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bots.devserver import temporal_binary
+from tests.support.postgres import database_url, postgres_server  # noqa: F401  (one PostgreSQL server per run)
 from tests.support.stack import Stack, running_stack
 
 

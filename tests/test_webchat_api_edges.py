@@ -10,7 +10,7 @@ import httpx
 from aiohttp import web
 
 from adapters.webchat.routes import WebChatRoutes
-from adapters.webchat.store import WebChatStore
+from adapters.webchat.store_sqlite import SqliteWebChatStore
 from bots.dispatch import Dispatcher
 from tests.support.stack import free_port
 from workflows.contracts import SessionConfig
@@ -67,7 +67,7 @@ async def _read_events(lines, count: int) -> list[dict]:
 
 async def test_stream_replays_after_last_event_id_and_ends_on_shutdown(client, tmp_path: Path):
     """An open stream must not hold the gateway's shutdown for aiohttp's whole 60 s timeout."""
-    store = WebChatStore(tmp_path / "webchat.sqlite3")
+    store = SqliteWebChatStore(tmp_path / "webchat.sqlite3")
     await store.open()
     app = web.Application()
     WebChatRoutes(store, Dispatcher(client, "tq-unused", SessionConfig())).add_to(app)

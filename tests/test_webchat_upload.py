@@ -136,7 +136,7 @@ async def test_fetcher_reads_uploads_and_refuses_paths_outside_them(tmp_path: Pa
 async def test_store_made_before_uploads_gains_the_files_column(tmp_path: Path):
     import sqlite3
 
-    from adapters.webchat.store import WebChatStore
+    from adapters.webchat.store_sqlite import SqliteWebChatStore
 
     old = sqlite3.connect(tmp_path / "webchat.sqlite3")
     old.executescript(
@@ -147,7 +147,7 @@ async def test_store_made_before_uploads_gains_the_files_column(tmp_path: Path):
     )
     old.commit()
     old.close()
-    store = WebChatStore(tmp_path / "webchat.sqlite3")
+    store = SqliteWebChatStore(tmp_path / "webchat.sqlite3")
     await store.open()
     try:
         link = {"name": "a.txt", "url": "/webchat/uploads/x/a.txt", "size": 1, "mimetype": "text/plain"}

@@ -10,7 +10,7 @@ from adapters.slack.app import SlackBot
 from adapters.slack.client import SlackClients, make_client
 from adapters.slack.oauth import installation_store, oauth_settings
 from adapters.slack.platform import SlackPlatform
-from adapters.posted_log import PostedLog
+from adapters.storage.backends import Storage
 from workflows.registry import list_workflows
 from adapters.slack.routes import SlackRoutes
 
@@ -19,13 +19,14 @@ if TYPE_CHECKING:
     from bots.wiring import Platforms
 
 
-def build_bolt_app(settings: Settings, store=None) -> AsyncApp:
+def build_bolt_app(settings: Settings, store=None, storage: Storage | None = None) -> AsyncApp:
     """Single workspace with SLACK_BOT_TOKEN, or OAuth installs with SLACK_CLIENT_ID/SECRET."""
     if store is not None:
+        storage = storage or Storage.from_settings(settings)
         return AsyncApp(
             signing_secret=settings.slack_signing_secret,
             client=make_client(settings.slack_api_url),
-            oauth_settings=oauth_settings(settings.data_dir, settings.slack_client_id, settings.slack_client_secret, store),
+            oauth_settings=oauth_settings(storage, settings.slack_client_id, settings.slack_client_secret, store),
             process_before_response=False,
         )
     return AsyncApp(
@@ -38,13 +39,13 @@ def build_bolt_app(settings: Settings, store=None) -> AsyncApp:
 async def setup_slack(settings: Settings, platforms: Platforms) -> SlackRoutes:
     store = None
     if settings.slack_client_id and settings.slack_client_secret:
-        store = installation_store(settings.data_dir, settings.slack_client_id)
+        store = installation_store(platforms.storage, settings.slack_client_id)
     clients = SlackClients(settings.slack_api_url, settings.slack_bot_token, store)
-    posted = PostedLog(settings.data_dir / "slack-posted.sqlite3")
+    posted = platforms.storage.posted_log("slack")
     await posted.open()
     platforms.closers.append(posted.close)
     platform = SlackPlatform(clients, posted)
-    routes = SlackRoutes(SlackBot(build_bolt_app(settings, store), custom_workflows=list_workflows(settings.custom_workflows_file)), settings.slack_signing_secret or "", settings.slack_app_token)
+    routes = SlackRoutes(SlackBot(build_bolt_app(settings, store, platforms.storage), custom_workflows=list_workflows(settings.custom_workflows_file)), settings.slack_signing_secret or "", settings.slack_app_token)
     platform.routes = routes  # for operators and tests: which mode was chosen
     platforms.registry.register(platform)
     platforms.mounts.append(lambda app, dispatcher: routes.add_to(app, dispatcher))

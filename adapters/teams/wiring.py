@@ -6,7 +6,6 @@ import logging
 
 from botbuilder.integration.aiohttp import CloudAdapter
 
-from adapters.posted_log import PostedLog
 from adapters.teams.auth import StrictAuthentication, credentials_from
 from adapters.teams.bot import ThreadworkTeamsBot
 from adapters.teams.platform import TeamsPlatform
@@ -40,7 +39,7 @@ async def setup_teams(settings, platforms) -> None:
             "token (for local development with the Bot Framework Emulator only). Set TEAMS_APP_ID and "
             "TEAMS_APP_PASSWORD before exposing this gateway."
         )
-    posted = PostedLog(settings.data_dir / "teams-posted.sqlite3")
+    posted = platforms.storage.posted_log("teams")
     await posted.open()
     platforms.closers.append(posted.close)
     platform = TeamsPlatform(

@@ -1,7 +1,7 @@
 """One-time sign-in links for web chat members (``threadwork webchat invite NAME``).
 
-Only a hash of each token is stored (in the web chat's SQLite file, shared by the CLI and
-the gateway); redeeming marks it used in the same UPDATE, so a link works once.
+Only a hash of each token is stored (in the web chat store, SQLite or PostgreSQL, shared by
+the CLI and the gateway); redeeming marks it used in the same UPDATE, so a link works once.
 A member's id is the invited name: the operator chose it, so it can be named in
 ``THREADWORK_INCIDENT_RESPONDERS``, and a second invite for the same name signs in the
 same member on another browser.
@@ -17,12 +17,6 @@ from dataclasses import dataclass
 from adapters.webchat.identity import BROWSER_ID_PREFIX
 from adapters.webchat.store import WebChatStore
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS invites (
-    token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL,
-    expires_at REAL NOT NULL, used_at REAL
-);
-"""
 DEFAULT_TTL_SECONDS = 24 * 3600
 SIGNIN_PATH = "/webchat/signin"
 
@@ -60,38 +54,22 @@ class Invites:
     def __init__(self, store: WebChatStore) -> None:
         self.store = store
 
-    async def _schema(self) -> None:
-        await self.store.db.executescript(SCHEMA)
-
     async def create(self, name: str, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> Invite:
         name = check_name(name)
         if ttl_seconds <= 0:
             raise InviteError("the link must be valid for more than 0 seconds")
-        await self._schema()
         token = secrets.token_urlsafe(32)
         now = time.time()
-        await self.store.db.execute(
-            "INSERT INTO invites(token_hash, name, created_at, expires_at) VALUES (?,?,?,?)",
-            (_hash(token), name, now, now + ttl_seconds),
-        )
-        await self.store.db.commit()
+        await self.store.add_invite(_hash(token), name, now, now + ttl_seconds)
         return Invite(name, token, now + ttl_seconds)
 
     async def redeem(self, token: str) -> str:
         """The invited name; the token cannot be used again. InviteError says why a token is refused."""
-        await self._schema()
-        now = time.time()
-        db = self.store.db
-        cur = await db.execute(
-            "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
-            (now, _hash(token), now),
-        )
-        await db.commit()
-        rows = await db.execute_fetchall("SELECT name, expires_at, used_at FROM invites WHERE token_hash = ?", (_hash(token),))
-        if cur.rowcount == 1 and rows:
-            return rows[0]["name"]
-        if not rows:
+        redeemed, row = await self.store.redeem_invite(_hash(token), time.time())
+        if redeemed and row is not None:
+            return row.name
+        if row is None:
             raise InviteError("this sign-in link is not valid; ask for a new one (threadwork webchat invite NAME)")
-        if rows[0]["used_at"] is not None:
+        if row.used_at is not None:
             raise InviteError("this sign-in link was already used; ask for a new one (threadwork webchat invite NAME)")
         raise InviteError("this sign-in link has expired; ask for a new one (threadwork webchat invite NAME)")

@@ -13,6 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.base import SessionDispatcher
+from adapters.storage.uploads import LocalUploadFiles, UploadFiles
 from adapters.webchat.answers import bad_request, deliver
 from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.invites import SIGNIN_PATH, InviteError, Invites
@@ -115,18 +116,22 @@ class WebChatRoutes:
         dispatcher: SessionDispatcher,
         data_dir: Path | None = None,
         max_upload_bytes: int = 20 * 1024 * 1024,
+        upload_files: UploadFiles | None = None,
         *,
         identities: Identities | None = None,
         guest_message_limit: int = 3,
     ) -> None:
-        """``identities`` defaults to open mode with a key of this process only (tests, embedding)."""
+        """``identities`` defaults to open mode with a key of this process only (tests, embedding);
+        ``upload_files`` to the data dir (``data_dir``, else the store's folder)."""
         self.store = store
         self.dispatcher = dispatcher
         identities = identities or Identities("open", secrets.token_bytes(32))
         self.identities = identities
         self.invites = Invites(store)
         self.guest_message_limit = guest_message_limit
-        self.uploads = WebChatUploads(store, dispatcher, identities, data_dir or store.path.parent, max_upload_bytes)
+        if upload_files is None:
+            upload_files = LocalUploadFiles(data_dir or store.path.parent)  # type: ignore[attr-defined]
+        self.uploads = WebChatUploads(store, dispatcher, identities, upload_files, max_upload_bytes)
         self._closing = asyncio.Event()
 
     def add_to(self, app: web.Application) -> None:

@@ -1,11 +1,14 @@
-"""Web chat file uploads: streamed into the shared data dir, stored with the message, delivered as a FileRef.
+"""Web chat file uploads: streamed to a staging folder, published to the upload files
+(the shared data dir or an S3 bucket: adapters/storage/uploads.py), stored with the
+message, delivered as a FileRef.
 
-The worker reads the file from the same data dir (workflows/activities/fetchers/webchat.py),
-so FileRef.url is the path relative to it, never a client-supplied name.
+The worker reads the file through the same UploadFiles (workflows/activities/fetchers/webchat.py);
+FileRef.url is ``webchat-uploads/{id}/{name}``, never a client-supplied name.
 """
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 import shutil
@@ -17,18 +20,18 @@ from aiohttp import BodyPartReader, web
 from adapters.base import SessionDispatcher
 from adapters.webchat.answers import bad_request, deliver
 from adapters.webchat.identity import Identities, Identity
+from adapters.storage.uploads import UPLOADS_DIR, UploadFiles, UploadMissing, UploadStoreUnavailable
 from adapters.webchat.origin import same_origin
 from adapters.webchat.store import WebChatStore, new_id
 from workflows.activities.fetchers import DocumentTooLarge
 from workflows.contracts import MAX_MESSAGE_CHARS, Actor, ChatMessage, ConversationKey, FileRef
 
-UPLOADS_DIR = "webchat-uploads"
+log = logging.getLogger(__name__)
 FIELDS = {"channel", "thread", "user", "guest", "text"}
 FIELD_LIMIT = 4 * MAX_MESSAGE_CHARS + 1024  # bytes of one form field (UTF-8)
 CHUNK = 64 * 1024
 MAX_NAME = 180
 _UNSAFE = re.compile(r"[^\w.\-() ]+")
-_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 class Refused(Exception):
@@ -59,12 +62,12 @@ async def _read_field(part: BodyPartReader) -> str:
 
 class WebChatUploads:
     def __init__(
-        self, store: WebChatStore, dispatcher: SessionDispatcher, identities: Identities, data_dir: Path, max_bytes: int
+        self, store: WebChatStore, dispatcher: SessionDispatcher, identities: Identities, files: UploadFiles, max_bytes: int
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.identities = identities
-        self.root = data_dir / UPLOADS_DIR
+        self.files = files
         self.max_bytes = max_bytes
 
     def add_to(self, app: web.Application) -> None:
@@ -119,7 +122,7 @@ class WebChatUploads:
 
     async def _post_upload(self, request: web.Request, identity: Identity) -> web.Response:
         upload_id = new_id()
-        folder = self.root / upload_id
+        folder = self.files.staging / upload_id
         try:
             fields, saved = await self._read_form(request, folder)
             channel, thread, user, caption = await self._validate(fields, saved)
@@ -128,6 +131,11 @@ class WebChatUploads:
             return bad_request(str(err))
         assert saved is not None
         name, size, mimetype = saved
+        try:
+            await self.files.publish(upload_id, name)
+        except UploadStoreUnavailable as err:
+            log.warning("web chat: upload %s refused: %s", upload_id, err)
+            return web.json_response({"error": "the file could not be stored right now; please try again"}, status=503)
         # Membership is the server's call; the form's guest field may only volunteer to be a guest.
         guest = not identity.is_member or fields.get("guest", "").strip().lower() in ("1", "true", "on", "yes")
         user = identity.label(user)
@@ -172,11 +180,16 @@ class WebChatUploads:
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         upload_id, name = request.match_info["id"], request.match_info["name"]
-        path = self.root / upload_id / name
-        if not _ID.match(upload_id) or safe_name(name) != name or not path.is_file():
-            raise web.HTTPNotFound(text="no such upload")
         # Served as a download, never rendered: an uploaded .html must not run as this site.
-        return web.FileResponse(path, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-            "X-Content-Type-Options": "nosniff",
-        })
+        headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "X-Content-Type-Options": "nosniff"}
+        try:
+            if safe_name(name) != name:
+                raise UploadMissing(name)
+            path = self.files.local_path(upload_id, name)
+            if path is not None:
+                return web.FileResponse(path, headers=headers)
+            body = await self.files.read(upload_id, name, self.max_bytes + 1)
+        except UploadMissing:
+            raise web.HTTPNotFound(text="no such upload") from None
+        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return web.Response(body=body, content_type=mimetype, headers=headers)

@@ -9,7 +9,7 @@ import pytest
 from adapters.base import PlatformError
 from adapters.slack.client import SlackClients
 from adapters.slack.platform import SlackPlatform, channel_name
-from adapters.posted_log import PostedLog
+from adapters.posted_log import SqlitePostedLog
 from tests.slack.fake_slack import BOT_TOKEN
 from workflows.contracts import Button, ButtonsBlock, ConversationKey, MessageRef, Reply, TextBlock
 
@@ -18,7 +18,7 @@ THREAD = ConversationKey(platform="slack", workspace="T1", channel="C1", thread=
 
 @pytest.fixture
 async def platform(fake_slack, tmp_path: Path):
-    store = PostedLog(tmp_path / "posted.sqlite3")
+    store = SqlitePostedLog(tmp_path / "posted.sqlite3")
     await store.open()
     try:
         yield SlackPlatform(SlackClients(fake_slack.api_url, BOT_TOKEN), store)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.posted_log import PostedLog
+from adapters.posted_log import SqlitePostedLog
 from adapters.teams.platform import TeamsPlatform
 from tests.support.stack import running_stack
 from tests.teams.activities import TENANT, activity
@@ -99,7 +99,7 @@ async def test_retried_post_with_same_idempotency_key_posts_once(teams, connecto
     assert [p.text for p in connector.posts(conv)].count("once") == 1
 
     # A worker restarted in between (a new platform on the same data dir) still knows the post.
-    log = PostedLog(teams.settings.data_dir / "teams-posted.sqlite3")
+    log = SqlitePostedLog(teams.settings.data_dir / "teams-posted.sqlite3")
     await log.open()
     try:
         restarted = TeamsPlatform(platform.adapter, posted=log, app_id=platform.app_id, service_url=platform.default_service_url)

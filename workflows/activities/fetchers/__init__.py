@@ -78,6 +78,8 @@ class SourceSettings:
     graph_login_url: str = "https://login.microsoftonline.com"
     #: THREADWORK_DATA_DIR, where the gateway saves web chat uploads (shared with the worker).
     data_dir: Path | None = None
+    #: THREADWORK_UPLOADS_URL (s3://bucket/prefix): web chat uploads live there instead.
+    uploads_url: str | None = None
     extra: dict[str, Fetcher] = field(default_factory=dict)
 
 
@@ -94,7 +96,7 @@ def build_fetchers(settings: SourceSettings) -> dict[str, Fetcher]:
         "url": plain,
         # Teams file-consent downloads are pre-authorized URLs.
         "teams": plain,
-        "webchat": WebChatUploadFetcher(settings.data_dir),
+        "webchat": WebChatUploadFetcher(settings.data_dir, settings.uploads_url, settings.aws_endpoint_url),
         "slack": SlackFileFetcher(settings.slack_bot_token, settings.slack_api_url),
         "s3": S3Fetcher(settings.aws_endpoint_url),
         "azure_blob": AzureBlobFetcher(settings.azure_connection_string),

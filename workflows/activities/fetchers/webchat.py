@@ -1,46 +1,39 @@
-"""Web chat uploads, read from the data dir the gateway saved them in (shared with the worker).
+"""Web chat uploads, read from where the gateway published them (adapters/storage/uploads.py).
 
-FileRef.url is the path relative to the data dir (``webchat-uploads/{id}/{name}``); anything
-that resolves outside the uploads folder is refused, so a crafted FileRef cannot read other files.
+FileRef.url is ``webchat-uploads/{id}/{name}``: the data dir shared with the gateway, or
+the bucket of THREADWORK_UPLOADS_URL. Anything else is refused, so a crafted FileRef
+cannot read other files or objects.
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from adapters.storage.uploads import UPLOADS_DIR, UploadFiles, UploadMissing, split_url, upload_files
 from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetched, check_declared_size
 from workflows.contracts import FileRef
 
-UPLOADS_DIR = "webchat-uploads"
+__all__ = ["UPLOADS_DIR", "WebChatUploadFetcher"]
 
 
 class WebChatUploadFetcher:
-    def __init__(self, data_dir: Path | None) -> None:
-        self.data_dir = data_dir
-
-    def _path(self, doc: FileRef) -> Path:
-        if self.data_dir is None:
-            raise FetchError(f"I can't read the web chat upload {doc.name}: THREADWORK_DATA_DIR is not known to the worker")
-        root = (self.data_dir / UPLOADS_DIR).resolve()
-        path = (self.data_dir / doc.url).resolve()
-        if not doc.url or not path.is_relative_to(root) or path == root:
-            raise FetchError(f"I can't read {doc.name!r}: {doc.url!r} is not a web chat upload")
-        return path
+    def __init__(self, data_dir: Path | None, uploads_url: str | None = None, endpoint_url: str | None = None) -> None:
+        self.files: UploadFiles | None = (
+            upload_files(data_dir or Path("."), uploads_url, endpoint_url) if data_dir is not None or uploads_url else None
+        )
 
     async def fetch(self, doc: FileRef, max_bytes: int) -> Fetched:
-        path = self._path(doc)
+        if self.files is None:
+            raise FetchError(f"I can't read the web chat upload {doc.name}: THREADWORK_DATA_DIR is not known to the worker")
         try:
-            size = path.stat().st_size
-        except FileNotFoundError:
+            upload_id, name = split_url(doc.url)
+        except UploadMissing:
+            raise FetchError(f"I can't read {doc.name!r}: {doc.url!r} is not a web chat upload") from None
+        try:
+            check_declared_size(doc, await self.files.size(upload_id, name), max_bytes)
+            data = await self.files.read(upload_id, name, max_bytes + 1)
+        except UploadMissing:
             raise FetchError(f"the web chat upload {doc.name} is gone") from None
-        check_declared_size(doc, size, max_bytes)
-        data = await asyncio.to_thread(_read_at_most, path, max_bytes + 1)
-        if len(data) > max_bytes:  # it grew after stat
+        if len(data) > max_bytes:  # it grew after the size check
             raise DocumentTooLarge(doc.name, max_bytes)
         return Fetched(data, doc.mimetype)
-
-
-def _read_at_most(path: Path, limit: int) -> bytes:
-    with path.open("rb") as f:
-        return f.read(limit)

@@ -1,0 +1,230 @@
+"""The web chat store in a SQLite file of the data dir, shared by gateway and worker on one host.
+
+Every insert or edit appends a row to ``events``; the live stream tails that table
+(polling), so a worker in another process (same data dir) reaches browsers too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
+
+SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS channels (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, topic TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, channel TEXT NOT NULL, thread TEXT NOT NULL, user TEXT NOT NULL,
+    is_bot INTEGER NOT NULL, text TEXT NOT NULL, blocks TEXT NOT NULL DEFAULT '[]',
+    ts REAL NOT NULL, idempotency_key TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS messages_by_thread ON messages(channel, thread, ts);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, message_id TEXT NOT NULL
+);
+"""
+
+INVITES = """
+CREATE TABLE IF NOT EXISTS invites (
+    token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL,
+    expires_at REAL NOT NULL, used_at REAL
+);
+"""
+
+
+class SqliteWebChatStore(WebChatStore):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, timeout=10)
+        self._db.row_factory = aiosqlite.Row
+        await self._db.executescript(SCHEMA + INVITES)
+        await self._migrate()
+        for cid, name, topic in DEFAULT_CHANNELS:
+            await self._db.execute(
+                "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
+                (cid, name, topic, time.time()),
+            )
+        await self._db.commit()
+
+    async def _migrate(self) -> None:
+        """Add columns newer code needs to a database an older version created."""
+        columns = {r["name"] for r in await self._db.execute_fetchall("PRAGMA table_info(messages)")}
+        if "files" not in columns:
+            await self._db.execute("ALTER TABLE messages ADD COLUMN files TEXT NOT NULL DEFAULT '[]'")
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SqliteWebChatStore.open() was not called")
+        return self._db
+
+    # ---- channels ----------------------------------------------------------------
+
+    async def channels(self) -> list[dict[str, Any]]:
+        rows = await self.db.execute_fetchall("SELECT id, name, topic, created_at FROM channels ORDER BY created_at, id")
+        return [dict(r) for r in rows]
+
+    async def channel_exists(self, channel: str) -> bool:
+        rows = await self.db.execute_fetchall("SELECT 1 FROM channels WHERE id = ?", (channel,))
+        return bool(rows)
+
+    async def ensure_channel(self, channel: str, topic: str = "") -> None:
+        cur = await self.db.execute(
+            "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
+            (channel, channel, topic, time.time()),
+        )
+        await self.db.commit()
+        if cur.rowcount:
+            self._notify()
+
+    async def create_channel(self, name: str, topic: str = "") -> dict[str, Any]:
+        for cid in channel_candidates(name):
+            cur = await self.db.execute(
+                "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
+                (cid, cid, topic, time.time()),
+            )
+            if cur.rowcount:
+                await self.db.commit()
+                self._notify()
+                return {"id": cid, "name": cid, "topic": topic}
+        raise RuntimeError(f"no free channel name for {name!r}")
+
+    # ---- messages ----------------------------------------------------------------
+
+    async def add_message(
+        self,
+        *,
+        channel: str,
+        thread: str | None,
+        user: str,
+        text: str,
+        is_bot: bool = False,
+        blocks: list[dict[str, Any]] | None = None,
+        message_id: str | None = None,
+        idempotency_key: str | None = None,
+        files: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        if idempotency_key:
+            existing = await self._by_idempotency_key(idempotency_key)
+            if existing is not None:
+                return existing
+        mid = message_id or new_id()
+        row = {
+            "id": mid,
+            "channel": channel,
+            "thread": thread or mid,
+            "user": user,
+            "is_bot": is_bot,
+            "text": text,
+            "blocks": blocks or [],
+            "files": files or [],
+            "ts": time.time(),
+        }
+        try:
+            await self.db.execute(
+                "INSERT INTO messages(id, channel, thread, user, is_bot, text, blocks, files, ts, idempotency_key)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (mid, channel, row["thread"], user, int(is_bot), text, json.dumps(blocks or []), json.dumps(files or []),
+                 row["ts"], idempotency_key),
+            )
+        except aiosqlite.IntegrityError:
+            await self.db.rollback()
+            existing = await self._by_idempotency_key(idempotency_key) if idempotency_key else await self.get_message(mid)
+            if existing is None:
+                raise
+            return existing
+        await self.db.execute("INSERT INTO events(kind, message_id) VALUES ('new', ?)", (mid,))
+        await self.db.commit()
+        self._notify()
+        return row
+
+    async def update_message(self, message_id: str, text: str, blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
+        cur = await self.db.execute(
+            "UPDATE messages SET text = ?, blocks = ? WHERE id = ?", (text, json.dumps(blocks), message_id)
+        )
+        if not cur.rowcount:
+            await self.db.commit()
+            return None
+        await self.db.execute("INSERT INTO events(kind, message_id) VALUES ('update', ?)", (message_id,))
+        await self.db.commit()
+        self._notify()
+        return await self.get_message(message_id)
+
+    async def _by_idempotency_key(self, key: str) -> dict[str, Any] | None:
+        rows = await self.db.execute_fetchall("SELECT * FROM messages WHERE idempotency_key = ?", (key,))
+        return _message(rows[0]) if rows else None
+
+    async def get_message(self, message_id: str) -> dict[str, Any] | None:
+        rows = await self.db.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,))
+        return _message(rows[0]) if rows else None
+
+    async def messages(self, channel: str, thread: str | None = None) -> list[dict[str, Any]]:
+        if thread is None:
+            rows = await self.db.execute_fetchall("SELECT * FROM messages WHERE channel = ? ORDER BY ts, rowid", (channel,))
+        else:
+            rows = await self.db.execute_fetchall(
+                "SELECT * FROM messages WHERE channel = ? AND thread = ? ORDER BY ts, rowid", (channel, thread)
+            )
+        return [_message(r) for r in rows]
+
+    async def last_event_seq(self) -> int:
+        rows = await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) AS seq FROM events")
+        return int(rows[0]["seq"])
+
+    async def events_after(self, seq: int, limit: int = 200) -> list[tuple[int, str, dict[str, Any]]]:
+        rows = await self.db.execute_fetchall(
+            "SELECT e.seq AS seq, e.kind AS kind, m.* FROM events e JOIN messages m ON m.id = e.message_id "
+            "WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
+            (seq, limit),
+        )
+        return [(int(r["seq"]), r["kind"], _message(r)) for r in rows]
+
+    # ---- invites ----------------------------------------------------------------
+
+    async def add_invite(self, token_hash: str, name: str, created_at: float, expires_at: float) -> None:
+        await self.db.execute(
+            "INSERT INTO invites(token_hash, name, created_at, expires_at) VALUES (?,?,?,?)",
+            (token_hash, name, created_at, expires_at),
+        )
+        await self.db.commit()
+
+    async def redeem_invite(self, token_hash: str, now: float) -> tuple[bool, InviteRow | None]:
+        cur = await self.db.execute(
+            "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+            (now, token_hash, now),
+        )
+        await self.db.commit()
+        rows = await self.db.execute_fetchall("SELECT name, expires_at, used_at FROM invites WHERE token_hash = ?", (token_hash,))
+        row = InviteRow(rows[0]["name"], rows[0]["expires_at"], rows[0]["used_at"]) if rows else None
+        return cur.rowcount == 1 and row is not None, row
+
+
+def _message(row: aiosqlite.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "channel": row["channel"],
+        "thread": row["thread"],
+        "user": row["user"],
+        "is_bot": bool(row["is_bot"]),
+        "text": row["text"],
+        "blocks": json.loads(row["blocks"] or "[]"),
+        "files": json.loads(row["files"] or "[]"),
+        "ts": row["ts"],
+    }
