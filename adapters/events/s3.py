@@ -8,7 +8,6 @@ the gateway is assumed): its SubscribeURL is logged and returned for the operato
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import unquote_plus
@@ -17,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adapters.events.common import BadEvent, explain, natural_id
 from adapters.events.starter import EventStarter, Outcome
+from adapters.http_body import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,7 @@ def unwrap(body: Any) -> tuple[str, Any]:
             return "sns-confirm", envelope
         if envelope.Type != "Notification":
             raise BadEvent(f"unknown SNS message type {envelope.Type!r}")
-        try:
-            body = json.loads(envelope.Message)
-        except json.JSONDecodeError as err:
-            raise BadEvent(f"SNS Message is not JSON ({err})") from err
-        if not isinstance(body, dict):
-            raise BadEvent("SNS Message must be a JSON object")
+        body = parse_json(envelope.Message, what="SNS Message")  # hardened like the body: a BodyError is a 400
     if body.get("Event") == "s3:TestEvent":
         return "test", body
     try:

@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.base import SessionDispatcher
+from adapters.http_body import BodyError, read_json
 from adapters.webchat.answers import bad_request, deliver
 from adapters.webchat.store import WebChatStore, new_id
 from adapters.webchat.uploads import WebChatUploads
@@ -67,11 +68,9 @@ def _explain(err: ValidationError) -> str:
 
 async def _json_body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
     try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return bad_request("body is not valid JSON")
-    if not isinstance(data, dict):
-        return bad_request("body must be a JSON object")
+        data = await read_json(request)  # 1 MB: 40,000 characters even as escaped surrogate pairs
+    except BodyError as err:
+        return err.response()
     try:
         return model.model_validate(data)
     except ValidationError as err:
