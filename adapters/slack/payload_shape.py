@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from adapters.http_body import BodyError
 
-#: Slack ids and timestamps: no whitespace, never empty.
-Id = Field(pattern=r"^\S+$", max_length=255)
+def _id() -> Any:
+    """An optional Slack id or timestamp: no whitespace, never empty."""
+    return Field(None, pattern=r"^\S+$", max_length=255)
 
 
 class _Open(BaseModel):
@@ -32,28 +33,44 @@ class _Authorization(_Open):
 
 class _Item(_Open):
     type: StrictStr | None = None
-    channel: StrictStr | None = Id
-    ts: StrictStr | None = Id
+    channel: StrictStr | None = _id()
+    ts: StrictStr | None = _id()
 
 
 class _Event(_Open):
+    """Any event: only its type is common (``channel`` or ``user`` are objects in some events)."""
+
     type: StrictStr = Field(min_length=1)
+
+
+class _MessageEvent(_Event):
+    """message and app_mention: what adapters/slack/mapping.py reads."""
+
     subtype: StrictStr | None = None
-    user: StrictStr | None = Id
-    channel: StrictStr | None = Id
+    user: StrictStr | None = _id()
+    channel: StrictStr | None = _id()
     channel_type: StrictStr | None = None
-    ts: StrictStr | None = Id
-    thread_ts: StrictStr | None = Id
+    ts: StrictStr | None = _id()
+    thread_ts: StrictStr | None = _id()
     event_ts: StrictStr | None = None
     text: StrictStr | None = None
     bot_id: StrictStr | None = None
-    reaction: StrictStr | None = None
     files: list[dict[str, Any]] | None = None
+
+
+class _ReactionEvent(_Event):
+    """reaction_added: what adapters/slack/incident_events.py reads."""
+
+    user: StrictStr | None = _id()
+    reaction: StrictStr | None = None
     item: _Item | None = None
 
 
+EVENT_SHAPES: dict[str, type[_Event]] = {"message": _MessageEvent, "app_mention": _MessageEvent, "reaction_added": _ReactionEvent}
+
+
 class _Ref(_Open):
-    id: StrictStr | None = Id
+    id: StrictStr | None = _id()
     team_id: StrictStr | None = None
 
 
@@ -65,14 +82,14 @@ class _Action(_Open):
 
 
 class _Container(_Open):
-    channel_id: StrictStr | None = Id
-    message_ts: StrictStr | None = Id
-    thread_ts: StrictStr | None = Id
+    channel_id: StrictStr | None = _id()
+    message_ts: StrictStr | None = _id()
+    thread_ts: StrictStr | None = _id()
 
 
 class _Message(_Open):
-    ts: StrictStr | None = Id
-    thread_ts: StrictStr | None = Id
+    ts: StrictStr | None = _id()
+    thread_ts: StrictStr | None = _id()
 
 
 class SlackPayload(_Open):
@@ -100,9 +117,15 @@ def check_shape(payload: dict[str, Any]) -> None:
         raise BodyError(400, "event: an event_callback needs an event object")
     if payload.get("type") == "block_actions" and not payload.get("actions"):
         raise BodyError(400, "actions: block_actions needs at least one action")
+    _validate(SlackPayload, payload, "")
+    event = payload.get("event")
+    if isinstance(event, dict) and event.get("type") in EVENT_SHAPES:
+        _validate(EVENT_SHAPES[event["type"]], event, "event.")
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], prefix: str) -> None:
     try:
-        SlackPayload.model_validate(payload)
+        model.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BodyError(400, f"{where}: {first['msg']}") from None
+        raise BodyError(400, f"{prefix}{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
