@@ -79,13 +79,13 @@ def check_text(text: str, what: str = "body") -> str:
     return text
 
 
-def _check_depth(text: str, max_depth: int) -> None:
+def _check_depth(text: str, max_depth: int, what: str) -> None:
     depth = 0
     for bracket in _BRACKETS.finditer(_STRINGS.sub("", text)):
         if bracket.group() in "[{":
             depth += 1
             if depth > max_depth:
-                raise BodyError(400, f"JSON nests deeper than {max_depth} levels")
+                raise BodyError(400, f"{what} nests deeper than {max_depth} levels")
         else:
             depth -= 1
 
@@ -123,7 +123,7 @@ def parse_json(text: str, *, require_object: bool = True, max_depth: int = MAX_D
     """JSON with the limits above; ``require_object`` refuses anything but an object at the top."""
     if not text.strip():
         raise BodyError(400, f"{what} is empty")
-    _check_depth(text, max_depth)
+    _check_depth(text, max_depth, what)
     try:
         value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_no_constant)
     except BodyError:

@@ -198,6 +198,8 @@ class WebChatRoutes:
             seq = int(last) if last is not None else await self.store.last_event_seq()
         except ValueError:
             return bad_request("Last-Event-ID must be a number")
+        if not -(2**63) <= seq < 2**63:  # SQLite's INTEGER range
+            return bad_request("Last-Event-ID is out of range")
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
