@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -20,14 +18,13 @@ from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urlencode
 
 import pytest
-import pytest_asyncio
 from aiohttp import web
 
 from tests.faults.multipart_cases import multipart_cases
 from tests.faults.mutator import Case, Mutator
 from tests.slack.conftest import slack_stack
-from tests.slack.fake_slack import BOT_USER, TEAM, FakeSlack
-from tests.slack.support import SIGNING_SECRET
+from tests.faults.conftest import slack_sign
+from tests.slack.fake_slack import BOT_USER, TEAM
 from tests.support.events import AUTH, TOKEN, s3_record
 from tests.support.httpserver import local_server
 from tests.teams.activities import activity
@@ -71,12 +68,6 @@ def recording() -> Iterator[Recorder]:
     finally:
         root.removeHandler(recorder)
         root.setLevel(old_level)
-
-
-def slack_sign(body: bytes, secret: str = SIGNING_SECRET) -> dict[str, str]:
-    ts = str(int(time.time()))
-    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
 def fake_graph(app: web.Application, _recorded: list) -> None:
@@ -160,17 +151,6 @@ async def fuzz_stack(client, tmp_path, fake_slack) -> AsyncIterator[tuple[Any, s
             yield stack, connector.url, graph.base_url
     finally:
         await connector_runner.cleanup()
-
-
-@pytest_asyncio.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    fake.add_user("UALICE", "Alice")
-    try:
-        yield fake
-    finally:
-        await fake.stop()
 
 
 async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_slack):

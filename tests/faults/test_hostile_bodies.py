@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 
 from tests.faults.multipart_cases import BOUNDARY, part
-from tests.faults.test_fuzz_routes import fake_slack, slack_sign  # noqa: F401 (fixture)
+from tests.faults.conftest import slack_sign
 from tests.slack.conftest import slack_stack
 from tests.support.events import AUTH, TOKEN
 from tests.support.stack import running_stack
@@ -21,7 +21,7 @@ SURROGATE = b'{"channel": "general", "thread": null, "user": "al", "text": "hi \
 
 
 @pytest_asyncio.fixture
-async def slack(client, tmp_path, fake_slack):  # noqa: F811
+async def slack(client, tmp_path, fake_slack):
     async with slack_stack(client, tmp_path, fake_slack) as pair:
         yield pair
 
