@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.schema import Activity
+from botbuilder.schema.teams import TeamsChannelData
+from botframework.connector import Channels
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
 
 from adapters.http_body import BodyError
@@ -82,6 +84,8 @@ class ActivityShape(_Open):
     replyToId: StrictStr | None = None
     entities: list[_Entity] | None = None
     attachments: list[_Attachment] | None = None
+    membersAdded: list[_Account] | None = None
+    membersRemoved: list[_Account] | None = None
 
 
 def _explain(err: ValidationError) -> str:
@@ -98,7 +102,12 @@ def check_activity(body: dict[str, Any]) -> None:
         ActivityShape.model_validate(body)
     except ValidationError as err:
         raise BodyError(400, _explain(err)) from None
+    if body.get("channelId") == Channels.ms_teams and body["type"] == "conversationUpdate" and body.get("channelData") is None:
+        # TeamsActivityHandler reads channelData.team of every Teams conversationUpdate.
+        raise BodyError(400, "activity.channelData: a Teams conversationUpdate needs channelData")
     try:
         Activity().deserialize(body)
+        if body.get("channelId") == Channels.ms_teams and body.get("channelData") is not None:
+            TeamsChannelData().deserialize(body["channelData"])  # as TeamsActivityHandler will
     except ValueError as err:  # msrest/azure-core DeserializationError
         raise BodyError(400, f"activity cannot be deserialized: {str(err)[:200]}") from None

@@ -10,6 +10,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 
 from adapters.http_body import BodyError, read_json
 from adapters.teams.activity_shape import check_activity
+from adapters.teams.turn_errors import ConnectorFailed
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ class TeamsRoutes:
         except BodyError as err:
             return err.response()
         try:
-            return await self.adapter.process(request, self.bot)
+            response = await self.adapter.process(request, self.bot)
         except web.HTTPUnauthorized:
             return web.json_response({"error": "invalid Bot Framework token"}, status=401)
+        except ConnectorFailed as err:
+            return web.json_response({"error": err.reason}, status=err.status)
+        if response is not None and response.status == 501:
+            # botbuilder answers 501 to an invoke it has no handler for: the sender's mistake, not ours.
+            return web.json_response({"error": "this invoke activity is not supported"}, status=400)
+        return response

@@ -27,7 +27,7 @@ from tests.faults.conftest import slack_sign
 from tests.slack.fake_slack import BOT_USER, TEAM
 from tests.support.events import AUTH, TOKEN, s3_record
 from tests.support.httpserver import local_server
-from tests.teams.activities import activity
+from tests.teams.activities import activity, execute
 from tests.teams.fake_connector import start_connector
 
 SEED = int(os.environ.get("THREADWORK_FUZZ_SEED", "20261130"))
@@ -182,8 +182,13 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
                 add("/slack/events unsigned", "/slack/events", {"unsigned": "1"}, mutator.cases(base, ctype, n, enc))
                 add("/slack/events signed", "/slack/events", {"sign": "1"}, mutator.cases(base, ctype, n, enc))
 
-            teams = activity(connector_url, "a:fuzz-conversation", text="hello")
-            add("/api/messages (anonymous)", "/api/messages", {}, mutator.cases(teams, "application/json", PER_ROUTE))
+            data = {"threadwork": 1, "workflow_id": "teams:tenant-1:a:fuzz-conversation", "action_id": "end"}
+            for teams in [
+                activity(connector_url, "a:fuzz-conversation", text="hello"),
+                execute(connector_url, "a:fuzz-conversation", data, card_id="card-1"),
+                activity(connector_url, "a:fuzz-conversation", type="conversationUpdate", membersAdded=[{"id": "29:alice"}]),
+            ]:
+                add("/api/messages (anonymous)", "/api/messages", {}, mutator.cases(teams, "application/json", PER_ROUTE // 3 + 1))
 
             for path, (ctype, base) in event_bases(graph_url).items():
                 with_token = {} if path == "/events/sharepoint" else AUTH

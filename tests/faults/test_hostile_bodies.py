@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import pytest_asyncio
@@ -11,7 +12,7 @@ from tests.faults.multipart_cases import BOUNDARY, part
 from tests.faults.conftest import slack_sign
 from tests.slack.conftest import slack_stack
 from tests.support.events import AUTH, TOKEN
-from tests.support.stack import running_stack
+from tests.support.stack import free_port, running_stack
 from tests.teams.activities import activity
 from tests.teams.fake_connector import start_connector
 
@@ -116,7 +117,7 @@ async def test_broken_multipart_is_a_400_while_parts_are_read(stack):
     assert resp.status_code == 400
 
 
-async def test_teams_activities_botbuilder_cannot_take_are_400(client, tmp_path):
+async def test_teams_activities_botbuilder_cannot_take_are_400(client, tmp_path, caplog):
     connector, runner = await start_connector()
     try:
         async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url) as stack:
@@ -137,5 +138,17 @@ async def test_teams_activities_botbuilder_cannot_take_are_400(client, tmp_path)
             resp = await stack.http.post("/api/messages", content=DEEP, headers={"Content-Type": "application/json"})
             assert resp.status_code == 400 and "deeper" in resp.json()["error"]
             assert connector.calls == []  # nothing reached the bot
+
+            # Well-formed, but naming what the connector does not know, or (anonymous mode) a
+            # serviceUrl nobody answers at: an answer and one WARNING line, not a 500 and a traceback.
+            caplog.clear()
+            for body, status, reason in [
+                ({**base, "type": "invoke", "name": "no/such-invoke"}, 400, "invoke activity is not supported"),
+                ({**base, "type": "conversationUpdate", "membersAdded": [{"id": "29:nobody"}]}, 400, "Bot Connector answered 404"),
+                ({**base, "text": "", "serviceUrl": f"http://127.0.0.1:{free_port()}"}, 502, "could not be reached"),
+            ]:
+                resp = await stack.http.post("/api/messages", content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+                assert resp.status_code == status and reason in resp.json()["error"], (body["type"], resp.text)
+            assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
     finally:
         await runner.cleanup()
