@@ -146,14 +146,18 @@ async def fuzz_stack(client, tmp_path, fake_slack) -> AsyncIterator[tuple[Any, s
     try:
         async with local_server(fake_graph) as graph, slack_stack(
             client, tmp_path, fake_slack, teams_enabled=True, teams_service_url=connector.url, events_token=TOKEN,
-            graph_base_url=graph.base_url, graph_token="graph-token",
+            graph_base_url=graph.base_url, graph_token="graph-token", aws_endpoint_url=graph.base_url,
         ) as (stack, _sim):
             yield stack, connector.url, graph.base_url
     finally:
         await connector_runner.cleanup()
 
 
-async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_slack):
+async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_slack, monkeypatch):
+    # Accepted S3 events make the worker fetch: from the local fake, never AWS (no credential lookups either).
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     mutator = Mutator(SEED)
     statuses: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     failures: list[str] = []
@@ -241,6 +245,8 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
           f"gateway tracebacks/errors={len(tracebacks)} failed activity attempts (worker)={len(log.worker_side)}")
     for route, counts in report.items():
         print(f"  {route}: {counts}")
+    for record in log.worker_side[:5]:
+        print(f"  worker: {record.name} {record.levelname}: {record.getMessage()[:160]} {_exc_line(record)[:160]}")
     assert not failures and not tracebacks, "\n".join(failures[:30] + tracebacks[:30])
 
 
