@@ -30,7 +30,8 @@ class _Account(_Open):
 
 
 class _Conversation(_Open):
-    id: StrictStr = Field(min_length=1)
+    # Bot Framework ids are printable ASCII; botbuilder sends this one in an HTTP header.
+    id: StrictStr = Field(min_length=1, max_length=1024, pattern=r"^[\x21-\x7e]+$")
     tenantId: StrictStr | None = None
     conversationType: StrictStr | None = None
     isGroup: StrictBool | None = None

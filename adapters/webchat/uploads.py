@@ -29,7 +29,7 @@ MAX_NAME = 180
 _UNSAFE = re.compile(r"[^\w.\-() ]+")
 _ID = re.compile(r"^[0-9a-f]{16}$")
 #: What aiohttp's multipart reader raises on a malformed body (ValueError covers bad boundaries and EOF).
-MULTIPART_ERRORS = (ValueError, AssertionError, RuntimeError, TypeError, LookupError, HttpProcessingError)
+MULTIPART_ERRORS = (ValueError, HttpProcessingError)
 
 
 class Refused(Exception):
