@@ -11,7 +11,8 @@ from aiohttp import web
 def token_matches(presented: str | None, expected: str) -> bool:
     if not presented or not expected:
         return False
-    return hmac.compare_digest(presented.encode(), expected.encode())
+    # A header's undecodable bytes arrive as surrogate escapes: compare the bytes that were sent.
+    return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def presented_token(request: web.Request) -> str | None:

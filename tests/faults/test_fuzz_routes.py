@@ -36,6 +36,7 @@ PER_ROUTE = int(os.environ.get("THREADWORK_FUZZ_PER_ROUTE", "40"))
 CONCURRENCY = 8
 REQUEST_TIMEOUT = 60.0
 WORKER_LOGGERS = {"temporalio.activity", "temporalio.workflow"}
+BAD_BYTES = b"Bearer \xff\xfe\xed\xa0\x80"  # not UTF-8
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -208,7 +209,7 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
             gate = asyncio.Semaphore(CONCURRENCY)
 
             async def send(route: str, path: str, extra: dict[str, str], case: Case) -> None:
-                headers = {k: v for k, v in extra.items() if k not in ("sign", "unsigned")}
+                headers: dict[str, str | bytes] = {k: v for k, v in extra.items() if k not in ("sign", "unsigned")}
                 if case.content_type is not None:
                     headers["Content-Type"] = case.content_type
                 if "sign" in extra:
@@ -220,8 +221,10 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
                         {"X-Slack-Request-Timestamp": "9" * 40, "X-Slack-Signature": "v0=00"},
                         {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=\u00e9"},
                     ]))
-                # Non-ASCII header values go as raw UTF-8 bytes, as a hostile client would send them.
-                raw_headers = {k: v.encode() if not v.isascii() else v for k, v in headers.items()}
+                elif route.endswith("without token") and mutator.rng.random() < 0.5:
+                    headers["Authorization"] = mutator.rng.choice(["Bearer wrong", "Bearer", "Basic abc", "Bearer \u00e9t\u00e9", BAD_BYTES])
+                # Non-ASCII header values go as raw UTF-8 bytes (or the raw bytes themselves), as a hostile client sends them.
+                raw_headers = {k: v if isinstance(v, bytes) else v.encode() if not v.isascii() else v for k, v in headers.items()}
                 async with gate:
                     try:
                         resp = await stack.http.post(path, content=case.body, headers=raw_headers, timeout=REQUEST_TIMEOUT)

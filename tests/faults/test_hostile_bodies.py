@@ -76,6 +76,9 @@ async def test_event_routes_refuse_what_breaks_json_parsers(client, tmp_path, pa
         ]:
             resp = await stack.http.post(path, content=body, headers={"Content-Type": ctype, **AUTH})
             assert (resp.status_code, reason in resp.json()["error"]) == (status, True), (path, body[:20], resp.text)
+        if path != "/events/sharepoint":  # a token that is not UTF-8 is a wrong token, not a crash
+            resp = await stack.http.post(path, content=b"{}", headers={"Authorization": b"Bearer \xff\xfe"})
+            assert resp.status_code == 401
 
 
 async def test_sns_message_is_read_like_a_body(client, tmp_path):
