@@ -41,6 +41,9 @@ class TeamsRoutes:
         except web.HTTPUnauthorized:
             return web.json_response({"error": "invalid Bot Framework token"}, status=401)
         except ConnectorFailed as err:
+            if err.status == 502 and not self.auth_required:
+                # Anonymous mode: the sender chose serviceUrl, so a serviceUrl nobody answers at is its mistake.
+                return web.json_response({"error": f"{err.reason} (at the activity's serviceUrl)"}, status=400)
             return web.json_response({"error": err.reason}, status=err.status)
         if response is not None and response.status == 501:
             # botbuilder answers 501 to an invoke it has no handler for: the sender's mistake, not ours.

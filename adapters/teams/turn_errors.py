@@ -3,8 +3,9 @@
 A turn can fail because of what the activity names: a member the connector does not
 know (it answers 404), or, in anonymous mode, a serviceUrl nobody answers at. Those
 are not bugs: one WARNING line, and /api/messages answers 400 (the connector refused
-what the activity named) or 502 (the connector failed; Bot Framework retries). Anything
-else is a bug: logged with its traceback and answered 500, as before.
+what the activity named, or in anonymous mode the sender's serviceUrl cannot be reached)
+or 502 (Microsoft's connector failed; Bot Framework retries). Anything else is a bug:
+logged with its traceback and answered 500, as before.
 """
 
 from __future__ import annotations

@@ -190,10 +190,12 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
                 add("/slack/events signed", "/slack/events", {"sign": "1"}, mutator.cases(base, ctype, n, enc))
 
             data = {"threadwork": 1, "workflow_id": "teams:tenant-1:a:fuzz-conversation", "action_id": "end"}
+            fixed = {"timestamp": "2026-11-30T00:00:00.000000+00:00"}  # the same bytes every run
             for teams in [
-                activity(connector_url, "a:fuzz-conversation", text="hello"),
-                execute(connector_url, "a:fuzz-conversation", data, card_id="card-1"),
-                activity(connector_url, "a:fuzz-conversation", type="conversationUpdate", membersAdded=[{"id": "29:alice"}]),
+                activity(connector_url, "a:fuzz-conversation", text="hello", activity_id="act-fuzz-1", **fixed),
+                execute(connector_url, "a:fuzz-conversation", data, card_id="card-1", activity_id="act-fuzz-2", **fixed),
+                activity(connector_url, "a:fuzz-conversation", type="conversationUpdate", membersAdded=[{"id": "29:alice"}],
+                         activity_id="act-fuzz-3", **fixed),
             ]:
                 add("/api/messages (anonymous)", "/api/messages", {}, mutator.cases(teams, "application/json", PER_ROUTE // 3 + 1))
 

@@ -148,7 +148,7 @@ async def test_teams_activities_botbuilder_cannot_take_are_400(client, tmp_path,
             for body, status, reason in [
                 ({**base, "type": "invoke", "name": "no/such-invoke"}, 400, "invoke activity is not supported"),
                 ({**base, "type": "conversationUpdate", "membersAdded": [{"id": "29:nobody"}]}, 400, "Bot Connector answered 404"),
-                ({**base, "text": "", "serviceUrl": f"http://127.0.0.1:{free_port()}"}, 502, "could not be reached"),
+                ({**base, "text": "", "serviceUrl": f"http://127.0.0.1:{free_port()}"}, 400, "at the activity's serviceUrl"),
             ]:
                 resp = await stack.http.post("/api/messages", content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
                 assert resp.status_code == status and reason in resp.json()["error"], (body["type"], resp.text)
