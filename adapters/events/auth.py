@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from aiohttp import web
 
@@ -10,7 +11,8 @@ from aiohttp import web
 def token_matches(presented: str | None, expected: str) -> bool:
     if not presented or not expected:
         return False
-    return hmac.compare_digest(presented.encode(), expected.encode())
+    # A header's undecodable bytes arrive as surrogate escapes: compare the bytes that were sent.
+    return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def presented_token(request: web.Request) -> str | None:
@@ -32,3 +34,15 @@ def check(request: web.Request, expected: str) -> web.Response | None:
     if token_matches(presented_token(request), expected):
         return None
     return unauthorized()
+
+
+def client_states_match(body: Any, expected: str) -> bool:
+    """SharePoint authenticates in the body: every notification's clientState must be the token.
+
+    Checked on the raw JSON before anything validates or acts on it, so an unauthenticated
+    body reaches no code beyond the hardened reader and this function.
+    """
+    notes = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(notes, list) or not notes:
+        return False
+    return all(isinstance(n, dict) and isinstance(n.get("clientState"), str) and token_matches(n["clientState"], expected) for n in notes)

@@ -9,6 +9,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from adapters import http_body
+
 #: Workflow ids stay well below Temporal's limit; longer natural ids are hashed.
 MAX_ID_CHARS = 400
 
@@ -21,15 +23,10 @@ def bad_request(reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=400)
 
 
-async def read_json(request: web.Request) -> Any:
-    """The body as JSON whatever its content type (SNS posts JSON as text/plain)."""
-    raw = await request.read()
-    if not raw.strip():
-        raise BadEvent("body is empty")
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BadEvent(f"body is not valid JSON ({err})") from err
+async def read_json(request: web.Request, *, require_object: bool = True) -> Any:
+    """The body as JSON whatever its content type (SNS posts JSON as text/plain), through the
+    gateway's hardened reader: its BodyError carries the 4xx (EventRoutes answers it)."""
+    return await http_body.read_json(request, require_object=require_object)
 
 
 def explain(err: ValidationError) -> str:

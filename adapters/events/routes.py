@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from adapters.events import alertmanager, auth, azure_blob, s3, sharepoint, webhook
 from adapters.events.common import BadEvent, bad_request, read_json
 from adapters.events.starter import EventStarter, Outcome
+from adapters.http_body import BodyError
 from workflows.activities.fetchers import FetchError
 from workflows.registry import CustomWorkflowRegistry
 
@@ -66,6 +67,8 @@ class EventRoutes:
         async def run(request: web.Request) -> web.StreamResponse:
             try:
                 return await handler(request)
+            except BodyError as err:
+                return err.response()
             except BadEvent as err:
                 return bad_request(str(err))
             except RPCError as err:
@@ -86,7 +89,7 @@ class EventRoutes:
         return web.Response(status=200, headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*", "Allow": "POST, OPTIONS"})
 
     async def azure_blob(self, request: web.Request) -> web.Response:
-        events = azure_blob.parse(await read_json(request))
+        events = azure_blob.parse(await read_json(request, require_object=False))  # Event Grid posts an array
         code = azure_blob.validation_code(events)
         if code is not None:
             return web.json_response({"validationResponse": code})
@@ -96,8 +99,11 @@ class EventRoutes:
         validation = next((v for k, v in request.query.items() if k.lower() == "validationtoken"), None)
         if validation is not None:
             return web.Response(text=validation, content_type="text/plain")
+        body = await read_json(request)
+        if not auth.client_states_match(body, self.token):
+            return auth.unauthorized("every notification needs a clientState equal to the events token")
         try:
-            notes = sharepoint.parse(await read_json(request), self.token)
+            notes = sharepoint.parse(body, self.token)
         except sharepoint.NotAuthorized as err:
             return auth.unauthorized(str(err))
         try:

@@ -12,7 +12,6 @@ the gateway is assumed): its SubscribeURL is logged and returned for the operato
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import unquote_plus
@@ -21,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adapters.events.common import BadEvent, explain, natural_id
 from adapters.events.starter import EventStarter, Outcome
+from adapters.http_body import BodyError, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,8 @@ def unwrap(body: Any) -> tuple[str, Any]:
         if envelope.Type != "Notification":
             raise BadEvent(f"unknown SNS message type {envelope.Type!r}")
         try:
-            body = json.loads(envelope.Message)
-        except json.JSONDecodeError:
+            body = parse_json(envelope.Message, what="SNS Message")  # hardened like the body
+        except BodyError:
             body = None
         if not isinstance(body, dict) or not ("Records" in body or "Event" in body):
             # The topic carries other messages too: nothing for this route, and no point retrying.

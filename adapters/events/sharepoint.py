@@ -27,8 +27,9 @@ class ChangeSource(Protocol):
 class Notification(BaseModel):
     subscriptionId: str = ""
     clientState: str | None = None
-    resource: str = Field(min_length=1)
-    siteUrl: str = ""
+    # Both end up in Graph URLs: a list id (a GUID) and a server-relative path, nothing that could break a URL.
+    resource: str = Field(min_length=1, max_length=64, pattern=r"^[{}A-Za-z0-9-]+$")
+    siteUrl: str = Field("", max_length=1024, pattern=r"^[^\x00-\x20\x7f?#\\]*$")
     tenantId: str = ""
     webId: str = ""
 

@@ -14,7 +14,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.base import SessionDispatcher
+from adapters.http_body import BodyError, read_bytes
 from adapters.slack.app import SlackBot
+from adapters.slack.signed_body import check_payload, is_signed
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -24,6 +26,7 @@ class SlackRoutes:
     def __init__(self, bot: SlackBot, signing_secret: str, app_token: str | None = None) -> None:
         self.bot = bot
         self.signing_secret = signing_secret
+        self.verifier = SignatureVerifier(signing_secret)
         self.app: AsyncApp = bot.app
         self.app_token = app_token
         self.socket_handler = None
@@ -49,22 +52,29 @@ class SlackRoutes:
         await self.bot.threads.close()
 
     async def events(self, request: web.Request) -> web.Response:
+        """Signature on the raw bytes first (401), then the hardened parse (4xx), then bolt."""
+        try:
+            raw = await read_bytes(request)
+        except BodyError as err:
+            return err.response()
+        if not is_signed(self.verifier, raw, request.headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            check_payload(raw, request.charset, request.content_type)
+        except BodyError as err:
+            log.warning("signed Slack request refused: %s", err.reason)
+            return err.response()
         try:
             bolt_request = await to_bolt_request(request)
-        except ValueError:  # includes JSONDecodeError: bolt parses the body up front
-            return await self._unparsable(request)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as err:
+            # bolt reads ids out of the payload while building the request; only a signed body gets here.
+            log.warning("signed Slack request refused: bolt cannot read it (%s: %s)", type(err).__name__, err)
+            return web.json_response({"error": "body is not a Slack payload bolt can read"}, status=400)
         bolt_response = await self.app.async_dispatch(bolt_request)
         if bolt_response.status == 404:
             # Signed, but not an event, command or interaction this app handles.
             return web.json_response({"error": "unhandled request: not an event, command or interaction threadwork handles"}, status=400)
         return await to_aiohttp_response(bolt_response)
-
-    async def _unparsable(self, request: web.Request) -> web.Response:
-        body = await request.text()
-        verifier = SignatureVerifier(self.signing_secret)
-        if not verifier.is_valid_request(body, dict(request.headers)):
-            return web.json_response({"error": "invalid request"}, status=401)
-        return web.json_response({"error": "body is neither JSON nor a form with a JSON payload"}, status=400)
 
     async def install(self, request: web.Request) -> web.Response:
         return await to_aiohttp_response(await self.app.oauth_flow.handle_installation(await to_bolt_request(request)))

@@ -1,21 +1,20 @@
-"""POST /api/messages: checks the request's shape, then CloudAdapter.process (auth + bot)."""
+"""POST /api/messages: the hardened body and the activity's shape (4xx), then CloudAdapter.process (auth + bot)."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
 from botbuilder.core import Bot
 from botbuilder.integration.aiohttp import CloudAdapter
 
+from adapters.http_body import BodyError, read_json
+from adapters.teams.activity_shape import check_activity
+from adapters.teams.turn_errors import ConnectorFailed
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-
-
-def _bad_request(reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=400)
 
 
 class TeamsRoutes:
@@ -33,20 +32,20 @@ class TeamsRoutes:
             return web.json_response({"error": "a Bot Framework bearer token is required"}, status=401)
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "Content-Type must be application/json"}, status=415)
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return web.json_response({"error": "body is too large"}, status=413)
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _bad_request("body is not valid JSON")
-        if not isinstance(body, dict):
-            return _bad_request("body must be a JSON object (an activity)")
-        for field in ("type", "serviceUrl", "conversation"):
-            if not body.get(field):
-                return _bad_request(f"activity.{field} is required")
-        if not isinstance(body["conversation"], dict) or not body["conversation"].get("id"):
-            return _bad_request("activity.conversation.id is required")
+            check_activity(await read_json(request, max_bytes=MAX_BODY_BYTES))
+        except BodyError as err:
+            return err.response()
         try:
-            return await self.adapter.process(request, self.bot)
+            response = await self.adapter.process(request, self.bot)
         except web.HTTPUnauthorized:
             return web.json_response({"error": "invalid Bot Framework token"}, status=401)
+        except ConnectorFailed as err:
+            if err.status == 502 and not self.auth_required:
+                # Anonymous mode: the sender chose serviceUrl, so a serviceUrl nobody answers at is its mistake.
+                return web.json_response({"error": f"{err.reason} (at the activity's serviceUrl)"}, status=400)
+            return web.json_response({"error": err.reason}, status=err.status)
+        if response is not None and response.status == 501:
+            # botbuilder answers 501 to an invoke it has no handler for: the sender's mistake, not ours.
+            return web.json_response({"error": "this invoke activity is not supported"}, status=400)
+        return response

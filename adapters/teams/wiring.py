@@ -10,6 +10,7 @@ from adapters.teams.auth import StrictAuthentication, credentials_from
 from adapters.teams.bot import ThreadworkTeamsBot
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.routes import TeamsRoutes
+from adapters.teams.turn_errors import on_turn_error
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +20,7 @@ def build_adapter(settings) -> CloudAdapter:
         settings.teams_app_id, settings.teams_app_password, settings.teams_app_type, settings.teams_app_tenant_id
     )
     adapter = CloudAdapter(StrictAuthentication(credentials))
-
-    async def on_turn_error(turn_context, error: Exception) -> None:
-        # Log with the traceback, then let the error surface (a 500 makes Bot Framework retry;
-        # the session dedupes the retried activity by its id).
-        log.error("Teams turn failed for activity %s", turn_context.activity.id, exc_info=error)
-        raise error
-
-    adapter.on_turn_error = on_turn_error
+    adapter.on_turn_error = on_turn_error  # connector failures are answers, bugs are tracebacks
     return adapter
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapters.base import SessionDispatcher
 from adapters.storage.uploads import LocalUploadFiles, UploadFiles
+from adapters.http_body import BodyError, read_json
 from adapters.webchat.answers import bad_request, deliver
 from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.invites import SIGNIN_PATH, InviteError, Invites
@@ -77,11 +78,9 @@ def _explain(err: ValidationError) -> str:
 
 async def _json_body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
     try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return bad_request("body is not valid JSON")
-    if not isinstance(data, dict):
-        return bad_request("body must be a JSON object")
+        data = await read_json(request)  # 1 MB: 40,000 characters even as escaped surrogate pairs
+    except BodyError as err:
+        return err.response()
     try:
         return model.model_validate(data)
     except ValidationError as err:
@@ -261,6 +260,8 @@ class WebChatRoutes:
             seq = int(last) if last is not None else await self.store.last_event_seq()
         except ValueError:
             return bad_request("Last-Event-ID must be a number")
+        if not -(2**63) <= seq < 2**63:  # SQLite's INTEGER range
+            return bad_request("Last-Event-ID is out of range")
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )

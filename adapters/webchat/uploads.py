@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from adapters.base import SessionDispatcher
 from adapters.webchat.answers import bad_request, deliver
@@ -32,6 +33,8 @@ FIELD_LIMIT = 4 * MAX_MESSAGE_CHARS + 1024  # bytes of one form field (UTF-8)
 CHUNK = 64 * 1024
 MAX_NAME = 180
 _UNSAFE = re.compile(r"[^\w.\-() ]+")
+#: What aiohttp's multipart reader raises on a malformed body (ValueError covers bad boundaries and EOF).
+MULTIPART_ERRORS = (ValueError, HttpProcessingError)
 
 
 class Refused(Exception):
@@ -101,6 +104,12 @@ class WebChatUploads:
             reader = await request.multipart()
         except (ValueError, AssertionError) as err:
             raise Refused(f"body is not valid multipart/form-data ({err})") from None
+        try:
+            return await self._read_parts(reader, folder)
+        except MULTIPART_ERRORS as err:  # a broken body breaks while its parts are read, not only at the start
+            raise Refused(f"body is not valid multipart/form-data ({type(err).__name__}: {str(err)[:120]})") from None
+
+    async def _read_parts(self, reader: MultipartReader, folder: Path) -> tuple[dict[str, str], tuple[str, int, str] | None]:
         fields: dict[str, str] = {}
         saved = None
         async for part in reader:

@@ -94,8 +94,8 @@ async def test_bad_bodies_get_a_clear_400_and_unsigned_ones_401(slack):
 
     stack, sim = slack
     cases = [
-        ("not json", "application/json", 400, "neither JSON"),
-        ("payload=%7Bbroken", "application/x-www-form-urlencoded", 400, "neither JSON"),
+        ("not json", "application/json", 400, "body is not valid JSON"),
+        ("payload=%7Bbroken", "application/x-www-form-urlencoded", 400, "payload is not valid JSON"),
         ("{}", "application/json", 400, "unhandled request"),
     ]
     for body, content_type, status, reason in cases:
