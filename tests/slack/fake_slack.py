@@ -2,7 +2,8 @@
 
 It keeps channels and messages, records every call, checks bot tokens, and can be told
 to answer 429 + Retry-After, to accept a post and then fail (a crash after Slack
-processed it), or to hold a method until the test releases it.
+processed it), to hold a method until the test releases it, or to fail a method for a
+while (``outage``: 500s, 429s and "ambiguous" 500s after storing, in turn).
 """
 
 from __future__ import annotations
@@ -33,9 +34,25 @@ class Call:
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "accept_then_500" | "error"
+    kind: str  # "429" | "500" | "accept_then_500" | "error"
     retry_after: int = 1
     error: str = ""
+
+
+@dataclass
+class Outage:
+    """Every call to a method fails until ``until`` (monotonic), cycling through ``faults``."""
+
+    until: float
+    faults: list[Fault]
+    served: int = 0
+
+    def next(self) -> Fault | None:
+        if time.monotonic() >= self.until:
+            return None
+        fault = self.faults[self.served % len(self.faults)]
+        self.served += 1
+        return fault
 
 
 class FakeSlack:
@@ -51,6 +68,7 @@ class FakeSlack:
         #: User groups (S...) -> member user ids, for usergroups.users.list.
         self.usergroups: dict[str, list[str]] = {}
         self.faults: dict[str, list[Fault]] = {}
+        self.outages: dict[str, Outage] = {}
         self.gates: dict[str, asyncio.Event] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -75,6 +93,11 @@ class FakeSlack:
 
     def fail(self, method: str, kind: str, times: int = 1, **kw: Any) -> None:
         self.faults.setdefault(method, []).extend(Fault(kind, **kw) for _ in range(times))
+
+    def outage(self, method: str, seconds: float, faults: list[Fault]) -> Outage:
+        """Fail ``method`` for ``seconds`` from now, answering with ``faults`` in turn."""
+        outage = self.outages[method] = Outage(time.monotonic() + seconds, faults)
+        return outage
 
     def hold(self, method: str) -> asyncio.Event:
         """Make ``method`` wait until the returned event is set."""
@@ -170,6 +193,11 @@ class FakeSlack:
             await gate.wait()
         faults = self.faults.get(method)
         fault = faults.pop(0) if faults else None
+        outage = self.outages.get(method)
+        if fault is None and outage is not None:
+            fault = outage.next()
+        if fault and fault.kind == "500":
+            return web.Response(status=500, text="internal server error")
         if fault and fault.kind == "429":
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)})
         if fault and fault.kind == "error":
