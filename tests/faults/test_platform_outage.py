@@ -23,6 +23,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from tests.slack.conftest import fake_slack, slack_stack  # noqa: F401  (fake_slack is a fixture)
 from tests.slack.fake_slack import Fault
+from tests.support.stack import running_stack
+from tests.teams.activities import TENANT, activity
+from tests.teams.conftest import send
+from tests.teams.fake_connector import start_connector
 
 OUTAGE = float(os.environ.get("THREADWORK_FAULT_OUTAGE_SECONDS", "30"))
 WINDOW = float(os.environ.get("THREADWORK_FAULT_RETRY_WINDOW", str(max(90.0, OUTAGE * 3))))
@@ -146,3 +150,22 @@ async def test_a_permanent_refusal_is_not_retried_and_is_shown(client, tmp_path,
         [entry] = await _wait_undelivered(stack, f"slack:T1:C1:{root['ts']}", timeout=15)
         assert re.search(r"channel_not_found", entry["reason"])
         assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+async def test_teams_replies_survive_a_connector_outage(client, tmp_path):
+    connector, runner = await start_connector()
+    try:
+        settings = dict(teams_enabled=True, teams_service_url=connector.url, platform_retry_window=90)
+        async with running_stack(client, tmp_path, **settings) as stack:
+            conv = "a:outage-chat"
+            connector.down_until = time.monotonic() + 15
+            assert (await send(stack, activity(connector.url, conv, text="hello while Teams fails"))).status_code == 201
+            [reply] = await connector.wait_for(lambda: connector.posts(conv), 1, timeout=60)
+            await asyncio.sleep(SETTLE)
+            assert len(connector.posts(conv)) == 1
+            assert connector.refused >= 2
+            assert "(delayed: Teams was unreachable for" in reply.searchable()
+            state = await stack.state(f"teams:{TENANT}:{conv}")
+            assert state["undelivered"] == [] and state["history"][-1]["role"] == "assistant"
+    finally:
+        await runner.cleanup()
