@@ -7,8 +7,8 @@ window closes is logged at ERROR, counted in /metrics and shown in the session's
 CI runs a short outage and window; the full-size run (10 minutes, the default 1-hour
 window) is documented in docs/reliability.md:
 
-    THREADWORK_FAULT_OUTAGE_SECONDS=600 THREADWORK_FAULT_RETRY_WINDOW=3600 \\
-        ./scripts/test tests/faults/test_platform_outage.py -k survive -s
+    THREADWORK_FAULT_OUTAGE_SECONDS=600 THREADWORK_FAULT_RETRY_WINDOW=3600 THREADWORK_FAULT_OUTAGE_THREADS=20 \\
+        ./scripts/test tests/faults/test_platform_outage.py -k survive -s --timeout=1000
 """
 
 from __future__ import annotations
