@@ -24,9 +24,23 @@ from workflows.contracts import (
 class PlatformError(Exception):
     """The platform refused (bad channel, missing permission). ``retryable`` says if a retry may help."""
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        #: Seconds the platform asked us to wait (a 429's Retry-After); the next attempt waits that long.
+        self.retry_after = retry_after
+
+
+def retry_after(headers: Any) -> float | None:
+    """A Retry-After header in seconds (Slack sends whole seconds), else None."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 @runtime_checkable

@@ -14,7 +14,7 @@ from temporalio.common import WorkerDeploymentVersion
 
 from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
-from workflows.contracts import SessionConfig
+from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _BUILD = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         100, validation_alias="THREADWORK_SESSION_MAX_TURNS_PER_RUN"
     )
     triggers_file: Path | None = Field(None, validation_alias="THREADWORK_TRIGGERS_FILE")
+    #: Seconds a Slack/Teams post or update refused with 5xx, 429 or a network error is retried.
+    platform_retry_window: float = Field(
+        DEFAULT_PLATFORM_RETRY_WINDOW, gt=0, validation_alias="THREADWORK_PLATFORM_RETRY_WINDOW"
+    )
 
     # Replies
     llm_base_url: str | None = Field(None, validation_alias="THREADWORK_LLM_BASE_URL")
@@ -195,6 +199,7 @@ class Settings(BaseSettings):
             idle_timeout_seconds=self.session_idle_timeout,
             max_turns_per_run=self.session_max_turns_per_run,
             child_args={"IncidentWorkflow": self.incident_args()},
+            platform_retry_window_seconds=self.platform_retry_window,
         )
 
     def incident_args(self) -> dict[str, Any]:

@@ -38,9 +38,10 @@ with workflow.unsafe.imports_passed_through():
         SessionSummary,
         TriggeredWorkflow,
         TriggerRequest,
+        UNDELIVERED_KEPT,
         WorkflowStart,
     )
-    from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster, failure_reason
+    from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
     from workflows.incident_routing import IncidentRouter
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -66,7 +67,7 @@ class ChatSessionWorkflow:
             self.state = inp.state
         self._recent = set(self.state.recent_message_ids)
         self._lock = asyncio.Lock()
-        self._poster = Poster()
+        self._poster = Poster(self.config.platform_retry_window_seconds)
         self._incidents = IncidentRouter(self._poster)
         self._turns_this_run = 0
         self._end_reason: str | None = None
@@ -287,9 +288,10 @@ class ChatSessionWorkflow:
         try:
             await self._poster.post(self.state.key, reply, self.state.reply_context)
         except DELIVERY_FAILURES as err:
-            # The platform refused for good (e.g. the channel is gone): the session goes
-            # on; the failure is visible in the workflow history and the worker log.
-            workflow.logger.error("posting to %s failed: %s", self.state.session_id, failure_reason(err))
+            # Refused for good (the channel is gone) or still failing when the retry window
+            # closed: the session goes on, and the loss is logged, counted and kept in state.
+            self.state.undelivered.append(self._poster.undelivered(err, self.state.key, reply))
+            del self.state.undelivered[:-UNDELIVERED_KEPT]
 
     # ---- children --------------------------------------------------------------
 
@@ -306,6 +308,7 @@ class ChatSessionWorkflow:
             origin_message_id=origin_message_id,
             origin_context=self.state.reply_context,
             args={**self.config.child_args.get(decision.workflow_type, {}), **decision.args},
+            platform_retry_window_seconds=self.config.platform_retry_window_seconds,
         )
         try:
             await workflow.start_child_workflow(

@@ -16,6 +16,10 @@ Platform = Literal["webchat", "slack", "teams"]
 #: Longest message text accepted anywhere (adapters answer 400 / refuse beyond it).
 MAX_MESSAGE_CHARS = 40_000
 
+#: How long a Slack/Teams post or update is retried before it counts as undelivered
+#: (THREADWORK_PLATFORM_RETRY_WINDOW); travels in workflow inputs so replays see the same value.
+DEFAULT_PLATFORM_RETRY_WINDOW = 3600.0
+
 
 class ConversationKey(BaseModel):
     """Where a conversation lives. ``thread`` is None for channel-level keys."""
@@ -206,6 +210,22 @@ class SessionConfig(BaseModel):
     #: Operator settings for children, by workflow type; merged under each child's args
     #: (e.g. {"IncidentWorkflow": {"responders": [...], "update_interval_seconds": 1800}}).
     child_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: Seconds a refused (5xx, 429, network) Slack/Teams post is retried before it is given up.
+    platform_retry_window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW
+
+
+class Undelivered(BaseModel):
+    """A post or update the platform never accepted: shown by ``threadwork sessions show``."""
+
+    at: datetime
+    conversation: str
+    what: str  # "post" | "update"
+    text: str  # the start of the reply
+    reason: str
+
+
+#: How many undelivered entries a session or child keeps (the newest).
+UNDELIVERED_KEPT = 20
 
 
 class SessionState(BaseModel):
@@ -224,6 +244,8 @@ class SessionState(BaseModel):
     last_message_at: datetime | None = None
     runs: int = 1
     reply_context: dict[str, Any] | None = None
+    #: Replies the platform never accepted (newest last, at most UNDELIVERED_KEPT).
+    undelivered: list[Undelivered] = Field(default_factory=list)
 
 
 class SessionInput(BaseModel):
@@ -287,3 +309,5 @@ class ChildWorkflowInput(BaseModel):
     origin_message_id: str = ""
     origin_context: dict[str, Any] | None = None
     args: dict[str, Any] = Field(default_factory=dict)
+    #: The session's (or the events starter's) THREADWORK_PLATFORM_RETRY_WINDOW.
+    platform_retry_window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW

@@ -1,8 +1,11 @@
 """Workflow-side helpers to post and update messages through the platform activities.
 
 The web chat writes to a local database, so its posts run as local activities (no
-task-queue round trip). Slack and Teams calls may be slow or rate-limited, so they
-are normal activities with a retry policy.
+task-queue round trip). Slack and Teams calls may be slow, rate-limited or down, so
+they are normal activities: posts and updates are retried with capped exponential
+backoff for the whole platform retry window (THREADWORK_PLATFORM_RETRY_WINDOW, in the
+workflow's input); what is still refused after it is reported by ``Poster.undelivered``
+(ERROR log line, metric, an entry in the workflow's state), never dropped silently.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
     from workflows.activities.platform import PlatformActivities
-    from workflows.contracts import ConversationKey, MessageRef, Reply
+    from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ConversationKey, MessageRef, Reply, Undelivered
 
 LOCAL_PLATFORMS = {"webchat"}
 
@@ -27,9 +30,14 @@ DELIVERY_FAILURES = (ActivityError, ApplicationError)
 
 
 def failure_reason(err: BaseException) -> str:
-    """The platform's own words from a failed (local or normal) activity."""
+    """The platform's own words from a failed (local or normal) activity, and whether the window closed."""
     cause = err.cause if isinstance(err, ActivityError) else err
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+    if isinstance(cause, TimeoutError) and cause.cause is not None:
+        cause = cause.cause  # the last attempt's failure
+    reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+    if isinstance(err, ActivityError) and err.retry_state == RetryState.TIMEOUT:
+        return f"still failing when the platform retry window closed: {reason}"
+    return reason
 
 
 PLATFORM_RETRY = RetryPolicy(
@@ -40,6 +48,26 @@ PLATFORM_RETRY = RetryPolicy(
     non_retryable_error_types=["PlatformError"],
 )
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5)
+#: Longest wait between two attempts of a post/update (shorter for short windows).
+MAX_BACKOFF_SECONDS = 60.0
+UNDELIVERED_METRIC = "threadwork_undelivered_replies"
+UNDELIVERED_TEXT_CHARS = 200
+
+
+def delivery_retry(window_seconds: float) -> RetryPolicy:
+    """Attempts until the window (schedule-to-close) closes, backing off 1 s, 2 s, 4 s... up to a cap.
+
+    A 429's Retry-After replaces the backoff for that attempt (the activity raises with
+    ``next_retry_delay``). Permanent refusals (PlatformError) are not retried.
+    """
+    cap = min(MAX_BACKOFF_SECONDS, max(1.0, window_seconds / 10))
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=cap),
+        maximum_attempts=0,
+        non_retryable_error_types=["PlatformError"],
+    )
 
 
 class Poster:
@@ -48,8 +76,10 @@ class Poster:
     Every method raises one of DELIVERY_FAILURES when the platform refused for good.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW) -> None:
         self._seq = 0
+        self._window = timedelta(seconds=window_seconds)
+        self._retry = delivery_retry(window_seconds)
 
     def next_key(self) -> str:
         self._seq += 1
@@ -60,11 +90,25 @@ class Poster:
         self, key: ConversationKey, reply: Reply, context: dict[str, Any] | None = None
     ) -> MessageRef:
         req = PostRequest(key=key, reply=reply, idempotency_key=self.next_key(), reply_context=context)
-        return await self._run(PlatformActivities.post_reply, req, key.platform, timedelta(minutes=15))
+        return await self._deliver(PlatformActivities.post_reply, req, key.platform)
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         req = UpdateRequest(ref=ref, reply=reply)
-        await self._run(PlatformActivities.update_message, req, ref.key.platform, timedelta(minutes=15))
+        await self._deliver(PlatformActivities.update_message, req, ref.key.platform)
+
+    def undelivered(self, err: BaseException, key: ConversationKey, reply: Reply, what: str = "post") -> Undelivered:
+        """Say loudly that a reply never reached its conversation: one ERROR line (no traceback), a metric, a record.
+
+        The caller keeps the returned record in its state (``sessions show`` shows it).
+        """
+        reason = failure_reason(err)
+        where = key.session_id()
+        workflow.logger.error("%s to %s undelivered, given up: %s", what, where, reason)
+        counter = workflow.metric_meter().create_counter(
+            UNDELIVERED_METRIC, "Slack/Teams posts and updates given up after the platform retry window or refused for good"
+        )
+        counter.add(1, {"platform": key.platform, "what": what})
+        return Undelivered(at=workflow.now(), conversation=where, what=what, text=reply.text[:UNDELIVERED_TEXT_CHARS], reason=reason)
 
     async def create_channel(self, req: CreateChannelRequest, retry: RetryPolicy | None = None) -> ConversationKey:
         """Open a conversation; ``retry`` lets a caller give up sooner (and fall back) than posts do."""
@@ -86,6 +130,18 @@ class Poster:
 
     async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
         await self._run(PlatformActivities.send_private, PrivateRequest(key=key, user_id=user_id, text=text), key.platform)
+
+    async def _deliver(self, method: Any, arg: Any, platform: str) -> Any:
+        """A post or update: retried for the whole platform retry window."""
+        if platform in LOCAL_PLATFORMS:
+            return await self._run(method, arg, platform)
+        return await workflow.execute_activity_method(
+            method,
+            arg,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=self._window,
+            retry_policy=self._retry,
+        )
 
     async def _run(self, method: Any, arg: Any, platform: str, give_up_after: timedelta = timedelta(minutes=5)) -> Any:
         """A local activity for local platforms, else a normal one with the platform retry policy."""

@@ -21,8 +21,8 @@ with workflow.unsafe.imports_passed_through():
         ExtractedDocument,
         extractive_summary,
     )
-    from workflows.contracts import ChildWorkflowInput, ConversationKey, FileRef, MessageRef, Reply, TextBlock
-    from workflows.delivery import Poster
+    from workflows.contracts import UNDELIVERED_KEPT, ChildWorkflowInput, ConversationKey, FileRef, MessageRef, Reply, TextBlock, Undelivered
+    from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.notify import report_status
 
 FETCH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=4)
@@ -35,6 +35,8 @@ class DocumentResult(BaseModel):
     summaries: list[DocumentSummary] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     status: str = "starting"
+    #: Progress and summaries the platform never accepted (newest last).
+    undelivered: list[Undelivered] = Field(default_factory=list)
 
 
 def _failure_text(err: ActivityError) -> str:
@@ -49,7 +51,7 @@ class DocumentProcessingWorkflow:
     @workflow.init
     def __init__(self, inp: ChildWorkflowInput) -> None:
         self.result = DocumentResult()
-        self._poster = Poster()
+        self._poster = Poster(inp.platform_retry_window_seconds)
         self._where: ConversationKey = inp.origin
         self._ctx = inp.origin_context
         self._status_ref: MessageRef | None = None
@@ -63,7 +65,7 @@ class DocumentProcessingWorkflow:
         names = ", ".join(d.name for d in docs)
         self.result.status = "processing"
         self._status_ref = await self._say(f"Processing {len(docs)} document(s): {names}…")
-        if self._where.thread is None and self._where.platform in THREADED:
+        if self._status_ref is not None and self._where.thread is None and self._where.platform in THREADED:
             self._where = self._where.model_copy(update={"thread": self._status_ref.message_id})
         for n, doc in enumerate(docs, 1):
             await self._progress(f"Processing {names}: reading {doc.name} ({n}/{len(docs)})…")
@@ -101,12 +103,25 @@ class DocumentProcessingWorkflow:
             title, summary = extractive_summary(doc.text)
             return DocumentSummary(name=doc.name, title=title or doc.name, summary=summary, characters=len(doc.text))
 
-    async def _say(self, text: str, blocks: list | None = None) -> MessageRef:
-        return await self._poster.post(self._where, Reply(text=text, blocks=blocks or []), self._ctx)
+    async def _say(self, text: str, blocks: list | None = None) -> MessageRef | None:
+        reply = Reply(text=text, blocks=blocks or [])
+        try:
+            return await self._poster.post(self._where, reply, self._ctx)
+        except DELIVERY_FAILURES as err:
+            self._undelivered(err, self._where, reply, "post")
+            return None
 
     async def _progress(self, text: str) -> None:
         if self._status_ref is not None:
-            await self._poster.update(self._status_ref, Reply(text=text))
+            reply = Reply(text=text)
+            try:
+                await self._poster.update(self._status_ref, reply)
+            except DELIVERY_FAILURES as err:
+                self._undelivered(err, self._status_ref.key, reply, "update")
+
+    def _undelivered(self, err: BaseException, key: ConversationKey, reply: Reply, what: str) -> None:
+        self.result.undelivered.append(self._poster.undelivered(err, key, reply, what))
+        del self.result.undelivered[:-UNDELIVERED_KEPT]
 
     async def _finish(self, inp: ChildWorkflowInput, status: str) -> DocumentResult:
         self.result.status = status

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
-    from workflows.contracts import ActionEvent, ActionResult, Actor, ChildWorkflowInput, Reply
+    from workflows.contracts import UNDELIVERED_KEPT, ActionEvent, ActionResult, Actor, ChildWorkflowInput, ConversationKey, Reply
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
     from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
     from workflows.incident_models import (
@@ -66,7 +66,7 @@ class IncidentWorkflow:
             origin=inp.origin,
         )
         self._context = inp.origin_context  # reply context of state.conversation
-        self._poster = Poster()
+        self._poster = Poster(inp.platform_retry_window_seconds)
         self.approvals = ApprovalStep(self._poster, authorize=self._authorized, on_event=self._approval_event)
         self._lock = asyncio.Lock()
         self._ready = False
@@ -167,10 +167,11 @@ class IncidentWorkflow:
             workflow.logger.warning("conversation %s is already linked to an incident", self.state.conversation)
 
     async def _post_card(self) -> None:
+        card = self._card()
         try:
-            self.state.card = await self._poster.post(self.state.conversation, self._card(), self._context)
+            self.state.card = await self._poster.post(self.state.conversation, card, self._context)
         except DELIVERY_FAILURES as err:
-            workflow.logger.error("posting the incident card failed: %s", failure_reason(err))
+            self._undelivered(err, self.state.conversation, card)
             return
         try:
             await self._poster.pin(self.state.card)
@@ -398,10 +399,11 @@ class IncidentWorkflow:
     async def _refresh_card(self) -> None:
         if self.state.card is None:
             return
+        card = self._card()
         try:
-            await self._poster.update(self.state.card, self._card())
+            await self._poster.update(self.state.card, card)
         except DELIVERY_FAILURES as err:
-            workflow.logger.error("updating the incident card failed: %s", failure_reason(err))
+            self._undelivered(err, self.state.card.key, card, "update")
 
     async def _announce(self, change: str) -> None:
         """A change said in the incident conversation and, briefly, in the origin thread."""
@@ -412,7 +414,7 @@ class IncidentWorkflow:
         try:
             await self._poster.post(self.state.conversation, reply, self._context)
         except DELIVERY_FAILURES as err:
-            workflow.logger.error("posting in the incident conversation failed: %s", failure_reason(err))
+            self._undelivered(err, self.state.conversation, reply)
 
     async def _tell_origin(self, reply: Reply, always: bool = False) -> None:
         if not always and self.state.conversation == self.state.origin:
@@ -420,4 +422,8 @@ class IncidentWorkflow:
         try:
             await self._poster.post(self.state.origin, reply, self.inp.origin_context)
         except DELIVERY_FAILURES as err:
-            workflow.logger.error("posting in the origin thread failed: %s", failure_reason(err))
+            self._undelivered(err, self.state.origin, reply)
+
+    def _undelivered(self, err: BaseException, key: ConversationKey, reply: Reply, what: str = "post") -> None:
+        self.state.undelivered.append(self._poster.undelivered(err, key, reply, what))
+        del self.state.undelivered[:-UNDELIVERED_KEPT]

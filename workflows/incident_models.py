@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflows.approval import ApprovalRecord
-from workflows.contracts import Actor, ConversationKey, MessageRef
+from workflows.contracts import Actor, ConversationKey, MessageRef, Undelivered
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 #: Statuses in the order an incident normally moves through them.
@@ -90,6 +90,8 @@ class IncidentState(BaseModel):
     reminders_sent: int = 0
     summary: str = ""
     postmortem: str = ""
+    #: Posts and card updates the platform never accepted (newest last).
+    undelivered: list[Undelivered] = Field(default_factory=list)
 
     def is_resolved(self) -> bool:
         return self.status == "resolved"

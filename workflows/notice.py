@@ -10,7 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import ChildWorkflowInput, Reply
-    from workflows.delivery import Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
 
 
 @workflow.defn
@@ -18,5 +18,12 @@ class EventNoticeWorkflow:
     @workflow.run
     async def run(self, inp: ChildWorkflowInput) -> str:
         text = str(inp.args.get("text") or inp.title)
-        await Poster().post(inp.origin, Reply(text=text), inp.origin_context)
+        poster = Poster(inp.platform_retry_window_seconds)
+        reply = Reply(text=text)
+        try:
+            await poster.post(inp.origin, reply, inp.origin_context)
+        except DELIVERY_FAILURES as err:
+            # Logged at ERROR and counted; the workflow's result says it too.
+            poster.undelivered(err, inp.origin, reply)
+            return f"undelivered: {text}"
         return text

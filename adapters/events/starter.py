@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.contracts import ChildWorkflowInput, ConversationKey
+from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ChildWorkflowInput, ConversationKey
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,15 @@ class Outcome:
 
 class EventStarter:
     def __init__(
-        self, client: Client, task_queue: str, events_key: ConversationKey, child_args: dict[str, dict[str, Any]] | None = None
+        self,
+        client: Client,
+        task_queue: str,
+        events_key: ConversationKey,
+        child_args: dict[str, dict[str, Any]] | None = None,
+        platform_retry_window: float = DEFAULT_PLATFORM_RETRY_WINDOW,
     ) -> None:
         self.client = client
+        self.platform_retry_window = platform_retry_window
         self.task_queue = task_queue
         self.events_key = events_key
         #: Operator options per workflow type (e.g. the incident responders), as sessions pass them.
@@ -56,7 +62,8 @@ class EventStarter:
 
     def child_input(self, title: str, args: dict[str, Any], severity: str | None = None) -> ChildWorkflowInput:
         return ChildWorkflowInput(
-            origin=self.events_key, session_id="", title=title[:200], severity=severity, args=args
+            origin=self.events_key, session_id="", title=title[:200], severity=severity, args=args,
+            platform_retry_window_seconds=self.platform_retry_window,
         )
 
     async def start(

@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import PlatformError
+from adapters.base import PlatformError, retry_after
 
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
@@ -46,7 +46,9 @@ def platform_error(method: str, err: Exception) -> PlatformError:
         status = err.response.status_code
         code = err.response.get("error", "") if isinstance(err.response.data, dict) else ""
         retryable = status == 429 or status >= 500 or code in RETRYABLE_ERRORS
-        return PlatformError(f"Slack {method} failed: {code or f'HTTP {status}'}", retryable=retryable)
+        return PlatformError(
+            f"Slack {method} failed: {code or f'HTTP {status}'}", retryable=retryable, retry_after=retry_after(err.response.headers)
+        )
     if isinstance(err, (SlackClientError, OSError, TimeoutError)):
         return PlatformError(f"Slack {method} failed: {err}", retryable=True)
     return PlatformError(f"Slack {method} failed: {err!r}", retryable=True)

@@ -31,7 +31,8 @@ from workflows.contracts import ConversationKey, MessageRef, Reply
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "threadwork_post"
-LOOKBACK_SECONDS = 20 * 60  # longer than the post activity's schedule-to-close timeout
+LOOKBACK_SECONDS = 20 * 60  # outside an activity (tests, tools): how far back to look for a post
+CLOCK_SKEW_SECONDS = 120  # between the Temporal server's clock and Slack's
 CHANNEL_NAME_LIMIT = 80
 TOPIC_LIMIT = 250
 NAME_TAKEN_TRIES = 20
@@ -55,6 +56,17 @@ def thread_ts_of(key: ConversationKey) -> str | None:
 
 def _is_retry() -> bool:
     return activity.in_activity() and activity.info().attempt > 1
+
+
+def _first_scheduled() -> float:
+    """When the post activity was first scheduled: no earlier attempt can have posted before it.
+
+    The retry window (THREADWORK_PLATFORM_RETRY_WINDOW) may be hours, so a fixed lookback
+    would miss an "ambiguous" post made by the first attempt.
+    """
+    if activity.in_activity():
+        return activity.info().scheduled_time.timestamp()
+    return time.time() - LOOKBACK_SECONDS
 
 
 def _error_code(err: SlackApiError) -> str:
@@ -129,7 +141,7 @@ class SlackPlatform:
         return ts
 
     async def _find_by_metadata(self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str) -> str | None:
-        oldest = f"{time.time() - LOOKBACK_SECONDS:.6f}"
+        oldest = f"{_first_scheduled() - CLOCK_SKEW_SECONDS:.6f}"
         try:
             if thread_ts:
                 resp = await client.conversations_replies(channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200)

@@ -20,7 +20,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.base import PlatformError
+from adapters.base import PlatformError, retry_after
 from adapters.posted_log import PostedLog
 from adapters.teams.cards import render_activity
 from adapters.teams.references import NO_TENANT, reference_for
@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 def _platform_error(what: str, err: Exception) -> PlatformError:
     status = getattr(getattr(err, "response", None), "status_code", None)
     retryable = isinstance(err, ClientRequestError) or status is None or status == 429 or status >= 500
-    return PlatformError(f"Teams refused to {what}: {status or ''} {err}".strip(), retryable=retryable)
+    headers = getattr(getattr(err, "response", None), "headers", None)
+    return PlatformError(
+        f"Teams refused to {what}: {status or ''} {err}".strip(), retryable=retryable, retry_after=retry_after(headers)
+    )
 
 
 class TeamsPlatform:

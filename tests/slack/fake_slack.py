@@ -2,9 +2,10 @@
 
 It keeps channels and messages, records every call, checks bot tokens, and can be told
 to answer 429 + Retry-After, to accept a post and then fail (a crash after Slack
-processed it), or to hold a method until the test releases it. Like Slack, it stores a
-user's message before the event about it is sent (``record``, called by the test helpers
-for every message event they send), so ``conversations.replies`` and
+processed it), to hold a method until the test releases it, or to fail a method for a
+while (``outage``: 500s, 429s and "ambiguous" 500s after storing, in turn). Like Slack, it
+stores a user's message before the event about it is sent (``record``, called by the test
+helpers for every message event they send), so ``conversations.replies`` and
 ``conversations.history`` answer from the users' messages and the bot's own posts.
 """
 
@@ -46,9 +47,25 @@ class Call:
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "accept_then_500" | "error"
+    kind: str  # "429" | "500" | "accept_then_500" | "error"
     retry_after: int = 1
     error: str = ""
+
+
+@dataclass
+class Outage:
+    """Every call to a method fails until ``until`` (monotonic), cycling through ``faults``."""
+
+    until: float
+    faults: list[Fault]
+    served: int = 0
+
+    def next(self) -> Fault | None:
+        if time.monotonic() >= self.until:
+            return None
+        fault = self.faults[self.served % len(self.faults)]
+        self.served += 1
+        return fault
 
 
 class FakeSlack:
@@ -65,6 +82,7 @@ class FakeSlack:
         #: User groups (S...) -> member user ids, for usergroups.users.list.
         self.usergroups: dict[str, list[str]] = {}
         self.faults: dict[str, list[Fault]] = {}
+        self.outages: dict[str, Outage] = {}
         self.gates: dict[str, asyncio.Event] = {}
         self._ids = itertools.count(1)
         self.runner: web.AppRunner | None = None
@@ -88,6 +106,11 @@ class FakeSlack:
 
     def fail(self, method: str, kind: str, times: int = 1, **kw: Any) -> None:
         self.faults.setdefault(method, []).extend(Fault(kind, **kw) for _ in range(times))
+
+    def outage(self, method: str, seconds: float, faults: list[Fault]) -> Outage:
+        """Fail ``method`` for ``seconds`` from now, answering with ``faults`` in turn."""
+        outage = self.outages[method] = Outage(time.monotonic() + seconds, faults)
+        return outage
 
     def hold(self, method: str) -> asyncio.Event:
         """Make ``method`` wait until the returned event is set."""
@@ -200,6 +223,11 @@ class FakeSlack:
             await gate.wait()
         faults = self.faults.get(method)
         fault = faults.pop(0) if faults else None
+        outage = self.outages.get(method)
+        if fault is None and outage is not None:
+            fault = outage.next()
+        if fault and fault.kind == "500":
+            return web.Response(status=500, text="internal server error")
         if fault and fault.kind == "429":
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)})
         if fault and fault.kind == "error":

@@ -1,13 +1,15 @@
 """A local stand-in for the Bot Connector service (the activities' serviceUrl in tests).
 
 It records what the bot sends (POST activities and replies, PUT updates, POST
-conversations) and answers member look-ups from a table the test fills in.
+conversations) and answers member look-ups from a table the test fills in. ``down_until``
+makes it answer posts with 503 for a while (an outage: nothing is stored).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -53,6 +55,9 @@ class FakeConnector:
     #: member id -> TeamsChannelAccount JSON (name, userRole...)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
+    #: Until this time.monotonic(), posts are refused with 503 (and counted in ``refused``).
+    down_until: float = 0.0
+    refused: int = 0
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -77,6 +82,9 @@ class FakeConnector:
         return call
 
     async def send(self, request: web.Request) -> web.Response:
+        if time.monotonic() < self.down_until:
+            self.refused += 1
+            return web.json_response({"error": {"code": "ServiceUnavailable", "message": "try later"}}, status=503)
         new_id = f"bot-{next(self._ids)}"
         self._record(request, "POST", await request.json(), new_id)
         return web.json_response({"id": new_id})

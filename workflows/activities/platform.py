@@ -3,24 +3,45 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from adapters.base import PlatformError, PlatformRegistry
-from workflows.activities.failures import expected_failure
+from workflows.activities.late_note import delay_since, with_late_note
 from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
-from workflows.contracts import ConversationKey, MessageRef
+from workflows.contracts import ConversationKey, MessageRef, Reply
+
+log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
 
 def _as_temporal(err: PlatformError) -> ApplicationError:
-    # "PlatformError" is in the retry policy's non_retryable_error_types, so a failure
-    # that waiting may fix (429s after the client's own retries, 5xx) needs another type.
-    # A refusal is expected: one WARNING line, not a traceback per attempt (failures.py).
-    kind = "PlatformRetryableError" if err.retryable else "PlatformError"
-    return expected_failure(log, str(err), kind, retryable=err.retryable)
+    """The refusal as Temporal's error: one WARNING line here, no traceback from the SDK (BENIGN).
+
+    "PlatformError" is in the retry policy's non_retryable_error_types, so a failure that
+    waiting may fix (429s after the client's own retries, 5xx, network) needs another type.
+    A 429's Retry-After replaces the policy's backoff for the next attempt.
+    """
+    info = activity.info() if activity.in_activity() else None
+    where = f"{info.activity_type} for {info.workflow_id} (attempt {info.attempt})" if info else "platform call"
+    if err.retryable:
+        log.warning("%s failed, will retry: %s", where, err)
+        delay = timedelta(seconds=err.retry_after) if err.retry_after else None
+        return ApplicationError(
+            str(err), type="PlatformRetryableError", next_retry_delay=delay, category=ApplicationErrorCategory.BENIGN
+        )
+    log.warning("%s refused for good: %s", where, err)
+    return ApplicationError(str(err), type="PlatformError", non_retryable=True, category=ApplicationErrorCategory.BENIGN)
+
+
+def _late(req: PostRequest) -> Reply:
+    """The reply, with a short note when this attempt runs well after the post was first scheduled."""
+    if not activity.in_activity() or activity.info().attempt <= 1:
+        return req.reply
+    return with_late_note(req.reply, req.key.platform, delay_since(activity.info().scheduled_time))
 
 
 class PlatformActivities:
@@ -32,7 +53,7 @@ class PlatformActivities:
         try:
             platform = self._registry.get(req.key.platform)
             return await platform.post(
-                req.key, req.reply, idempotency_key=req.idempotency_key, context=req.reply_context
+                req.key, _late(req), idempotency_key=req.idempotency_key, context=req.reply_context
             )
         except PlatformError as err:
             raise _as_temporal(err) from None

@@ -1,0 +1,42 @@
+"""A reply that reaches its conversation late says so, in one short italic line.
+
+Decided inside the post activity from its own schedule time (activity.info()), so the
+workflow stays deterministic and the note is exact for the attempt that succeeds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from workflows.contracts import Reply, TextBlock
+
+#: Below this delay a reply is not called late (one quick retry is not worth a note).
+LATE_AFTER_SECONDS = 10.0
+#: Platforms whose posts can be late (the web chat writes to a local database).
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams"}
+
+
+def describe_delay(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def late_note(platform: str, seconds: float) -> str:
+    return f"_(delayed: {PLATFORM_NAMES[platform]} was unreachable for {describe_delay(seconds)})_"
+
+
+def delay_since(scheduled: datetime, now: datetime | None = None) -> float:
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (now - scheduled).total_seconds())
+
+
+def with_late_note(reply: Reply, platform: str, seconds: float) -> Reply:
+    """``reply`` unchanged when on time, else with the note after its text (and its blocks)."""
+    if seconds < LATE_AFTER_SECONDS or platform not in PLATFORM_NAMES:
+        return reply
+    note = late_note(platform, seconds)
+    blocks = [*reply.blocks, TextBlock(text=note, style="context")] if reply.blocks else []
+    return reply.model_copy(update={"text": f"{reply.text}\n{note}", "blocks": blocks})
