@@ -132,8 +132,8 @@ def secret_problems(compose: dict[str, Any]) -> list[str]:
 def image_problems(compose: dict[str, Any]) -> list[str]:
     out = []
     for name, service in services(compose).items():
-        if "build" in service:
-            continue  # our own image, tagged by THREADWORK_IMAGE_TAG
+        if service.get("image", "").startswith("threadwork:") and ("build" in service or service.get("pull_policy") == "never"):
+            continue  # our own image, built here and tagged by THREADWORK_IMAGE_TAG
         image = service.get("image", "")
         if not PINNED_IMAGE.match(image):
             out.append(f"{name}: image {image!r} is not pinned to a minor version")
@@ -279,6 +279,16 @@ def test_worker_and_gateway_run_real_cli_commands_against_the_compose_temporal()
     assert gateway["ports"] == ["3000-3001:3000"]  # one host port per replica
     worker_health = " ".join(services(COMPOSE)["worker"]["healthcheck"]["test"])
     assert environment(services(COMPOSE)["worker"])["THREADWORK_WORKER_METRICS_PORT"] in worker_health
+
+
+def test_the_previous_build_can_keep_serving_its_pinned_sessions_during_an_upgrade():
+    worker, previous = services(COMPOSE)["worker"], services(COMPOSE)["worker-previous"]
+    assert previous["profiles"] == ["upgrade"]  # off unless an upgrade starts it
+    assert "build" not in previous and previous["pull_policy"] == "never"  # the image built before
+    assert previous["image"] != worker["image"]
+    for same in ("command", "environment", "healthcheck", "depends_on", "deploy"):
+        assert previous[same] == worker[same], same
+    assert "${THREADWORK_PREVIOUS_IMAGE_TAG" in previous["image"]
 
 
 def test_postgresql_is_on_an_internal_network_only():
