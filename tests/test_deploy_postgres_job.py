@@ -120,3 +120,32 @@ def test_a_missing_or_wrong_secret_stops_the_job_with_its_reason(server):
     wrong = run_job(port, "some-pw", superuser_password="not-the-superuser-password")
     assert wrong.returncode != 0
     assert "password authentication failed" in wrong.stderr
+
+
+def superuser(pg: Path, port: int, tool: str, *args: str, stdin=None) -> subprocess.CompletedProcess:
+    env = {"PGPASSWORD": SUPERUSER_PASSWORD, "PATH": os.environ["PATH"]}
+    return subprocess.run([str(pg / tool), "-h", "127.0.0.1", "-p", str(port), "-U", SUPERUSER, *args],
+                          env=env, stdin=stdin, capture_output=True, timeout=TIMEOUT)
+
+
+def test_the_documented_restore_gives_the_threadwork_role_its_tables_back(server, tmp_path):
+    """docs/deployment.md, Backups: dump, then restore into the database the job creates on a fresh stack."""
+    pg, port = server
+    password = "restore-pw-0123456789"
+    assert run_job(port, password).returncode == 0
+    assert psql_as_threadwork(pg, port, password, "CREATE TABLE notes (x int); INSERT INTO notes VALUES (7)").returncode == 0
+    dump = tmp_path / "threadwork.dump"
+    with dump.open("wb") as out:
+        dumped = superuser(pg, port, "pg_dump", "-Fc", "threadwork")
+        assert dumped.returncode == 0, dumped.stderr
+        out.write(dumped.stdout)
+
+    assert superuser(pg, port, "dropdb", "threadwork").returncode == 0  # the fresh stack has none
+    assert run_job(port, password).returncode == 0
+    with dump.open("rb") as source:
+        restored = superuser(pg, port, "pg_restore", "--no-owner", "--role=threadwork", "-d", "threadwork", stdin=source)
+    assert restored.returncode == 0, restored.stderr
+
+    check = psql_as_threadwork(pg, port, password, "SELECT x FROM notes; SELECT tableowner FROM pg_tables WHERE tablename = 'notes'")
+    assert check.stdout.split() == ["7", "threadwork"], check.stderr
+    assert psql_as_threadwork(pg, port, password, "CREATE TABLE later (y int)").returncode == 0  # migrations still can
