@@ -13,6 +13,7 @@ import copy
 import importlib.metadata
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
@@ -253,6 +254,19 @@ def test_the_setup_scripts_the_compose_mounts_exist():
                     script = source / arg[len(target) + 1:]
                     assert script.is_file(), f"{name} runs missing {arg}"
                     assert "\nset -eu\n" in script.read_text(), f"{arg} does not stop at its first failure"
+                    syntax = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, timeout=30)
+                    assert syntax.returncode == 0, syntax.stderr
+
+
+def test_temporal_dynamic_config_caps_ids_and_keeps_worker_versioning_on():
+    config = yaml.safe_load((REPO / "deploy" / "temporal" / "dynamicconfig.yaml").read_text())
+    assert config["limit.maxIDLength"] == [{"value": 255}]  # PostgreSQL's VARCHAR(255) id columns
+    for key in ("system.enableDeploymentVersions", "frontend.workerVersioningWorkflowAPIs"):
+        assert config[key] == [{"value": True}], key
+    mount = services(COMPOSE)["temporal"]["volumes"][0].split(":")
+    assert mount[0] == "./deploy/temporal/dynamicconfig.yaml"
+    assert services(COMPOSE)["temporal"]["environment"]["DYNAMIC_CONFIG_FILE_PATH"] == "config/dynamicconfig/threadwork.yaml"
+    assert mount[1] == "/etc/temporal/config/dynamicconfig/threadwork.yaml"
 
 
 def test_the_threadwork_database_is_created_by_a_job_the_app_waits_for():
