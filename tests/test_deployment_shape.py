@@ -306,6 +306,18 @@ def test_the_previous_build_can_keep_serving_its_pinned_sessions_during_an_upgra
     assert "${THREADWORK_PREVIOUS_IMAGE_TAG" in previous["image"]
 
 
+def test_postgresql_allows_enough_connections_for_every_replica():
+    """docs/deployment.md: each threadwork process pools 10 connections plus one LISTEN; Temporal 20 per database."""
+    command = services(COMPOSE)["postgresql"]["command"]
+    allowed = int(re.search(r"max_connections=(\d+)", " ".join(command)).group(1))
+    threadwork = sum(
+        (s.get("deploy") or {}).get("replicas", 1)
+        for s in services(COMPOSE).values() if s.get("image", "").startswith("threadwork:")
+    )
+    assert threadwork == 6  # worker, gateway, worker-previous: two each
+    assert allowed >= threadwork * 11 + 2 * 20 + 20, allowed  # + Temporal's two stores + tools
+
+
 def test_postgresql_is_on_an_internal_network_only():
     assert COMPOSE["networks"]["data"]["internal"] is True
     assert services(COMPOSE)["postgresql"]["networks"] == ["data"]
