@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 #: A session that is ending refuses messages; the next try starts a fresh run.
 ENDED_RETRIES = 8
 ACCEPT_TIMEOUT = timedelta(seconds=15)
+#: Temporal refusing the request itself (an id too long, a payload over the blob limit...):
+#: no retry can help. Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED...) is an outage.
+PERMANENT_REFUSALS = frozenset({RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE})
 
 
 def _failure_type(err: WorkflowUpdateFailedError) -> tuple[str, str]:
@@ -57,11 +60,13 @@ class Dispatcher:
         self.session_config = session_config
 
     async def deliver(self, msg: ChatMessage) -> Delivery:
-        result = await self._deliver(msg)
+        result = await self.deliver_once(msg)
         MESSAGES.labels(msg.key.platform, result.status).inc()
         return result
 
-    async def _deliver(self, msg: ChatMessage) -> Delivery:
+    async def deliver_once(self, msg: ChatMessage, timeout: timedelta = ACCEPT_TIMEOUT) -> Delivery:
+        """One delivery attempt. UNAVAILABLE means "try again later" (the inbound queue does);
+        INVALID means never (Temporal refused the message itself)."""
         session_id = msg.key.session_id()
         for attempt in range(ENDED_RETRIES):
             start = WithStartWorkflowOperation(
@@ -78,7 +83,7 @@ class Dispatcher:
                     id=msg.message_id,
                     start_workflow_operation=start,
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                    rpc_timeout=ACCEPT_TIMEOUT,
+                    rpc_timeout=timeout,
                 )
                 return Delivery(Delivery.ACCEPTED, session_id)
             except WorkflowUpdateFailedError as err:
@@ -97,7 +102,10 @@ class Dispatcher:
                     # The run closed between our update and its acceptance: go again.
                     await asyncio.sleep(0.1 * (attempt + 1))
                     continue
-                log.warning("Temporal refused message %s: %s", msg.message_id, err)
+                if err.status in PERMANENT_REFUSALS:
+                    log.warning("Temporal refused message %s for good: %s", msg.message_id, err)
+                    return Delivery(Delivery.INVALID, session_id, err.message or str(err))
+                log.warning("Temporal could not take message %s now: %s", msg.message_id, err)
                 return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
             except RuntimeError as err:
                 # A lazily connected client (the gateway's) raises this when Temporal is unreachable.

@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from bots.config import Settings
 from bots.devserver import DevServer
-from bots.dispatch import Dispatcher
+from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
 from bots.temporal import connect, runtime
 from bots.wiring import Platforms, build_platforms
@@ -43,7 +43,7 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _start_gateway(settings: Settings, client: Client, platforms: Platforms) -> web.AppRunner:
-    dispatcher = Dispatcher(client, settings.task_queue, settings.session_config())
+    dispatcher = gateway_dispatcher(client, settings)
     runner = web.AppRunner(build_app(client, dispatcher, platforms), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()

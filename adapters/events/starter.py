@@ -15,6 +15,8 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from adapters.events.common import BadEvent
+from adapters.temporal_limits import id_problem, payload_problem
 from workflows.contracts import ChildWorkflowInput, ConversationKey
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,14 @@ class EventStarter:
     async def start(
         self, outcome: Outcome, workflow_type: str, workflow_id: str, title: str, args: dict[str, Any], severity: str | None = None
     ) -> None:
+        child_input = self.child_input(title, {**self.child_args.get(workflow_type, {}), **args}, severity)
+        problem = id_problem("workflow id", workflow_id) or payload_problem("event", child_input)
+        if problem:  # Temporal would refuse it on every retry: a 400 that says why
+            raise BadEvent(problem)
         try:
             await self.client.start_workflow(
                 workflow_type,
-                self.child_input(title, {**self.child_args.get(workflow_type, {}), **args}, severity),
+                child_input,
                 id=workflow_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
