@@ -221,6 +221,14 @@ class QueuedDispatcher:
 
     # ---- everything else goes straight through ------------------------------------------
 
+    @property
+    def client(self) -> Client:
+        return self.inner.client
+
+    @property
+    def task_queue(self) -> str:
+        return self.inner.task_queue
+
     async def act(self, workflow_id: str, event: ActionEvent) -> ActionResult:
         return await self.inner.act(workflow_id, event)
 
