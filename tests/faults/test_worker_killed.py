@@ -53,7 +53,10 @@ async def test_worker_sigkilled_mid_burst_loses_nothing_and_answers_once(tmp_pat
             restarted = await restarted_task
 
             async def all_answered() -> bool:
-                return all(len(answer_numbers(await thread_messages(http, t))) >= MESSAGES for t in threads)
+                for t in threads:
+                    if len(answer_numbers(await thread_messages(http, t))) < MESSAGES:
+                        return False
+                return True
 
             await until("every message answered", all_answered, ANSWER_DEADLINE, *deployment.processes())
             last_answer = time.monotonic() - restarted
