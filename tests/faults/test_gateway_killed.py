@@ -8,6 +8,7 @@ drains what the dead one left (its leases run out).
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 
@@ -22,9 +23,15 @@ async def test_gateway_sigkilled_mid_burst_loses_nothing_accepted(tmp_path: Path
     conversations = scaled(20, 50)
     messages = scaled(5, 10)
     # A short lease so the restarted gateway takes over the dead one's entries quickly.
-    deployment = Deployment(tmp_path, THREADWORK_QUEUE_LEASE_SECONDS="3", THREADWORK_QUEUE_CONCURRENCY="4")
+    # A short lease so the restarted gateway takes over the dead one's entries quickly; few slots and a
+    # short inline budget so the burst queues up and the kill finds entries waiting.
+    deployment = Deployment(
+        tmp_path, THREADWORK_QUEUE_LEASE_SECONDS="3", THREADWORK_QUEUE_CONCURRENCY="2", THREADWORK_QUEUE_INLINE_TIMEOUT="0.2"
+    )
     accepted: dict[str, list[str]] = {}  # thread -> texts that got a 202
     refused = 0
+    burst_accepted = 0
+    kill_now = asyncio.Event()
     try:
         await deployment.temporal.start()
         await deployment.start_worker()
@@ -38,7 +45,7 @@ async def test_gateway_sigkilled_mid_burst_loses_nothing_accepted(tmp_path: Path
             threads = list(accepted)
 
             async def burst(thread: str, i: int) -> None:
-                nonlocal refused
+                nonlocal refused, burst_accepted
                 for j in range(1, messages):
                     try:
                         resp = await http.post(
@@ -50,9 +57,14 @@ async def test_gateway_sigkilled_mid_burst_loses_nothing_accepted(tmp_path: Path
                         return
                     assert resp.status_code == 202, resp.text
                     accepted[thread].append(f"note {i}-{j}")
+                    burst_accepted += 1
+                    if burst_accepted >= conversations * (messages - 1) // 3:
+                        kill_now.set()
 
             tasks = [asyncio.create_task(burst(t, i)) for i, t in enumerate(threads)]
-            await asyncio.sleep(scaled(0.5, 1.0))
+            await asyncio.wait_for(kill_now.wait(), 120)
+            metrics = (await http.get("/metrics")).text
+            waiting = float(re.search(r"^threadwork_inbound_queue_depth (\S+)$", metrics, re.M).group(1))
             deployment.gateway.kill()
             killed = time.monotonic()
             await asyncio.gather(*tasks)
@@ -79,7 +91,8 @@ async def test_gateway_sigkilled_mid_burst_loses_nothing_accepted(tmp_path: Path
                 total += len(texts)
             figure(
                 "gateway-killed",
-                f"{total} messages accepted around a gateway SIGKILL ({refused} requests cut off, not accepted): "
+                f"{total} messages accepted around a gateway SIGKILL ({waiting:.0f} waiting in its queue just before the kill, "
+                f"{refused} requests cut off, not accepted): "
                 f"0 lost, 0 answered twice; last answer {last_answer:.1f}s after the kill",
             )
     finally:
