@@ -45,9 +45,9 @@ async def test_temporal_restart_answers_everything_sent_during_the_outage(tmp_pa
             sim = SlackSim(http, fake)
 
             # Before: one answered message in each platform's thread.
-            web = await say(http, "before the outage")
+            web = await say(http, "hello before the pause")
             thread = web["thread"]
-            root = await sim.mention("C1", "UALICE", "before the outage")
+            root = await sim.mention("C1", "UALICE", "hello before the pause")
 
             async def first_answers() -> bool:
                 return len(answer_numbers(await thread_messages(http, thread))) == 1 and len(_slack_answers(fake, "C1", root["ts"])) == 1
@@ -57,9 +57,9 @@ async def test_temporal_restart_answers_everything_sent_during_the_outage(tmp_pa
             await deployment.temporal.stop()
             stopped = time.monotonic()
             for n in range(during):
-                sent = await say(http, f"during the outage {n}", thread)
+                sent = await say(http, f"hello during the pause {n}", thread)
                 assert sent["queued"] is True
-                await sim.mention("C1", "UALICE", f"during the outage {n}", thread_ts=root["ts"])
+                await sim.mention("C1", "UALICE", f"hello during the pause {n}", thread_ts=root["ts"])
             await asyncio.sleep(max(0.0, outage - (time.monotonic() - stopped)))
             await deployment.restart_temporal()
             restarted = time.monotonic()
