@@ -53,6 +53,15 @@ def _failure_type(err: WorkflowUpdateFailedError) -> tuple[str, str]:
     return "", str(cause or err)
 
 
+def _consume_start_failure(start: WithStartWorkflowOperation) -> None:
+    """The SDK also sets a failed call's error on the start operation's handle future; nobody
+    awaits that here, so mark it seen (else asyncio logs "Future exception was never retrieved"
+    with a traceback for every timeout, as if it were a bug)."""
+    future = getattr(start, "_workflow_handle", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
+
+
 class Dispatcher:
     def __init__(self, client: Client, task_queue: str, session_config: SessionConfig) -> None:
         self.client = client
@@ -111,6 +120,8 @@ class Dispatcher:
                 # A lazily connected client (the gateway's) raises this when Temporal is unreachable.
                 log.warning("Temporal unreachable for message %s: %s", msg.message_id, err)
                 return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
+            finally:
+                _consume_start_failure(start)
         return Delivery(Delivery.UNAVAILABLE, session_id, "the session kept ending; try again")
 
     async def act(self, workflow_id: str, event: ActionEvent) -> ActionResult:
