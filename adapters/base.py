@@ -7,6 +7,7 @@ post that an activity retry sends again (see docs/architecture.md, "exactly once
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from workflows.contracts import (
@@ -113,21 +114,49 @@ class Delivery:
     ACCEPTED = "accepted"  # the session took it; the reply follows through the platform
     DUPLICATE = "duplicate"  # already handled (platform retry): nothing more to do
     INVALID = "invalid"  # refused (empty, too long...): ``detail`` says why
-    UNAVAILABLE = "unavailable"  # Temporal could not be reached: tell the user plainly
+    QUEUED = "queued"  # kept durably; the gateway delivers it when Temporal takes it (bots/inbound_queue.py)
+    UNAVAILABLE = "unavailable"  # not even queued (the queue itself failed): tell the user plainly
 
-    def __init__(self, status: str, session_id: str, detail: str = "") -> None:
+    def __init__(self, status: str, session_id: str, detail: str = "", *, notify: bool = False) -> None:
         self.status = status
         self.session_id = session_id
         self.detail = detail
+        #: QUEUED only: the first queued message of this thread in this outage, so say so (once).
+        self.notify = notify
 
     def __repr__(self) -> str:
-        return f"Delivery({self.status!r}, {self.session_id!r}, {self.detail!r})"
+        return f"Delivery({self.status!r}, {self.session_id!r}, {self.detail!r}, notify={self.notify})"
 
+
+CATCHING_UP_TEXT = "I'm catching up; I'll answer here shortly."
 
 UNAVAILABLE_TEXT = (
     "I can't process this right now: my workflow service is unreachable. "
     "Your message was not lost on your side; please send it again in a minute."
 )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What an adapter says in the thread after handing a message over (``private``: only to its sender)."""
+
+    text: str
+    private: bool = False
+
+
+def notice_for(result: Delivery) -> Notice | None:
+    """The one policy every adapter follows: what (if anything) to tell the user about ``result``.
+
+    Queued: "catching up", once per outage per thread (the queue decides ``notify``);
+    refused: the reason, to the sender; not even queued: plainly unavailable.
+    """
+    if result.status == Delivery.QUEUED:
+        return Notice(CATCHING_UP_TEXT) if result.notify else None
+    if result.status == Delivery.INVALID:
+        return Notice(f"I couldn't take that message: {result.detail}", private=True)
+    if result.status == Delivery.UNAVAILABLE:
+        return Notice(UNAVAILABLE_TEXT)
+    return None
 
 
 class SessionDispatcher(Protocol):

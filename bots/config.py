@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     webchat_proxy_header: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_PROXY_HEADER")
     webchat_secret: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_SECRET")
 
+    # The gateway's inbound queue (bots/inbound_queue.py, bots/queued_dispatch.py)
+    queue_concurrency: int = Field(32, ge=1, validation_alias="THREADWORK_QUEUE_CONCURRENCY")
+    queue_lease_seconds: float = Field(30.0, gt=0, validation_alias="THREADWORK_QUEUE_LEASE_SECONDS")
+    queue_inline_timeout: float = Field(5.0, gt=0, validation_alias="THREADWORK_QUEUE_INLINE_TIMEOUT")
+
     # Sessions
     guest_message_limit: int = Field(3, validation_alias="THREADWORK_GUEST_MESSAGE_LIMIT")
     session_idle_timeout: float = Field(86_400, validation_alias="THREADWORK_SESSION_IDLE_TIMEOUT")

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 #: A session that is ending refuses messages; the next try starts a fresh run.
 ENDED_RETRIES = 8
 ACCEPT_TIMEOUT = timedelta(seconds=15)
+#: Temporal refusing the request itself (an id too long, a payload over the blob limit...):
+#: no retry can help. Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED...) is an outage.
+PERMANENT_REFUSALS = frozenset({RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE})
 
 
 def _failure_type(err: WorkflowUpdateFailedError) -> tuple[str, str]:
@@ -50,6 +53,15 @@ def _failure_type(err: WorkflowUpdateFailedError) -> tuple[str, str]:
     return "", str(cause or err)
 
 
+def _consume_start_failure(start: WithStartWorkflowOperation) -> None:
+    """The SDK also sets a failed call's error on the start operation's handle future; nobody
+    awaits that here, so mark it seen (else asyncio logs "Future exception was never retrieved"
+    with a traceback for every timeout, as if it were a bug)."""
+    future = getattr(start, "_workflow_handle", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
+
+
 class Dispatcher:
     def __init__(self, client: Client, task_queue: str, session_config: SessionConfig) -> None:
         self.client = client
@@ -57,11 +69,13 @@ class Dispatcher:
         self.session_config = session_config
 
     async def deliver(self, msg: ChatMessage) -> Delivery:
-        result = await self._deliver(msg)
+        result = await self.deliver_once(msg)
         MESSAGES.labels(msg.key.platform, result.status).inc()
         return result
 
-    async def _deliver(self, msg: ChatMessage) -> Delivery:
+    async def deliver_once(self, msg: ChatMessage, timeout: timedelta = ACCEPT_TIMEOUT) -> Delivery:
+        """One delivery attempt. UNAVAILABLE means "try again later" (the inbound queue does);
+        INVALID means never (Temporal refused the message itself)."""
         session_id = msg.key.session_id()
         for attempt in range(ENDED_RETRIES):
             start = WithStartWorkflowOperation(
@@ -78,7 +92,7 @@ class Dispatcher:
                     id=msg.message_id,
                     start_workflow_operation=start,
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                    rpc_timeout=ACCEPT_TIMEOUT,
+                    rpc_timeout=timeout,
                 )
                 return Delivery(Delivery.ACCEPTED, session_id)
             except WorkflowUpdateFailedError as err:
@@ -97,12 +111,17 @@ class Dispatcher:
                     # The run closed between our update and its acceptance: go again.
                     await asyncio.sleep(0.1 * (attempt + 1))
                     continue
-                log.warning("Temporal refused message %s: %s", msg.message_id, err)
+                if err.status in PERMANENT_REFUSALS:
+                    log.warning("Temporal refused message %s for good: %s", msg.message_id, err)
+                    return Delivery(Delivery.INVALID, session_id, err.message or str(err))
+                log.warning("Temporal could not take message %s now: %s", msg.message_id, err)
                 return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
             except RuntimeError as err:
                 # A lazily connected client (the gateway's) raises this when Temporal is unreachable.
                 log.warning("Temporal unreachable for message %s: %s", msg.message_id, err)
                 return Delivery(Delivery.UNAVAILABLE, session_id, str(err))
+            finally:
+                _consume_start_failure(start)
         return Delivery(Delivery.UNAVAILABLE, session_id, "the session kept ending; try again")
 
     async def act(self, workflow_id: str, event: ActionEvent) -> ActionResult:

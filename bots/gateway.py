@@ -11,6 +11,7 @@ from temporalio.client import Client
 from adapters.base import SessionDispatcher
 from adapters.storage import StoreUnavailable
 from bots import metrics
+from bots.queued_dispatch import QueuedDispatcher
 from bots.wiring import Platforms
 
 HEALTH_TIMEOUT = 2.0
@@ -48,11 +49,17 @@ def build_app(client: Client, dispatcher: SessionDispatcher, platforms: Platform
         return web.json_response({"status": "ok", "temporal": "ok", "platforms": platforms.registry.names()})
 
     async def metrics_page(request: web.Request) -> web.Response:
+        if isinstance(dispatcher, QueuedDispatcher):
+            await dispatcher.stats()  # sets the queue depth and oldest-age gauges
         body, content_type = await metrics.render()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
+    if isinstance(dispatcher, QueuedDispatcher):
+        # The drainer runs as long as the app: it delivers what this (or a dead) gateway queued.
+        app.on_startup.append(lambda _app: dispatcher.start())
+        app.on_cleanup.append(lambda _app: dispatcher.close())
     for mount in platforms.mounts:
         mount(app, dispatcher)
     return app

@@ -17,8 +17,8 @@ from temporalio.service import RPCError
 from bots import deployment as deployments
 from bots.config import Settings
 from bots.devserver import DevServer
-from bots.dispatch import Dispatcher
 from bots.errors import StartupError
+from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
 from bots.ports import PortClaim
 from bots.temporal import connect, runtime
@@ -51,7 +51,7 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _start_gateway(settings: Settings, client: Client, platforms: Platforms) -> web.AppRunner:
-    dispatcher = Dispatcher(client, settings.task_queue, settings.session_config())
+    dispatcher = gateway_dispatcher(client, settings)
     runner = web.AppRunner(build_app(client, dispatcher, platforms), access_log=None)
     await runner.setup()
     try:

@@ -1,7 +1,8 @@
-"""Bad input gets a 400 that says what is wrong and starts nothing; Temporal down gets a plain answer."""
+"""Bad input gets a 400 that says what is wrong and starts nothing; Temporal down gets a truthful answer."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -9,7 +10,8 @@ import pytest
 from aiohttp import web
 from temporalio.client import Client
 
-from bots.dispatch import Dispatcher
+from adapters.base import CATCHING_UP_TEXT
+from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
 from bots.temporal import connect
 from bots.wiring import build_platforms
@@ -69,12 +71,12 @@ async def test_health_and_metrics(stack):
     assert "temporal_request" in metrics
 
 
-async def test_temporal_unreachable_gets_clear_answer(tmp_path: Path):
+async def test_temporal_unreachable_queues_and_says_catching_up_once(tmp_path: Path):
     dead = f"127.0.0.1:{free_port()}"
-    settings = Settings(data_dir=tmp_path, temporal_address=dead)
+    settings = Settings(data_dir=tmp_path, temporal_address=dead, queue_inline_timeout=1.0)
     client = await connect(dead, lazy=True)
     platforms = await build_platforms(settings)
-    runner = web.AppRunner(build_app(client, Dispatcher(client, "tq", settings.session_config()), platforms))
+    runner = web.AppRunner(build_app(client, gateway_dispatcher(client, settings), platforms))
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -82,16 +84,25 @@ async def test_temporal_unreachable_gets_clear_answer(tmp_path: Path):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             health = await http.get("/healthz")
             assert health.status_code == 503 and health.json()["status"] == "unavailable"
-            resp = await http.post(
+            first = await http.post(
                 "/webchat/api/messages", json={"channel": "general", "thread": None, "user": "al", "text": "anyone?"}
             )
-            assert resp.status_code == 503
-            assert "can't process this right now" in resp.json()["error"]
-            thread = resp.json()["thread"]
+            assert first.status_code == 202, first.text
+            assert first.json()["queued"] is True
+            thread = first.json()["thread"]
+            second = await http.post(
+                "/webchat/api/messages", json={"channel": "general", "thread": thread, "user": "al", "text": "hello?"}
+            )
+            assert second.status_code == 202 and second.json()["queued"] is True
             messages = await platforms.webchat_store.messages("general", thread)
-            # Nothing lost: the user's message is kept, and the answer says what happened.
-            assert [m["text"] for m in messages][0] == "anyone?"
-            assert "can't process this right now" in messages[1]["text"] and messages[1]["is_bot"]
+            # Nothing lost, and the truth said once for the thread, not once per message.
+            assert [(m["is_bot"], m["text"]) for m in messages] == [
+                (False, "anyone?"), (True, CATCHING_UP_TEXT), (False, "hello?"),
+            ]
+            metrics = (await http.get("/metrics")).text
+            assert "threadwork_inbound_queue_depth 2.0" in metrics
+            age = float(re.search(r"^threadwork_inbound_queue_oldest_age_seconds (\S+)$", metrics, re.M).group(1))
+            assert age > 0
     finally:
         await runner.cleanup()
         await platforms.close()

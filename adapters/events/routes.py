@@ -1,7 +1,8 @@
 """The event routes on the gateway: authentication, then one module per source.
 
-Answers: 401 without the events token, 400 with the reason for a malformed payload,
-503 when Temporal (or Graph) cannot be reached so the sender retries, 202 with what
+Answers: 401 without the events token, 400 with the reason for a malformed payload or
+one Temporal can never take (an id or body over its limits), 503 only when Temporal
+(or Graph) cannot be reached so the sender retries, 202 with what
 was started, deduplicated, updated or ignored.
 """
 
@@ -12,7 +13,7 @@ from datetime import timedelta
 from typing import Awaitable, Callable
 
 from aiohttp import web
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.events import alertmanager, auth, azure_blob, s3, sharepoint, webhook
 from adapters.events.common import BadEvent, bad_request, read_json
@@ -72,7 +73,11 @@ class EventRoutes:
             except BadEvent as err:
                 return bad_request(str(err))
             except RPCError as err:
-                log.warning("%s: Temporal refused: %s", request.path, err)
+                if err.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE):
+                    # Temporal refused the request itself: a retry cannot help, so say why (4xx).
+                    log.warning("%s: Temporal refused the event: %s", request.path, err)
+                    return bad_request(f"the workflow service refused this event: {err.message or err}")
+                log.warning("%s: Temporal unavailable: %s", request.path, err)
                 return web.json_response({"error": "the workflow service is unavailable; retry later"}, status=503)
 
         return run

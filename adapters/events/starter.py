@@ -16,6 +16,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.events.common import BadEvent
+from adapters.temporal_limits import id_problem, payload_problem
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ChildWorkflowInput, ConversationKey
 
 log = logging.getLogger(__name__)
@@ -72,10 +74,14 @@ class EventStarter:
     ) -> None:
         """Start ``workflow_id`` once. ``reuse=ALLOW_DUPLICATE`` lets an id open again after its
         workflow closed, for senders without a per-occurrence id (Grafana legacy alerts)."""
+        child_input = self.child_input(title, {**self.child_args.get(workflow_type, {}), **args}, severity)
+        problem = id_problem("workflow id", workflow_id) or payload_problem("event", child_input)
+        if problem:  # Temporal would refuse it on every retry: a 400 that says why
+            raise BadEvent(problem)
         try:
             await self.client.start_workflow(
                 workflow_type,
-                self.child_input(title, {**self.child_args.get(workflow_type, {}), **args}, severity),
+                child_input,
                 id=workflow_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -34,7 +34,7 @@ async def setup_events(settings: Settings, platforms: Platforms) -> None:
     lookback = timedelta(seconds=settings.sharepoint_lookback)
 
     def mount(app: web.Application, dispatcher: SessionDispatcher) -> None:
-        # The gateway's dispatcher (bots/dispatch.Dispatcher) carries the Temporal client.
+        # The gateway's dispatcher (bots/dispatch.Dispatcher, or the QueuedDispatcher around it) carries the Temporal client.
         client, task_queue = getattr(dispatcher, "client", None), getattr(dispatcher, "task_queue", None)
         if client is None or task_queue is None:
             raise RuntimeError("the event routes need a dispatcher with a Temporal client and task queue")

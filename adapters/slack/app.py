@@ -17,7 +17,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import UNAVAILABLE_TEXT, Delivery, SessionDispatcher
+from adapters.base import Delivery, SessionDispatcher, notice_for
 from adapters.slack.blocks import decode_button_value
 from adapters.slack.commands import register_commands
 from adapters.slack.incident_events import on_reaction_added
@@ -86,10 +86,13 @@ class SlackBot:
         except Exception:  # the user must hear something rather than nothing
             log.exception("delivering %s to %s failed", msg.message_id, where.key.session_id())
             result = Delivery(Delivery.UNAVAILABLE, where.key.session_id())
-        if result.status == Delivery.UNAVAILABLE:
-            await self._say(client, where.key, UNAVAILABLE_TEXT)
-        elif result.status == Delivery.INVALID:
-            await self._whisper(client, where.key, actor.id, f"I couldn't take that message: {result.detail}")
+        notice = notice_for(result)
+        if notice is None:
+            return
+        if notice.private:
+            await self._whisper(client, where.key, actor.id, notice.text)
+        else:
+            await self._say(client, where.key, notice.text)
 
     async def _belongs_to_session(self, where: Route, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> bool:
         """A mention marks its thread at once; a reply without one asks what Slack knows (thread_membership.py)."""
@@ -108,7 +111,7 @@ class SlackBot:
         try:
             await client.chat_postMessage(channel=key.channel, thread_ts=thread_ts_of(key), text=text)
         except (SlackClientError, OSError) as err:
-            log.error("could not tell %s that the service is unavailable: %s", key.session_id(), err)
+            log.error("could not tell %s %r: %s", key.session_id(), text, err)
 
     async def _whisper(self, client: AsyncWebClient, key: ConversationKey, user: str, text: str, response_url: str | None = None) -> None:
         """Say something only ``user`` sees: chat.postEphemeral, else the interaction's response_url."""

@@ -10,7 +10,7 @@ from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from msrest.serialization import Model
 
-from adapters.base import UNAVAILABLE_TEXT, Delivery, PlatformError, SessionDispatcher
+from adapters.base import PlatformError, SessionDispatcher, notice_for
 from adapters.teams.cards import error_card, render_card
 from adapters.teams.mapping import MemberDirectory, action_event, card_data, chat_message
 from adapters.teams.platform import TeamsPlatform
@@ -67,11 +67,13 @@ class ThreadworkTeamsBot(TeamsActivityHandler):
                 MessageFactory.text(f"That message is {len(msg.text)} characters; I take at most {MAX_MESSAGE_CHARS}.")
             )
             return
-        result = await self.dispatcher.deliver(msg)
-        if result.status == Delivery.INVALID:
-            await turn_context.send_activity(MessageFactory.text(f"I can't take that message: {result.detail}"))
-        elif result.status == Delivery.UNAVAILABLE:
-            await turn_context.send_activity(MessageFactory.text(UNAVAILABLE_TEXT))
+        notice = notice_for(await self.dispatcher.deliver(msg))
+        if notice is None:
+            return
+        if notice.private:
+            await self._say_privately(turn_context, notice.text)
+        else:
+            await turn_context.send_activity(MessageFactory.text(notice.text))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name == "adaptiveCard/action":

@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from adapters.webchat.invites import Invites
 from bots.config import Settings
-from bots.dispatch import Dispatcher
+from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
 from bots.runner import worker_options
 from bots.temporal import connect
@@ -118,7 +118,7 @@ async def running_stack(client: Client, data_dir: Path, **overrides: Any) -> Asy
     client = await connect(client.service_client.config.target_host, client.namespace)
     platforms = await build_platforms(settings)
     worker = build_worker(client, platforms.registry, worker_options(settings))
-    runner = web.AppRunner(build_app(client, Dispatcher(client, settings.task_queue, settings.session_config()), platforms))
+    runner = web.AppRunner(build_app(client, gateway_dispatcher(client, settings), platforms))
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     base_url = f"http://{settings.host}:{settings.port}"

@@ -1,0 +1,217 @@
+"""The gateway's durable inbound queue: every accepted message is written here first.
+
+A message stays until its session has accepted it, so a worker crash, a Temporal
+restart or a burst never turns an acknowledged message into a lost one. Entries are
+claimed with leases (owner + expiry) rather than owned in memory, so any gateway
+process sharing the store can drain what another one left behind, and a SIGKILLed
+gateway's entries come back once their lease runs out.
+
+``InboundQueue`` is the interface the dispatcher uses; ``SQLiteInboundQueue`` is the
+one-host implementation (WAL, one file in THREADWORK_DATA_DIR). A shared store for
+several hosts (PostgreSQL, ``SELECT ... FOR UPDATE SKIP LOCKED``) implements the same
+methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import AsyncIterator, Protocol
+
+import aiosqlite
+
+from workflows.contracts import ChatMessage
+
+SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS inbound (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    enqueued_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    lease_owner TEXT,
+    lease_until REAL,
+    last_error TEXT NOT NULL DEFAULT '',
+    UNIQUE (session_id, message_id)
+);
+CREATE INDEX IF NOT EXISTS inbound_by_session ON inbound(session_id, seq);
+CREATE TABLE IF NOT EXISTS catching_up_said (
+    session_id TEXT PRIMARY KEY,
+    said_at REAL NOT NULL
+);
+"""
+
+
+class Enqueued(Enum):
+    """What ``enqueue`` did with a message."""
+
+    HEAD = "head"  # new, and first in its session: leased to the caller, deliver it now
+    BEHIND = "behind"  # new, but older messages of its session wait: the drainer keeps the order
+    ALREADY_QUEUED = "already_queued"  # the same message id is waiting already (a platform retry)
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    session_id: str
+    message: ChatMessage
+    enqueued_at: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int
+    oldest_age_seconds: float
+
+
+class InboundQueue(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def enqueue(self, msg: ChatMessage, owner: str, lease_seconds: float) -> tuple[Enqueued, int, int]:
+        """Store ``msg`` (deduplicated by session + message id).
+
+        Returns what happened, its seq, and how often the oldest waiting message of its
+        session has failed already (0 when nothing is stuck).
+        """
+        ...
+
+    async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Entry]:
+        """Lease up to ``limit`` due entries, only the oldest of each session (order per session)."""
+        ...
+
+    async def done(self, seq: int) -> None:
+        """The session took it (or refused it for good): forget it; an empty session's outage is over."""
+        ...
+
+    async def retry_later(self, seq: int, owner: str, delay: float, error: str) -> None:
+        """Give the lease back and try again in ``delay`` seconds."""
+        ...
+
+    async def first_notice(self, session_id: str) -> bool:
+        """True once per outage per session: whether to say "catching up" now."""
+        ...
+
+    async def stats(self) -> QueueStats: ...
+
+
+class SQLiteInboundQueue:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+        #: One connection, many coroutines: transactions must not interleave on it.
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
+        await self._db.executescript(SCHEMA)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("the inbound queue is not open")
+        return self._db
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE: the write lock up front, so two gateways never claim the same entry."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    async def enqueue(self, msg: ChatMessage, owner: str, lease_seconds: float) -> tuple[Enqueued, int, int]:
+        session_id = msg.key.session_id()
+        now = time.time()
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO inbound(session_id, message_id, body, enqueued_at, next_attempt_at)"
+                " VALUES (?,?,?,?,?)",
+                (session_id, msg.message_id, msg.model_dump_json(), now, now),
+            )
+            if cur.rowcount == 0:
+                rows = await db.execute_fetchall(
+                    "SELECT seq FROM inbound WHERE session_id = ? AND message_id = ?", (session_id, msg.message_id)
+                )
+                return Enqueued.ALREADY_QUEUED, rows[0][0], 0
+            seq = cur.lastrowid
+            older = await db.execute_fetchall(
+                "SELECT attempts FROM inbound WHERE session_id = ? AND seq < ? ORDER BY seq LIMIT 1", (session_id, seq)
+            )
+            if older:
+                return Enqueued.BEHIND, seq, older[0][0]
+            await db.execute(
+                "UPDATE inbound SET lease_owner = ?, lease_until = ? WHERE seq = ?", (owner, now + lease_seconds, seq)
+            )
+            return Enqueued.HEAD, seq, 0
+
+    async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Entry]:
+        if limit <= 0:
+            return []
+        now = time.time()
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                """
+                SELECT seq, session_id, body, enqueued_at, attempts FROM inbound AS i
+                WHERE seq = (SELECT MIN(seq) FROM inbound WHERE session_id = i.session_id)
+                  AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+                ORDER BY seq LIMIT ?
+                """,
+                (now, now, limit),
+            )
+            await db.executemany(
+                "UPDATE inbound SET lease_owner = ?, lease_until = ? WHERE seq = ?",
+                [(owner, now + lease_seconds, r[0]) for r in rows],
+            )
+        return [Entry(r[0], r[1], ChatMessage.model_validate_json(r[2]), r[3], r[4]) for r in rows]
+
+    async def done(self, seq: int) -> None:
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall("SELECT session_id FROM inbound WHERE seq = ?", (seq,))
+            await db.execute("DELETE FROM inbound WHERE seq = ?", (seq,))
+            if rows:  # the conversation's outage is over once nothing of it waits
+                await db.execute(
+                    "DELETE FROM catching_up_said WHERE session_id = ?"
+                    " AND NOT EXISTS (SELECT 1 FROM inbound WHERE session_id = ?)",
+                    (rows[0][0], rows[0][0]),
+                )
+
+    async def retry_later(self, seq: int, owner: str, delay: float, error: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE inbound SET attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,"
+                " last_error = ? WHERE seq = ? AND lease_owner = ?",
+                (time.time() + delay, error[:500], seq, owner),
+            )
+
+    async def first_notice(self, session_id: str) -> bool:
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO catching_up_said(session_id, said_at) VALUES (?,?)", (session_id, time.time())
+            )
+            return cur.rowcount == 1
+
+    async def stats(self) -> QueueStats:
+        async with self._lock:
+            rows = await self.db.execute_fetchall("SELECT COUNT(*), MIN(enqueued_at) FROM inbound")
+        depth, oldest = rows[0]
+        return QueueStats(depth, max(0.0, time.time() - oldest) if oldest is not None else 0.0)
