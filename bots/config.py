@@ -6,11 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.activities.fetchers import SourceSettings
 from workflows.contracts import SessionConfig
+from workflows.incident_models import IncidentOptions
 
 
 class Settings(BaseSettings):
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     incident_responders: str = Field("", validation_alias="THREADWORK_INCIDENT_RESPONDERS")
     incident_update_interval: float = Field(1800, validation_alias="THREADWORK_INCIDENT_UPDATE_INTERVAL")
     incident_approval_timeout: float = Field(900, validation_alias="THREADWORK_INCIDENT_APPROVAL_TIMEOUT")
+    incident_announce_channels: str = Field("webchat=incidents", validation_alias="THREADWORK_INCIDENT_ANNOUNCE_CHANNELS")
 
     # Documents and external events
     document_max_bytes: int = Field(20 * 1024 * 1024, validation_alias="THREADWORK_DOCUMENT_MAX_BYTES")
@@ -110,6 +112,12 @@ class Settings(BaseSettings):
             data_dir=self.data_dir,
         )
 
+    @field_validator("incident_announce_channels")
+    @classmethod
+    def _announce_pairs(cls, value: str) -> str:
+        IncidentOptions.model_validate({"announce_channels": value})  # platform=channel pairs, said at start
+        return value
+
     def session_config(self) -> SessionConfig:
         return SessionConfig(
             guest_message_limit=self.guest_message_limit,
@@ -124,6 +132,7 @@ class Settings(BaseSettings):
             "responders": [r for r in self.incident_responders.replace(",", " ").split() if r],
             "update_interval_seconds": self.incident_update_interval,
             "approval_timeout_seconds": self.incident_approval_timeout,
+            "announce_channels": IncidentOptions.model_validate({"announce_channels": self.incident_announce_channels}).announce_channels,
         }
 
 

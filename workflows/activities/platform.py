@@ -6,8 +6,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.base import PlatformError, PlatformRegistry
-from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
-from workflows.contracts import ConversationKey, MessageRef
+from workflows.activities.models import (
+    CreateChannelRequest,
+    MembersRequest,
+    PinRequest,
+    PostRequest,
+    PrivateRequest,
+    TopicRequest,
+    UpdateRequest,
+)
+from workflows.contracts import CreatedChannel, MessageRef
 
 
 def _as_temporal(err: PlatformError) -> ApplicationError:
@@ -40,11 +48,20 @@ class PlatformActivities:
             raise _as_temporal(err) from err
 
     @activity.defn
-    async def create_channel(self, req: CreateChannelRequest) -> ConversationKey:
+    async def create_channel(self, req: CreateChannelRequest) -> CreatedChannel:
         try:
-            return await self._registry.get(req.like.platform).create_channel(
+            created = await self._registry.get(req.like.platform).create_channel(
                 req.name, topic=req.topic, members=req.members, like=req.like
             )
+        except PlatformError as err:
+            raise _as_temporal(err) from err
+        # A platform that answers a bare key: the requested name is the best we know.
+        return created if isinstance(created, CreatedChannel) else CreatedChannel(**created.model_dump(), name=req.name)
+
+    @activity.defn
+    async def set_topic(self, req: TopicRequest) -> None:
+        try:
+            await self._registry.get(req.key.platform).set_topic(req.key, req.topic)
         except PlatformError as err:
             raise _as_temporal(err) from err
 
