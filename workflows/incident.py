@@ -430,8 +430,9 @@ class IncidentWorkflow:
         if not self._present or not channel:
             return
         key = ConversationKey(platform=self.state.origin.platform, workspace=self.state.origin.workspace, channel=channel)
-        if self.state.conversation.platform == key.platform and self.state.conversation.channel == channel:
-            return  # the incident runs in the incidents channel itself: it already sees everything
+        for where in (self.state.conversation, self.state.origin):
+            if where.platform == key.platform and where.channel == channel and where.thread in (None, "main"):
+                return  # the incidents channel itself runs or started it (an alert): it already sees everything
         try:
             await self._poster.post(key, ui.announcement(self.state, opened))
         except DELIVERY_FAILURES as err:
