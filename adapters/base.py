@@ -15,6 +15,7 @@ from workflows.contracts import (
     ActionResult,
     ChatMessage,
     ConversationKey,
+    CreatedChannel,
     MessageRef,
     Reply,
     SessionState,
@@ -69,8 +70,15 @@ class ChatPlatform(Protocol):
 
     async def create_channel(
         self, name: str, *, topic: str = "", members: list[str] | None = None, like: ConversationKey
-    ) -> ConversationKey:
-        """Open a new conversation (incident channel) in the workspace of ``like``."""
+    ) -> CreatedChannel:
+        """Open a new conversation (incident channel) in the workspace of ``like``.
+
+        The answer carries the name the platform really gave it (a taken name gets a suffix).
+        """
+        ...
+
+    async def set_topic(self, key: ConversationKey, topic: str) -> None:
+        """Replace the topic of a conversation this bot opened (a documented no-op where there is none)."""
         ...
 
     async def resolve_members(self, ids: list[str], *, like: ConversationKey) -> list[str]:

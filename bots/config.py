@@ -15,6 +15,7 @@ from temporalio.common import WorkerDeploymentVersion
 from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
+from workflows.incident_models import IncidentOptions
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _BUILD = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
@@ -98,6 +99,7 @@ class Settings(BaseSettings):
     incident_responders: str = Field("", validation_alias="THREADWORK_INCIDENT_RESPONDERS")
     incident_update_interval: float = Field(1800, validation_alias="THREADWORK_INCIDENT_UPDATE_INTERVAL")
     incident_approval_timeout: float = Field(900, validation_alias="THREADWORK_INCIDENT_APPROVAL_TIMEOUT")
+    incident_announce_channels: str = Field("webchat=incidents", validation_alias="THREADWORK_INCIDENT_ANNOUNCE_CHANNELS")
 
     # Documents and external events
     document_max_bytes: int = Field(20 * 1024 * 1024, validation_alias="THREADWORK_DOCUMENT_MAX_BYTES")
@@ -198,6 +200,12 @@ class Settings(BaseSettings):
             uploads_url=self.uploads_url,
         )
 
+    @field_validator("incident_announce_channels")
+    @classmethod
+    def _announce_pairs(cls, value: str) -> str:
+        IncidentOptions.model_validate({"announce_channels": value})  # platform=channel pairs, said at start
+        return value
+
     def session_config(self) -> SessionConfig:
         return SessionConfig(
             guest_message_limit=self.guest_message_limit,
@@ -213,6 +221,7 @@ class Settings(BaseSettings):
             "responders": [r for r in self.incident_responders.replace(",", " ").split() if r],
             "update_interval_seconds": self.incident_update_interval,
             "approval_timeout_seconds": self.incident_approval_timeout,
+            "announce_channels": IncidentOptions.model_validate({"announce_channels": self.incident_announce_channels}).announce_channels,
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -15,6 +16,9 @@ from workflows.activities.extract import extract_text
 from workflows.activities.fetchers import SourceSettings
 from workflows.activities.replies import LLMConfig
 from workflows.contracts import FileRef
+from workflows.documents import failure_sentence
+from tests.support.helpers import eventually
+from tests.support.stack import free_port
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -55,7 +59,19 @@ async def test_fetch_extracts_each_type_over_http():
     assert "All systems & services run." in page.text and "x()" not in page.text
     assert plain.text == REPORT_TEXT
     assert unsupported.value.type == "UnsupportedDocument" and "image/png" in unsupported.value.message
-    assert missing.value.type == "FetchError" and "HTTP 404" in missing.value.message
+    assert missing.value.type == "FetchError" and missing.value.message == "127.0.0.1 answered HTTP 404 Not Found"
+    assert unsupported.value.message.startswith("I can't read image/png files") and "image.png" not in unsupported.value.message
+
+
+async def test_unreachable_host_is_one_plain_clause_without_errno_text():
+    """What the user reads after "I couldn't process x.txt: " (the exception's own words go to the log)."""
+    port = free_port()  # nothing listens there
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(DocumentActivities().fetch_and_extract, FileRef(name="x.txt", url=f"http://127.0.0.1:{port}/x.txt"))
+    assert refused.value.message == "127.0.0.1 could not be reached" and refused.value.type == "FetchError"
+    assert failure_sentence("x.txt", refused.value.message) == "I couldn't process x.txt: 127.0.0.1 could not be reached."
+    # A reason that already names the file is not prefixed with it again.
+    assert failure_sentence("a.txt", "a.txt is empty") == "A.txt is empty."
 
 
 async def test_oversize_document_gets_a_clear_message():
@@ -65,7 +81,7 @@ async def test_oversize_document_gets_a_clear_message():
         with pytest.raises(ApplicationError) as err:
             await ActivityEnvironment().run(acts.fetch_and_extract, FileRef(name="big.txt", url=f"{server.base_url}/big.txt"))
     assert err.value.type == "DocumentTooLarge" and err.value.non_retryable
-    assert err.value.message == "big.txt is larger than the 4 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)"
+    assert err.value.message == "it is larger than the 4 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)"
 
 
 async def test_slack_file_is_fetched_with_the_bot_token_and_only_from_slack():
@@ -109,3 +125,29 @@ async def test_link_in_chat_is_summarized_in_the_thread(stack):
         bot = await stack.wait_bot_messages(sent["thread"], 3)
         texts = [m["text"] for m in bot]
         assert any(t.startswith("Summary of report.pdf: Quarterly storage report") for t in texts), texts
+
+
+async def test_started_reply_precedes_the_result_in_20_of_20_runs(stack):
+    """The session says "I've started document processing" before the child can post anything.
+
+    A missing file fails at once (HTTP 404 is not retried), which is when the child's status
+    message used to overtake the session's reply. Twenty conversations at once, each checked.
+    """
+
+    async def one_run(server_url: str, n: int) -> list[str]:
+        sent = await stack.say(f"summarize {server_url}/r{n}.txt")
+
+        async def texts() -> list[str]:
+            return [m["text"] for m in await stack.bot_messages(sent["thread"])]
+
+        done = lambda t: len(t) >= 3 and any(x.startswith(f"Processed r{n}.txt") for x in t)  # noqa: E731
+        return await eventually(texts, done, timeout=90, what=f"run {n} to finish")
+
+    async with local_server(serve_files({})) as server:
+        runs = await asyncio.gather(*(one_run(server.base_url, n) for n in range(1, 21)))
+    in_order = 0
+    for n, texts in enumerate(runs, 1):
+        assert not any("/document/" in t for t in texts), texts  # no workflow ids in chat
+        assert texts[1:] == [f"Processed r{n}.txt: 0 summarized, 1 failed.", f"I couldn't process r{n}.txt: 127.0.0.1 answered HTTP 404 Not Found."], texts
+        in_order += texts[0].startswith("I've started document processing for \"summarize")
+    assert in_order == 20

@@ -116,7 +116,7 @@ async def test_oversize_s3_document_gets_a_clear_message(client, tmp_path, aws_e
         result = await client.get_workflow_handle_for(DocumentProcessingWorkflow.run, "doc:s3:bulk/big.txt#0077").result()
         assert result.status == "failed"
         texts = await wait_until(lambda: channel_texts(stack), "messages")
-        assert "Couldn't process big.txt: big.txt is larger than the 2 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)" in texts
+        assert "I couldn't process big.txt: it is larger than the 2 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)." in texts
 
 
 async def test_the_events_channel_is_created_when_events_are_enabled(client, tmp_path):

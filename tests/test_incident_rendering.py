@@ -11,7 +11,10 @@ from pydantic import ValidationError
 from bots.config import Settings
 from workflows.approval import ApprovalRecord
 from workflows.contracts import Actor, ConversationKey
-from workflows.incident_card import card, channel_name, conversation_link, duration_text, summary_text
+from adapters.slack.blocks import render as slack_render
+from adapters.teams.cards import render_activity
+from workflows.contracts import Reply, conversation_link as link_token, plain_links, user_mention
+from workflows.incident_card import announcement, card, channel_name, conversation_link, duration_text, postmortem_reply, short_title, summary_text
 from workflows.incident_models import DecisionRecord, IncidentOptions, IncidentState, TimelineEntry
 from workflows.incident_routing import parse_incident_command
 from workflows.postmortem import render_postmortem
@@ -24,9 +27,11 @@ def test_channel_name_is_dated_slugged_and_valid_for_slack():
     assert channel_name("Payments are DOWN!! (EU)", T0) == "inc-20261126-payments-are-down-eu"
     assert channel_name("🔥🔥", T0) == "inc-20261126-incident"
     long = channel_name("checkout " * 30, T0)
-    assert SLACK_NAME.match(long) and len(long) == 80 and not long.endswith("-")
+    assert SLACK_NAME.match(long) and len(long) <= 40 and not long.endswith("-")
+    assert long == "inc-20261126-checkout-checkout-checkout"  # cut at a word boundary
     suffixed = channel_name("checkout " * 30, T0, suffix=3)
-    assert SLACK_NAME.match(suffixed) and len(suffixed) <= 80 and suffixed.endswith("-3")
+    assert SLACK_NAME.match(suffixed) and len(suffixed) <= 40 and suffixed.endswith("-3")
+    assert channel_name("x" * 60, T0) == "inc-20261126-" + "x" * 27  # one long word is cut where it must be
     assert channel_name("db_primary failover", T0, suffix=2) == "inc-20261126-db_primary-failover-2"
 
 
@@ -75,7 +80,7 @@ def test_card_summary_and_postmortem_render_the_recorded_facts():
     state = _state()
     reply = card(state, "wf-1", T0 + timedelta(hours=2))
     assert "duration 1h 07m" in reply.text and not [b for b in reply.blocks if b.type == "buttons"]
-    assert conversation_link(state.conversation, "inc-x") == "#inc-x"
+    assert plain_links(conversation_link(state.conversation, "inc-x")) == "#inc-x"
     assert duration_text(timedelta(seconds=42)) == "42s"
     summary = summary_text(state)
     assert "Severity SEV1, duration 1h 07m, commander bob." in summary and "Roll back?: approved by bob" in summary
@@ -86,3 +91,48 @@ def test_card_summary_and_postmortem_render_the_recorded_facts():
     assert "| Roll back? | approved | bob | 01:34:00 |" in md
     assert "| 01:32:00 | U9 | incident.resolve |  | no |" in md
     assert "## Root cause" in md and "## Action items" in md
+
+
+def test_short_title_drops_the_declaring_words_and_stops_at_a_word():
+    assert short_title("we have a critical incident: checkout is down") == "Checkout is down"
+    assert short_title("<@U0BOT> Incident - payments failing!") == "Payments failing"
+    assert short_title("sev2 incident: search is slow") == "Search is slow"
+    assert short_title("we've got an outage in eu-west") == "Outage in eu-west"
+    assert short_title("incident") == "Incident"
+    long = short_title("There is a major incident with the login page because the identity provider fails every request")
+    assert long == "Incident with the login page because the identity provider\u2026" and len(long) <= 60
+
+
+def test_links_render_per_platform_with_a_plain_fallback():
+    slack = ConversationKey(platform="slack", workspace="T1", channel="C42")
+    teams = ConversationKey(platform="teams", workspace="tenant-1", channel="19:inc@thread.tacv2;messageid=1700")
+    webchat = ConversationKey(platform="webchat", channel="inc-1")
+    text = f"in {link_token(slack, 'inc-a')} by {user_mention(Actor(id='U7', name='Ann'))} <now>"
+    assert plain_links(text) == "in #inc-a by @Ann <now>"
+    [message] = slack_render(Reply(text=text))
+    assert message.text == "in <#C42> by <@U7> &lt;now&gt;" and message.blocks[0]["text"]["text"] == message.text
+    # A web chat id is no Slack user: it stays a name.
+    [message] = slack_render(Reply(text=user_mention(Actor(id="web-1f2e", name="Cy"))))
+    assert message.text == "@Cy"
+    activity = render_activity(Reply(text=f"handled in {link_token(teams, 'inc-b')}"))
+    assert activity.text == (
+        "handled in [#inc-b](https://teams.microsoft.com/l/message/19%3Ainc%40thread.tacv2/1700?tenantId=tenant-1&parentMessageId=1700)"
+    )
+    card_activity = render_activity(Reply(text=f"see {link_token(webchat, 'inc-1')}", blocks=[{"type": "text", "text": f"see {link_token(teams, 'x')}"}]))
+    assert card_activity.summary == "see #inc-1"
+    assert "https://teams.microsoft.com/l/message/" in card_activity.attachments[0].content["body"][0]["text"]
+    # A label cannot break out of its token.
+    assert plain_links(link_token(slack, "a|b\u27e7c")) == "#a/b)c"
+
+
+def test_announcement_topic_and_postmortem_title_read_as_text():
+    state = _state()
+    state.conversation_name = "inc-20261126-checkout-errors"
+    opened = announcement(state, opened=True)
+    assert plain_links(opened.text).startswith("SEV1 incident opened: Checkout | errors \u2014 in #inc-20261126-checkout-errors")
+    assert "resolved" not in opened.text.lower()
+    assert plain_links(announcement(state, opened=False).text).startswith("Resolved: Checkout | errors (SEV1, 1h 07m)")
+    state.postmortem = render_postmortem(state)
+    reply = postmortem_reply(state)
+    assert reply.blocks[0].style == "heading" and reply.blocks[0].text == "Postmortem (draft): Checkout | errors"
+    assert "|---|" not in reply.blocks[0].text and reply.text.startswith("Postmortem (draft): Checkout | errors\n\n| Field | Value |")

@@ -31,7 +31,7 @@ async def test_llm_answers_with_conversation_history(client, tmp_path):
         calls = len(llm.requests)
         await stack.say("status", thread=first["thread"], user="carol")
         bot = await stack.wait_bot_messages(first["thread"], 3)
-        assert "Session" in bot[2]["text"] and len(llm.requests) == calls
+        assert "This conversation:" in bot[2]["text"] and len(llm.requests) == calls
 
 
 async def test_llm_failure_is_retried_then_answered_politely(client, tmp_path):

@@ -134,17 +134,22 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     await page.get_by_test_id("user-name").fill("Ben")
     await say(page, "we have a critical incident: checkout is down")
 
-    # The thread gets a link to the incident's own channel, which appears in the sidebar.
-    await expect(bot_messages(page).filter(has_text="is being handled in #inc-")).to_have_count(1)
+    # The thread gets a link that opens the incident's own channel (short, dated name).
+    pointer = bot_messages(page).filter(has_text="is being handled in #inc-")
+    await expect(pointer).to_have_count(1)
     thread = await user_messages(page).first.get_attribute("data-message-id")
     incident = stack.client.get_workflow_handle_for(IncidentWorkflow.run, f"webchat:general:{thread}/incident/1")
     state = await incident.query(IncidentWorkflow.get_incident_state)
     channel = state.conversation.channel
-    assert channel.startswith("inc-") and channel.endswith("checkout-is-down")
-    await page.get_by_test_id(f"channel-{channel}").click()
+    assert channel.startswith("inc-") and channel.endswith("-checkout-is-down") and len(channel) < 40
+    link = pointer.get_by_test_id("conversation-link")
+    await expect(link).to_have_text(f"#{channel}")
+    await expect(bot_messages(page).filter(has_text="I've started incident response")).to_have_count(1)
+    await link.click()
+    await expect(page.get_by_test_id("channel-title")).to_have_text(f"#{channel}")
     await page.get_by_test_id("thread-item").filter(has_text="Incident SEV1").first.click()
 
-    heading = "Incident SEV1: we have a critical incident: checkout is down"
+    heading = "Incident SEV1: Checkout is down"
     cards = bot_messages(page).filter(has=page.get_by_test_id("block-heading").filter(has_text=heading))
     await expect(cards).to_have_count(1)
     card = cards.first
@@ -171,6 +176,33 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     # The thread that declared it hears about the resolution too.
     origin = [m["text"] for m in await stack.store.messages("general", thread) if m["is_bot"]]
     assert any("resolved" in text.lower() for text in origin)
+
+    # The incidents channel announced it (link and severity) when it opened and when it resolved.
+    await page.get_by_test_id("channel-incidents").click()
+    await expect(page.get_by_test_id("channel-title")).to_have_text("#incidents")
+    threads = page.get_by_test_id("thread-item")
+    await expect(threads.filter(has_text=f"SEV1 incident opened: Checkout is down \u2014 in #{channel}")).to_have_count(1)
+    await expect(threads.filter(has_text="Resolved: Checkout is down (SEV1, ")).to_have_count(1)
+    await threads.filter(has_text="SEV1 incident opened").click()
+    announced = bot_messages(page).filter(has_text="SEV1 incident opened")
+    await expect(announced).to_have_count(1)
+    await page.screenshot(path=str(tmp_path / "webchat-incidents-channel.png"), full_page=True)
+    await announced.get_by_test_id("conversation-link").click()
+    await expect(page.get_by_test_id("channel-title")).to_have_text(f"#{channel}")
+
+    # No message anywhere shows a workflow id (they belong in `threadwork sessions show`).
+    shown: list[str] = []
+    for where in ("general", channel, "incidents"):
+        shown += [m["text"] for m in await stack.store.messages(where)]
+    assert shown and not [t for t in shown if "/incident/" in t or "webchat:general" in t]
+    for where, thread_id in (("general", thread), (channel, None)):
+        await page.goto(f"/#/{where}" + (f"/{thread_id}" if thread_id else ""))
+        await expect(page.get_by_test_id("channel-title")).to_have_text(f"#{where}")
+        if thread_id is None:
+            await page.get_by_test_id("thread-item").filter(has_text="Incident SEV1").first.click()
+        await expect(bot_messages(page).first).to_be_visible()
+        body = await page.locator("#messages").inner_text()
+        assert "/incident/" not in body and "webchat:" not in body and "\u27e6" not in body
     await page.screenshot(path=str(tmp_path / "webchat-resolved.png"), full_page=True)
 
     # The postmortem draft (Markdown) reads as a formatted document, and its thread as its title.

@@ -62,7 +62,7 @@ async def test_upload_over_the_limit_is_refused_and_nothing_is_kept(client, tmp_
     async with running_stack(client, tmp_path, document_max_bytes=1024) as stack:
         resp = await upload(stack, "big.txt", b"a" * 5000)
         assert resp.status_code == 400
-        assert resp.json()["error"] == "big.txt is larger than the 1 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)"
+        assert resp.json()["error"] == "big.txt: it is larger than the 1 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)"
         assert await stack.store.messages("general") == []
         assert list((tmp_path / "webchat-uploads").iterdir()) == []
 

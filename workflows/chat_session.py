@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -40,11 +41,15 @@ with workflow.unsafe.imports_passed_through():
         TriggerRequest,
         UNDELIVERED_KEPT,
         WorkflowStart,
+        plain_links,
     )
     from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
     from workflows.incident_routing import IncidentRouter
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
+#: The session says "I've started …" before the child starts, so the child's first post cannot
+#: overtake it. Sessions recorded before it replay in the old order (start, then say).
+STARTED_FIRST_PATCH = "child-started-reply-first-v1"
 
 
 # Pinned on versioned workers (workflows/worker.py deployment_config: the class cannot say so,
@@ -203,7 +208,7 @@ class ChatSessionWorkflow:
         if handled:
             if reply is not None:
                 await self._post(reply)
-                self._append("assistant", "threadwork", reply.text)
+                self._append("assistant", "threadwork", plain_links(reply.text))  # history (and the LLM) get plain text
             return self._receipt(counted=True, reply=reply)
         return await self._answer(msg)
 
@@ -229,14 +234,20 @@ class ChatSessionWorkflow:
             workflow.logger.warning("reply generation failed after retries; sending fallback")
             turn = TurnResult(reply=fallback_reply())
         started = None
+        said: list[Reply] = []
         if turn.decision is not None:
             # A second declaration where an incident is already running points to it instead.
             turn.reply = await self._incidents.already_running(turn.decision, self.state)
             if turn.reply is None:
-                started = await self._start_child(turn.decision, msg.actor, msg.message_id)
-                turn.reply = await self._generate_reply(msg, started)
+
+                async def say_started(child: TriggeredWorkflow) -> None:
+                    said.append(await self._generate_reply(msg, child))
+                    await self._post(said[0])
+
+                started = await self._start_child(turn.decision, msg.actor, msg.message_id, say_started)
+                turn.reply = said[0] if said else await self._generate_reply(msg, started)
         assert turn.reply is not None
-        if turn.posted is None:
+        if turn.posted is None and not said:
             await self._post(turn.reply)
         self._append("assistant", "threadwork", turn.reply.text)
         return self._receipt(counted=True, reply=turn.reply, started=started)
@@ -295,7 +306,14 @@ class ChatSessionWorkflow:
 
     # ---- children --------------------------------------------------------------
 
-    async def _start_child(self, decision: WorkflowStart, actor: Actor | None, origin_message_id: str) -> TriggeredWorkflow:
+    async def _start_child(
+        self,
+        decision: WorkflowStart,
+        actor: Actor | None,
+        origin_message_id: str,
+        say_started: Callable[[TriggeredWorkflow], Awaitable[None]] | None = None,
+    ) -> TriggeredWorkflow:
+        """Start a child; ``say_started`` (posting "I've started …") runs before it starts (STARTED_FIRST_PATCH)."""
         kind = child_kind(decision.workflow_type)
         n = 1 + sum(1 for w in self.state.triggered_workflows if w.workflow_type == decision.workflow_type)
         workflow_id = f"{self.state.session_id}/{kind}/{n}"
@@ -310,6 +328,14 @@ class ChatSessionWorkflow:
             args={**self.config.child_args.get(decision.workflow_type, {}), **decision.args},
             platform_retry_window_seconds=self.config.platform_retry_window_seconds,
         )
+        started = TriggeredWorkflow(
+            workflow_id=workflow_id,
+            workflow_type=decision.workflow_type,
+            started_at=workflow.now(),
+            title=decision.title,
+        )
+        if say_started is not None and workflow.patched(STARTED_FIRST_PATCH):
+            await say_started(started)
         try:
             await workflow.start_child_workflow(
                 decision.workflow_type,
@@ -319,12 +345,6 @@ class ChatSessionWorkflow:
             )
         except WorkflowAlreadyStartedError:
             workflow.logger.info("child %s already exists; recording it", workflow_id)
-        started = TriggeredWorkflow(
-            workflow_id=workflow_id,
-            workflow_type=decision.workflow_type,
-            started_at=workflow.now(),
-            title=decision.title,
-        )
         self.state.triggered_workflows.append(started)
         return started
 
@@ -341,8 +361,15 @@ class ChatSessionWorkflow:
             if pointer is not None:
                 await self._post(pointer)
                 return
-            started = await self._start_child(await self._incidents.with_severity(decision), req.actor, req.request_id)
-            await self._post(builtin_reply("", self._summary(), started))
+            said: list[bool] = []
+
+            async def say_started(child: TriggeredWorkflow) -> None:
+                said.append(True)
+                await self._post(builtin_reply("", self._summary(), child))
+
+            started = await self._start_child(await self._incidents.with_severity(decision), req.actor, req.request_id, say_started)
+            if not said:
+                await self._post(builtin_reply("", self._summary(), started))
         self._touch()
 
     @workflow.signal

@@ -6,8 +6,9 @@ Everything here is plain data (pydantic) so it travels through Temporal with
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Callable, Literal, Union
 
 from pydantic import BaseModel, Field
 
@@ -59,6 +60,15 @@ class ConversationKey(BaseModel):
         raise ValueError(f"not a conversation id: {session_id!r}")
 
 
+class CreatedChannel(ConversationKey):
+    """What create_channel answers: the new conversation and the name the platform really gave it."""
+
+    name: str = ""
+
+    def key(self) -> ConversationKey:
+        return ConversationKey(platform=self.platform, workspace=self.workspace, channel=self.channel, thread=self.thread)
+
+
 class Actor(BaseModel):
     id: str
     name: str = ""
@@ -86,6 +96,55 @@ class ChatMessage(BaseModel):
     #: Platform data an adapter needs to answer later (e.g. a serialized Teams
     #: ConversationReference). Opaque to the workflow core.
     reply_context: dict[str, Any] | None = None
+
+
+# ---- links inside reply text (each adapter renders them) --------------------
+
+#: ``⟦conv:{session id of the key}|{label}⟧`` and ``⟦user:{user id}|{label}⟧`` inside Reply text
+#: and blocks. Slack renders ``<#C…>`` / ``<@U…>``, Teams a deep link, the web chat a link that
+#: opens the channel or thread; ``plain_links`` is the fallback (``#label`` / ``@label``).
+LINK_TOKEN = re.compile(r"\u27e6(conv|user):([^|\u27e7]*)\|([^\u27e7]*)\u27e7")
+
+
+def _label(text: str) -> str:
+    return text.replace("|", "/").replace("\u27e7", ")").replace("\n", " ")
+
+
+def conversation_link(key: ConversationKey, label: str) -> str:
+    """Text that names a conversation (a channel, or a thread when ``key.thread`` is set) as a link."""
+    return f"\u27e6conv:{key.session_id()}|{_label(label)}\u27e7"
+
+
+def user_mention(actor: Actor | None) -> str:
+    """Text that names a user as a mention where the platform has them."""
+    if actor is None:
+        return "unassigned"
+    return f"\u27e6user:{_label(actor.id)}|{_label(actor.name or actor.id)}\u27e7"
+
+
+def render_links(
+    text: str,
+    conversation: Callable[[ConversationKey, str], str],
+    user: Callable[[str, str], str],
+) -> str:
+    """``text`` with each link token replaced by what ``conversation(key, label)`` / ``user(id, label)`` return."""
+
+    def one(m: re.Match[str]) -> str:
+        kind, target, label = m.group(1), m.group(2), m.group(3)
+        if kind == "user":
+            return user(target, label)
+        try:
+            key = ConversationKey.from_session_id(target)
+        except ValueError:
+            return f"#{label}"
+        return conversation(key, label)
+
+    return LINK_TOKEN.sub(one, text)
+
+
+def plain_links(text: str) -> str:
+    """The plain-text fallback: ``#label`` for conversations, ``@label`` for users."""
+    return LINK_TOKEN.sub(lambda m: ("#" if m.group(1) == "conv" else "@") + m.group(3), text)
 
 
 # ---- platform-neutral reply blocks (each adapter renders them) -------------
@@ -160,6 +219,9 @@ class ActionResult(BaseModel):
 
     update: Reply | None = None
     ephemeral: str | None = None
+    #: What a typed command (``incident approve …``) answers publicly in its thread: the outcome,
+    #: with a link to where the buttons are. Clicks ignore it.
+    notice: str | None = None
 
 
 # ---- session state ----------------------------------------------------------

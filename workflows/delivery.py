@@ -18,9 +18,17 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
+    from workflows.activities.models import (
+        CreateChannelRequest,
+        MembersRequest,
+        PinRequest,
+        PostRequest,
+        PrivateRequest,
+        TopicRequest,
+        UpdateRequest,
+    )
     from workflows.activities.platform import PlatformActivities
-    from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ConversationKey, MessageRef, Reply, Undelivered
+    from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ConversationKey, CreatedChannel, MessageRef, Reply, Undelivered
 
 LOCAL_PLATFORMS = {"webchat"}
 
@@ -110,7 +118,7 @@ class Poster:
         counter.add(1, {"platform": key.platform, "what": what})
         return Undelivered(at=workflow.now(), conversation=where, what=what, text=reply.text[:UNDELIVERED_TEXT_CHARS], reason=reason)
 
-    async def create_channel(self, req: CreateChannelRequest, retry: RetryPolicy | None = None) -> ConversationKey:
+    async def create_channel(self, req: CreateChannelRequest, retry: RetryPolicy | None = None) -> CreatedChannel:
         """Open a conversation; ``retry`` lets a caller give up sooner (and fall back) than posts do."""
         return await workflow.execute_activity_method(
             PlatformActivities.create_channel,
@@ -124,6 +132,9 @@ class Poster:
         """Configured ids as user ids (a Slack user group becomes its members)."""
         req = MembersRequest(like=like, ids=ids)
         return await self._run(PlatformActivities.resolve_members, req, like.platform, timedelta(minutes=2))
+
+    async def set_topic(self, key: ConversationKey, topic: str) -> None:
+        await self._run(PlatformActivities.set_topic, TopicRequest(key=key, topic=topic), key.platform)
 
     async def pin(self, ref: MessageRef) -> None:
         await self._run(PlatformActivities.pin_message, PinRequest(ref=ref), ref.key.platform)

@@ -46,6 +46,14 @@ def _failure_text(err: ActivityError) -> str:
     return str(cause or err)
 
 
+def failure_sentence(name: str, reason: str) -> str:
+    """One plain sentence naming the file once: "I couldn't process r1.txt: example.com could not be reached."."""
+    reason = reason.strip().rstrip(".") or "something went wrong"
+    if name and name in reason:
+        return reason[0].upper() + reason[1:] + "."
+    return f"I couldn't process {name}: {reason}."
+
+
 @workflow.defn
 class DocumentProcessingWorkflow:
     @workflow.init
@@ -75,9 +83,9 @@ class DocumentProcessingWorkflow:
                     start_to_close_timeout=timedelta(minutes=2), retry_policy=FETCH_RETRY,
                 )
             except ActivityError as err:
-                message = _failure_text(err)
+                message = failure_sentence(doc.name, _failure_text(err))
                 self.result.errors.append(message)
-                await self._say(f"Couldn't process {doc.name}: {message}")
+                await self._say(message)
                 continue
             await self._progress(f"Processing {names}: summarizing {doc.name} ({n}/{len(docs)})…")
             summary = await self._summarize(extracted)

@@ -23,7 +23,16 @@ with workflow.unsafe.imports_passed_through():
     from workflows import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
-    from workflows.contracts import UNDELIVERED_KEPT, ActionEvent, ActionResult, Actor, ChildWorkflowInput, ConversationKey, Reply
+    from workflows.contracts import (
+        UNDELIVERED_KEPT,
+        ActionEvent,
+        ActionResult,
+        Actor,
+        ChildWorkflowInput,
+        ConversationKey,
+        Reply,
+        conversation_link,
+    )
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
     from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
     from workflows.incident_models import (
@@ -40,6 +49,9 @@ with workflow.unsafe.imports_passed_through():
 
 #: How many names to try after ``name_taken`` before giving up on a channel.
 NAME_ATTEMPTS = 5
+#: Short titles, readable channel names, announcements, a current topic, linked answers (docs/incidents.md).
+#: Incidents recorded before it replay without the announcement and topic calls.
+PRESENTATION_PATCH = "incident-presentation-v1"
 NOT_AUTHORIZED = "You are not authorized to do that: only the incident commander ({commander}) and the configured responders can. Nothing changed."
 Handler = Callable[[ActionEvent], Awaitable["ActionResult | None"]]
 
@@ -55,7 +67,7 @@ class IncidentWorkflow:
         now = workflow.now()
         severity = (inp.severity or DEFAULT_SEVERITY).upper()
         self.state = IncidentState(
-            title=inp.title,
+            title=ui.short_title(inp.title),
             severity=severity if severity in SEVERITIES else DEFAULT_SEVERITY,
             reporter=inp.requested_by,
             commander=inp.requested_by,
@@ -70,6 +82,7 @@ class IncidentWorkflow:
         self.approvals = ApprovalStep(self._poster, authorize=self._authorized, on_event=self._approval_event)
         self._lock = asyncio.Lock()
         self._ready = False
+        self._present = False  # set in run (workflow.patched)
         self._linked = False
         self._updates = 0
         self._watchers: list[asyncio.Task[ApprovalRecord]] = []
@@ -87,6 +100,7 @@ class IncidentWorkflow:
 
     @workflow.run
     async def run(self, inp: ChildWorkflowInput) -> IncidentState:
+        self._present = workflow.patched(PRESENTATION_PATCH)
         self._log(inp.requested_by, "declared", f"Incident declared: {inp.title} ({self.state.severity})")
         await self._resolve_responders()
         if self.options.open_channel:
@@ -131,9 +145,9 @@ class IncidentWorkflow:
         )
         for suffix in range(1, NAME_ATTEMPTS + 1):
             name = ui.channel_name(self.state.title, self.state.started_at, suffix)
-            topic = f"{self.state.severity} incident: {self.state.title}"
+            topic = ui.topic(self.state)
             try:
-                key = await self._poster.create_channel(
+                created = await self._poster.create_channel(
                     CreateChannelRequest(like=self.inp.origin, name=name, topic=topic, members=members), retry
                 )
             except DELIVERY_FAILURES as err:
@@ -144,7 +158,9 @@ class IncidentWorkflow:
                 self._log(None, "channel", f"No incident channel: {reason}")
                 await self._tell_origin(ui.fallback_reply(self.state), always=True)
                 return
-            self.state.conversation, self.state.conversation_name, self._context = key, name, None
+            # The platform may have suffixed a taken name: show the name it really gave.
+            self.state.conversation, self.state.conversation_name, self._context = created.key(), created.name or name, None
+            name = self.state.conversation_name
             self._log(None, "channel", f"Incident conversation opened: #{name}")
             await self._start_link()
             return
@@ -179,6 +195,7 @@ class IncidentWorkflow:
             workflow.logger.warning("pinning the incident card failed: %s", failure_reason(err))
         if self.state.conversation != self.state.origin:
             await self._tell_origin(ui.link_reply(self.state))
+        await self._announce_incident(opened=True)
 
     async def _finish(self) -> None:
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
@@ -198,7 +215,9 @@ class IncidentWorkflow:
         summary = ui.summary_reply(self.state)
         await self._say(summary)
         await self._tell_origin(summary)
-        await self._say(Reply(text=self.state.postmortem))
+        await self._say(ui.postmortem_reply(self.state))
+        await self._update_topic()
+        await self._announce_incident(opened=False)
         await report_status(self.inp.session_id, "resolved")
 
     # ---- clicks and commands ------------------------------------------------------
@@ -280,7 +299,8 @@ class IncidentWorkflow:
         self.state.severity = wanted
         self._log(event.actor, "severity", change)
         await self._announce(change)
-        return None
+        await self._update_topic()
+        return self._outcome(f"The severity is now {wanted}.")
 
     async def _post_update(self, event: ActionEvent) -> ActionResult | None:
         text = event.value.strip()
@@ -296,11 +316,14 @@ class IncidentWorkflow:
             change = f"status {self.state.status} -> {text.lower()} ({ui.who(event.actor)})"
             self.state.status = text.lower()  # type: ignore[assignment]
             self._log(event.actor, "status", change)
+            outcome = f"The status is now {self.state.status}."
         else:
             change = f"update from {ui.who(event.actor)}: {text}"
             self._log(event.actor, "update", text)
+            outcome = "Update posted."
         await self._announce(change)
-        return None
+        await self._update_topic()
+        return self._outcome(outcome)
 
     async def _resolve(self, event: ActionEvent) -> ActionResult | None:
         note = f": {event.value.strip()}" if event.value.strip() else ""
@@ -333,7 +356,11 @@ class IncidentWorkflow:
         )
         await self.approvals.open(req)
         self._watchers.append(asyncio.create_task(self.approvals.wait(req.approval_id)))
-        return None
+        record = self.approvals.records.get(req.approval_id)
+        if record is None or record.message is None:
+            return self._outcome(f"Approval requested: \"{question}\".")
+        buttons = conversation_link(ui.message_thread(record.message), "the approval message")
+        return self._outcome(f"Approval requested: \"{question}\". Approve or Reject it on {buttons}.")
 
     async def _approval_click(self, event: ActionEvent) -> ActionResult:
         record = self.approvals.records.get(event.value)
@@ -393,6 +420,10 @@ class IncidentWorkflow:
             DecisionRecord(at=workflow.now(), actor_id=actor.id, actor_name=actor.name, action=action, detail=detail, allowed=allowed)
         )
 
+    def _outcome(self, text: str) -> ActionResult | None:
+        """What a typed command answers in its thread (a click gets the card update, as before)."""
+        return ActionResult(update=self._card(), notice=text) if self._present else None
+
     def _card(self) -> Reply:
         return ui.card(self.state, workflow.info().workflow_id, workflow.now())
 
@@ -404,6 +435,29 @@ class IncidentWorkflow:
             await self._poster.update(self.state.card, card)
         except DELIVERY_FAILURES as err:
             self._undelivered(err, self.state.card.key, card, "update")
+
+    async def _update_topic(self) -> None:
+        """Keep the incident channel's topic current (only a channel the incident opened; never the origin's)."""
+        if not self._present or self.state.conversation == self.state.origin:
+            return
+        try:
+            await self._poster.set_topic(self.state.conversation, ui.topic(self.state))
+        except DELIVERY_FAILURES as err:
+            workflow.logger.warning("updating the incident channel topic failed: %s", failure_reason(err))
+
+    async def _announce_incident(self, opened: bool) -> None:
+        """Tell the incidents channel (THREADWORK_INCIDENT_ANNOUNCE_CHANNELS) that an incident opened or resolved."""
+        channel = self.options.announce_channels.get(self.state.origin.platform, "")
+        if not self._present or not channel:
+            return
+        key = ConversationKey(platform=self.state.origin.platform, workspace=self.state.origin.workspace, channel=channel)
+        for where in (self.state.conversation, self.state.origin):
+            if where.platform == key.platform and where.channel == channel and where.thread in (None, "main"):
+                return  # the incidents channel itself runs or started it (an alert): it already sees everything
+        try:
+            await self._poster.post(key, ui.announcement(self.state, opened))
+        except DELIVERY_FAILURES as err:
+            workflow.logger.warning("announcing the incident in %s failed: %s", channel, failure_reason(err))
 
     async def _announce(self, change: str) -> None:
         """A change said in the incident conversation and, briefly, in the origin thread."""

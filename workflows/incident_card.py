@@ -10,12 +10,35 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.contracts import Actor, Button, ButtonsBlock, ConversationKey, DividerBlock, FieldsBlock, Reply, TextBlock
+from workflows.contracts import (
+    Actor,
+    Button,
+    ButtonsBlock,
+    ConversationKey,
+    DividerBlock,
+    FieldsBlock,
+    MessageRef,
+    Reply,
+    TextBlock,
+)
+from workflows.contracts import conversation_link as link_token
 from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
 
-#: Slack's limit for channel names (lowercase letters, digits, "-" and "_").
-MAX_CHANNEL_NAME = 80
+#: Channel names stay readable in every sidebar (Slack allows 80).
+MAX_CHANNEL_NAME = 40
+#: Titles longer than this are cut at a word boundary.
+MAX_TITLE = 60
 _NOT_NAME = re.compile(r"[^a-z0-9_]+")
+#: What declares an incident rather than describing it: "we have a critical incident:", "SEV1 -"...
+_DECLARATION = re.compile(
+    r"^(?:(?:we|i|there)(?:'ve|'re| have| has| got| are having| is| are)?(?:\s+got)?\s+)?(?:(?:a|an)\s+)?"
+    r"(?:(?:new|critical|major|minor|urgent|big|serious|sev\s*-?\s*[1-4])[\s,]+)*"
+    r"(incident|outage)\b\s*[:,;\-\u2013\u2014]*\s*",
+    re.IGNORECASE,
+)
+_JOINER = re.compile(r"^(?:with|in|on|for|at|affecting|of)\b", re.IGNORECASE)
+_SEVERITY_PREFIX = re.compile(r"^sev\s*-?\s*[1-4]\b\s*[:,;\-\u2013\u2014]*\s*", re.IGNORECASE)
+_MENTION_PREFIX = re.compile(r"^(?:<@[^>]+>|@\S+)\s*")
 
 TAKE_COMMAND = "incident.take_command"
 CHANGE_SEVERITY = "incident.severity"
@@ -26,17 +49,42 @@ NOTE = "incident.note"
 REQUEST_APPROVAL = "incident.approval"
 
 
-def channel_name(title: str, when: datetime, suffix: int = 1) -> str:
-    """``inc-{yyyymmdd}-{slug}``: a valid Slack channel name, deterministic from title and time.
+def short_title(text: str, limit: int = MAX_TITLE) -> str:
+    """The incident's title: the declared text minus the declaring words, cut at a word boundary.
 
-    ``suffix`` > 1 appends ``-{suffix}`` (after ``name_taken``), still within 80 characters.
+    "we have a critical incident: checkout is down" -> "Checkout is down".
+    """
+    original = " ".join(text.split())
+    title = _MENTION_PREFIX.sub("", original)
+    declared = _DECLARATION.match(title)
+    if declared and title[declared.end():].strip(" .!:-"):
+        rest = title[declared.end():]
+        # "an outage in eu-west" keeps its noun: "Outage in eu-west".
+        title = f"{declared.group(1)} {rest}" if _JOINER.match(rest) else rest
+    rest = _SEVERITY_PREFIX.sub("", title, count=1)
+    if rest.strip(" .!:-"):
+        title = rest
+    title = title.strip(" .!?:;,-") or original.strip() or "Incident"
+    if len(title) > limit:
+        cut = title.rfind(" ", 0, limit)
+        title = (title[:cut] if cut > limit // 2 else title[: limit - 1]).rstrip(" ,;:-") + "\u2026"
+    return title[0].upper() + title[1:]
+
+
+def channel_name(title: str, when: datetime, suffix: int = 1) -> str:
+    """``inc-{yyyymmdd}-{slug}``: a valid Slack channel name under 40 characters, deterministic from title and time.
+
+    The slug is cut at a word (hyphen) boundary; ``suffix`` > 1 appends ``-{suffix}`` (after ``name_taken``).
     """
     prefix = f"inc-{when:%Y%m%d}-"
     tail = f"-{suffix}" if suffix > 1 else ""
     slug = _NOT_NAME.sub("-", title.lower()).strip("-_")
     slug = re.sub(r"-{2,}", "-", slug) or "incident"
     room = MAX_CHANNEL_NAME - len(prefix) - len(tail)
-    return prefix + slug[:room].rstrip("-_") + tail
+    if len(slug) > room:
+        cut = slug.rfind("-", 0, room + 1)
+        slug = slug[:cut] if cut > room // 2 else slug[:room]
+    return prefix + slug.rstrip("-_") + tail
 
 
 def who(actor: Actor | None) -> str:
@@ -56,8 +104,39 @@ def _clock(at: datetime) -> str:
 
 
 def conversation_link(key: ConversationKey, name: str) -> str:
-    """How to name the incident conversation in text: ``#name`` (adapters escape markup, so no platform link syntax)."""
-    return f"#{name}" if name else key.channel
+    """The incident conversation in text: a link token each adapter draws (Slack ``<#C…>``, a Teams deep link, a web chat link)."""
+    return link_token(key, name or key.channel)
+
+
+def where(state: IncidentState) -> str:
+    """A link to where the incident runs: its channel, or the origin thread after a fallback."""
+    if state.conversation != state.origin or not state.card:
+        return conversation_link(state.conversation, state.conversation_name)
+    return link_token(message_thread(state.card), "the incident thread")
+
+
+def message_thread(ref: MessageRef) -> ConversationKey:
+    """The thread a posted message starts or sits in (a link to "the message with the buttons")."""
+    key = ref.key
+    return key if key.thread else key.model_copy(update={"thread": ref.message_id})
+
+
+def topic(state: IncidentState) -> str:
+    """The incident channel's topic, kept current on severity and status changes."""
+    return f"{state.severity} \u00b7 {state.status} \u00b7 {state.title}"
+
+
+def announcement(state: IncidentState, opened: bool) -> Reply:
+    """What the incidents channel is told when an incident opens and when it resolves."""
+    if opened:
+        text = f"{state.severity} incident opened: {state.title} \u2014 in {where(state)} (commander {who(state.commander)})"
+    else:
+        end = state.resolved_at or state.last_update_at
+        text = (
+            f"Resolved: {state.title} ({state.severity}, {duration_text(end - state.started_at)}) "
+            f"\u2014 {where(state)}"
+        )
+    return Reply(text=text)
 
 
 def card(state: IncidentState, workflow_id: str, now: datetime) -> Reply:
@@ -106,8 +185,7 @@ def _picker_buttons(state: IncidentState, workflow_id: str) -> list[Button]:
 
 
 def link_reply(state: IncidentState) -> Reply:
-    where = conversation_link(state.conversation, state.conversation_name)
-    text = f"Incident {state.severity} \"{state.title}\" is being handled in {where}. Progress will be posted here."
+    text = f"Incident {state.severity} \"{state.title}\" is being handled in {where(state)}. Progress will be posted here."
     return Reply(text=text, blocks=[TextBlock(text=text)])
 
 
@@ -148,6 +226,14 @@ def summary_text(state: IncidentState, limit: int = 30) -> str:
     lines.append("Decisions:")
     lines += [f"  {a.question}: {a.outcome}" + (f" by {who(a.decided_by)}" if a.decided_by else "") for a in decided] or ["  none"]
     return "\n".join(lines)
+
+
+def postmortem_reply(state: IncidentState) -> Reply:
+    """The postmortem draft as a heading (the thread's title everywhere) and its Markdown body."""
+    head, _, body = state.postmortem.partition("\n")
+    title = head.lstrip("# ").strip() or f"Postmortem (draft): {state.title}"
+    body = body.strip("\n")
+    return Reply(text=f"{title}\n\n{body}", blocks=[TextBlock(text=title, style="heading"), TextBlock(text=body or " ")])
 
 
 def summary_reply(state: IncidentState) -> Reply:

@@ -38,6 +38,21 @@ class IncidentOptions(BaseModel):
     open_channel: bool = True
     #: create_channel attempts (transient failures) before falling back to the origin thread.
     channel_attempts: int = Field(3, ge=1)
+    #: Where incidents are announced (opened / resolved, with a link and the severity), by platform:
+    #: a channel id of the origin's workspace. A platform without an entry is not announced.
+    announce_channels: dict[str, str] = Field(default_factory=lambda: {"webchat": "incidents"})
+
+    @field_validator("announce_channels", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        """``"webchat=incidents slack=C0123"`` (the setting's form) as a mapping."""
+        if isinstance(value, str):
+            pairs = [p.split("=", 1) for p in value.replace(",", " ").split() if p]
+            bad = [p[0] for p in pairs if len(p) != 2 or not p[0] or not p[1]]
+            if bad:
+                raise ValueError(f"announce channels must be platform=channel pairs, not {' '.join(bad)!r}")
+            return {k: v for k, v in pairs}
+        return value
 
     @field_validator("responders", "escalate_to", mode="before")
     @classmethod

@@ -92,7 +92,7 @@ class IncidentRouter:
         title = next((w.title for w in state.triggered_workflows if w.workflow_id == existing), "")
         named = f" \"{title}\"" if title else ""
         text = (
-            f"An incident{named} is already running for this conversation ({existing}), so I did not open another. "
+            f"An incident{named} is already running for this conversation, so I did not open another. "
             "Add to it with `incident note <text>` or `incident update <text>`."
         )
         return Reply(text=text)
@@ -135,5 +135,5 @@ class IncidentRouter:
             except DELIVERY_FAILURES:
                 # No private messages on this platform (the web chat): answer in the thread.
                 return True, Reply(text=f"{msg.actor.name or msg.actor.id}: {result.ephemeral}")
-        done = "Added to the incident timeline." if action == NOTE else "Done."
+        done = result.notice or ("Added to the incident timeline." if action == NOTE else "Done.")
         return True, Reply(text=done)

@@ -19,7 +19,7 @@ def render_postmortem(state: IncidentState) -> str:
     lines = [
         f"# Postmortem (draft): {state.title}",
         "",
-        "| | |",
+        "| Field | Value |",
         "|---|---|",
         f"| Severity | {state.severity} |",
         f"| Status | {state.status} |",

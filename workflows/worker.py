@@ -97,6 +97,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             platform.update_message,
             platform.create_channel,
             platform.pin_message,
+            platform.set_topic,
             platform.resolve_members,
             platform.send_private,
             trigger.match_trigger,

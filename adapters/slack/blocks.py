@@ -8,10 +8,21 @@ click can be routed without any state in the gateway.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.contracts import Button, ButtonsBlock, DividerBlock, FieldsBlock, Reply, TextBlock
+from workflows.contracts import (
+    Button,
+    ButtonsBlock,
+    ConversationKey,
+    DividerBlock,
+    FieldsBlock,
+    Reply,
+    TextBlock,
+    plain_links,
+    render_links,
+)
 
 SECTION_LIMIT = 3000  # characters of a section's text
 FIELD_LIMIT = 2000  # characters of one section field
@@ -35,9 +46,22 @@ class SlackMessage:
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
+
+
+def _channel_link(key: ConversationKey, label: str) -> str:
+    """Slack draws ``<#C…>`` as the channel's current name, so a renamed or suffixed channel still reads right."""
+    return f"<#{key.channel}>" if key.platform == "slack" else f"#{label}"
+
+
+def _user_link(user_id: str, label: str) -> str:
+    return f"<@{user_id}>" if _SLACK_USER.match(user_id) else f"@{label}"
+
+
 def escape(text: str) -> str:
-    """Slack's mrkdwn control characters; the neutral text is plain."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's mrkdwn control characters (the neutral text is plain), then its conversation and user links."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return render_links(escaped, _channel_link, _user_link)
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -99,7 +123,7 @@ def decode_button_value(value: str) -> tuple[str, str, str]:
 def _button(button: Button, action_id: str) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "button",
-        "text": {"type": "plain_text", "text": button.label[:BUTTON_LABEL_LIMIT] or "…", "emoji": True},
+        "text": {"type": "plain_text", "text": plain_links(button.label)[:BUTTON_LABEL_LIMIT] or "…", "emoji": True},
         "action_id": action_id[:ACTION_ID_LIMIT],
         "value": encode_button_value(button),
     }
@@ -111,7 +135,7 @@ def _button(button: Button, action_id: str) -> dict[str, Any]:
 def _render_block(block: Any, used_action_ids: set[str]) -> list[dict[str, Any]]:
     if isinstance(block, TextBlock):
         if block.style == "heading" and len(block.text) <= HEADER_LIMIT and block.text.strip():
-            return [{"type": "header", "text": {"type": "plain_text", "text": block.text, "emoji": True}}]
+            return [{"type": "header", "text": {"type": "plain_text", "text": plain_links(block.text), "emoji": True}}]
         if block.style == "context":
             return [
                 {"type": "context", "elements": [{"type": "mrkdwn", "text": part or " "}]}

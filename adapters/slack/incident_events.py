@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.blocks import escape
 from workflows.contracts import ActionEvent, ConversationKey, MessageRef
 from workflows.incident_card import NOTE
 from workflows.incident_routing import parse_incident_command
@@ -79,6 +80,9 @@ async def on_incident_subcommand(bot: SlackBot, command: dict[str, Any], ack: An
     if result is None:
         text = "No incident is running in this channel; run this in the incident's channel."
     else:
-        text = result.ephemeral or ("Added to the incident timeline." if action_id == NOTE else "Done.")
+        # The outcome, with a link to the message holding any buttons (e.g. an approval's).
+        text = result.ephemeral or (escape(result.notice) if result.notice else None) or (
+            "Added to the incident timeline." if action_id == NOTE else "Done."
+        )
     await bot._whisper(client, key, user, text, command.get("response_url"))
     return True

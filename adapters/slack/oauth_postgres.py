@@ -18,7 +18,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from adapters.storage.postgres import PostgresDatabase, outages_as_unavailable, outages_as_unavailable
+from adapters.storage.postgres import PostgresDatabase, outages_as_unavailable
 
 log = logging.getLogger(__name__)
 

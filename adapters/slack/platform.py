@@ -27,7 +27,7 @@ from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
 from adapters.posted_log import PostedLog
-from workflows.contracts import ConversationKey, MessageRef, Reply
+from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "threadwork_post"
@@ -191,10 +191,11 @@ class SlackPlatform:
 
     async def create_channel(
         self, name: str, *, topic: str = "", members: list[str] | None = None, like: ConversationKey
-    ) -> ConversationKey:
+    ) -> CreatedChannel:
         client = await self._client(like.workspace)
         base = channel_name(name)
         channel_id = None
+        candidate = base
         for n in range(1, NAME_TAKEN_TRIES + 1):
             candidate = base if n == 1 else with_suffix(base, n)
             try:
@@ -220,7 +221,11 @@ class SlackPlatform:
                 log.warning("could not invite %s to %s: %s", users, channel_id, _error_code(err))
             except (SlackClientError, OSError) as err:
                 raise platform_error("conversations.invite", err) from err
-        return ConversationKey(platform="slack", workspace=like.workspace, channel=channel_id, thread=None)
+        return CreatedChannel(platform="slack", workspace=like.workspace, channel=channel_id, thread=None, name=candidate)
+
+    async def set_topic(self, key: ConversationKey, topic: str) -> None:
+        client = await self._client(key.workspace)
+        await self._call(client, "conversations_setTopic", channel=key.channel, topic=plain_links(topic)[:TOPIC_LIMIT])
 
     async def resolve_members(self, ids: list[str], *, like: ConversationKey) -> list[str]:
         """User group ids (``S...``) become their members (usergroups.users.list); user ids stay."""

@@ -12,6 +12,7 @@ from typing import Any
 from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.schema import Activity
 
+from adapters.teams.links import markdown, plain
 from workflows.contracts import Button, ButtonsBlock, DividerBlock, FieldsBlock, Reply, TextBlock
 
 CARD_VERSION = "1.5"
@@ -29,16 +30,16 @@ def _action(button: Button) -> dict[str, Any]:
     data = button_data(button)
     return {
         "type": "Action.Execute",
-        "title": button.label,
+        "title": plain(button.label),
         "verb": button.action_id,
         "data": data,
         "style": STYLES[button.style],
-        "fallback": {"type": "Action.Submit", "title": button.label, "data": data},
+        "fallback": {"type": "Action.Submit", "title": plain(button.label), "data": data},
     }
 
 
 def _text(block: TextBlock) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "TextBlock", "text": block.text, "wrap": True}
+    element: dict[str, Any] = {"type": "TextBlock", "text": markdown(block.text), "wrap": True}
     if block.style == "heading":
         element.update(weight="Bolder", size="Medium")
     elif block.style == "context":
@@ -57,7 +58,7 @@ def render_card(reply: Reply) -> dict[str, Any]:
         if isinstance(block, TextBlock):
             element = _text(block)
         elif isinstance(block, FieldsBlock):
-            element = {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in block.fields]}
+            element = {"type": "FactSet", "facts": [{"title": plain(k), "value": markdown(v)} for k, v in block.fields]}
         elif isinstance(block, ButtonsBlock):
             element = {"type": "ActionSet", "actions": [_action(b) for b in block.buttons]}
         else:  # a block type added to the contracts later: the card's fallbackText carries it
@@ -70,7 +71,7 @@ def render_card(reply: Reply) -> dict[str, Any]:
         "type": "AdaptiveCard",
         "$schema": CARD_SCHEMA,
         "version": CARD_VERSION,
-        "fallbackText": reply.text,
+        "fallbackText": plain(reply.text),
         "body": body,
     }
 
@@ -89,7 +90,7 @@ def error_card(text: str) -> dict[str, Any]:
 def render_activity(reply: Reply) -> Activity:
     """Plain text for text-only replies; a card (plus summary text) when there are blocks."""
     if not reply.blocks:
-        return MessageFactory.text(reply.text)
+        return MessageFactory.text(markdown(reply.text))
     activity = MessageFactory.attachment(CardFactory.adaptive_card(render_card(reply)))
-    activity.summary = reply.text
+    activity.summary = plain(reply.text)
     return activity

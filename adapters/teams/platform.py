@@ -24,7 +24,7 @@ from adapters.base import PlatformError, retry_after
 from adapters.posted_log import PostedLog
 from adapters.teams.cards import render_activity
 from adapters.teams.references import NO_TENANT, reference_for
-from workflows.contracts import ConversationKey, MessageRef, Reply
+from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class TeamsPlatform:
 
     async def create_channel(
         self, name: str, *, topic: str = "", members: list[str] | None = None, like: ConversationKey
-    ) -> ConversationKey:
+    ) -> CreatedChannel:
         """A bot cannot create Teams channels: open a new thread in TEAMS_INCIDENT_CHANNEL_ID instead."""
         if not self.incident_channel_id:
             raise PlatformError(
@@ -148,7 +148,13 @@ class TeamsPlatform:
             activity=Activity(type="message", text=text),
         )
         new_reference = await self._create(params, self._service_url_for(like.workspace), "open an incident thread")
-        return ConversationKey(platform="teams", workspace=like.workspace, channel=new_reference.conversation.id)
+        return CreatedChannel(platform="teams", workspace=like.workspace, channel=new_reference.conversation.id, name=name)
+
+    async def set_topic(self, key: ConversationKey, topic: str) -> None:
+        """A no-op: a bot cannot set a Teams channel's description, and an incident thread has no topic.
+
+        The incident card at the top of the thread shows the current severity and status instead.
+        """
 
     async def resolve_members(self, ids: list[str], *, like: ConversationKey) -> list[str]:
         """Responders are configured as Teams user ids; there are no groups to expand here."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from adapters.base import PlatformError
 from adapters.webchat.store import WebChatStore
-from workflows.contracts import ConversationKey, MessageRef, Reply
+from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply
 
 BOT_USER = "threadwork"
 
@@ -46,9 +46,13 @@ class WebChatPlatform:
 
     async def create_channel(
         self, name: str, *, topic: str = "", members: list[str] | None = None, like: ConversationKey
-    ) -> ConversationKey:
+    ) -> CreatedChannel:
         channel = await self.store.create_channel(name, topic)
-        return ConversationKey(platform="webchat", channel=channel["id"])
+        return CreatedChannel(platform="webchat", channel=channel["id"], name=channel["name"])
+
+    async def set_topic(self, key: ConversationKey, topic: str) -> None:
+        if not await self.store.set_topic(key.channel, topic):
+            raise PlatformError(f"web chat channel {key.channel!r} does not exist")
 
     async def resolve_members(self, ids: list[str], *, like: ConversationKey) -> list[str]:
         """The web chat has no groups: names are users."""

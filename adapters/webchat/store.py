@@ -84,6 +84,10 @@ class WebChatStore(ABC):
     async def create_channel(self, name: str, topic: str = "") -> dict[str, Any]:
         """Create a channel named like ``name``; a taken name gets a numeric suffix."""
 
+    @abstractmethod
+    async def set_topic(self, channel: str, topic: str) -> bool:
+        """Replace a channel's topic; False when there is no such channel."""
+
     # ---- messages ----
     @abstractmethod
     async def add_message(

@@ -94,6 +94,12 @@ class PostgresWebChatStore(WebChatStore):
                 return {"id": cid, "name": cid, "topic": topic}
         raise RuntimeError(f"no free channel name for {name!r}")
 
+    async def set_topic(self, channel: str, topic: str) -> bool:
+        status = await self.pool.execute("UPDATE webchat_channels SET topic = $1 WHERE id = $2", topic, channel)
+        if status.endswith(" 1"):
+            self._notify()
+        return status.endswith(" 1")
+
     # ---- messages ----
 
     async def add_message(

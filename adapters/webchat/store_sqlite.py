@@ -106,6 +106,13 @@ class SqliteWebChatStore(WebChatStore):
                 return {"id": cid, "name": cid, "topic": topic}
         raise RuntimeError(f"no free channel name for {name!r}")
 
+    async def set_topic(self, channel: str, topic: str) -> bool:
+        cur = await self.db.execute("UPDATE channels SET topic = ? WHERE id = ?", (topic, channel))
+        await self.db.commit()
+        if cur.rowcount:
+            self._notify()
+        return bool(cur.rowcount)
+
     # ---- messages ----------------------------------------------------------------
 
     async def add_message(

@@ -90,7 +90,7 @@ class WebChatUploads:
             while chunk := await part.read_chunk(CHUNK):
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise Refused(str(DocumentTooLarge(name, self.max_bytes)))
+                    raise Refused(f"{name}: {DocumentTooLarge(name, self.max_bytes)}")
                 out.write(chunk)
         declared = part.headers.get("Content-Type", "").split(";")[0].strip()
         if not declared or declared == "application/octet-stream":

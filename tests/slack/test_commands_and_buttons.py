@@ -78,7 +78,7 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
         return [m for m in sim.fake.posts() if m["blocks"] and m["blocks"][0].get("type") == "header"]
 
     card = (await sim.fake.wait_for(card_posted, what="the incident card"))[0]
-    assert card["blocks"][0]["text"]["text"] == "Incident SEV1: checkout is down"
+    assert card["blocks"][0]["text"]["text"] == "Incident SEV1: Checkout is down"
     resolve = [b for b in card["blocks"] if b["type"] == "actions"][0]["elements"][3]
     assert json.loads(resolve["value"]) == {"w": incident_id, "a": "incident.resolve", "v": ""}
     session_id = f"slack:T1:C1:{anchor['ts']}"

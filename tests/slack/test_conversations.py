@@ -114,7 +114,7 @@ async def test_a_child_workflow_posts_its_progress_into_the_thread_that_started_
 
     # The incident opens its own channel for its card and links to it from this thread.
     link = await sim.fake.wait_for(
-        lambda: [m for m in sim.fake.posts("C1", ts) if "is being handled in #inc-" in m["text"]], what="the incident link in the thread"
+        lambda: [m for m in sim.fake.posts("C1", ts) if "is being handled in <#C" in m["text"]], what="the incident link in the thread"
     )
     assert link[0]["thread_ts"] == ts and link[0]["text"].startswith("Incident SEV1 ")
     # The session's own answer races with the child's card; both land in the thread.

@@ -52,30 +52,36 @@ async def resolve_and_wait(stack, workflow_id: str) -> IncidentState:
 async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_path, fake_slack):
     fake = fake_slack
     fake.add_user("UMAL", "Mallory")
-    async with slack_stack(client, tmp_path, fake, incident_responders="UBOB") as (stack, sim):
+    async with slack_stack(client, tmp_path, fake, incident_responders="UBOB", incident_announce_channels="slack=CINCIDENTS") as (stack, sim):
         root = await sim.mention("C1", "UALICE", DECLARATION)
         session_id = f"slack:{TEAM}:C1:{root['ts']}"
         workflow_id = await incident_of(stack, session_id)
 
-        # conversations.create with a valid, dated name; topic set; reporter and responder invited.
+        # conversations.create with a short, dated name; topic set; reporter and responder invited.
         create = (await fake.wait_for(lambda: fake.calls_to("conversations.create"), what="conversations.create"))[0]
         name = create.params["name"]
         today = datetime.now(timezone.utc).strftime("%Y%m%d")
-        assert name == f"inc-{today}-we-have-a-critical-incident-checkout-is-down" and SLACK_CHANNEL_NAME.match(name)
+        assert name == f"inc-{today}-checkout-is-down" and SLACK_CHANNEL_NAME.match(name) and len(name) < 40
         [channel] = [cid for cid, c in fake.channels.items() if c["name"] == name]
         invited = await fake.wait_for(lambda: fake.calls_to("conversations.invite"), what="invite")
         assert set(invited[0].params["users"].split(",")) == {"UALICE", "UBOB"}
         assert "UALICE" in fake.channels[channel]["members"]
-        assert fake.channels[channel]["topic"].startswith("SEV1 incident: ")
+        assert fake.channels[channel]["topic"] == "SEV1 \u00b7 investigating \u00b7 Checkout is down"
+        assert (await incident_state(stack, workflow_id)).title == "Checkout is down"
 
         # The card with its buttons is posted in the new channel and pinned.
         card = (await fake.wait_for(lambda: [m for m in fake.posts(channel) if actions(m)], what="the card"))[0]
         assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve"]
         await fake.wait_for(lambda: (channel, card["ts"]) in fake.pins, what="the pin")
-        # The link to it in the origin thread.
-        await fake.wait_for(
-            lambda: any(f"#{name}" in m["text"] for m in fake.posts("C1", thread_ts=root["ts"])), what="the link"
+        # The origin thread links the channel the way Slack draws a channel link: <#C…>.
+        [link] = await fake.wait_for(
+            lambda: [m for m in fake.posts("C1", thread_ts=root["ts"]) if f"<#{channel}>" in m["text"]], what="the link"
         )
+        assert link["text"] == f'Incident SEV1 "Checkout is down" is being handled in <#{channel}>. Progress will be posted here.'
+        assert f"<#{channel}>" in link["blocks"][0]["text"]["text"]
+        # The incidents channel is told, with the link and the severity.
+        [opened] = await fake.wait_for(lambda: fake.posts("CINCIDENTS"), what="the announcement")
+        assert opened["text"].startswith("SEV1 incident opened: Checkout is down") and f"<#{channel}>" in opened["text"]
 
         # An outsider clicks Resolve: refused privately, the card is unchanged.
         before = dict(card)
@@ -86,6 +92,19 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
         assert [(d.actor_id, d.allowed) for d in state.decisions] == [("UMAL", False)]
         assert not [c for c in fake.calls_to("chat.update") if c.params.get("ts") == card["ts"]]
         assert card["blocks"] == before["blocks"] and not card.get("edited")
+
+        # The commander changes the severity by typing in the origin thread: the answer says so, the topic follows.
+        await sim.mention("C1", "UALICE", "incident severity sev2", thread_ts=root["ts"])
+        await fake.wait_for(lambda: fake.channels[channel]["topic"].startswith("SEV2 \u00b7 investigating"), what="the topic")
+        await fake.wait_for(lambda: any(m["text"] == "The severity is now SEV2." for m in fake.posts("C1", thread_ts=root["ts"])), what="the outcome")
+        assert [c.params["topic"] for c in fake.calls_to("conversations.setTopic")][-1] == "SEV2 \u00b7 investigating \u00b7 Checkout is down"
+        # An approval asked in the origin thread answers with a link to where its buttons are.
+        await sim.mention("C1", "UALICE", "incident approve roll back checkout to v41?", thread_ts=root["ts"])
+        [asked] = await fake.wait_for(
+            lambda: [m for m in fake.posts("C1", thread_ts=root["ts"]) if m["text"].startswith("Approval requested")], what="the answer"
+        )
+        assert asked["text"] == f'Approval requested: "roll back checkout to v41?". Approve or Reject it on <#{channel}>.'
+        assert [m for m in fake.posts(channel) if "roll back checkout to v41?" in m["text"] and actions(m) == ["Approve", "Reject"]]
 
         # The commander (the reporter) clicks Resolve.
         assert (await sim.click(card, 3, user="UALICE")).status_code == 200
@@ -99,12 +118,20 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
         channel_texts = [m["text"] for m in fake.posts(channel)]
         assert any("Postmortem (draft)" in t for t in channel_texts)
         assert len([m for m in fake.posts(channel) if m["ts"] == card["ts"]]) == 1  # updated, never re-posted
+        # The postmortem's title is a heading, not Markdown; the topic and the incidents channel say it is resolved.
+        [postmortem] = [m for m in fake.posts(channel) if m["text"].startswith("Postmortem (draft)")]
+        assert postmortem["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Postmortem (draft): Checkout is down", "emoji": True}}
+        assert fake.channels[channel]["topic"] == "SEV2 \u00b7 resolved \u00b7 Checkout is down"
+        resolved = await fake.wait_for(lambda: fake.posts("CINCIDENTS")[1:], what="the resolved announcement")
+        assert resolved[0]["text"].startswith("Resolved: Checkout is down (SEV2, ") and f"<#{channel}>" in resolved[0]["text"]
+        every = [m["text"] for c in list(fake.messages) for m in fake.posts(c)]
+        assert not [t for t in every if "/incident/" in t or session_id in t]  # no workflow ids in any message
 
 
 async def test_slack_name_taken_gets_a_suffix(client, tmp_path, fake_slack):
     fake = fake_slack
     today = datetime.now(timezone.utc).strftime("%Y%m%d")
-    taken = f"inc-{today}-sev2-incident-search-is-slow"
+    taken = f"inc-{today}-search-is-slow"
     fake.channels["CTAKEN"] = {"id": "CTAKEN", "name": taken, "topic": "", "members": []}
     async with slack_stack(client, tmp_path, fake) as (stack, sim):
         root = await sim.mention("C1", "UALICE", "sev2 incident: search is slow")
@@ -113,6 +140,8 @@ async def test_slack_name_taken_gets_a_suffix(client, tmp_path, fake_slack):
         names = [c.params["name"] for c in fake.calls_to("conversations.create")]
         assert names[0] == taken and names[-1] == f"{taken}-2" and all(SLACK_CHANNEL_NAME.match(n) for n in names)
         assert state.conversation.channel != "CTAKEN" and fake.channels[state.conversation.channel]["name"] == f"{taken}-2"
+        assert state.conversation_name == f"{taken}-2"  # the name Slack gave, not the one asked for
+        assert any(e.text == f"Incident conversation opened: #{taken}-2" for e in state.timeline)
         await resolve_and_wait(stack, workflow_id)
 
 

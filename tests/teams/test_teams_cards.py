@@ -118,4 +118,4 @@ async def test_session_buttons_work_through_execute(teams, connector):
     assert resp.status_code == 200
     assert resp.json()["type"] == "application/vnd.microsoft.activity.message"
     posts = await connector.wait_for(lambda: connector.posts(conv), 2)
-    assert "Session teams:" in posts[1].searchable()
+    assert "This conversation:" in posts[1].searchable()

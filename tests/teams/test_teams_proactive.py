@@ -39,7 +39,7 @@ async def test_child_posts_into_conversation_after_gateway_and_worker_restart(cl
         incident = second.client.get_workflow_handle_for(IncidentWorkflow.run, f"teams:{TENANT}:{conv}/incident/1")
         await incident.execute_update(IncidentWorkflow.system_resolve, "the monitor cleared")
         result = await incident.result()
-        [resolution] = [p for p in connector.posts(conv) if "Incident resolved: critical incident: the database is down" in p.searchable()]
+        [resolution] = [p for p in connector.posts(conv) if "Incident resolved: The database is down" in p.searchable()]
         assert resolution.body["conversation"]["id"] == conv
         updates = await connector.wait_for(lambda: connector.updates(conv), 1)
         assert {u.activity_id for u in updates} == {card_post.new_id}
@@ -147,5 +147,10 @@ async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_
 
         assert len(incident_cards(thread)) == 1
         assert incident_cards(origin_conv) == []
-        await connector.wait_for(lambda: [p for p in connector.posts(origin_conv) if "is being handled in" in p.searchable()], 1)
+        [pointer] = await connector.wait_for(lambda: [p for p in connector.posts(origin_conv) if "is being handled in" in p.searchable()], 1)
+        # A deep link that opens the incident thread (Teams has no inline channel syntax).
+        message_id = thread.split(";messageid=")[1]
+        shown = " ".join(e.get("text", "") for e in pointer.card["body"])
+        assert f"[#inc-" in shown and f"](https://teams.microsoft.com/l/message/19%3Aincidents%40thread.tacv2/{message_id}?" in shown
+        assert "\u27e6" not in shown + pointer.searchable() and "#inc-" in pointer.searchable()
         await incident.execute_update(IncidentWorkflow.system_resolve, "test over")

@@ -87,7 +87,7 @@ class DocumentActivities:
     async def fetch_and_extract(self, doc: FileRef) -> ExtractedDocument:
         fetcher = self.fetchers.get(doc.source)
         if fetcher is None:
-            raise _fail(f"I can't fetch {doc.name!r}: unknown source {doc.source!r}", "FetchError")
+            raise _fail(f"I don't know the document source {doc.source!r}", "FetchError")
         try:
             fetched = await fetcher.fetch(doc, self.max_bytes)
             text = extract_text(doc.name, fetched.content_type or doc.mimetype, fetched.data, fetched.encoding)
@@ -96,7 +96,7 @@ class DocumentActivities:
         except FetchError as err:
             raise _fail(str(err), "FetchError", err.retryable) from None
         except UnsupportedDocument as err:
-            raise _fail(f"{doc.name}: {err}", "UnsupportedDocument") from None
+            raise _fail(str(err), "UnsupportedDocument") from None
         return ExtractedDocument(name=doc.name, text=text[:MAX_TEXT_CHARS], truncated=len(text) > MAX_TEXT_CHARS)
 
     def _openai(self):

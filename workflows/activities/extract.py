@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import html
 import io
+import logging
 import re
+
+log = logging.getLogger(__name__)
 
 PDF_TYPES = {"application/pdf"}
 DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
@@ -53,7 +56,8 @@ def pdf_to_text(data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         return "\n".join((page.extract_text() or "") for page in reader.pages)
     except (PdfReadError, ValueError, KeyError) as err:
-        raise UnsupportedDocument(f"this PDF could not be read ({err})") from err
+        log.warning("reading a PDF failed: %r", err)
+        raise UnsupportedDocument("the PDF could not be read (it may be damaged or encrypted)") from err
 
 
 def docx_to_text(data: bytes) -> str:
@@ -65,7 +69,8 @@ def docx_to_text(data: bytes) -> str:
     try:
         document = Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise UnsupportedDocument(f"this Word document could not be read ({err})") from err
+        log.warning("reading a Word document failed: %r", err)
+        raise UnsupportedDocument("the Word document could not be read (it may be damaged)") from err
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
@@ -82,4 +87,4 @@ def extract_text(name: str, content_type: str, data: bytes, encoding: str | None
     if kind in ("text", "html"):
         text = data.decode(encoding or "utf-8", errors="replace")
         return html_to_text(text) if kind == "html" else text
-    raise UnsupportedDocument(f"I can't read documents of type {kind!r} (supported: {SUPPORTED})")
+    raise UnsupportedDocument(f"I can't read {kind} files (I read {SUPPORTED})")

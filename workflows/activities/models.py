@@ -48,6 +48,11 @@ class MembersRequest(BaseModel):
     ids: list[str]
 
 
+class TopicRequest(BaseModel):
+    key: ConversationKey
+    topic: str
+
+
 class PinRequest(BaseModel):
     ref: MessageRef
 

@@ -10,10 +10,16 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from adapters.base import PlatformError, PlatformRegistry
 from workflows.activities.late_note import delay_since, with_late_note
-from workflows.activities.models import CreateChannelRequest, MembersRequest, PinRequest, PostRequest, PrivateRequest, UpdateRequest
-from workflows.contracts import ConversationKey, MessageRef, Reply
-
-log = logging.getLogger(__name__)
+from workflows.activities.models import (
+    CreateChannelRequest,
+    MembersRequest,
+    PinRequest,
+    PostRequest,
+    PrivateRequest,
+    TopicRequest,
+    UpdateRequest,
+)
+from workflows.contracts import CreatedChannel, MessageRef, Reply
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +72,20 @@ class PlatformActivities:
             raise _as_temporal(err) from None
 
     @activity.defn
-    async def create_channel(self, req: CreateChannelRequest) -> ConversationKey:
+    async def create_channel(self, req: CreateChannelRequest) -> CreatedChannel:
         try:
-            return await self._registry.get(req.like.platform).create_channel(
+            created = await self._registry.get(req.like.platform).create_channel(
                 req.name, topic=req.topic, members=req.members, like=req.like
             )
+        except PlatformError as err:
+            raise _as_temporal(err) from None
+        # A platform that answers a bare key: the requested name is the best we know.
+        return created if isinstance(created, CreatedChannel) else CreatedChannel(**created.model_dump(), name=req.name)
+
+    @activity.defn
+    async def set_topic(self, req: TopicRequest) -> None:
+        try:
+            await self._registry.get(req.key.platform).set_topic(req.key, req.topic)
         except PlatformError as err:
             raise _as_temporal(err) from None
 

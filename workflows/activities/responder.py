@@ -66,14 +66,14 @@ def help_reply(session_id: str) -> Reply:
 def _describe(wf: TriggeredWorkflow) -> str:
     kind = WORKFLOW_NAMES.get(wf.workflow_type, wf.workflow_type)
     title = f" \"{wf.title}\"" if wf.title else ""
-    return f"{kind}{title} ({wf.status}) [{wf.workflow_id}]"
+    return f"{kind}{title} ({wf.status})"
 
 
 def status_reply(summary: SessionSummary) -> Reply:
     running = [w for w in summary.triggered_workflows if w.status == "running"]
     lines = [_describe(w) for w in summary.triggered_workflows] or ["none yet"]
     text = (
-        f"Session {summary.session_id}: {summary.message_count} messages from "
+        f"This conversation: {summary.message_count} messages from "
         f"{summary.participants} participant(s); {len(running)} workflow(s) running.\n"
         "Workflows started here:\n" + "\n".join(f"• {line}" for line in lines)
     )
@@ -99,7 +99,7 @@ def status_reply(summary: SessionSummary) -> Reply:
 def started_reply(started: TriggeredWorkflow) -> Reply:
     kind = WORKFLOW_NAMES.get(started.workflow_type, started.workflow_type)
     text = (
-        f"I've started {kind} for \"{started.title}\" ({started.workflow_id}). "
+        f"I've started {kind} for \"{started.title}\". "
         "It will post its progress here; you can keep chatting meanwhile."
     )
     return Reply(text=text, blocks=[TextBlock(text=text)])

@@ -2,23 +2,57 @@
 // A message element keeps its identity when the message is edited: only its
 // header and body are rebuilt, so private notes and references stay.
 
-import { el, formatTime, fullTime, initials } from "./dom.js";
+import { el, formatTime, fullTime, initials, linkified } from "./dom.js";
 import { firstLine, markdown } from "./markdown.js";
 
 const BUTTON_STYLES = new Set(["default", "primary", "danger"]);
 
+// Conversation and user links a workflow writes into text (workflows/contracts.py LINK_TOKEN):
+// ⟦conv:webchat:{channel}:{thread}|label⟧ becomes a link that opens that channel or thread,
+// ⟦user:{id}|label⟧ becomes "@label". Built with DOM APIs; the rest is linkified text.
+const LINK_TOKEN = /\u27e6(conv|user):([^|\u27e7]*)\|([^\u27e7]*)\u27e7/g;
+
+function conversationHref(target) {
+  const [platform, channel, thread] = target.split(":");
+  if (platform !== "webchat" || !channel) return null;
+  const inThread = thread && thread !== "main";
+  return `#/${encodeURIComponent(channel)}${inThread ? `/${encodeURIComponent(thread)}` : ""}`;
+}
+
+export function withLinks(text) {
+  const source = String(text);
+  const parts = [];
+  let last = 0;
+  for (const match of source.matchAll(LINK_TOKEN)) {
+    if (match.index > last) parts.push(...linkified(source.slice(last, match.index)));
+    const [, kind, target, label] = match;
+    const href = kind === "conv" ? conversationHref(target) : null;
+    parts.push(href
+      ? el("a", { href, class: "conversation-link", "data-testid": "conversation-link" }, `#${label}`)
+      : `${kind === "conv" ? "#" : "@"}${label}`);
+    last = match.index + match[0].length;
+  }
+  if (last < source.length) parts.push(...linkified(source.slice(last)));
+  return parts;
+}
+
+// The same text without links (thread list, titles).
+export function plainText(text) {
+  return String(text).replace(LINK_TOKEN, (_, kind, target, label) => `${kind === "conv" ? "#" : "@"}${label}`);
+}
+
 function textBlock(block) {
   const text = String(block.text ?? "");
-  if (block.style === "heading") return el("h3", { class: "block-heading", "data-testid": "block-heading" }, text);
-  if (block.style === "context") return el("div", { class: "block-context md", "data-testid": "block-context" }, markdown(text, { inline: true }));
-  return el("div", { class: "block-text md", "data-testid": "block-text" }, markdown(text));
+  if (block.style === "heading") return el("h3", { class: "block-heading", "data-testid": "block-heading" }, plainText(text));
+  if (block.style === "context") return el("div", { class: "block-context md", "data-testid": "block-context" }, markdown(text, { inline: true, decorate: withLinks }));
+  return el("div", { class: "block-text md", "data-testid": "block-text" }, markdown(text, { decorate: withLinks }));
 }
 
 function fieldsBlock(block) {
   const fields = (block.fields || []).map(([label, value]) =>
     el("div", { class: "field", "data-testid": "field", dataset: { label: String(label) } },
       el("div", { class: "field-label" }, String(label)),
-      el("div", { class: "field-value md", "data-testid": "field-value" }, markdown(String(value ?? ""), { inline: true }))),
+      el("div", { class: "field-value md", "data-testid": "field-value" }, markdown(String(value ?? ""), { inline: true, decorate: withLinks }))),
   );
   return el("div", { class: "block-fields", "data-testid": "block-fields" }, fields);
 }
@@ -48,7 +82,7 @@ export function messageBody(message) {
   const rendered = (message.blocks || [])
     .map((block) => (RENDERERS[block.type] ? RENDERERS[block.type](block) : null))
     .filter(Boolean);
-  if (rendered.length === 0) rendered.push(el("div", { class: "block-text md", "data-testid": "block-text" }, markdown(message.text || "")));
+  if (rendered.length === 0) rendered.push(el("div", { class: "block-text md", "data-testid": "block-text" }, markdown(message.text || "", { decorate: withLinks })));
   return rendered;
 }
 
@@ -119,6 +153,6 @@ export function addNote(node, text, kind = "ephemeral") {
 // One line for the thread list: the root message's heading, or its text's first block as plain text.
 export function summaryOf(message) {
   const heading = (message.blocks || []).find((b) => b.type === "text" && b.style === "heading");
-  const line = heading ? String(heading.text).replace(/\s+/g, " ").trim() : firstLine(message.text || "");
+  const line = heading ? plainText(heading.text).replace(/\s+/g, " ").trim() : firstLine(plainText(message.text || ""));
   return line.length > 140 ? `${line.slice(0, 139)}…` : line;
 }

@@ -15,7 +15,11 @@ from workflows.contracts import FileRef
 
 
 class FetchError(Exception):
-    """The source refused or failed; ``retryable`` says whether trying again may help."""
+    """The source refused or failed; ``retryable`` says whether trying again may help.
+
+    The message is what the user reads after "I couldn't process {name}: ", so it is a plain
+    clause that does not repeat the file name ("example.com could not be reached").
+    """
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
@@ -24,7 +28,7 @@ class FetchError(Exception):
 
 class DocumentTooLarge(FetchError):
     def __init__(self, name: str, limit: int) -> None:
-        super().__init__(f"{name} is larger than the {format_size(limit)} document limit (THREADWORK_DOCUMENT_MAX_BYTES)")
+        super().__init__(f"it is larger than the {format_size(limit)} document limit (THREADWORK_DOCUMENT_MAX_BYTES)")
 
 
 def format_size(n: int) -> str:
