@@ -107,6 +107,9 @@ class Deployment:
             THREADWORK_DATA_DIR=str(tmp / "data"),
             THREADWORK_PORT=str(self.port),
             THREADWORK_TASK_QUEUE="faults",
+            # These cases are about delivery, not identity: every sender is a member, as in `threadwork dev`
+            # (a `threadwork gateway` defaults to invite mode, where anonymous clients are guests).
+            THREADWORK_WEBCHAT_AUTH="open",
             PYTHONUNBUFFERED="1",
             **env,
         )
