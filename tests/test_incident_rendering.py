@@ -97,6 +97,10 @@ def test_short_title_drops_the_declaring_words_and_stops_at_a_word():
     assert short_title("we have a critical incident: checkout is down") == "Checkout is down"
     assert short_title("<@U0BOT> Incident - payments failing!") == "Payments failing"
     assert short_title("sev2 incident: search is slow") == "Search is slow"
+    # An identifier keeps its case (alert names, regions); a plain first word is capitalised.
+    assert short_title("high_memory_load: Server High Memory usage") == "high_memory_load: Server High Memory usage"
+    assert short_title("eu-west-1 is down") == "eu-west-1 is down"
+    assert short_title("checkout is down") == "Checkout is down"
     assert short_title("we've got an outage in eu-west") == "Outage in eu-west"
     assert short_title("incident") == "Incident"
     long = short_title("There is a major incident with the login page because the identity provider fails every request")

@@ -68,7 +68,10 @@ def short_title(text: str, limit: int = MAX_TITLE) -> str:
     if len(title) > limit:
         cut = title.rfind(" ", 0, limit)
         title = (title[:cut] if cut > limit // 2 else title[: limit - 1]).rstrip(" ,;:-") + "\u2026"
-    return title[0].upper() + title[1:]
+    # A title starts with a capital, but an identifier (an alert name such as "high_memory_load",
+    # a service such as "eu-west-1") keeps its case.
+    first = title.split(" ", 1)[0].rstrip(":,;")
+    return title[0].upper() + title[1:] if first.isalpha() and first.islower() else title
 
 
 def channel_name(title: str, when: datetime, suffix: int = 1) -> str:

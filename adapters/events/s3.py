@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adapters.events.common import BadEvent, explain, natural_id
 from adapters.events.starter import EventStarter, Outcome
-from adapters.http_body import BodyError, parse_json
+from adapters.http_body import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,10 @@ def unwrap(body: Any) -> tuple[str, Any]:
             return "sns-confirm", envelope
         if envelope.Type != "Notification":
             raise BadEvent(f"unknown SNS message type {envelope.Type!r}")
-        try:
-            body = parse_json(envelope.Message, what="SNS Message")  # hardened like the body
-        except BodyError:
-            body = None
+        # A topic may carry plain-text messages too: those are not for this route. JSON is read
+        # hardened like a body (too deep, huge numbers, lone surrogates: a 400 that says why).
+        looks_like_json = envelope.Message.lstrip()[:1] in ("{", "[")
+        body = parse_json(envelope.Message, require_object=False, what="SNS Message") if looks_like_json else None
         if not isinstance(body, dict) or not ("Records" in body or "Event" in body):
             # The topic carries other messages too: nothing for this route, and no point retrying.
             return "not-s3", envelope
