@@ -50,7 +50,7 @@ async def test_unreachable_url_logs_one_line_per_attempt(stack, caplog: pytest.L
     caplog.set_level(logging.INFO)
     url = f"http://127.0.0.1:{free_port()}/runbook.txt"
     sent = await stack.say(f"summarize {url}")
-    await wait_for_text(stack, sent["thread"], "Couldn't process runbook.txt: fetching runbook.txt failed", timeout=60)
+    await wait_for_text(stack, sent["thread"], "I couldn't process runbook.txt: 127.0.0.1 could not be reached", timeout=60)
 
     loud = loud_records(caplog)
     assert_one_line_each(loud)
@@ -64,7 +64,7 @@ async def test_unsupported_document_type_logs_one_line(stack, caplog: pytest.Log
     caplog.set_level(logging.INFO)
     async with local_server(serve_files({"/diagram.png": (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")})) as server:
         sent = await stack.say(f"summarize {server.base_url}/diagram.png")
-        await wait_for_text(stack, sent["thread"], "Couldn't process diagram.png", timeout=30)
+        await wait_for_text(stack, sent["thread"], "I couldn't process diagram.png: I can't read image/png files", timeout=30)
 
     loud = loud_records(caplog)
     assert_one_line_each(loud)

@@ -66,8 +66,8 @@ def extractive_summary(text: str, max_sentences: int = 3) -> tuple[str, str]:
     return title, " ".join(sentences[i] for i in keep)
 
 
-def _fail(message: str, kind: str, retryable: bool = False) -> ApplicationError:
-    return expected_failure(log, message, kind, retryable=retryable)
+def _fail(message: str, kind: str, retryable: bool = False, doc: FileRef | None = None) -> ApplicationError:
+    return expected_failure(log, message, kind, retryable=retryable, subject=doc.name if doc else "")
 
 
 class DocumentActivities:
@@ -87,16 +87,16 @@ class DocumentActivities:
     async def fetch_and_extract(self, doc: FileRef) -> ExtractedDocument:
         fetcher = self.fetchers.get(doc.source)
         if fetcher is None:
-            raise _fail(f"I don't know the document source {doc.source!r}", "FetchError")
+            raise _fail(f"I don't know the document source {doc.source!r}", "FetchError", doc=doc)
         try:
             fetched = await fetcher.fetch(doc, self.max_bytes)
             text = extract_text(doc.name, fetched.content_type or doc.mimetype, fetched.data, fetched.encoding)
         except DocumentTooLarge as err:
-            raise _fail(str(err), "DocumentTooLarge") from None
+            raise _fail(str(err), "DocumentTooLarge", doc=doc) from None
         except FetchError as err:
-            raise _fail(str(err), "FetchError", err.retryable) from None
+            raise _fail(str(err), "FetchError", err.retryable, doc=doc) from None
         except UnsupportedDocument as err:
-            raise _fail(str(err), "UnsupportedDocument") from None
+            raise _fail(str(err), "UnsupportedDocument", doc=doc) from None
         return ExtractedDocument(name=doc.name, text=text[:MAX_TEXT_CHARS], truncated=len(text) > MAX_TEXT_CHARS)
 
     def _openai(self):

@@ -16,10 +16,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 
-def expected_failure(logger: logging.Logger, message: str, kind: str, *, retryable: bool = False) -> ApplicationError:
+def expected_failure(
+    logger: logging.Logger, message: str, kind: str, *, retryable: bool = False, subject: str = ""
+) -> ApplicationError:
+    """``subject`` (a file name) goes into the log line only: the user's text names it already."""
+    said = f"{subject}: {message}" if subject else message
     if activity.in_activity():
         info = activity.info()
-        logger.warning("%s (%s, attempt %d of %s)", message, kind, info.attempt, info.activity_type)
+        logger.warning("%s (%s, attempt %d of %s)", said, kind, info.attempt, info.activity_type)
     else:
-        logger.warning("%s (%s)", message, kind)
+        logger.warning("%s (%s)", said, kind)
     return ApplicationError(message, type=kind, non_retryable=not retryable, category=ApplicationErrorCategory.BENIGN)
