@@ -206,13 +206,13 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     await page.screenshot(path=str(tmp_path / "webchat-resolved.png"), full_page=True)
 
     # The postmortem draft (Markdown) reads as a formatted document, and its thread as its title.
-    drafts = [m for m in await stack.store.messages(channel) if m["text"].startswith("# Postmortem (draft)")]
+    drafts = [m for m in await stack.store.messages(channel) if m["text"].startswith("Postmortem (draft)")]
     assert len(drafts) == 1 and drafts[0]["thread"] == drafts[0]["id"]
     item = page.get_by_test_id("thread-item").filter(has_text="Postmortem (draft)")
     await expect(item.get_by_test_id("thread-summary")).to_have_text(f"Postmortem (draft): {state.title}")
     await item.click()
     postmortem = page.locator(f'#messages [data-message-id="{drafts[0]["id"]}"] [data-testid="message-body"]')
-    await expect(postmortem.locator("h1")).to_have_text(f"Postmortem (draft): {state.title}")
+    await expect(postmortem.get_by_test_id("block-heading")).to_have_text(f"Postmortem (draft): {state.title}")
     await expect(postmortem.locator("h2")).to_have_text(
         ["Summary", "Timeline (UTC)", "Approvals", "Decisions and changes", "Impact", "Root cause", "Action items"]
     )
