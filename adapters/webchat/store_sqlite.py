@@ -6,7 +6,9 @@ Every insert or edit appends a row to ``events``; the live stream tails that tab
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ CREATE TABLE IF NOT EXISTS channels (
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, channel TEXT NOT NULL, thread TEXT NOT NULL, user TEXT NOT NULL,
     is_bot INTEGER NOT NULL, text TEXT NOT NULL, blocks TEXT NOT NULL DEFAULT '[]',
-    ts REAL NOT NULL, idempotency_key TEXT UNIQUE
+    ts REAL NOT NULL, idempotency_key TEXT UNIQUE, files TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages(channel, thread, ts);
 CREATE TABLE IF NOT EXISTS events (
@@ -39,6 +41,10 @@ CREATE TABLE IF NOT EXISTS invites (
 """
 
 
+#: Attempts at the schema set-up when another process holds the file's lock (see ``open``).
+SETUP_TRIES = 8
+
+
 class SqliteWebChatStore(WebChatStore):
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -49,7 +55,16 @@ class SqliteWebChatStore(WebChatStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path, timeout=10)
         self._db.row_factory = aiosqlite.Row
-        await self._db.executescript(SCHEMA + INVITES)
+        # Gateway and worker set up the same file at once; switching a new file to WAL can
+        # answer "locked" without waiting, so that step is tried again briefly.
+        for attempt in range(SETUP_TRIES):
+            try:
+                await self._db.executescript(SCHEMA + INVITES)
+                break
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or attempt + 1 == SETUP_TRIES:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
         await self._migrate()
         for cid, name, topic in DEFAULT_CHANNELS:
             await self._db.execute(
@@ -59,10 +74,17 @@ class SqliteWebChatStore(WebChatStore):
         await self._db.commit()
 
     async def _migrate(self) -> None:
-        """Add columns newer code needs to a database an older version created."""
+        """Add columns newer code needs to a database an older version created.
+
+        Another process opening the same file may add the column first: that is success too.
+        """
         columns = {r["name"] for r in await self._db.execute_fetchall("PRAGMA table_info(messages)")}
         if "files" not in columns:
-            await self._db.execute("ALTER TABLE messages ADD COLUMN files TEXT NOT NULL DEFAULT '[]'")
+            try:
+                await self._db.execute("ALTER TABLE messages ADD COLUMN files TEXT NOT NULL DEFAULT '[]'")
+            except sqlite3.OperationalError as err:
+                if "duplicate column name" not in str(err):
+                    raise
 
     async def close(self) -> None:
         if self._db is not None:
