@@ -39,3 +39,28 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
 async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
     async with running_stack(client, tmp_path) as s:
         yield s
+
+
+# ---- a run that ends must end ------------------------------------------------------------
+# A failed test can leave an aiosqlite connection open; its worker thread is not a daemon and
+# would keep the interpreter alive after pytest printed its summary (CI would then wait for
+# its time limit). When such threads remain, exit with pytest's own status and name them.
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import os
+    import sys
+    import threading
+
+    stuck = [t.name for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    if stuck and _EXIT_STATUS:
+        print(f"\nleft-over non-daemon threads after the run (a test did not close them): {', '.join(stuck)}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
