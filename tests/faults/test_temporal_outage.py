@@ -60,6 +60,13 @@ async def test_temporal_restart_answers_everything_sent_during_the_outage(tmp_pa
                 sent = await say(http, f"hello during the pause {n}", thread)
                 assert sent["queued"] is True
                 await sim.mention("C1", "UALICE", f"hello during the pause {n}", thread_ts=root["ts"])
+            # Both threads are told while Temporal is still down (a Slack message's inline attempt
+            # can outlast a short outage on a loaded machine, and then nothing was waiting).
+            async def told() -> bool:
+                slack_told = [p["text"] for p in fake.posts("C1", root["ts"])].count(CATCHING_UP_TEXT) >= 1
+                return slack_told and catching_up_notes(await thread_messages(http, thread)) >= 1
+
+            await until("the catching-up notes during the outage", told, 60, *procs)
             await asyncio.sleep(max(0.0, outage - (time.monotonic() - stopped)))
             await deployment.restart_temporal()
             restarted = time.monotonic()
