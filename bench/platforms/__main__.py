@@ -82,46 +82,46 @@ async def run(plan: Plan, shapes: list[str], paths: list[str]) -> dict:
     results: dict[tuple[str, str], tuple[scenarios.PathResult, scenarios.PathResult]] = {}
     slack, connector, connector_runner = await serve_fakes()
     try:
-        async with dev_server() as address, _tempdir() as tmp:
-            echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", 300, tmp)
-            echo.start()
-            try:
-                floor = FloorSender(await Target.connect("echo", address, echo.task_queue))
-                for shape in shapes:
-                    deployment = Deployment(shape, address, f"tw-{uuid.uuid4().hex[:6]}", tmp, slack.api_url)
-                    say(f"starting threadwork ({shape})")
-                    deployment.start()
-                    try:
-                        senders = {"slack": SlackSender(slack, deployment.url), "teams": TeamsSender(connector, deployment.url)}
-                        for name in paths:
-                            sender = senders[name]
-                            await scenarios.follow_ups(sender, 5, threads=2)  # warm-up, not recorded
-                            pair = results[(name, shape)] = (scenarios.PathResult(), scenarios.PathResult())
-                            for r in range(plan.rounds):
-                                say(f"{name} ({shape}): round {r + 1}/{plan.rounds}")
-                                sides = [(floor, pair[0], lambda: {"worker": echo.cpu_seconds()}),
-                                         (sender, pair[1], deployment.cpu_seconds)]
-                                for path, result, cpu_of in sides if r % 2 == 0 else reversed(sides):
-                                    await measure(path, plan, result, cpu_of)
-                        for sender in senders.values():
-                            await sender.close()
-                    finally:
-                        deployment.stop()
-            finally:
-                echo.stop()
+        async with dev_server() as address:
+            with tempfile.TemporaryDirectory(prefix="threadwork-bench-platforms-") as tmp:
+                await measure_shapes(plan, shapes, paths, address, Path(tmp), slack, connector, results)
     finally:
         await slack.stop()
         await connector_runner.cleanup()
     return results
 
 
-class _tempdir:
-    async def __aenter__(self) -> Path:
-        self._dir = tempfile.TemporaryDirectory(prefix="threadwork-bench-platforms-")
-        return Path(self._dir.name)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._dir.cleanup()
+async def measure_shapes(
+    plan: Plan, shapes: list[str], paths: list[str], address: str, tmp: Path,
+    slack: BenchSlack, connector: BenchConnector, results: dict,
+) -> None:
+    """Each shape's processes in turn; each path's rounds alternate it with the floor."""
+    echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", 300, tmp)
+    echo.start()
+    try:
+        floor = FloorSender(await Target.connect("echo", address, echo.task_queue))
+        for shape in shapes:
+            deployment = Deployment(shape, address, f"tw-{uuid.uuid4().hex[:6]}", tmp, slack.api_url)
+            say(f"starting threadwork ({shape})")
+            deployment.start()
+            try:
+                senders = {"slack": SlackSender(slack, deployment.url), "teams": TeamsSender(connector, deployment.url)}
+                for name in paths:
+                    sender = senders[name]
+                    await scenarios.follow_ups(sender, 5, threads=2)  # warm-up, not recorded
+                    pair = results[(name, shape)] = (scenarios.PathResult(), scenarios.PathResult())
+                    for r in range(plan.rounds):
+                        say(f"{name} ({shape}): round {r + 1}/{plan.rounds}")
+                        sides = [(floor, pair[0], lambda: {"worker": echo.cpu_seconds()}),
+                                 (sender, pair[1], deployment.cpu_seconds)]
+                        for path, result, cpu_of in sides if r % 2 == 0 else reversed(sides):
+                            await measure(path, plan, result, cpu_of)
+                for sender in senders.values():
+                    await sender.close()
+            finally:
+                deployment.stop()
+    finally:
+        echo.stop()
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
