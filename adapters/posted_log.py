@@ -21,6 +21,8 @@ from typing import Any
 
 import aiosqlite
 
+from adapters.sqlite_file import open_sqlite
+
 KEEP_SECONDS = 7 * 86_400  # longer than any post activity's schedule-to-close timeout
 
 SCHEMA = """
@@ -58,10 +60,7 @@ class SqlitePostedLog(PostedLog):
         self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, timeout=10)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute(SCHEMA)
+        self._db = await open_sqlite(self.path, "PRAGMA journal_mode=WAL;\n" + SCHEMA)
         await self._db.execute("DELETE FROM posted WHERE created_at < ?", (time.time() - KEEP_SECONDS,))
         await self._db.commit()
 

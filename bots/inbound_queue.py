@@ -24,6 +24,8 @@ from typing import AsyncIterator, Protocol
 
 import aiosqlite
 
+from adapters.sqlite_file import open_sqlite
+
 from workflows.contracts import ChatMessage
 
 SCHEMA = """
@@ -112,9 +114,7 @@ class SQLiteInboundQueue:
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
-        await self._db.executescript(SCHEMA)
+        self._db = await open_sqlite(self.path, SCHEMA, timeout=30, isolation_level=None)
 
     async def close(self) -> None:
         if self._db is not None:

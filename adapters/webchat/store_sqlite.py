@@ -6,7 +6,6 @@ Every insert or edit appends a row to ``events``; the live stream tails that tab
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
@@ -15,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 
+from adapters.sqlite_file import open_sqlite
 from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
 
 SCHEMA = """
@@ -41,10 +41,6 @@ CREATE TABLE IF NOT EXISTS invites (
 """
 
 
-#: Attempts at the schema set-up when another process holds the file's lock (see ``open``).
-SETUP_TRIES = 8
-
-
 class SqliteWebChatStore(WebChatStore):
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -52,19 +48,8 @@ class SqliteWebChatStore(WebChatStore):
         self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, timeout=10)
+        self._db = await open_sqlite(self.path, SCHEMA + INVITES)
         self._db.row_factory = aiosqlite.Row
-        # Gateway and worker set up the same file at once; switching a new file to WAL can
-        # answer "locked" without waiting, so that step is tried again briefly.
-        for attempt in range(SETUP_TRIES):
-            try:
-                await self._db.executescript(SCHEMA + INVITES)
-                break
-            except sqlite3.OperationalError as err:
-                if "locked" not in str(err) or attempt + 1 == SETUP_TRIES:
-                    raise
-                await asyncio.sleep(0.05 * (attempt + 1))
         await self._migrate()
         for cid, name, topic in DEFAULT_CHANNELS:
             await self._db.execute(

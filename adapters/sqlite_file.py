@@ -1,0 +1,38 @@
+"""Opening a SQLite file that gateway and worker processes set up at the same time.
+
+Switching a fresh file to WAL (and creating its tables) needs the file's write lock, and
+SQLite can answer "database is locked" at once instead of waiting its busy timeout when
+another process is doing the same. The set-up script is idempotent, so it is simply tried
+again for a moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+#: Attempts at the set-up script while another process holds the file's lock.
+SETUP_TRIES = 10
+
+
+async def open_sqlite(path: Path, setup_script: str, *, timeout: float = 10, **connect: Any) -> aiosqlite.Connection:
+    """Connect to ``path`` (creating its folder) and run ``setup_script`` (WAL, tables)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(path, timeout=timeout, **connect)
+    try:
+        for attempt in range(SETUP_TRIES):
+            try:
+                await db.executescript(setup_script)
+                return db
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or attempt + 1 == SETUP_TRIES:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+    except BaseException:
+        await db.close()
+        raise
+    return db

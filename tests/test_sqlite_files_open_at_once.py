@@ -1,0 +1,31 @@
+"""Gateway and worker set up the same fresh SQLite files at once (production shape, one host).
+
+CI once lost a gateway to "database is locked" from ``PRAGMA journal_mode=WAL`` on the
+Slack posted log while the worker set the same file up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from adapters.posted_log import SqlitePostedLog
+from bots.inbound_queue import SQLiteInboundQueue
+
+OPENERS: dict[str, Callable[[Path], Any]] = {"posted log": SqlitePostedLog, "inbound queue": SQLiteInboundQueue}
+
+
+@pytest.mark.parametrize("kind", OPENERS)
+async def test_four_openers_of_one_fresh_file_all_succeed(tmp_path: Path, kind: str):
+    for round_ in range(10):
+        path = tmp_path / f"round{round_}" / "file.sqlite3"
+        opened = [OPENERS[kind](path) for _ in range(4)]
+        results = await asyncio.gather(*(o.open() for o in opened), return_exceptions=True)
+        try:
+            assert [r for r in results if isinstance(r, BaseException)] == []
+        finally:
+            for o in opened:
+                await o.close()
