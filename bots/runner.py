@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from bots import deployment as deployments
 from bots.config import Settings
 from bots.devserver import DevServer
+from bots.dispatch import Dispatcher
 from bots.errors import StartupError
 from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
@@ -119,6 +120,7 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         client = await _connect(settings, lazy=gateway and not worker)
         version = settings.deployment_version(dev=dev) if worker else None
         if worker:
+            platforms.use_dispatcher(Dispatcher(client, settings.task_queue, settings.session_config()))
             temporal_worker = build_worker(client, platforms.registry, worker_options(settings, version))
             worker_task = asyncio.create_task(temporal_worker.run())
         if version is not None:

@@ -30,6 +30,13 @@ class Platforms:
     #: Each adapter's routes for the gateway (called with the app and the dispatcher).
     mounts: list[Callable[[web.Application, SessionDispatcher], None]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    #: Adapters that talk to sessions from the worker side too (a Stop the platform reports to a
+    #: streaming activity, as Teams does): given the process's dispatcher once it has a client.
+    dispatcher_users: list[Callable[[SessionDispatcher], None]] = field(default_factory=list)
+
+    def use_dispatcher(self, dispatcher: SessionDispatcher) -> None:
+        for use in self.dispatcher_users:
+            use(dispatcher)
 
     async def close(self) -> None:
         for close in reversed(self.closers):

@@ -8,7 +8,7 @@ into any conversation it has a reference (or at least a serviceUrl) for.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -20,11 +20,13 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.base import PlatformError, retry_after
+from adapters.base import PlatformError, ReplyStream, retry_after
 from adapters.posted_log import PostedLog
+from adapters.stream_fallback import PostThenUpdateStream
 from adapters.teams.cards import render_activity
-from adapters.teams.references import NO_TENANT, reference_for
-from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply
+from adapters.teams.references import NO_TENANT, is_personal, reference_for
+from adapters.teams.streaming import TeamsStream, stream_record_key
+from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,12 @@ def _platform_error(what: str, err: Exception) -> PlatformError:
     return PlatformError(
         f"Teams refused to {what}: {status or ''} {err}".strip(), retryable=retryable, retry_after=retry_after(headers)
     )
+
+
+class StopTurn(Protocol):
+    """SessionDispatcher.stop_turn: the user's Stop in Teams reaches the session this way."""
+
+    async def __call__(self, session_id: str, actor: Actor, request_id: str = "") -> Any: ...
 
 
 class TeamsPlatform:
@@ -57,6 +65,10 @@ class TeamsPlatform:
         self._service_urls: dict[str, str] = {}  # tenant -> serviceUrl seen in references
         #: Posts by idempotency key, so an activity retry after a lost answer does not post twice.
         self.posted = posted
+        #: How a Stop pressed in Teams stops the turn (set by use_dispatcher, in the worker too).
+        self.stop_turn: StopTurn | None = None
+        #: Seconds between two chunks of a streamed reply, and between two updates of a growing message.
+        self.stream_interval = 0.5
 
     # ---- helpers ----------------------------------------------------------------
 
@@ -90,7 +102,63 @@ class TeamsPlatform:
         self._learn(key, reference)
         return reference
 
+    async def send_to(self, reference: ConversationReference, activity: Activity) -> str:
+        """Send one activity into the conversation (a streamed chunk or final message): its id ("" if none).
+
+        Connector errors are raised as they are: a stream reads their codes (adapters/teams/stream_wire.py).
+        """
+
+        async def send(turn_context: TurnContext) -> str:
+            prepared = TurnContext.apply_conversation_reference(activity, reference)
+            [response] = await turn_context.adapter.send_activities(turn_context, [prepared])
+            return (response.id if response else "") or ""
+
+        result: list[str] = []
+
+        async def callback(turn_context: TurnContext) -> None:
+            result.append(await send(turn_context))
+
+        await self.adapter.continue_conversation(reference, callback, bot_app_id=self.app_id)
+        return result[0]
+
+    def use_dispatcher(self, stop_turn: StopTurn) -> None:
+        self.stop_turn = stop_turn
+
+    async def user_stopped(self, key: ConversationKey, actor: Actor, request_id: str) -> None:
+        """The user pressed Stop on a streamed reply: ask the session to stop its turn."""
+        if self.stop_turn is None:
+            log.warning("a Stop in Teams conversation %s cannot reach its session: no dispatcher in this process", key.channel)
+            return
+        try:
+            result = await self.stop_turn(key.session_id(), actor, request_id)
+        except Exception:
+            log.exception("stopping the turn of %s failed", key.session_id())
+            return
+        log.info("Stop in Teams conversation %s: %s", key.channel, result)
+
     # ---- ChatPlatform -------------------------------------------------------------
+
+    async def open_stream(
+        self,
+        key: ConversationKey,
+        idempotency_key: str,
+        recipient: Actor | None,
+        *,
+        context: dict[str, Any] | None = None,
+    ) -> ReplyStream:
+        """Teams streaming in a 1:1 chat; post-then-update elsewhere and for a reply already posted.
+
+        A key whose message exists (finished, stopped, or moved to post-then-update by an earlier
+        attempt) rewrites that message; a key with a stream in progress continues that stream.
+        """
+        reference = self._reference(key, context)
+        if not is_personal(reference) or await self.posted.get(idempotency_key) is not None:
+            return PostThenUpdateStream(self, key, idempotency_key, context=context, interval=self.stream_interval)
+        record = await self.posted.get(stream_record_key(idempotency_key))
+        return TeamsStream(
+            self, key, idempotency_key, reference,
+            recipient=recipient, context=context, record=record, interval=self.stream_interval,
+        )
 
     async def post(
         self,

@@ -44,6 +44,11 @@ def load_reference(data: dict[str, Any]) -> ConversationReference:
     return reference
 
 
+def is_personal(reference: ConversationReference) -> bool:
+    """A 1:1 chat with the bot (where Teams streams replies); group chats and channels are not."""
+    return (getattr(reference.conversation, "conversation_type", None) or "") == "personal"
+
+
 def reference_for(key: ConversationKey, context: dict[str, Any] | None, service_url: str | None) -> ConversationReference:
     """The reference to post into ``key``.
 

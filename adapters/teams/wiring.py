@@ -44,6 +44,7 @@ async def setup_teams(settings, platforms) -> None:
         incident_channel_id=settings.teams_incident_channel_id,
     )
     platforms.registry.register(platform)
+    platforms.dispatcher_users.append(lambda dispatcher: platform.use_dispatcher(dispatcher.stop_turn))
     platforms.mounts.append(
         lambda app, dispatcher: TeamsRoutes(adapter, ThreadworkTeamsBot(dispatcher, platform), auth_required=auth_required).add_to(app)
     )

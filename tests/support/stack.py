@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from adapters.webchat.invites import Invites
 from bots.config import Settings
+from bots.dispatch import Dispatcher
 from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
 from bots.runner import worker_options
@@ -117,6 +118,7 @@ async def running_stack(client: Client, data_dir: Path, **overrides: Any) -> Asy
     # Connect the way the processes do (our Runtime with Prometheus metrics, pydantic data).
     client = await connect(client.service_client.config.target_host, client.namespace)
     platforms = await build_platforms(settings)
+    platforms.use_dispatcher(Dispatcher(client, settings.task_queue, settings.session_config()))
     worker = build_worker(client, platforms.registry, worker_options(settings))
     runner = web.AppRunner(build_app(client, gateway_dispatcher(client, settings), platforms))
     await runner.setup()

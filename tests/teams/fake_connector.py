@@ -2,7 +2,9 @@
 
 It records what the bot sends (POST activities and replies, PUT updates, POST
 conversations) and answers member look-ups from a table the test fills in. ``down_until``
-makes it answer posts with 503 for a while (an outage: nothing is stored).
+makes it answer posts with 503 for a while (an outage: nothing is stored). Activities with
+a ``streaminfo`` entity go through ``streams`` (tests/teams/fake_streams.py), which enforces
+Teams' streaming rules and plays the user's Stop button.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from tests.support.stack import free_port
+from tests.teams.fake_streams import Refused, StreamBook, stream_info
 
 
 @dataclass
@@ -58,6 +61,8 @@ class FakeConnector:
     #: Until this time.monotonic(), posts are refused with 503 (and counted in ``refused``).
     down_until: float = 0.0
     refused: int = 0
+    #: Streamed replies (1:1 chats), by streamId.
+    streams: StreamBook = field(default_factory=StreamBook)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -85,12 +90,23 @@ class FakeConnector:
         if time.monotonic() < self.down_until:
             self.refused += 1
             return web.json_response({"error": {"code": "ServiceUnavailable", "message": "try later"}}, status=503)
+        body = await request.json()
+        if stream_info(body) is not None:
+            status, answer = self.streams.accept(request.match_info["cid"], body)
+            if status < 300:
+                self._record(request, "STREAM", body, answer.get("id"))
+            return web.json_response(answer, status=status)
         new_id = f"bot-{next(self._ids)}"
-        self._record(request, "POST", await request.json(), new_id)
+        self._record(request, "POST", body, new_id)
         return web.json_response({"id": new_id})
 
     async def update(self, request: web.Request) -> web.Response:
-        self._record(request, "PUT", await request.json(), None)
+        body = await request.json()
+        try:
+            self.streams.update(request.match_info["cid"], request.match_info["aid"], body)
+        except Refused as refusal:
+            return web.json_response(refusal.body, status=refusal.status)
+        self._record(request, "PUT", body, None)
         return web.json_response({"id": request.match_info["aid"]})
 
     async def create_conversation(self, request: web.Request) -> web.Response:
@@ -117,6 +133,18 @@ class FakeConnector:
 
     def updates(self, conversation_id: str) -> list[Call]:
         return [c for c in self.calls if c.method == "PUT" and c.conversation_id == conversation_id]
+
+    def messages(self, conversation_id: str) -> list[str]:
+        """What the chat shows from the bot now, one text per message: posted messages (with
+        their latest update) and streamed messages (a stream with text, a final or an update)."""
+        shown = []
+        for post in self.posts(conversation_id):
+            edits = [c for c in self.updates(conversation_id) if c.activity_id == post.new_id]
+            shown.append((edits[-1] if edits else post).searchable())
+        for stream in self.streams.in_conversation(conversation_id):
+            if stream.chunks or stream.final or stream.updates:
+                shown.append(stream.shown_text)
+        return shown
 
     async def wait_for(self, what: Callable[[], list[Call]], count: int, timeout: float = 20) -> list[Call]:
         """Wait until ``what()`` has at least ``count`` calls; fail showing what is there."""
