@@ -108,17 +108,21 @@ class TeamsPlatform:
         Connector errors are raised as they are: a stream reads their codes (adapters/teams/stream_wire.py).
         """
 
-        async def send(turn_context: TurnContext) -> str:
-            prepared = TurnContext.apply_conversation_reference(activity, reference)
-            [response] = await turn_context.adapter.send_activities(turn_context, [prepared])
-            return (response.id if response else "") or ""
-
         result: list[str] = []
+        failed: list[Exception] = []
 
         async def callback(turn_context: TurnContext) -> None:
-            result.append(await send(turn_context))
+            prepared = TurnContext.apply_conversation_reference(activity, reference)
+            try:
+                [response] = await turn_context.adapter.send_activities(turn_context, [prepared])
+            except (HttpOperationError, ClientRequestError) as err:  # kept whole (on_turn_error would rewrap it)
+                failed.append(err)
+                return
+            result.append((response.id if response else "") or "")
 
         await self.adapter.continue_conversation(reference, callback, bot_app_id=self.app_id)
+        if failed:
+            raise failed[0]
         return result[0]
 
     def use_dispatcher(self, stop_turn: StopTurn) -> None:

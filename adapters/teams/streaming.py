@@ -88,6 +88,7 @@ class TeamsStream:
         self._informed = ""  # the last informative text sent
         self._lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
+        self._inflight: asyncio.Future[None] | None = None
         self._last_send = 0.0
         self._closing = False
         self._stop_task: asyncio.Task[None] | None = None
@@ -140,8 +141,9 @@ class TeamsStream:
         wait = self._last_send + self.interval - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        # Shielded: cancelling the wait must not cut a chunk off mid-request (finish waits for the lock).
-        await asyncio.shield(self._locked_flush())
+        # Shielded: cancelling the wait must not cut a chunk off mid-request (_quiet waits for it).
+        self._inflight = asyncio.ensure_future(self._locked_flush())
+        await asyncio.shield(self._inflight)
 
     async def _locked_flush(self) -> None:
         async with self._lock:
@@ -155,15 +157,17 @@ class TeamsStream:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+        if self._inflight is not None:
+            await asyncio.wait([self._inflight])
 
     async def _flush(self) -> None:
         self._last_send = time.monotonic()
-        if self.text and self.text != self._shown:
-            # A resumed stream goes on once its text again contains what Teams shows (a chunk must).
-            if self.text.startswith(self._shown):
-                await self._send_chunk(self.text)
-        elif not self._shown and self.status_text and self.status_text != self._informed:
+        if not self._shown and self.status_text and self.status_text != self._informed:
+            # Informative updates come before any text (Teams refuses them after); text follows next time.
             await self._send_chunk(self.status_text, informative=True)
+        elif self.text and self.text != self._shown and self.text.startswith(self._shown):
+            # (A resumed stream goes on once its text again contains what Teams shows: a chunk must.)
+            await self._send_chunk(self.text)
         if self._fallback is None and not self.stopped_by_user and not self._closing and self._pending():
             self._schedule_later()
 

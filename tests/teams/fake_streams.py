@@ -77,6 +77,8 @@ class StreamBook:
     """Every stream the bot started, by streamId; refusals are counted per error message."""
 
     time_limit: float = 120.0
+    #: False: this tenant or client may not stream (every new stream is refused with 403).
+    allowed: bool = True
     streams: dict[str, Stream] = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -120,7 +122,7 @@ class StreamBook:
     def _start(self, conversation_id: str, body: dict[str, Any], info: dict[str, Any], kind: Any, text: str) -> tuple[int, dict[str, Any]]:
         if body.get("type") != "typing" or kind not in ("informative", "streaming"):
             raise Refused(400, "BadRequest", "A stream starts with a typing activity (informative or streaming).")
-        if not personal(conversation_id):
+        if not self.allowed or not personal(conversation_id):
             raise Refused(403, "ContentStreamNotAllowed", NOT_ALLOWED)
         if any(s.conversation_id == conversation_id and s.state == "streaming" and not self._expired(s) for s in self.streams.values()):
             raise Refused(403, "ContentStreamNotAllowed", ANOTHER_ACTIVE)

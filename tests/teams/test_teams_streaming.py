@@ -1,0 +1,176 @@
+"""The Teams ReplyStream against the fake Bot Connector: 1:1 streaming, group post-then-update,
+retries that continue their own message, the user's Stop, and refused or expired streams."""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapters.stream_fallback import PostThenUpdateStream
+from adapters.teams.streaming import TeamsStream
+from tests.teams.streaming_support import (
+    CHUNKS,
+    FULL_TEXT,
+    StopCalls,
+    conversation,
+    feed,
+    teams_platform,
+    until,
+)
+from workflows.contracts import Actor, ButtonsBlock, Button, Reply, TextBlock
+
+ALICE = Actor(id="29:alice", name="Alice Example")
+
+
+async def test_personal_chat_streams_then_closes_with_one_final_message(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-1")
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#1", ALICE, context=context)
+        assert isinstance(stream, TeamsStream)
+        await stream.status("thinking…")
+        await feed(stream, CHUNKS)
+        reply = Reply(text=FULL_TEXT, blocks=[TextBlock(text=FULL_TEXT), ButtonsBlock(buttons=[
+            Button(label="Thanks", action_id="thanks", workflow_id=key.session_id())])])
+        ref = await stream.finish(reply)
+
+    [streamed] = connector.streams.in_conversation("a:stream-1")
+    assert ref.message_id == streamed.stream_id
+    assert streamed.informative == ["thinking…"]
+    assert len(streamed.chunks) >= 3, streamed.chunks  # it arrived as a stream, not at once
+    assert all(later.startswith(earlier) for earlier, later in zip(streamed.chunks, streamed.chunks[1:]))
+    assert streamed.state == "final"
+    assert streamed.final is not None and streamed.final["type"] == "message"
+    assert streamed.final["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert connector.messages("a:stream-1") == [FULL_TEXT]
+    assert connector.streams.refusals == []
+    assert connector.posts("a:stream-1") == []  # nothing posted outside the stream
+
+
+async def test_retried_stream_continues_its_own_stream_after_the_worker_died(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-2")
+    async with teams_platform(connector, tmp_path) as first_worker:
+        dying = await first_worker.open_stream(key, "wf#run#2", ALICE, context=context)
+        await feed(dying, CHUNKS[:10])
+        await until("a chunk streamed", lambda: bool(connector.streams.in_conversation("a:stream-2")[0].chunks))
+        # SIGKILL: this attempt sends nothing more, ever.
+        dying._closing = True  # type: ignore[attr-defined]
+        await dying._quiet()  # type: ignore[attr-defined]
+    [streamed] = connector.streams.in_conversation("a:stream-2")
+    seen_before = list(streamed.chunks)
+
+    async with teams_platform(connector, tmp_path) as second_worker:  # the retried activity, same key
+        retried = await second_worker.open_stream(key, "wf#run#2", ALICE, context=context)
+        assert isinstance(retried, TeamsStream)
+        await retried.status("thinking…")
+        await feed(retried, CHUNKS)
+        ref = await retried.finish(Reply(text=FULL_TEXT))
+
+    assert connector.streams.in_conversation("a:stream-2") == [streamed]  # no second stream
+    assert ref.message_id == streamed.stream_id
+    assert len(streamed.chunks) > len(seen_before)  # the retry went on streaming into it
+    assert streamed.state == "final"
+    assert connector.messages("a:stream-2") == [FULL_TEXT]
+    assert connector.streams.refusals == []
+
+
+async def test_finished_reply_retried_rewrites_the_same_message(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-3")
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#3", ALICE, context=context)
+        await feed(stream, CHUNKS, delay=0.05)
+        first = await stream.finish(Reply(text=FULL_TEXT))
+        # The activity died after the final message, before Temporal heard of it: retried.
+        again = await platform.open_stream(key, "wf#run#3", ALICE, context=context)
+        assert isinstance(again, PostThenUpdateStream)
+        await feed(again, CHUNKS, delay=0.01)
+        second = await again.finish(Reply(text=FULL_TEXT + "(again)"))
+    assert second.message_id == first.message_id
+    assert connector.messages("a:stream-3") == [FULL_TEXT + "(again)"]
+
+
+async def test_user_stop_asks_the_session_to_stop_and_the_message_keeps_the_text(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-4")
+    async with teams_platform(connector, tmp_path) as platform:
+        stops = StopCalls()
+        platform.use_dispatcher(stops)
+        stream = await platform.open_stream(key, "wf#run#4", ALICE, context=context)
+        await feed(stream, CHUNKS[:6])
+        await until("a chunk streamed", lambda: bool(connector.streams.in_conversation("a:stream-4")[0].chunks))
+        connector.streams.press_stop("a:stream-4")
+        feeding = asyncio.create_task(feed(stream, CHUNKS[6:]))
+        await until("the session asked to stop", lambda: bool(stops.calls))
+        feeding.cancel()  # what the cancelled activity does next
+        ref = await stream.stop("_(stopped)_")
+
+    [(session_id, actor, request_id)] = stops.calls
+    assert session_id == key.session_id() and actor == ALICE and request_id
+    [streamed] = connector.streams.in_conversation("a:stream-4")
+    assert ref.message_id == streamed.stream_id
+    assert streamed.state == "cancelled" and streamed.final is None
+    shown = connector.messages("a:stream-4")
+    assert len(shown) == 1 and shown[0].endswith("_(stopped)_") and shown[0].startswith("word00 word01")
+
+
+async def test_group_chat_posts_a_placeholder_and_updates_it(connector, tmp_path):
+    group = "19:group-chat@thread.v2"
+    key, context = conversation(connector, group, conversation_type="groupChat")
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#5", ALICE, context=context)
+        assert isinstance(stream, PostThenUpdateStream)
+        await stream.status("thinking…")
+        await feed(stream, CHUNKS)
+        ref = await stream.finish(Reply(text=FULL_TEXT))
+    [placeholder] = connector.posts(group)
+    assert placeholder.text == "thinking…" and ref.message_id == placeholder.new_id
+    updates = connector.updates(group)
+    assert len(updates) >= 3 and updates[-1].text == FULL_TEXT
+    assert connector.messages(group) == [FULL_TEXT]
+    assert connector.streams.in_conversation(group) == []
+
+
+async def test_stream_teams_refuses_falls_back_to_one_updated_message(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-6")
+    connector.streams.allowed = False  # e.g. a tenant or client where the bot may not stream
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#6", ALICE, context=context)
+        await stream.status("thinking…")
+        await feed(stream, CHUNKS)
+        ref = await stream.finish(Reply(text=FULL_TEXT))
+    assert connector.streams.in_conversation("a:stream-6") == []
+    assert [c.new_id for c in connector.posts("a:stream-6")] == [ref.message_id]
+    assert connector.messages("a:stream-6") == [FULL_TEXT]
+
+
+async def test_expired_stream_is_finished_by_updating_its_message(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-7")
+    connector.streams.time_limit = 0.8  # Teams' two minutes, shortened
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#7", ALICE, context=context)
+        await feed(stream, CHUNKS)
+        ref = await stream.finish(Reply(text=FULL_TEXT))
+    [streamed] = connector.streams.in_conversation("a:stream-7")
+    assert ref.message_id == streamed.stream_id
+    assert any("exceeded streaming time" in r for r in connector.streams.refusals)
+    assert connector.posts("a:stream-7") == []
+    assert connector.messages("a:stream-7") == [FULL_TEXT]
+
+
+async def test_informative_update_is_cut_to_teams_limit(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-8")
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#8", ALICE, context=context)
+        await stream.status("searching " * 200)
+        await until("the informative update", lambda: bool(connector.streams.in_conversation("a:stream-8")))
+        await feed(stream, CHUNKS[:3], delay=0.01)
+        await stream.finish(Reply(text="done"))
+    [streamed] = connector.streams.in_conversation("a:stream-8")
+    assert [len(text) for text in streamed.informative] == [1000]
+    assert connector.messages("a:stream-8") == ["done"]
+
+
+async def test_quick_reply_without_chunks_is_one_plain_message(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-9")
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#9", ALICE, context=context)
+        ref = await stream.finish(Reply(text="hello"))
+    [post] = connector.posts("a:stream-9")
+    assert post.new_id == ref.message_id and connector.messages("a:stream-9") == ["hello"]
