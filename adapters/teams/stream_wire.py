@@ -9,7 +9,7 @@ entity says streamType "final". botbuilder 4.17 has no model for the entity, hen
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, ClassVar
 
 from botbuilder.schema import Activity, Entity
 from msrest.exceptions import ClientRequestError, HttpOperationError
@@ -21,7 +21,7 @@ INFORMATIVE_LIMIT = 1_000
 class StreamInfo(Entity):
     """The ``streaminfo`` entity of a streamed activity."""
 
-    _attribute_map = {
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
         "type": {"key": "type", "type": "str"},
         "stream_id": {"key": "streamId", "type": "str"},
         "stream_type": {"key": "streamType", "type": "str"},

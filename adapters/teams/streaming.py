@@ -210,14 +210,19 @@ class TeamsStream:
     async def _refused(self, err: Exception, what: str) -> None:
         refusal = refusal_of(err)
         if refusal is Refusal.TRANSIENT:
-            log.warning("could not %s in Teams conversation %s (will try again): %s", what, self.key.channel, error_text(err))
+            log.warning(
+                "could not %s in Teams conversation %s (will try again): %s", what, self.key.channel, error_text(err)
+            )
             return
         if refusal is Refusal.CANCELLED:
             await self._user_stopped()
             return
         log.warning(
             "Teams refused to %s in %s (%s: %s); going on with post-then-update",
-            what, self.key.channel, refusal.value, error_text(err),
+            what,
+            self.key.channel,
+            refusal.value,
+            error_text(err),
         )
         await self._fall_back()
 
@@ -225,12 +230,17 @@ class TeamsStream:
         """Post-then-update from here on, on the streamed message when there is one (still one message)."""
         if self._stream_id is not None:
             await self.platform.posted.put(self.idempotency_key, self._ref().model_dump(mode="json"))
-        fallback = PostThenUpdateStream(self.platform, self.key, self.idempotency_key, context=self.context)
-        self._fallback = fallback
+        fallback = PostThenUpdateStream(
+            self.platform, self.key, self.idempotency_key, context=self.context, interval=self.interval
+        )
+        # Primed before appends go to it (they keep landing in self.text meanwhile), so it posts once.
+        primed = self.text
         if self.status_text:
             await fallback.status(self.status_text)
-        if self.text:
-            await fallback.append(self.text)
+        if primed:
+            await fallback.append(primed)
+        fallback.text += self.text[len(primed) :]
+        self._fallback = fallback
 
     async def _user_stopped(self) -> None:
         """Stop pressed in Teams: the message keeps what was streamed; the session stops the turn."""
@@ -249,7 +259,9 @@ class TeamsStream:
         return Actor(id=getattr(user, "id", None) or "teams-user", name=getattr(user, "name", None) or "")
 
     def _ref(self) -> MessageRef:
-        return MessageRef(key=self.key, message_id=self._stream_id or "", extra={"reference": self.reference.serialize()})
+        return MessageRef(
+            key=self.key, message_id=self._stream_id or "", extra={"reference": self.reference.serialize()}
+        )
 
     # ---- the end -----------------------------------------------------------------
 
@@ -269,7 +281,9 @@ class TeamsStream:
                 if refusal is Refusal.CANCELLED:
                     await self._user_stopped()
                 else:
-                    log.warning("Teams refused the final streamed message (%s); updating the message instead", refusal.value)
+                    log.warning(
+                        "Teams refused the final streamed message (%s); updating the message instead", refusal.value
+                    )
                     await self._update(ref, reply)
             else:
                 await self.platform.posted.put(self.idempotency_key, ref.model_dump(mode="json"))
@@ -287,4 +301,3 @@ class TeamsStream:
             if err.retryable:
                 raise
             log.warning("could not update the streamed message in %s: %s", self.key.channel, err)
-

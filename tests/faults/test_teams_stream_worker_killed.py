@@ -37,7 +37,9 @@ async def test_worker_sigkilled_mid_teams_stream_still_one_final_message(tmp_pat
                 await deployment.start_worker()
                 async with httpx.AsyncClient(base_url=deployment.base_url, timeout=60) as http:
                     await deployment.start_gateway(http)
-                    resp = await http.post("/api/messages", json=activity(connector.url, conv, text="tell me everything"))
+                    resp = await http.post(
+                        "/api/messages", json=activity(connector.url, conv, text="tell me everything")
+                    )
                     assert resp.status_code == 201, resp.text
                     await llm.wait_chunks(CHUNKS // 2, timeout=DEADLINE)
                     assert deployment.worker is not None
@@ -60,7 +62,9 @@ async def test_worker_sigkilled_mid_teams_stream_still_one_final_message(tmp_pat
                     assert connector.messages(conv) == [ANSWER] and connector.posts(conv) == []
                     assert connector.streams.refusals == []
                     assert len(llm.requests) == 2  # the retried attempt asked the model again
-                    figure("teams-stream-worker-killed", "worker SIGKILLed after chunk 10 of 20: 1 stream, 1 final message")
+                    figure(
+                        "teams-stream-worker-killed", "worker SIGKILLed after chunk 10 of 20: 1 stream, 1 final message"
+                    )
             finally:
                 await deployment.close()
     finally:

@@ -95,7 +95,9 @@ class StreamBook:
         kind = info.get("streamType")
         text = body.get("text") or ""
         if kind == "informative" and len(text) > INFORMATIVE_LIMIT:
-            raise Refused(400, "BadRequest", f"Informative update of {len(text)} characters (at most {INFORMATIVE_LIMIT}).")
+            raise Refused(
+                400, "BadRequest", f"Informative update of {len(text)} characters (at most {INFORMATIVE_LIMIT})."
+            )
         stream_id = info.get("streamId")
         if not stream_id:
             return self._start(conversation_id, body, info, kind, text)
@@ -108,27 +110,38 @@ class StreamBook:
             return 201, {}
         if body.get("type") != "typing":
             raise Refused(400, "BadRequest", "Stream updates are typing activities.")
-        self._next_sequence(stream, info)
+        sequence = self._next_sequence(stream, info)
         if kind == "informative":
             if stream.text:
                 raise Refused(400, "BadRequest", "Informative updates are not allowed after streaming text started.")
             stream.informative.append(text)
         elif kind == "streaming":
-            self._chunk(stream, text)
+            if not text.startswith(stream.text):
+                raise Refused(400, "BadRequest", "A streamed chunk must carry all of the previously streamed text.")
+            stream.text = text
+            stream.chunks.append(text)
         else:
             raise Refused(400, "BadRequest", f"Unknown streamType {kind!r}.")
+        stream.sequence = sequence  # only an accepted activity moves the stream on
         return 201, {}
 
-    def _start(self, conversation_id: str, body: dict[str, Any], info: dict[str, Any], kind: Any, text: str) -> tuple[int, dict[str, Any]]:
+    def _start(
+        self, conversation_id: str, body: dict[str, Any], info: dict[str, Any], kind: Any, text: str
+    ) -> tuple[int, dict[str, Any]]:
         if body.get("type") != "typing" or kind not in ("informative", "streaming"):
             raise Refused(400, "BadRequest", "A stream starts with a typing activity (informative or streaming).")
         if not self.allowed or not personal(conversation_id):
             raise Refused(403, "ContentStreamNotAllowed", NOT_ALLOWED)
-        if any(s.conversation_id == conversation_id and s.state == "streaming" and not self._expired(s) for s in self.streams.values()):
+        if any(
+            s.conversation_id == conversation_id and s.state == "streaming" and not self._expired(s)
+            for s in self.streams.values()
+        ):
             raise Refused(403, "ContentStreamNotAllowed", ANOTHER_ACTIVE)
         if info.get("streamSequence") != 1:
             raise Refused(400, "BadRequest", "The first stream activity has streamSequence 1.")
-        stream = Stream(stream_id=f"stream-{next(self._ids)}", conversation_id=conversation_id, started=time.monotonic())
+        stream = Stream(
+            stream_id=f"stream-{next(self._ids)}", conversation_id=conversation_id, started=time.monotonic()
+        )
         stream.sequence = 1
         if kind == "informative":
             stream.informative.append(text)
@@ -154,18 +167,11 @@ class StreamBook:
         return time.monotonic() - stream.started > self.time_limit
 
     @staticmethod
-    def _next_sequence(stream: Stream, info: dict[str, Any]) -> None:
+    def _next_sequence(stream: Stream, info: dict[str, Any]) -> int:
         sequence = info.get("streamSequence")
         if not isinstance(sequence, int) or sequence <= stream.sequence:
             raise Refused(400, "BadRequest", f"streamSequence {sequence!r} does not follow {stream.sequence}.")
-        stream.sequence = sequence
-
-    @staticmethod
-    def _chunk(stream: Stream, text: str) -> None:
-        if not text.startswith(stream.text):
-            raise Refused(400, "BadRequest", "A streamed chunk must carry all of the previously streamed text.")
-        stream.text = text
-        stream.chunks.append(text)
+        return sequence
 
     def update(self, conversation_id: str, activity_id: str, body: dict[str, Any]) -> bool:
         """A PUT on a stream's message: allowed once it no longer streams. False: not a stream id."""

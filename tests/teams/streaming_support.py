@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from botbuilder.schema import Activity
 
@@ -36,18 +37,26 @@ class StopCalls:
         return "stopped"
 
 
-def conversation(connector: FakeConnector, conversation_id: str, conversation_type: str = "personal") -> tuple[ConversationKey, dict[str, Any]]:
+def conversation(
+    connector: FakeConnector, conversation_id: str, conversation_type: str = "personal"
+) -> tuple[ConversationKey, dict[str, Any]]:
     """The key and reply context of a conversation, as the adapter maps a user's message."""
-    incoming = Activity().deserialize(activity(connector.url, conversation_id, text="hi", conversation_type=conversation_type))
+    incoming = Activity().deserialize(
+        activity(connector.url, conversation_id, text="hi", conversation_type=conversation_type)
+    )
     return key_of(incoming), reference_of(incoming)
 
 
 @contextlib.asynccontextmanager
-async def teams_platform(connector: FakeConnector, data_dir: Path, interval: float = 0.2) -> AsyncIterator[TeamsPlatform]:
+async def teams_platform(
+    connector: FakeConnector, data_dir: Path, interval: float = 0.2
+) -> AsyncIterator[TeamsPlatform]:
     """A worker's TeamsPlatform (anonymous mode); its PostedLog file outlives it, as it would a killed worker."""
     posted = SqlitePostedLog(data_dir / "teams-posted.sqlite3")
     await posted.open()
-    platform = TeamsPlatform(build_adapter(Settings(data_dir=data_dir)), posted=posted, app_id=None, service_url=connector.url)
+    platform = TeamsPlatform(
+        build_adapter(Settings(data_dir=data_dir)), posted=posted, app_id=None, service_url=connector.url
+    )
     platform.stream_interval = interval
     platform.use_dispatcher(StopCalls())
     try:

@@ -37,12 +37,17 @@ async def _until(what: str, check, timeout: float = 20.0) -> None:
 
 async def test_slow_reply_in_a_personal_chat_streams_and_ends_as_one_final_message(client, tmp_path, connector):
     conv = "a:teams-stream-1"
-    async with fake_openai() as llm, running_stack(
-        client, tmp_path, teams_enabled=True, teams_service_url=connector.url, llm_base_url=llm.base_url
-    ) as stack:
+    async with (
+        fake_openai() as llm,
+        running_stack(
+            client, tmp_path, teams_enabled=True, teams_service_url=connector.url, llm_base_url=llm.base_url
+        ) as stack,
+    ):
         _slow(llm)
         assert (await send(stack, activity(connector.url, conv, text="tell me everything"))).status_code == 201
-        await _until("the final message", lambda: any(s.state == "final" for s in connector.streams.in_conversation(conv)))
+        await _until(
+            "the final message", lambda: any(s.state == "final" for s in connector.streams.in_conversation(conv))
+        )
 
         [streamed] = connector.streams.in_conversation(conv)
         assert streamed.informative == ["thinking…"]
@@ -59,14 +64,19 @@ async def test_slow_reply_in_a_personal_chat_streams_and_ends_as_one_final_messa
 async def test_stop_in_teams_ends_the_turn_and_the_next_message_is_answered(client, tmp_path, connector):
     conv = "a:teams-stream-2"
     session_id = f"teams:{TENANT}:{conv}"
-    async with fake_openai() as llm, running_stack(
-        client, tmp_path, teams_enabled=True, teams_service_url=connector.url, llm_base_url=llm.base_url
-    ) as stack:
+    async with (
+        fake_openai() as llm,
+        running_stack(
+            client, tmp_path, teams_enabled=True, teams_service_url=connector.url, llm_base_url=llm.base_url
+        ) as stack,
+    ):
         _slow(llm)
         llm.chunk_delay = 0.25  # 5 s in all: Stop lands mid-answer
         assert (await send(stack, activity(connector.url, conv, text="tell me everything"))).status_code == 201
-        await _until("a few streamed words", lambda: any(
-            len(s.text) >= len("word00 word01 ") for s in connector.streams.in_conversation(conv)))
+        await _until(
+            "a few streamed words",
+            lambda: any(len(s.text) >= len("word00 word01 ") for s in connector.streams.in_conversation(conv)),
+        )
 
         pressed = asyncio.get_running_loop().time()
         stopped = connector.streams.press_stop(conv)
@@ -91,9 +101,12 @@ async def test_stop_in_teams_ends_the_turn_and_the_next_message_is_answered(clie
 
 async def test_group_chat_gets_a_placeholder_updated_into_one_message(client, tmp_path, connector):
     group = "19:team-group@thread.v2"
-    async with fake_openai() as llm, running_stack(
-        client, tmp_path, teams_enabled=True, teams_service_url=connector.url, llm_base_url=llm.base_url
-    ) as stack:
+    async with (
+        fake_openai() as llm,
+        running_stack(
+            client, tmp_path, teams_enabled=True, teams_service_url=connector.url, llm_base_url=llm.base_url
+        ) as stack,
+    ):
         _slow(llm)
         body = activity(connector.url, group, text="tell me everything", conversation_type="groupChat")
         assert (await send(stack, body)).status_code == 201

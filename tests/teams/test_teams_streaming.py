@@ -4,6 +4,9 @@ retries that continue their own message, the user's Stop, and refused or expired
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
+
+import httpx
 
 from adapters.stream_fallback import PostThenUpdateStream
 from adapters.teams.streaming import TeamsStream
@@ -16,7 +19,7 @@ from tests.teams.streaming_support import (
     teams_platform,
     until,
 )
-from workflows.contracts import Actor, ButtonsBlock, Button, Reply, TextBlock
+from workflows.contracts import Actor, Button, ButtonsBlock, Reply, TextBlock
 
 ALICE = Actor(id="29:alice", name="Alice Example")
 
@@ -28,15 +31,20 @@ async def test_personal_chat_streams_then_closes_with_one_final_message(connecto
         assert isinstance(stream, TeamsStream)
         await stream.status("thinking…")
         await feed(stream, CHUNKS)
-        reply = Reply(text=FULL_TEXT, blocks=[TextBlock(text=FULL_TEXT), ButtonsBlock(buttons=[
-            Button(label="Thanks", action_id="thanks", workflow_id=key.session_id())])])
+        reply = Reply(
+            text=FULL_TEXT,
+            blocks=[
+                TextBlock(text=FULL_TEXT),
+                ButtonsBlock(buttons=[Button(label="Thanks", action_id="thanks", workflow_id=key.session_id())]),
+            ],
+        )
         ref = await stream.finish(reply)
 
     [streamed] = connector.streams.in_conversation("a:stream-1")
     assert ref.message_id == streamed.stream_id
     assert streamed.informative == ["thinking…"]
     assert len(streamed.chunks) >= 3, streamed.chunks  # it arrived as a stream, not at once
-    assert all(later.startswith(earlier) for earlier, later in zip(streamed.chunks, streamed.chunks[1:]))
+    assert all(later.startswith(earlier) for earlier, later in pairwise(streamed.chunks))
     assert streamed.state == "final"
     assert streamed.final is not None and streamed.final["type"] == "message"
     assert streamed.final["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
@@ -174,3 +182,49 @@ async def test_quick_reply_without_chunks_is_one_plain_message(connector, tmp_pa
         ref = await stream.finish(Reply(text="hello"))
     [post] = connector.posts("a:stream-9")
     assert post.new_id == ref.message_id and connector.messages("a:stream-9") == ["hello"]
+
+
+async def test_fake_connector_refuses_what_teams_refuses(connector):
+    """The rules the stream tests rely on: each one is enforced, so a stream breaking it would fail them."""
+    conv = "a:rules"
+    url = f"{connector.url}v3/conversations/{conv}/activities"
+
+    def typing(text: str, kind: str, sequence: int, stream_id: str | None = None) -> dict:
+        info = {"type": "streaminfo", "streamType": kind, "streamSequence": sequence}
+        return {
+            "type": "typing",
+            "text": text,
+            "entities": [{**info, **({"streamId": stream_id} if stream_id else {})}],
+        }
+
+    async with httpx.AsyncClient() as http:
+        too_long = await http.post(url, json=typing("x" * 1001, "informative", 1))
+        assert too_long.status_code == 400
+        group = await http.post(
+            f"{connector.url}v3/conversations/19:g@thread.v2/activities", json=typing("a", "streaming", 1)
+        )
+        assert group.status_code == 403 and group.json()["error"]["code"] == "ContentStreamNotAllowed"
+        started = await http.post(url, json=typing("The quick", "streaming", 1))
+        stream_id = started.json()["id"]
+        another = await http.post(url, json=typing("Other", "streaming", 1))  # one stream per chat at a time
+        assert another.status_code == 403
+        assert (await http.post(url, json=typing("The quick brown", "streaming", 2, stream_id))).status_code == 201
+        assert (
+            await http.post(url, json=typing("Hello", "streaming", 3, stream_id))
+        ).status_code == 400  # not cumulative
+        assert (await http.post(url, json=typing("The quick brown fox", "streaming", 2, stream_id))).status_code == 400
+        assert (await http.post(url, json=typing("later", "informative", 3, stream_id))).status_code == 400
+        assert (await http.post(url, json=typing("The quick brown fox", "streaming", 3, stream_id))).status_code == 201
+        final = {
+            "type": "message",
+            "text": "The quick brown fox.",
+            "entities": [{"type": "streaminfo", "streamType": "final", "streamId": stream_id}],
+        }
+        assert (await http.post(url, json=final)).status_code == 201
+        after = await http.post(url, json=typing("The quick brown fox jumps", "streaming", 4, stream_id))
+        assert after.status_code == 400 and "completed" in after.json()["error"]["message"]
+        second = await http.post(url, json=typing("Next", "streaming", 1))
+        connector.streams.press_stop(conv)
+        stopped = await http.post(url, json=typing("Next one", "streaming", 2, second.json()["id"]))
+        assert stopped.status_code == 403 and "cancelled by user" in stopped.json()["error"]["message"]
+    assert connector.messages(conv) == ["The quick brown fox.", "Next"]
