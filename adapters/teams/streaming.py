@@ -148,7 +148,10 @@ class TeamsStream:
     async def _locked_flush(self) -> None:
         async with self._lock:
             if self._fallback is None and not self.stopped_by_user and not self._closing:
-                await self._flush()
+                try:
+                    await self._flush()
+                except Exception:  # nobody awaits this task: a bug must still show, and finish() still runs
+                    log.exception("streaming into Teams conversation %s failed", self.key.channel)
 
     async def _quiet(self) -> None:
         """No flush waits any more (finish and stop write the end themselves; one in flight ends first)."""
