@@ -59,7 +59,8 @@ async def test_worker_sigkilled_mid_teams_stream_still_one_final_message(tmp_pat
                     assert connector.streams.in_conversation(conv) == [half]
                     assert half.final is not None and half.final["text"] == ANSWER
                     assert len(half.chunks) > chunks_before  # the retry went on streaming into the same message
-                    assert connector.messages(conv) == [ANSWER] and connector.posts(conv) == []
+                    assert connector.messages(conv) == [ANSWER]
+                    assert [c.new_id for c in connector.posts(conv)] == [half.stream_id]  # the final message only
                     assert connector.streams.refusals == []
                     assert len(llm.requests) == 2  # the retried attempt asked the model again
                     figure(

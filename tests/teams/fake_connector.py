@@ -91,10 +91,13 @@ class FakeConnector:
             self.refused += 1
             return web.json_response({"error": {"code": "ServiceUnavailable", "message": "try later"}}, status=503)
         body = await request.json()
-        if stream_info(body) is not None:
+        info = stream_info(body)
+        if info is not None:
             status, answer = self.streams.accept(request.match_info["cid"], body)
             if status < 300:
-                self._record(request, "STREAM", body, answer.get("id"))
+                # The final message is the message the chat keeps (its id is the streamId): a post.
+                final = info.get("streamType") == "final"
+                self._record(request, "POST" if final else "STREAM", body, info["streamId"] if final else answer.get("id"))
             return web.json_response(answer, status=status)
         new_id = f"bot-{next(self._ids)}"
         self._record(request, "POST", body, new_id)
@@ -134,17 +137,33 @@ class FakeConnector:
     def updates(self, conversation_id: str) -> list[Call]:
         return [c for c in self.calls if c.method == "PUT" and c.conversation_id == conversation_id]
 
-    def messages(self, conversation_id: str) -> list[str]:
-        """What the chat shows from the bot now, one text per message: posted messages (with
-        their latest update) and streamed messages (a stream with text, a final or an update)."""
+    def streamed(self, conversation_id: str) -> list[Call]:
+        """Typing activities of streams (informative updates and chunks); a final message is a post."""
+        return [c for c in self.calls if c.method == "STREAM" and c.conversation_id == conversation_id]
+
+    def latest(self, conversation_id: str) -> list[Call]:
+        """The bot's messages in the order they appeared, each as its latest version: a post (or a
+        streamed reply's final message) with its last update, or the last activity of a stream that
+        never got a final message (stopped by the user, still streaming, expired)."""
         shown = []
-        for post in self.posts(conversation_id):
-            edits = [c for c in self.updates(conversation_id) if c.activity_id == post.new_id]
-            shown.append((edits[-1] if edits else post).searchable())
-        for stream in self.streams.in_conversation(conversation_id):
-            if stream.chunks or stream.final or stream.updates:
-                shown.append(stream.shown_text)
+        for call in self.calls:
+            if call.conversation_id != conversation_id or call.new_id is None:
+                continue
+            if call.method == "POST":
+                edits = [c for c in self.updates(conversation_id) if c.activity_id == call.new_id]
+                shown.append(edits[-1] if edits else call)
+            elif call.method == "STREAM":  # the activity that started a stream (its answer named it)
+                stream = self.streams.streams[call.new_id]
+                if stream.final is None and (stream.chunks or stream.updates):
+                    edits = [c for c in self.updates(conversation_id) if c.activity_id == call.new_id]
+                    last = [c for c in self.streamed(conversation_id) if c.new_id == call.new_id or
+                            (stream_info(c.body) or {}).get("streamId") == call.new_id]
+                    shown.append(edits[-1] if edits else last[-1])
         return shown
+
+    def messages(self, conversation_id: str) -> list[str]:
+        """What the chat shows from the bot now: the text of each message (see ``latest``)."""
+        return [call.searchable() for call in self.latest(conversation_id)]
 
     async def wait_for(self, what: Callable[[], list[Call]], count: int, timeout: float = 20) -> list[Call]:
         """Wait until ``what()`` has at least ``count`` calls; fail showing what is there."""

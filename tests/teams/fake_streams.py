@@ -56,14 +56,6 @@ class Stream:
     #: PUT updates of the finished message.
     updates: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def shown_text(self) -> str:
-        """What the message says now: the last update, else the final message, else the streamed text."""
-        for body in (self.updates[-1] if self.updates else None, self.final):
-            if body is not None:
-                return body.get("text") or body.get("summary") or ""
-        return self.text
-
 
 class Refused(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:

@@ -55,7 +55,8 @@ async def test_slow_reply_in_a_personal_chat_streams_and_ends_as_one_final_messa
         assert streamed.final is not None and streamed.final["text"] == ANSWER
         assert connector.streams.refusals == []
         await asyncio.sleep(0.5)  # a second message would arrive now
-        assert connector.messages(conv) == [ANSWER] and connector.posts(conv) == []
+        assert connector.messages(conv) == [ANSWER]
+        assert [c.new_id for c in connector.posts(conv)] == [streamed.stream_id]  # the final message only
 
         state = await stack.state(f"teams:{TENANT}:{conv}")
         assert state["history"][-1]["text"] == ANSWER

@@ -48,9 +48,11 @@ async def test_personal_chat_streams_then_closes_with_one_final_message(connecto
     assert streamed.state == "final"
     assert streamed.final is not None and streamed.final["type"] == "message"
     assert streamed.final["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
-    assert connector.messages("a:stream-1") == [FULL_TEXT]
+    [shown] = connector.messages("a:stream-1")
+    assert shown.startswith(FULL_TEXT)  # the card's summary (and fallback text)
     assert connector.streams.refusals == []
-    assert connector.posts("a:stream-1") == []  # nothing posted outside the stream
+    # The one post is the final message, named by the streamId: nothing posted outside the stream.
+    assert [c.new_id for c in connector.posts("a:stream-1")] == [streamed.stream_id]
 
 
 async def test_retried_stream_continues_its_own_stream_after_the_worker_died(connector, tmp_path):
@@ -158,7 +160,7 @@ async def test_expired_stream_is_finished_by_updating_its_message(connector, tmp
     [streamed] = connector.streams.in_conversation("a:stream-7")
     assert ref.message_id == streamed.stream_id
     assert any("exceeded streaming time" in r for r in connector.streams.refusals)
-    assert connector.posts("a:stream-7") == []
+    assert connector.posts("a:stream-7") == []  # no final message: the expired stream's message was updated
     assert connector.messages("a:stream-7") == [FULL_TEXT]
 
 
