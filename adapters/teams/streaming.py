@@ -230,8 +230,11 @@ class TeamsStream:
         await self._fall_back()
 
     async def _fall_back(self) -> None:
-        """Post-then-update from here on, on the streamed message when there is one (still one message)."""
-        if self._stream_id is not None:
+        """Post-then-update from here on, on the streamed message when there is one (still one message).
+
+        A stream that showed only informative updates left no message behind: the fallback posts one.
+        """
+        if self._has_message():
             await self.platform.posted.put(self.idempotency_key, self._ref().model_dump(mode="json"))
         fallback = PostThenUpdateStream(
             self.platform, self.key, self.idempotency_key, context=self.context, interval=self.interval
@@ -251,7 +254,7 @@ class TeamsStream:
             return
         self.stopped_by_user = True
         log.info("the user stopped the streamed reply in Teams conversation %s", self.key.channel)
-        if self._stream_id is not None:
+        if self._has_message():
             await self.platform.posted.put(self.idempotency_key, self._ref().model_dump(mode="json"))
         actor = self.recipient or self._user_in_reference()
         request_id = f"teams-stop-{self._stream_id or self.idempotency_key}"
@@ -261,6 +264,10 @@ class TeamsStream:
         user = self.reference.user
         return Actor(id=getattr(user, "id", None) or "teams-user", name=getattr(user, "name", None) or "")
 
+    def _has_message(self) -> bool:
+        """Whether the chat shows this stream as a message (informative updates alone are not one)."""
+        return self._stream_id is not None and bool(self._shown)
+
     def _ref(self) -> MessageRef:
         return MessageRef(
             key=self.key, message_id=self._stream_id or "", extra={"reference": self.reference.serialize()}
@@ -269,7 +276,8 @@ class TeamsStream:
     # ---- the end -----------------------------------------------------------------
 
     async def _close(self, reply: Reply) -> MessageRef:
-        if self._stream_id is None:  # nothing streamed yet (a quick reply): one plain message
+        if self._stream_id is None or (self.stopped_by_user and not self._shown):
+            # Nothing streamed yet (a quick reply), or stopped before any text: one plain message.
             return await self.platform.post(self.key, reply, idempotency_key=self.idempotency_key, context=self.context)
         ref = self._ref()
         if not self.stopped_by_user:

@@ -172,6 +172,8 @@ class StreamBook:
             return False
         if stream.state == "streaming" and not self._expired(stream):
             raise Refused(400, "BadRequest", "A message that is still streaming cannot be updated.")
+        if not stream.chunks and stream.final is None:
+            raise Refused(404, "NotFound", "Informative updates leave no message to update.")
         stream.updates.append(body)
         return True
 

@@ -164,6 +164,20 @@ async def test_expired_stream_is_finished_by_updating_its_message(connector, tmp
     assert connector.messages("a:stream-7") == [FULL_TEXT]
 
 
+async def test_stream_expired_before_any_text_posts_the_reply(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-10")
+    connector.streams.time_limit = 0.3
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#10", ALICE, context=context)
+        await stream.status("searching documents…")  # a slow tool: nothing but the informative update
+        await until("the informative update", lambda: bool(connector.streams.in_conversation("a:stream-10")))
+        await asyncio.sleep(0.5)
+        await feed(stream, CHUNKS)
+        ref = await stream.finish(Reply(text=FULL_TEXT))
+    assert [c.new_id for c in connector.posts("a:stream-10")] == [ref.message_id]
+    assert connector.messages("a:stream-10") == [FULL_TEXT]
+
+
 async def test_informative_update_is_cut_to_teams_limit(connector, tmp_path):
     key, context = conversation(connector, "a:stream-8")
     async with teams_platform(connector, tmp_path) as platform:
