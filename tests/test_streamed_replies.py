@@ -95,7 +95,9 @@ async def test_stop_ends_the_turn_in_the_workflow_and_the_next_message_is_answer
         assert state["history"][-1]["text"] == f"bob stopped the reply after {len(so_far)} characters"
 
         # Nothing runs any more: a second press says so; the next message is answered in full.
-        again = await http.post("/webchat/api/stop", json={"channel": "general", "message_id": streaming["id"], "user": "bob"})
+        again = await http.post(
+            "/webchat/api/stop", json={"channel": "general", "message_id": streaming["id"], "user": "bob"}
+        )
         assert again.json()["stopped"] is False
         llm.chunk_delay = 0.0
         await stack.say("are you still there?", thread=sent["thread"])
@@ -106,7 +108,9 @@ async def test_stop_ends_the_turn_in_the_workflow_and_the_next_message_is_answer
 async def test_stop_refuses_a_message_that_is_not_a_reply(stack):
     sent = await stack.say("hello")
     http = await stack.user("alice")
-    resp = await http.post("/webchat/api/stop", json={"channel": "general", "message_id": sent["message_id"], "user": "alice"})
+    resp = await http.post(
+        "/webchat/api/stop", json={"channel": "general", "message_id": sent["message_id"], "user": "alice"}
+    )
     assert resp.status_code == 400 and "is not a reply" in resp.json()["error"]
     resp = await http.post("/webchat/api/stop", json={"channel": "general", "user": "alice"})
     assert resp.status_code == 400 and "message_id is required" in resp.json()["error"]
