@@ -16,6 +16,8 @@ from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
 from workflows.incident_models import IncidentOptions
+from workflows.registry import load_registry
+from workflows.tools.models import ToolsConfig
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _BUILD = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
@@ -76,6 +78,8 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias="THREADWORK_LLM_MODEL")
     llm_api_key: str = Field("none", validation_alias=AliasChoices("THREADWORK_LLM_API_KEY"))
     llm_timeout: float = Field(30.0, validation_alias="THREADWORK_LLM_TIMEOUT")
+    #: Model calls per turn that may ask for tools (docs/ai.md); then one more must answer in text.
+    llm_tool_rounds: int = Field(4, ge=1, le=10, validation_alias="THREADWORK_LLM_TOOL_ROUNDS")
 
     # Slack (adapters/slack): enabled when the bot token and signing secret are set
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
@@ -213,6 +217,18 @@ class Settings(BaseSettings):
             max_turns_per_run=self.session_max_turns_per_run,
             child_args={"IncidentWorkflow": self.incident_args()},
             platform_retry_window_seconds=self.platform_retry_window,
+            tools=self.tools_config(),
+        )
+
+    def tools_config(self) -> ToolsConfig | None:
+        """The model's tools (workflows/tools/), offered when a language model is configured."""
+        if not self.llm_base_url:
+            return None
+        return ToolsConfig(
+            workflows=load_registry(self.custom_workflows_file).tools(),
+            max_rounds=self.llm_tool_rounds,
+            model_timeout_seconds=self.llm_timeout + 10,
+            confirm_timeout_seconds=self.incident_approval_timeout,
         )
 
     def incident_args(self) -> dict[str, Any]:

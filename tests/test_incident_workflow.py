@@ -32,7 +32,7 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         assert state.conversation_name == f"inc-{today}-payments-are-down" and state.title == "Payments are down"
         assert card["channel"] == state.conversation.channel == state.conversation_name
         assert state.responders == ["bob", "carol"] and state.commander.id == "alice" and state.severity == "SEV1"
-        assert buttons(card) == [["Take command", "Change severity", "Post update", "Resolve"]]
+        assert buttons(card) == [["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]]
         assert fields(card)["Status"] == "investigating" and fields(card)["Commander"] == "alice"
         assert {"Severity", "Started", "Duration", "Last update"} <= set(fields(card))
         origin = await eventually(inc.origin_texts, lambda t: any(state.conversation_name in x for x in t), what="link")

@@ -71,6 +71,9 @@ class ApprovalRequest(BaseModel):
     escalate_to: list[str] = Field(default_factory=list)
     #: After escalating, wait this much longer, then expire; None waits until decided or cancelled.
     escalation_timeout_seconds: float | None = None
+    #: Button labels (a confirmation of the model's tool call says "Cancel").
+    approve_label: str = "Approve"
+    reject_label: str = "Reject"
 
 
 class ApprovalRecord(BaseModel):
@@ -117,8 +120,8 @@ def question_reply(req: ApprovalRequest, record: ApprovalRecord, workflow_id: st
         blocks.append(
             ButtonsBlock(
                 buttons=[
-                    Button(label="Approve", action_id=APPROVE, value=req.approval_id, workflow_id=workflow_id, style="primary"),
-                    Button(label="Reject", action_id=REJECT, value=req.approval_id, workflow_id=workflow_id, style="danger"),
+                    Button(label=req.approve_label, action_id=APPROVE, value=req.approval_id, workflow_id=workflow_id, style="primary"),
+                    Button(label=req.reject_label, action_id=REJECT, value=req.approval_id, workflow_id=workflow_id, style="danger"),
                 ]
             )
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -45,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
     from workflows.incident_routing import IncidentRouter
+    from workflows.tools.loop import SessionTools
+    from workflows.tools.runner import SessionHooks
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 #: The session says "I've started …" before the child starts, so the child's first post cannot
@@ -74,6 +76,13 @@ class ChatSessionWorkflow:
         self._lock = asyncio.Lock()
         self._poster = Poster(self.config.platform_retry_window_seconds)
         self._incidents = IncidentRouter(self._poster)
+        self._child_handles: dict[str, Any] = {}  # started this run: a tool may wait for a result
+        # The model's tools (workflows/tools/): only with a language model (config.tools).
+        self._tools = SessionTools(self.config.tools, SessionHooks(
+            state=self.state, poster=self._poster, lock=self._lock, incidents=self._incidents,
+            start_child=self._start_child, child_handles=self._child_handles, post=self._post,
+            summary=self._summary, append=self._append,
+        ))
         self._turns_this_run = 0
         self._end_reason: str | None = None
         self._activity_seq = 0
@@ -101,13 +110,19 @@ class ChatSessionWorkflow:
             if self._end_reason is not None:
                 break
             if self._should_continue_as_new() or self._new_build_is_current():
-                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() and not self._lock.locked() and self._tools.settled()
+                )
                 if self._end_reason is None:
                     self._continue_as_new()
         # Ending: refuse new messages (the gateway retries them into a fresh run), finish
         # what is in flight, then say goodbye once.
         self.state.is_active = False
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+        self._tools.cancel_pending("the conversation ended")
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._lock.locked() and self._tools.settled()
+        )
+        await self._tools.close_cancelled()
         await self._post(goodbye_reply(self._end_reason, self.config.idle_timeout_seconds))
         return self.state
 
@@ -226,13 +241,16 @@ class ChatSessionWorkflow:
         try:
             turn = await workflow.execute_local_activity_method(
                 TurnActivities.take_turn,
-                TurnRequest(reply=request, files=msg.files, post=post),
+                TurnRequest(reply=request, files=msg.files, post=post, model_decides=self._tools.active),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=REPLY_RETRY,
             )
         except DELIVERY_FAILURES:
             workflow.logger.warning("reply generation failed after retries; sending fallback")
             turn = TurnResult(reply=fallback_reply())
+        if turn.decision is None and turn.reply is None:
+            # No rule matched: the model answers, with tools the workflow runs (workflows/tools/).
+            turn.reply = await self._tools.converse(msg, self._summary())
         started = None
         said: list[Reply] = []
         if turn.decision is not None:
@@ -337,7 +355,7 @@ class ChatSessionWorkflow:
         if say_started is not None and workflow.patched(STARTED_FIRST_PATCH):
             await say_started(started)
         try:
-            await workflow.start_child_workflow(
+            self._child_handles[workflow_id] = await workflow.start_child_workflow(
                 decision.workflow_type,
                 child_input,
                 id=workflow_id,
@@ -388,6 +406,8 @@ class ChatSessionWorkflow:
     @workflow.update
     async def handle_action(self, event: ActionEvent) -> ActionResult:
         self._touch()
+        if self._tools.owns(event.action_id):
+            return await self._tools.handle_action(event)  # Approve/Cancel of a model's proposal
         async with self._lock:
             if event.action_id == "session.status":
                 await self._post(builtin_reply("status", self._summary(), None))

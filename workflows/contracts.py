@@ -12,6 +12,8 @@ from typing import Annotated, Any, Callable, Literal, Union
 
 from pydantic import BaseModel, Field
 
+from workflows.tools.models import ToolCallRecord, ToolsConfig
+
 Platform = Literal["webchat", "slack", "teams"]
 
 #: Longest message text accepted anywhere (adapters answer 400 / refuse beyond it).
@@ -274,6 +276,8 @@ class SessionConfig(BaseModel):
     child_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: Seconds a refused (5xx, 429, network) Slack/Teams post is retried before it is given up.
     platform_retry_window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW
+    #: The model's tools (workflows/tools/): set when a language model is configured.
+    tools: ToolsConfig | None = None
 
 
 class Undelivered(BaseModel):
@@ -308,6 +312,8 @@ class SessionState(BaseModel):
     reply_context: dict[str, Any] | None = None
     #: Replies the platform never accepted (newest last, at most UNDELIVERED_KEPT).
     undelivered: list[Undelivered] = Field(default_factory=list)
+    #: The model's tool calls (newest last, at most TOOL_CALLS_KEPT): ``threadwork sessions show``.
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
 
 
 class SessionInput(BaseModel):

@@ -28,12 +28,16 @@ with workflow.unsafe.imports_passed_through():
         ActionEvent,
         ActionResult,
         Actor,
+        Button,
+        ButtonsBlock,
         ChildWorkflowInput,
         ConversationKey,
         Reply,
+        TextBlock,
         conversation_link,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
+    from workflows.incident_ai import NARRATIVE_PATCH, IncidentAI
     from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
     from workflows.incident_models import (
         DEFAULT_SEVERITY,
@@ -94,7 +98,10 @@ class IncidentWorkflow:
             ui.CLOSE_PICKER: (True, self._close_picker),
             ui.REQUEST_APPROVAL: (True, self._request_approval),
             ui.NOTE: (False, self._note),
+            ui.CATCH_UP: (False, self._catch_up),
+            ui.DRAFT_UPDATE: (True, self._draft_update),
         }
+        self._ai = IncidentAI()
 
     # ---- life ------------------------------------------------------------------
 
@@ -211,6 +218,8 @@ class IncidentWorkflow:
         await self.approvals.close_cancelled()
         self.state.summary = ui.summary_text(self.state)
         self.state.postmortem = render_postmortem(self.state)
+        if workflow.patched(NARRATIVE_PATCH):
+            self.state.postmortem += await self._ai.narrative(self.state, workflow.now())
         await self._refresh_card()
         summary = ui.summary_reply(self.state)
         await self._say(summary)
@@ -339,6 +348,22 @@ class IncidentWorkflow:
             return ActionResult(ephemeral="A note needs text: `incident note <text>`.")
         self._log(event.actor, "note", event.value.strip())
         return None
+
+    async def _catch_up(self, event: ActionEvent) -> ActionResult | None:
+        """The incident so far, for the asker only (a private message where the platform has them)."""
+        return ActionResult(ephemeral=await self._ai.catch_up(self.state, workflow.now()))
+
+    async def _draft_update(self, event: ActionEvent) -> ActionResult | None:
+        """A stakeholder update proposed in the incident conversation: posted only when someone clicks."""
+        message, draft = await self._ai.draft_update(self.state, workflow.now())
+        head, _, _ = message.partition("\n")
+        hint = "Post it as it is with the button, or edit it and send `incident update <your text>`."
+        post = Button(label="Post this update", action_id=ui.POST_UPDATE, value=draft, workflow_id=workflow.info().workflow_id, style="primary")
+        await self._say(Reply(
+            text=f"{message}\n{hint}",
+            blocks=[TextBlock(text=head.rstrip(":"), style="heading"), TextBlock(text=draft), TextBlock(text=hint, style="context"), ButtonsBlock(buttons=[post])],
+        ))
+        return self._outcome("A draft update is posted in the incident conversation for review.")
 
     async def _request_approval(self, event: ActionEvent) -> ActionResult | None:
         question = event.value.strip()

@@ -47,6 +47,9 @@ RESOLVE = "incident.resolve"
 CLOSE_PICKER = "incident.close_picker"
 NOTE = "incident.note"
 REQUEST_APPROVAL = "incident.approval"
+#: Incident AI (workflows/incident_ai.py): a private catch-up, a stakeholder update draft.
+CATCH_UP = "incident.catch_up"
+DRAFT_UPDATE = "incident.draft_update"
 
 
 def short_title(text: str, limit: int = MAX_TITLE) -> str:
@@ -175,6 +178,8 @@ def _main_buttons(workflow_id: str) -> list[Button]:
         Button(label="Change severity", action_id=CHANGE_SEVERITY, workflow_id=workflow_id),
         Button(label="Post update", action_id=POST_UPDATE, workflow_id=workflow_id),
         Button(label="Resolve", action_id=RESOLVE, workflow_id=workflow_id, style="primary"),
+        Button(label="Catch up", action_id=CATCH_UP, workflow_id=workflow_id),
+        Button(label="Draft update", action_id=DRAFT_UPDATE, workflow_id=workflow_id),
     ]
 
 

@@ -1,8 +1,8 @@
 """What a session does about incidents beyond starting them: commands and duplicate declarations.
 
 ``incident note <text>``, ``incident update <text>``, ``incident status monitoring``,
-``incident severity sev2``, ``incident approve <question>``, ``incident resolve`` and
-``incident take command`` typed in the incident conversation (or in the thread that
+``incident severity sev2``, ``incident approve <question>``, ``incident resolve``,
+``incident catch up``, ``incident draft update`` and ``incident take command`` typed in the incident conversation (or in the thread that
 declared it) become the same ActionEvents the card's buttons send. A second declaration
 in a conversation that already has a running incident points to that incident instead
 of opening another one.
@@ -23,7 +23,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import ActionEvent, ChatMessage, Reply, SessionState, WorkflowStart
     from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.incident_card import (
+        CATCH_UP,
         CHANGE_SEVERITY,
+        DRAFT_UPDATE,
         NOTE,
         POST_UPDATE,
         REQUEST_APPROVAL,
@@ -33,12 +35,14 @@ with workflow.unsafe.imports_passed_through():
 
 INCIDENT_TYPE = "IncidentWorkflow"
 _COMMAND = re.compile(
-    r"^\s*/?incident\s+(note|update|status|severity|sev|approve|approval|resolve|take\s+command|command)\b[\s:]*(.*)$",
+    r"^\s*/?incident\s+(note|update|status|severity|sev|approve|approval|resolve|take\s+command|command|catch\s*up"
+    r"|draft(?:\s+update)?)\b[\s:]*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _VERBS = {
     "note": NOTE, "update": POST_UPDATE, "status": POST_UPDATE, "severity": CHANGE_SEVERITY, "sev": CHANGE_SEVERITY,
     "approve": REQUEST_APPROVAL, "approval": REQUEST_APPROVAL, "resolve": RESOLVE, "command": TAKE_COMMAND,
+    "catch up": CATCH_UP, "catchup": CATCH_UP, "draft": DRAFT_UPDATE, "draft update": DRAFT_UPDATE,
 }
 #: Verbs that mean nothing without an argument (so "incident update" alone stays a normal message).
 _NEEDS_TEXT = {NOTE, POST_UPDATE, CHANGE_SEVERITY, REQUEST_APPROVAL}

@@ -6,7 +6,9 @@ name (``POST /events/webhook/{name}``) and optionally a list of activities
 (``package.module:attr``, a list or a function returning one). The worker registers the
 classes and activities; sessions start them by trigger phrase or by name (the
 ``trigger_workflow`` signal, ``/threadwork run NAME``). Every custom workflow takes a
-``ChildWorkflowInput``: ``args["text"]`` from chat, ``args["payload"]`` from a webhook.
+``ChildWorkflowInput``: ``args["text"]`` from chat, ``args["payload"]`` from a webhook or
+from the language model's ``run_workflow`` tool (validated against ``arguments:``; with
+``confirm: true`` a human approves first: docs/ai.md).
 
 The file is THREADWORK_CUSTOM_WORKFLOWS, or workflows/custom_workflows.default.yaml.
 """
@@ -25,6 +27,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from workflows.children import register_child
 from workflows.contracts import TriggerRule
+from workflows.tools.models import ArgumentSpec, WorkflowTool
 
 DEFAULT_REGISTRY_FILE = Path(__file__).with_name("custom_workflows.default.yaml")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -41,6 +44,10 @@ class CustomWorkflowSpec(BaseModel):
     triggers: list[str] = Field(default_factory=list)
     webhook: str | None = Field(None, pattern=NAME_PATTERN)
     activities: str | None = Field(None, pattern=r"^[\w.]+:[\w.]+$")
+    #: The arguments the language model passes with ``run_workflow`` (validated before anything starts).
+    arguments: dict[str, ArgumentSpec] = Field(default_factory=dict)
+    #: A human confirms with Approve/Cancel before the model's ``run_workflow`` starts it.
+    confirm: bool = False
 
     @field_validator("triggers")
     @classmethod
@@ -103,6 +110,16 @@ class CustomWorkflowRegistry:
 
     def for_webhook(self, name: str) -> CustomWorkflow | None:
         return self._by_webhook.get(name)
+
+    def tools(self) -> list[WorkflowTool]:
+        """What the language model may run with ``run_workflow`` (SessionConfig.tools)."""
+        return [
+            WorkflowTool(
+                name=w.spec.name, workflow_type=w.workflow_type, description=w.spec.description,
+                arguments=w.spec.arguments, confirm=w.spec.confirm,
+            )
+            for w in self.workflows
+        ]
 
     def listings(self) -> list[WorkflowListing]:
         return [w.listing() for w in self.workflows]

@@ -22,6 +22,8 @@ from workflows.activities.triggering import TriggerActivities
 from workflows.activities.turn import TurnActivities
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.documents import DocumentProcessingWorkflow
+from workflows.activities.incident_ai import IncidentAIActivities
+from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.incident import IncidentWorkflow
 from workflows.incident_links import IncidentLinkWorkflow
 from workflows.notice import EventNoticeWorkflow
@@ -87,6 +89,8 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     documents = DocumentActivities(options.document_max_bytes, options.sources, options.llm)
     turn = TurnActivities(trigger, replies, platform)
     incidents = IncidentActivities(client)
+    model = ModelTurnActivities(options.llm)
+    incident_ai = IncidentAIActivities(options.llm)
     return Worker(
         client,
         task_queue=options.task_queue,
@@ -106,6 +110,8 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             documents.summarize,
             incidents.find_incident_for,
             incidents.send_incident_action,
+            model.model_turn,
+            incident_ai.write_incident_text,
             *custom.activities(),
         ],
         max_cached_workflows=options.max_cached_workflows,

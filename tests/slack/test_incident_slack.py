@@ -71,7 +71,7 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
 
         # The card with its buttons is posted in the new channel and pinned.
         card = (await fake.wait_for(lambda: [m for m in fake.posts(channel) if actions(m)], what="the card"))[0]
-        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve"]
+        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]
         await fake.wait_for(lambda: (channel, card["ts"]) in fake.pins, what="the pin")
         # The origin thread links the channel the way Slack draws a channel link: <#C…>.
         [link] = await fake.wait_for(
@@ -157,7 +157,7 @@ async def test_slack_refused_conversations_create_runs_in_the_origin_thread(clie
         thread = fake.posts("C1", thread_ts=root["ts"])
         assert any(m["text"].startswith("I couldn't open an incident channel") and "restricted_action" in m["text"] for m in thread)
         card = next(m for m in thread if actions(m))
-        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve"]
+        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]
         assert (await sim.click(card, 3, user="UALICE")).status_code == 200
         result = await stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id).result()
         assert result.status == "resolved"

@@ -26,6 +26,13 @@ class LLMConfig:
         self.timeout = timeout
 
 
+def openai_client(llm: LLMConfig):  # -> openai.AsyncOpenAI (imported lazily: the sandbox passes this module through)
+    """The SDK client for ``llm``; Temporal owns retries, so the SDK must not retry on its own."""
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(base_url=llm.base_url, api_key=llm.api_key, timeout=llm.timeout, max_retries=0)
+
+
 class ReplyActivities:
     def __init__(self, llm: LLMConfig | None = None) -> None:
         self._llm = llm if llm and llm.base_url else None
@@ -37,16 +44,8 @@ class ReplyActivities:
 
     def _openai(self):
         if self._client is None:
-            from openai import AsyncOpenAI
-
             assert self._llm is not None
-            # Temporal owns retries, so the SDK must not retry on its own.
-            self._client = AsyncOpenAI(
-                base_url=self._llm.base_url,
-                api_key=self._llm.api_key,
-                timeout=self._llm.timeout,
-                max_retries=0,
-            )
+            self._client = openai_client(self._llm)
         return self._client
 
     @activity.defn
