@@ -20,7 +20,9 @@ async def ten_entries(stack: Stack) -> Incident:
     state = await inc.wait_state(lambda s: s.card is not None, "the card")
     for n in range(1, 11 - len(state.timeline)):
         await stack.say(f"incident note step {n}: restarted payments-{n}", thread=inc.origin_thread, user="alice")
-        state = await inc.wait_state(lambda s, n=n: any(e.text.startswith(f"step {n}:") for e in s.timeline), f"note {n}")
+        state = await inc.wait_state(
+            lambda s, n=n: any(e.text.startswith(f"step {n}:") for e in s.timeline), f"note {n}"
+        )
     assert len(state.timeline) == 10
     return inc
 
@@ -61,7 +63,9 @@ async def test_catch_up_draft_update_and_postmortem_narrative(client, tmp_path, 
             text = button(draft, "Post this update")["value"]
             assert not any(e.kind == "update" and e.text == text for e in (await inc.state()).timeline)
             await inc.click("incident.update", "alice", value=text, message=draft)
-            await inc.wait_state(lambda s: any(e.kind == "update" and e.text == text for e in s.timeline), "the posted draft")
+            await inc.wait_state(
+                lambda s: any(e.kind == "update" and e.text == text for e in s.timeline), "the posted draft"
+            )
 
             # The postmortem keeps its deterministic sections and gains a narrative marked as a draft.
             await inc.click("incident.resolve", "alice")
@@ -72,4 +76,6 @@ async def test_catch_up_draft_update_and_postmortem_narrative(client, tmp_path, 
                 assert "LLM heard:" in result.postmortem.split("## Narrative", 1)[1]
             else:
                 assert "## Narrative\n\n_No language model is configured" in result.postmortem
-            await eventually(inc.channel_texts, lambda t: any(x.startswith("Postmortem (draft)") for x in t), what="postmortem")
+            await eventually(
+                inc.channel_texts, lambda t: any(x.startswith("Postmortem (draft)") for x in t), what="postmortem"
+            )

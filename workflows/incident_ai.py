@@ -50,10 +50,11 @@ def facts(state: IncidentState, now: datetime, limit: int = 60) -> str:
 
 def catch_up_fallback(state: IncidentState, now: datetime, recent: int = 10) -> str:
     end = state.resolved_at or now
-    lines = [
+    head = (
         f"{state.title}: {state.severity}, {state.status}, commander {who(state.commander)}, "
         f"running for {duration_text(end - state.started_at)}; {len(state.timeline)} timeline entries."
-    ]
+    )
+    lines = [head]
     if len(state.timeline) > recent:
         lines.append(f"Latest {recent}:")
     lines += [f"• {e.at:%H:%M} {e.actor}: {e.text}" for e in state.timeline[-recent:]]

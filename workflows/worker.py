@@ -15,15 +15,15 @@ from adapters.base import PlatformRegistry
 from workflows import TASK_QUEUE
 from workflows.activities.documents import DocumentActivities
 from workflows.activities.fetchers import SourceSettings
+from workflows.activities.incident_ai import IncidentAIActivities
 from workflows.activities.incidents import IncidentActivities
+from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
 from workflows.activities.triggering import TriggerActivities
 from workflows.activities.turn import TurnActivities
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.documents import DocumentProcessingWorkflow
-from workflows.activities.incident_ai import IncidentAIActivities
-from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.incident import IncidentWorkflow
 from workflows.incident_links import IncidentLinkWorkflow
 from workflows.notice import EventNoticeWorkflow

@@ -52,7 +52,9 @@ async def test_worker_killed_between_tool_call_and_child_start_yields_one_incide
                 await deployment.start_gateway(http)
                 sent = await say(http, REPORT)
                 thread = sent["thread"]
-                await until("the worker killed", lambda: asyncio.sleep(0, result=not deployment.worker.alive()), DEADLINE)
+                await until(
+                    "the worker killed", lambda: asyncio.sleep(0, result=not deployment.worker.alive()), DEADLINE
+                )
                 await deployment.start_worker()
 
                 async def question() -> dict | None:
@@ -60,11 +62,24 @@ async def test_worker_killed_between_tool_call_and_child_start_yields_one_incide
                     return found[0] if found else None
 
                 asked = await until("the confirmation question", question, DEADLINE, *deployment.processes())
-                approve = next(b for blk in asked["blocks"] if blk["type"] == "buttons" for b in blk["buttons"] if b["label"] == "Approve")
-                clicked = await http.post("/webchat/api/actions", json={
-                    "channel": "general", "thread": thread, "message_id": asked["id"],
-                    "action_id": approve["action_id"], "value": approve["value"], "user": "dana",
-                })
+                approve = next(
+                    b
+                    for blk in asked["blocks"]
+                    if blk["type"] == "buttons"
+                    for b in blk["buttons"]
+                    if b["label"] == "Approve"
+                )
+                clicked = await http.post(
+                    "/webchat/api/actions",
+                    json={
+                        "channel": "general",
+                        "thread": thread,
+                        "message_id": asked["id"],
+                        "action_id": approve["action_id"],
+                        "value": approve["value"],
+                        "user": "dana",
+                    },
+                )
                 assert clicked.status_code == 202, clicked.text
                 deployment.worker.kill()  # between the confirmation and (maybe) the child's start
                 await deployment.start_worker()

@@ -21,7 +21,9 @@ def labels(message: dict) -> list[str]:
 
 async def wait_message(stack: Stack, thread: str | None, starts: str, channel: str = "general") -> dict:
     msgs = await eventually(
-        lambda: stack.bot_messages(thread, channel), lambda ms: any(m["text"].startswith(starts) for m in ms), what=starts
+        lambda: stack.bot_messages(thread, channel),
+        lambda ms: any(m["text"].startswith(starts) for m in ms),
+        what=starts,
     )
     return [m for m in msgs if m["text"].startswith(starts)][-1]
 

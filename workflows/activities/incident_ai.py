@@ -45,7 +45,10 @@ class IncidentAIActivities:
             self._client = openai_client(self._llm)
         completion = await self._client.chat.completions.create(
             model=self._llm.model,
-            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{PROMPTS[req.kind]}\n\n{req.facts}"}],
+            messages=[
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": f"{PROMPTS[req.kind]}\n\n{req.facts}"},
+            ],
         )
         text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
         if not text:

@@ -9,7 +9,8 @@ escalated once. ``on_decided`` runs the call, or records why it did not run.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -39,7 +40,9 @@ class Confirmations:
         self._on_decided = on_decided
         self._watchers: list[asyncio.Task[None]] = []
 
-    async def propose(self, proposal: Proposal, where: ConversationKey, context: dict[str, Any] | None, timeout: float) -> None:
+    async def propose(
+        self, proposal: Proposal, where: ConversationKey, context: dict[str, Any] | None, timeout: float
+    ) -> None:
         await self.step.open(
             ApprovalRequest(
                 approval_id=proposal.approval_id,

@@ -78,7 +78,12 @@ class SessionTools:
         return Reply(text="\n\n".join([reply.text, *notes])) if notes else reply
 
     async def _rounds(
-        self, msg: ChatMessage, incident_id: str | None, specs: list[dict[str, Any]], messages: list[dict[str, Any]], done: list[str]
+        self,
+        msg: ChatMessage,
+        incident_id: str | None,
+        specs: list[dict[str, Any]],
+        messages: list[dict[str, Any]],
+        done: list[str],
     ) -> Reply:
         assert self.config is not None and self.runner is not None
         for round_no in range(1, self.config.max_rounds + 2):

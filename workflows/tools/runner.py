@@ -9,9 +9,10 @@ model answer. Consequential calls wait for a click (confirmations.py).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -39,12 +40,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tools.models import TOOL_CALLS_KEPT, Outcome, ToolCall, ToolCallRecord, ToolsConfig
     from workflows.tools.policy import needs_confirmation, refusal, refusal_note
     from workflows.tools.specs import (
+        TOOL_MODELS,
         PostIncidentUpdateArgs,
         ProcessDocumentArgs,
         RunWorkflowArgs,
         SetSeverityArgs,
         StartIncidentArgs,
-        TOOL_MODELS,
         args_model,
         parse_call,
     )
@@ -53,7 +54,10 @@ DOCUMENT_TYPE = "DocumentProcessingWorkflow"
 #: Characters of a document summary handed to the model (it is data, not instructions).
 DOCUMENT_CHARS = 4000
 
-StartChild = Callable[[WorkflowStart, "Actor | None", str, "Callable[[TriggeredWorkflow], Awaitable[None]] | None"], Awaitable[TriggeredWorkflow]]
+StartChild = Callable[
+    [WorkflowStart, "Actor | None", str, "Callable[[TriggeredWorkflow], Awaitable[None]] | None"],
+    Awaitable[TriggeredWorkflow],
+]
 
 
 @dataclass
@@ -99,7 +103,9 @@ class ToolRunner:
             return refused
         if needs_confirmation(parsed, self.config):
             return await self._propose(call_id, call, parsed, msg, incident_id)
-        outcome, result, started = await self._execute(call.name, parsed, msg.actor, msg.message_id, call_id, incident_id)
+        outcome, result, started = await self._execute(
+            call.name, parsed, msg.actor, msg.message_id, call_id, incident_id
+        )
         self._record(call_id, call, msg.actor, outcome, result, started)
         return result
 
@@ -118,7 +124,11 @@ class ToolRunner:
             payload = args_model(tool_spec).model_validate(args.args).model_dump(mode="json", exclude_none=True)
             decision = WorkflowStart(workflow_type=tool_spec.workflow_type, title=args.name, args={"payload": payload})
             started = await self._start(decision, actor, origin_message_id)
-            return "done", f"done: started {args.name} ({started.workflow_id}); it reports in this conversation.", started.workflow_id
+            return (
+                "done",
+                f"done: started {args.name} ({started.workflow_id}); it reports in this conversation.",
+                started.workflow_id,
+            )
         if isinstance(args, (PostIncidentUpdateArgs, SetSeverityArgs)) and incident_id is not None:
             return await self._incident_action(args, actor, incident_id, call_id)
         return "failed", f"error: {tool} cannot run here; nothing was done.", None
@@ -135,25 +145,39 @@ class ToolRunner:
             await self.hooks.post(builtin_reply("", self.hooks.summary(), started))
         return started
 
-    async def _start_incident(self, args: StartIncidentArgs, actor: Actor, origin_message_id: str) -> tuple[Outcome, str, str | None]:
+    async def _start_incident(
+        self, args: StartIncidentArgs, actor: Actor, origin_message_id: str
+    ) -> tuple[Outcome, str, str | None]:
         decision = WorkflowStart(workflow_type=INCIDENT_TYPE, title=args.title, severity=args.severity)
         pointer = await self.hooks.incidents.already_running(decision, self.hooks.state)
         if pointer is not None:
             return "refused", f"refused: {pointer.text}", None
         started = await self._start(decision, actor, origin_message_id)
-        return "done", f"done: incident \"{args.title}\" ({args.severity}) started as {started.workflow_id}.", started.workflow_id
+        return (
+            "done",
+            f'done: incident "{args.title}" ({args.severity}) started as {started.workflow_id}.',
+            started.workflow_id,
+        )
 
-    async def _process_document(self, args: ProcessDocumentArgs, actor: Actor, origin_message_id: str) -> tuple[Outcome, str, str | None]:
+    async def _process_document(
+        self, args: ProcessDocumentArgs, actor: Actor, origin_message_id: str
+    ) -> tuple[Outcome, str, str | None]:
         name = args.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or args.url
         doc = FileRef(name=name, url=args.url, source="url")
-        decision = WorkflowStart(workflow_type=DOCUMENT_TYPE, title=name, args={"documents": [doc.model_dump(mode="json")]})
+        decision = WorkflowStart(
+            workflow_type=DOCUMENT_TYPE, title=name, args={"documents": [doc.model_dump(mode="json")]}
+        )
         started = await self._start(decision, actor, origin_message_id)
         handle = self.hooks.child_handles.get(started.workflow_id)
         if handle is None:
-            return "done", f"done: processing {name} ({started.workflow_id}); the summary is posted here.", started.workflow_id
+            return (
+                "done",
+                f"done: processing {name} ({started.workflow_id}); the summary is posted here.",
+                started.workflow_id,
+            )
         try:  # the handle is an asyncio.Task of the child's result
             await workflow.wait_condition(handle.done, timeout=timedelta(seconds=self.config.document_wait_seconds))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "done", f"done: still processing {name}; its summary will be posted here.", started.workflow_id
         if handle.exception() is not None:
             return "failed", f"error: processing {name} failed: {handle.exception()}", started.workflow_id
@@ -166,13 +190,20 @@ class ToolRunner:
     async def _incident_action(
         self, args: PostIncidentUpdateArgs | SetSeverityArgs, actor: Actor, incident_id: str, event_id: str
     ) -> tuple[Outcome, str, str | None]:
+        value: str
         if isinstance(args, SetSeverityArgs):
             action, value = CHANGE_SEVERITY, args.level
         elif args.text.strip().lower().rstrip(".!") == "resolved":
             action, value = RESOLVE, ""
         else:
             action, value = POST_UPDATE, args.text
-        event = ActionEvent(key=self.hooks.state.key, actor=actor, action_id=action, value=value, event_id=f"tool-{self.hooks.state.session_id}-{event_id}")
+        event = ActionEvent(
+            key=self.hooks.state.key,
+            actor=actor,
+            action_id=action,
+            value=value,
+            event_id=f"tool-{self.hooks.state.session_id}-{event_id}",
+        )
         try:
             result = await workflow.execute_local_activity_method(
                 IncidentActivities.send_incident_action,
@@ -189,7 +220,9 @@ class ToolRunner:
 
     # ---- confirmations --------------------------------------------------------------------
 
-    async def _propose(self, call_id: str, call: ToolCall, args: BaseModel, msg: ChatMessage, incident_id: str | None) -> str:
+    async def _propose(
+        self, call_id: str, call: ToolCall, args: BaseModel, msg: ChatMessage, incident_id: str | None
+    ) -> str:
         if isinstance(args, StartIncidentArgs):
             decision = WorkflowStart(workflow_type=INCIDENT_TYPE, title=args.title, severity=args.severity)
             pointer = await self.hooks.incidents.already_running(decision, self.hooks.state)
@@ -197,7 +230,7 @@ class ToolRunner:
                 text = f"refused: {pointer.text}"
                 self._record(call_id, call, msg.actor, "refused", text)
                 return text
-            question = f"Start incident response for \"{args.title}\" ({args.severity})?"
+            question = f'Start incident response for "{args.title}" ({args.severity})?'
         elif isinstance(args, RunWorkflowArgs):
             shown = ", ".join(f"{k}={v}" for k, v in args.args.items() if v is not None)
             question = f"Run {args.name}" + (f" ({shown})" if shown else "") + "?"
@@ -214,7 +247,7 @@ class ToolRunner:
             incident_id=incident_id,
         )
         text = (
-            f"proposed: asked {_who(msg.actor)} to confirm \"{question}\" with the Approve or Cancel button. "
+            f'proposed: asked {_who(msg.actor)} to confirm "{question}" with the Approve or Cancel button. '
             "Nothing has happened yet, and nothing will without their click."
         )
         self._record(call_id, call, msg.actor, "proposed", text)
@@ -226,12 +259,18 @@ class ToolRunner:
     async def _decided(self, proposal: Proposal, record: ApprovalRecord) -> None:
         """A click (or the timeout) decided a proposal: run it as the requester, or record why not."""
         if record.outcome != "approved":
-            self._update(proposal.call_id, record.outcome, f"{record.outcome}: nothing was done")
+            outcome: Outcome = "cancelled" if record.outcome == "pending" else record.outcome
+            self._update(proposal.call_id, outcome, f"{outcome}: nothing was done")
             return
         args = TOOL_MODELS[proposal.tool].model_validate(proposal.args)
         async with self.hooks.lock:
             outcome, result, started = await self._execute(
-                proposal.tool, args, proposal.actor, proposal.origin_message_id, proposal.approval_id, proposal.incident_id
+                proposal.tool,
+                args,
+                proposal.actor,
+                proposal.origin_message_id,
+                proposal.approval_id,
+                proposal.incident_id,
             )
             if outcome != "done":
                 await self.hooks.post(Reply(text=f"I could not do that after all: {result}"))
@@ -239,16 +278,27 @@ class ToolRunner:
 
     # ---- records -------------------------------------------------------------------------------
 
-    def _record(self, call_id: str, call: ToolCall, actor: Actor, outcome: Outcome, result: str, started: str | None = None) -> None:
+    def _record(
+        self, call_id: str, call: ToolCall, actor: Actor, outcome: Outcome, result: str, started: str | None = None
+    ) -> None:
         state = self.hooks.state
         state.tool_calls.append(
             ToolCallRecord(
-                at=workflow.now(), call_id=call_id, tool=call.name, arguments=call.arguments[:1000],
-                actor_id=actor.id, actor_name=actor.name, outcome=outcome, result=result[:1000], workflow_id=started,
+                at=workflow.now(),
+                call_id=call_id,
+                tool=call.name,
+                arguments=call.arguments[:1000],
+                actor_id=actor.id,
+                actor_name=actor.name,
+                outcome=outcome,
+                result=result[:1000],
+                workflow_id=started,
             )
         )
         del state.tool_calls[:-TOOL_CALLS_KEPT]
-        self.hooks.append("system", f"tool:{call.name}", f"{call.name}({call.arguments[:300]}) -> {outcome}: {result[:300]}")
+        self.hooks.append(
+            "system", f"tool:{call.name}", f"{call.name}({call.arguments[:300]}) -> {outcome}: {result[:300]}"
+        )
 
     def _update(self, call_id: str, outcome: Outcome, result: str, started: str | None = None) -> None:
         for rec in reversed(self.hooks.state.tool_calls):
@@ -264,5 +314,7 @@ def tool_call_messages(calls: list[ToolCall], text: str) -> dict[str, Any]:
     return {
         "role": "assistant",
         "content": text or None,
-        "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls],
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls
+        ],
     }

@@ -17,7 +17,7 @@ Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 
 def _severity(value: object) -> object:
-    """"sev2", "2", "SEV 2" -> "SEV2" (models write severities many ways)."""
+    """ "sev2", "2", "SEV 2" -> "SEV2" (models write severities many ways)."""
     if isinstance(value, (str, int)):
         text = str(value).upper().replace(" ", "")
         return text if text.startswith("SEV") else f"SEV{text}"
@@ -54,7 +54,8 @@ class SessionStatusArgs(_Args):
 
 class PostIncidentUpdateArgs(_Args):
     text: str = Field(
-        min_length=1, max_length=2000,
+        min_length=1,
+        max_length=2000,
         description="the update; a status word (investigating, identified, monitoring, resolved) changes the status",
     )
 
@@ -110,7 +111,7 @@ def args_model(tool: WorkflowTool) -> type[BaseModel]:
     kinds: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool}
     fields: dict[str, Any] = {}
     for name, spec in tool.arguments.items():
-        kind: Any = Literal[tuple(spec.enum)] if spec.enum else kinds[spec.type]  # type: ignore[misc]
+        kind: Any = Literal[tuple(spec.enum)] if spec.enum else kinds[spec.type]
         default = ... if spec.required else None
         fields[name] = (kind if spec.required else kind | None, Field(default, description=spec.description))
     return create_model(f"Args_{tool.name.replace('-', '_')}", __config__=ConfigDict(extra="forbid"), **fields)
@@ -131,7 +132,9 @@ def tool_specs(config: ToolsConfig, in_incident: bool) -> list[dict[str, Any]]:
                 for w in config.workflows
             )
             description = f"{description} Workflows: {listed}"
-        specs.append({"type": "function", "function": {"name": name, "description": description, "parameters": parameters}})
+        specs.append(
+            {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
+        )
     return specs
 
 
@@ -150,7 +153,7 @@ def parse_call(call: ToolCall, config: ToolsConfig, in_incident: bool) -> BaseMo
         return f"error: there is no tool {call.name!r} here; the tools are: {', '.join(names)}."
     try:
         raw = json.loads(call.arguments or "{}")
-    except ValueError as err:
+    except json.JSONDecodeError as err:
         return f"error: the arguments of {call.name} are not valid JSON ({err.msg}); nothing was done."
     try:
         args = TOOL_MODELS[call.name].model_validate(raw)
