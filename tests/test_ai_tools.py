@@ -6,6 +6,9 @@ prompt-injected document that changes nothing.
 
 from __future__ import annotations
 
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
 from bots import sessions
 from tests.fake_openai import fake_openai
 from tests.support.ai_chat import decide, labels, wait_message
@@ -13,6 +16,7 @@ from tests.support.helpers import eventually
 from tests.support.httpserver import local_server, serve_files
 from tests.support.incident_chat import declare
 from tests.support.stack import running_stack
+from workflows.worker import WORKFLOWS
 
 REPORT = "checkout is throwing 500s for everyone since the deploy, can you get people on it?"
 INCIDENT = (
@@ -71,6 +75,11 @@ async def test_outage_report_starts_one_incident_after_the_requesters_confirmati
         assert any(h["role"] == "system" and h["actor"] == "tool:start_incident" for h in state["history"])
         shown = await sessions.show(stack.client, sid)
         assert shown is not None and shown["tool_calls"][0]["tool"] == "start_incident"
+
+        # The whole story (model answers, proposal, click, child start) replays from its history.
+        history = await stack.client.get_workflow_handle(sid).fetch_history()
+        replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+        assert (await replayer.replay_workflow(history, raise_on_replay_failure=True)).replay_failure is None
 
 
 async def test_a_guests_outage_report_starts_nothing_and_says_why(client, tmp_path):
