@@ -214,7 +214,7 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     postmortem = page.locator(f'#messages [data-message-id="{drafts[0]["id"]}"] [data-testid="message-body"]')
     await expect(postmortem.get_by_test_id("block-heading")).to_have_text(f"Postmortem (draft): {state.title}")
     await expect(postmortem.locator("h2")).to_have_text(
-        ["Summary", "Timeline (UTC)", "Approvals", "Decisions and changes", "Impact", "Root cause", "Action items"]
+        ["Summary", "Timeline (UTC)", "Approvals", "Decisions and changes", "Impact", "Root cause", "Action items", "Narrative"]
     )
     facts = postmortem.locator("table").first
     await expect(facts.locator("tr").filter(has_text="Severity").locator("td")).to_have_text(["Severity", "SEV1"])

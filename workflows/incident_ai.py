@@ -28,7 +28,10 @@ LABELS = {
     ("draft_update", True): "Draft stakeholder update (AI draft: edit before posting)",
     ("draft_update", False): "Draft stakeholder update (no language model: built from the latest entries)",
     ("narrative", True): "## Narrative (AI draft: review before sharing)",
-    ("narrative", False): "## Narrative\n\n_No language model is configured: write what happened here._",
+    (
+        "narrative",
+        False,
+    ): "## Narrative\n\n_No language model is configured, so no narrative was drafted: the sections above come from the record._",
 }
 
 

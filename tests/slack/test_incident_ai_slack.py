@@ -14,13 +14,16 @@ async def test_slack_catch_up_is_private_to_the_asker(client, tmp_path, fake_sla
     async with slack_stack(client, tmp_path, fake, incident_responders="UBOB") as (stack, sim):
         root = await sim.mention("C1", "UALICE", DECLARATION)
         workflow_id = await incident_of(stack, f"slack:{TEAM}:C1:{root['ts']}")
-        state = await eventually(lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card")
+        state = await eventually(
+            lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card"
+        )
         channel = state.conversation.channel
         posted = len(fake.messages.get(channel, []))
 
         assert (await sim.command("/incident", "catch up", channel=channel, user="UMAL")).status_code == 200
         told = await fake.wait_for(
-            lambda: [t for t in whispers(fake, "UMAL") if t.startswith("Catch-up (no language model")], what="the catch-up"
+            lambda: [t for t in whispers(fake, "UMAL") if t.startswith("Catch-up (no language model")],
+            what="the catch-up",
         )
         assert "Checkout is down" in told[0] and "timeline entries" in told[0]
         assert not any(t.startswith("Catch-up") for t in whispers(fake, "UALICE"))
