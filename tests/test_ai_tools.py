@@ -16,6 +16,8 @@ from tests.support.helpers import eventually
 from tests.support.httpserver import local_server, serve_files
 from tests.support.incident_chat import declare
 from tests.support.stack import running_stack
+from workflows.chat_session import ChatSessionWorkflow
+from workflows.incident import IncidentWorkflow
 from workflows.worker import WORKFLOWS
 
 REPORT = "checkout is throwing 500s for everyone since the deploy, can you get people on it?"
@@ -67,8 +69,6 @@ async def test_outage_report_starts_one_incident_after_the_requesters_confirmati
             incident["title"] == "Checkout returns 500s"
             and state["tool_calls"][0]["workflow_id"] == incident["workflow_id"]
         )
-        from workflows.incident import IncidentWorkflow
-
         inc = await stack.client.get_workflow_handle(incident["workflow_id"]).query(IncidentWorkflow.get_incident_state)
         assert inc.severity == "SEV2" and inc.commander is not None and inc.commander.id == "carol"
         # Tool calls are in the history and in `threadwork sessions show`.
@@ -196,3 +196,33 @@ async def test_a_prompt_injected_document_changes_nothing(client, tmp_path):
         assert [e.kind for e in after.timeline] == [e.kind for e in before.timeline]
         assert all(not d.allowed for d in after.decisions if d.actor_id == "dave")
         assert [c["tool"] for c in state["tool_calls"]] == ["process_document", "post_incident_update", "set_severity"]
+
+
+async def test_an_unanswered_confirmation_expires_and_an_ending_session_cancels_one(client, tmp_path):
+    async with (
+        fake_openai() as llm,
+        running_stack(client, tmp_path, llm_base_url=llm.base_url, incident_approval_timeout=1) as stack,
+    ):
+        llm.responder = lambda body: (
+            {"text": "Asked."} if body["messages"][-1]["role"] == "tool" else {"tool_calls": [INCIDENT], "text": ""}
+        )
+        sent = await stack.say(REPORT, user="carol")
+        # Escalated to the requester after the timeout, then expired after it again: nothing started.
+        await wait_message(stack, sent["thread"], "Escalating: no decision")
+        await wait_message(stack, sent["thread"], 'No decision on "Start incident response')
+        state = await eventually(
+            lambda: stack.state(sent["session_id"]), lambda s: s["tool_calls"][0]["outcome"] == "expired", what="expiry"
+        )
+        assert state["triggered_workflows"] == []
+
+    async with fake_openai() as llm, running_stack(client, tmp_path / "2", llm_base_url=llm.base_url) as stack:
+        llm.responder = lambda body: (
+            {"text": "Asked."} if body["messages"][-1]["role"] == "tool" else {"tool_calls": [INCIDENT], "text": ""}
+        )
+        sent = await stack.say(REPORT, user="carol")
+        await wait_message(stack, sent["thread"], "Asked.")
+        await stack.say("end", thread=sent["thread"], user="carol")
+        final = await stack.client.get_workflow_handle_for(ChatSessionWorkflow.run, sent["session_id"]).result()
+        assert [c.outcome for c in final.tool_calls] == ["cancelled"] and final.triggered_workflows == []
+        question = await wait_message(stack, sent["thread"], "Approval needed")
+        assert "cancelled: the conversation ended" in question["text"] and labels(question) == []
