@@ -104,13 +104,12 @@ async def test_run_workflow_deploy_asks_for_confirmation_and_keeps_four_eyes(cli
         args = {"service": "api", "version": "v1.4.2", "environment": "production"}
         llm.script_tool_calls(("run_workflow", {"name": "deploy-approval", "args": args}))
         llm.script_text("I've asked you to confirm the deploy request.")
-        # The tool list carries the registry's argument schema.
         sent = await stack.say("please get api v1.4.2 out to prod", user="carol")
+        question = await wait_message(stack, sent["thread"], "Approval needed: Run deploy-approval")
+        # The tool list carried the registry's argument schema.
         tools = {t["function"]["name"]: t["function"] for t in llm.tool_requests[0]["tools"]}
         assert tools["run_workflow"]["parameters"]["properties"]["name"]["enum"] == ["deploy-approval"]
         assert "environment" in tools["run_workflow"]["description"]
-
-        question = await wait_message(stack, sent["thread"], "Approval needed: Run deploy-approval")
         assert of_type(await stack.state(sent["session_id"]), "DeployApprovalWorkflow") == []
         assert (await decide(stack, question, "Approve", "carol"))["ephemeral"] is None
         deploy = await wait_message(stack, sent["thread"], "Approval needed: Deploy api v1.4.2 to production")
