@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from bots.config import Settings
 from workflows.approval import ApprovalRecord
 from workflows.contracts import Actor, ConversationKey
+from adapters.slack.blocks import message_links as slack_message_links
 from adapters.slack.blocks import render as slack_render
 from adapters.teams.cards import render_activity
 from workflows.contracts import Reply, conversation_link as link_token, plain_links, user_mention
@@ -115,6 +116,14 @@ def test_links_render_per_platform_with_a_plain_fallback():
     assert plain_links(text) == "in #inc-a by @Ann <now>"
     [message] = slack_render(Reply(text=text))
     assert message.text == "in <#C42> by <@U7> &lt;now&gt;" and message.blocks[0]["text"]["text"] == message.text
+    # A message (a key with a thread) links to its permalink when the platform found one, else to its channel.
+    approval = ConversationKey(platform="slack", workspace="T1", channel="C42", thread="1700000000.000100")
+    reply = Reply(text=f"approve it on {link_token(approval, 'the approval message')}")
+    assert slack_message_links(reply) == [approval]
+    url = "https://test.slack.com/archives/C42/p1700000000000100"
+    [message] = slack_render(reply, {("C42", "1700000000.000100"): url})
+    assert message.text == f"approve it on <{url}|the approval message>"
+    assert slack_render(reply)[0].text == "approve it on <#C42>"
     # A web chat id is no Slack user: it stays a name.
     [message] = slack_render(Reply(text=user_mention(Actor(id="web-1f2e", name="Cy"))))
     assert message.text == "@Cy"

@@ -33,7 +33,7 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         assert card["channel"] == state.conversation.channel == state.conversation_name
         assert state.responders == ["bob", "carol"] and state.commander.id == "alice" and state.severity == "SEV1"
         assert buttons(card) == [["Take command", "Change severity", "Post update", "Resolve"]]
-        assert fields(card)["Status"] == "investigating" and fields(card)["Commander"] == "alice"
+        assert fields(card)["Status"] == "investigating" and plain_links(fields(card)["Commander"]) == "@alice"
         assert {"Severity", "Started", "Duration", "Last update"} <= set(fields(card))
         origin = await eventually(inc.origin_texts, lambda t: any(state.conversation_name in x for x in t), what="link")
         assert any(f"#{state.conversation_name}" in plain_links(t) for t in origin)
@@ -49,7 +49,7 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         # A responder takes command; the card is updated in place.
         assert (await inc.click("incident.take_command", "bob"))["ephemeral"] is None
         card = await inc.card()
-        assert fields(card)["Commander"] == "bob"
+        assert plain_links(fields(card)["Commander"]) == "@bob"
         # The reporter is no longer in command and not a responder: refused.
         assert "not authorized" in (await inc.click("incident.severity", "alice"))["ephemeral"]
 
@@ -234,7 +234,7 @@ async def test_alert_started_incident_keeps_the_child_input_contract(stack):
     inc = Incident(stack, "", "", "alert:fp-1234")
     state = await inc.wait_state(lambda s: s.card is not None, "the card")
     assert state.commander is None and state.severity == "SEV2"
-    assert fields(await inc.card())["Commander"] == "unassigned"
+    assert plain_links(fields(await inc.card())["Commander"]) == "unassigned"
     # Nobody is in charge and no responders are configured: anyone may take command, then only they act.
     assert (await inc.click("incident.take_command", "erin"))["ephemeral"] is None
     assert "not authorized" in (await inc.click("incident.resolve", "frank"))["ephemeral"]

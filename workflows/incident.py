@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
+    from workflows.contracts import user_mention
     from workflows.contracts import (
         UNDELIVERED_KEPT,
         ActionEvent,
@@ -282,7 +283,7 @@ class IncidentWorkflow:
         before = ui.who(self.state.commander)
         self.state.commander = event.actor
         self._log(event.actor, "command", f"{ui.who(event.actor)} took command (was {before})")
-        await self._say(Reply(text=f"{ui.who(event.actor)} is now the incident commander (was {before})."))
+        await self._say(Reply(text=f"{user_mention(event.actor)} is now the incident commander (was {before})."))
         return None
 
     async def _change_severity(self, event: ActionEvent) -> ActionResult | None:
