@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.base import Delivery
 from bots.metrics import ACTIONS, MESSAGES
-from workflows.activities.incidents import find_incident
+from workflows.incident.activities import find_incident
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import (
     ActionEvent,

@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import incident_card as ui
+    from workflows.incident import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
     from workflows.contracts import (
@@ -34,8 +34,8 @@ with workflow.unsafe.imports_passed_through():
         conversation_link,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
-    from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
-    from workflows.incident_models import (
+    from workflows.incident.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
+    from workflows.incident.incident_models import (
         DEFAULT_SEVERITY,
         SEVERITIES,
         STATUSES,
@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
     from workflows.notify import report_status
-    from workflows.postmortem import render_postmortem
+    from workflows.incident.postmortem import render_postmortem
 
 #: How many names to try after ``name_taken`` before giving up on a channel.
 NAME_ATTEMPTS = 5

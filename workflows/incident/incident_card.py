@@ -22,7 +22,7 @@ from workflows.contracts import (
     TextBlock,
 )
 from workflows.contracts import conversation_link as link_token
-from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
+from workflows.incident.incident_models import SEVERITIES, STATUSES, IncidentState
 
 #: Channel names stay readable in every sidebar (Slack allows 80).
 MAX_CHANNEL_NAME = 40

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.contracts import ActionEvent, ActionResult, ConversationKey
-from workflows.incident_links import MEMO_KEY, link_id
+from workflows.incident.incident_links import MEMO_KEY, link_id
 
 
 class IncidentLookup(BaseModel):
