@@ -11,6 +11,8 @@ import importlib
 from functools import lru_cache
 from typing import Any
 
+from temporalio import workflow
+
 from workflows.contracts import ChildEntry, SessionConfig
 
 #: The built-ins as sessions knew them before ``SessionConfig.children`` (code, never mutated).
@@ -57,7 +59,8 @@ class ChildCatalog:
 def load_hooks_class(path: str) -> type:
     """The SessionHooks class named ``module:Class`` (code of this build, so deterministic)."""
     module_name, _, attr = path.partition(":")
-    target: Any = importlib.import_module(module_name)
+    with workflow.unsafe.imports_passed_through():  # the worker's module, not a sandbox copy
+        target: Any = importlib.import_module(module_name)
     for part in attr.split("."):
         target = getattr(target, part)
     return target  # type: ignore[no-any-return]
