@@ -106,6 +106,8 @@ class ChildSpec:
     def entry(self, settings: Any = None) -> ChildEntry:
         """The serializable part a session carries (``settings``: for ``configure``)."""
         args = self.configure(settings) if self.configure is not None and settings is not None else {}
+        if self.options is not None:
+            self.options.model_validate(args)  # a bad operator option fails at start-up, not in a child
         hooks = self.session_hooks
         return ChildEntry(
             workflow_type=self.workflow_type,
