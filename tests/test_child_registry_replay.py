@@ -35,7 +35,8 @@ async def test_a_registry_change_between_a_run_and_its_replay_does_not_break_rep
 
         await wait_until(both_played, "two toys played")
         state = await stack.state(session_id)
-        assert [w["workflow_id"] for w in state["triggered_workflows"]] == [f"{session_id}/toy/1", f"{session_id}/toy/2"]
+        started = [w["workflow_id"] for w in state["triggered_workflows"]]
+        assert started == [f"{session_id}/toy/1", f"{session_id}/toy/2"]
         history = await stack.client.get_workflow_handle(session_id).fetch_history()
 
     # The operator renames the entry (its name was the id segment and the short name) and drops

@@ -37,7 +37,9 @@ class ToyWorkflow:
     @workflow.run
     async def run(self, inp: ChildWorkflowInput) -> str:
         options = ToyOptions.model_validate(inp.args)
-        shouted = await workflow.execute_activity(toy_shout, options.text or inp.title, start_to_close_timeout=timedelta(seconds=10))
+        shouted = await workflow.execute_activity(
+            toy_shout, options.text or inp.title, start_to_close_timeout=timedelta(seconds=10)
+        )
         said = f"toy says {shouted} at level {options.level}"
         await Poster(inp.platform_retry_window_seconds).post(inp.origin, Reply(text=said), inp.origin_context)
         await report_status(inp.session_id, "played")
@@ -53,7 +55,8 @@ class ToyHooks(SessionHooks):
         return True, Reply(text=f"toy pong ({self.entry.display_name})")
 
     async def already_running(self, decision: WorkflowStart, state: SessionState) -> Reply | None:
-        if "again" in decision.title and any(w.workflow_type == self.entry.workflow_type for w in state.triggered_workflows):
+        played = any(w.workflow_type == self.entry.workflow_type for w in state.triggered_workflows)
+        if "again" in decision.title and played:
             return Reply(text="The toy was played here already.")
         return None
 

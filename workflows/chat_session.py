@@ -29,8 +29,8 @@ with workflow.unsafe.imports_passed_through():
         ActionResult,
         Actor,
         ChatMessage,
-        ChildStatus,
         ChildEntry,
+        ChildStatus,
         ChildWorkflowInput,
         HistoryEntry,
         Participant,
@@ -217,7 +217,8 @@ class ChatSessionWorkflow:
             if handled:
                 if reply is not None:
                     await self._post(reply)
-                    self._append("assistant", "threadwork", plain_links(reply.text))  # history (and the LLM) get plain text
+                    # History (and the LLM) get plain text.
+                    self._append("assistant", "threadwork", plain_links(reply.text))
                 return
         await self._answer(msg)
 
@@ -356,7 +357,8 @@ class ChatSessionWorkflow:
             if entry is None:
                 await self._post(Reply(text=f"I don't know a workflow called {req.workflow_type!r}."))
                 return
-            decision = WorkflowStart(workflow_type=entry.workflow_type, title=req.title or req.workflow_type, args=req.args)
+            title = req.title or req.workflow_type
+            decision = WorkflowStart(workflow_type=entry.workflow_type, title=title, args=req.args)
             pointer = await self._already_running(decision)
             if pointer is not None:
                 await self._post(pointer)

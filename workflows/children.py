@@ -13,6 +13,7 @@ from typing import Any
 
 from temporalio import workflow
 
+from workflows.childspec import SessionHooks
 from workflows.contracts import ChildEntry, SessionConfig
 
 #: The built-ins as sessions knew them before ``SessionConfig.children`` (code, never mutated).
@@ -56,11 +57,13 @@ class ChildCatalog:
 
 
 @lru_cache(maxsize=64)
-def load_hooks_class(path: str) -> type:
+def load_hooks_class(path: str) -> type[SessionHooks]:
     """The SessionHooks class named ``module:Class`` (code of this build, so deterministic)."""
     module_name, _, attr = path.partition(":")
     with workflow.unsafe.imports_passed_through():  # the worker's module, not a sandbox copy
         target: Any = importlib.import_module(module_name)
     for part in attr.split("."):
         target = getattr(target, part)
-    return target  # type: ignore[no-any-return]
+    if not (isinstance(target, type) and issubclass(target, SessionHooks)):
+        raise TypeError(f"session hooks {path!r} is not a SessionHooks subclass")
+    return target

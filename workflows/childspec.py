@@ -16,12 +16,12 @@ that exports a ``ChildSpec`` plus one registration: the built-in list
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pydantic import BaseModel
 
-from workflows.contracts import ChildEntry, ChatMessage, FileRef, Reply, SessionState, TriggerRule, WorkflowStart
+from workflows.contracts import ChatMessage, ChildEntry, FileRef, Reply, SessionState, TriggerRule, WorkflowStart
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -96,8 +96,6 @@ class ChildSpec:
     helper_workflows: tuple[type, ...] = ()
     #: Session behaviour (a SessionHooks subclass), loaded by the session from its ChildEntry.
     session_hooks: type[SessionHooks] | None = None
-    #: Extra per-spec data the registry keeps (webhook name...).
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def workflow_type(self) -> str:

@@ -16,7 +16,8 @@ async def report_status(session_id: str, status: str) -> None:
         return
     handle = workflow.get_external_workflow_handle(session_id)
     try:
-        await handle.signal(ChatSessionWorkflow.child_status, ChildStatus(workflow_id=workflow.info().workflow_id, status=status))
+        report = ChildStatus(workflow_id=workflow.info().workflow_id, status=status)
+        await handle.signal(ChatSessionWorkflow.child_status, report)
     except ApplicationError:
         # The session has ended; its next run starts fresh and does not list us.
         workflow.logger.info("session %s is closed; status %s not delivered", session_id, status)

@@ -170,7 +170,6 @@ def _child(spec: CustomWorkflowSpec, target: Any, where: str) -> ChildSpec:
         triggers=(*base.triggers, *rules),
         start_args=base.start_args or text_args,
         activities=activities,
-        extra={**base.extra, "webhook": spec.webhook},
     )
 
 

@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         TAKE_COMMAND,
     )
 
-INCIDENT_TYPE = "IncidentWorkflow"
 _COMMAND = re.compile(
     r"^\s*/?incident\s+(note|update|status|severity|sev|approve|approval|resolve|take\s+command|command)\b[\s:]*(.*)$",
     re.IGNORECASE | re.DOTALL,
@@ -68,7 +67,9 @@ class IncidentHooks(SessionHooks):
 
     async def running_incident(self, state: SessionState) -> str | None:
         """This conversation's running incident: one it started, or the one whose channel it is in."""
-        candidates = [w.workflow_id for w in reversed(state.triggered_workflows) if w.workflow_type == INCIDENT_TYPE and w.status == "running"]
+        mine = self.entry.workflow_type
+        running = [w for w in reversed(state.triggered_workflows) if w.workflow_type == mine and w.status == "running"]
+        candidates = [w.workflow_id for w in running]
         try:
             return await workflow.execute_local_activity_method(
                 IncidentActivities.find_incident_for,
@@ -82,7 +83,7 @@ class IncidentHooks(SessionHooks):
 
     async def already_running(self, decision: WorkflowStart, state: SessionState) -> Reply | None:
         """A pointer to the running incident when ``decision`` would declare a second one here."""
-        if decision.workflow_type != INCIDENT_TYPE or not workflow.patched(PATCH_ID):
+        if decision.workflow_type != self.entry.workflow_type or not workflow.patched(PATCH_ID):
             return None
         existing = await self.running_incident(state)
         if existing is None:
@@ -97,12 +98,12 @@ class IncidentHooks(SessionHooks):
 
     async def prepare(self, decision: WorkflowStart) -> WorkflowStart:
         """An explicit declaration (``/incident <title>``) gets its severity guessed from the title too."""
-        if decision.workflow_type != INCIDENT_TYPE or decision.severity or not workflow.patched(PATCH_ID):
+        if decision.workflow_type != self.entry.workflow_type or decision.severity or not workflow.patched(PATCH_ID):
             return decision
         guess = await workflow.execute_local_activity_method(
             TriggerActivities.match_trigger, MatchRequest(text=decision.title), start_to_close_timeout=timedelta(seconds=5)
         )
-        if guess is not None and guess.workflow_type == INCIDENT_TYPE and guess.severity:
+        if guess is not None and guess.workflow_type == self.entry.workflow_type and guess.severity:
             return decision.model_copy(update={"severity": guess.severity})
         return decision
 
