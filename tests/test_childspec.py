@@ -29,7 +29,8 @@ def test_a_session_without_children_in_its_input_knows_the_builtins_as_before():
 def test_the_session_config_carries_every_child_with_its_operator_options():
     config = Settings(_env_file=None, incident_responders="U1 U2").session_config()
     catalog = ChildCatalog(config)
-    assert [e.workflow_type for e in config.children] == ["IncidentWorkflow", "DocumentProcessingWorkflow", "DeployApprovalWorkflow"]
+    types = [e.workflow_type for e in config.children]
+    assert types == ["IncidentWorkflow", "DocumentProcessingWorkflow", "DeployApprovalWorkflow"]
     assert catalog.args("IncidentWorkflow")["responders"] == ["U1", "U2"]
     deploy = catalog.spec_for("deploy-approval")
     assert deploy is not None and deploy.workflow_type == "DeployApprovalWorkflow" and deploy.kind == "deploy-approval"
@@ -66,4 +67,5 @@ async def test_start_args_come_from_the_started_childs_spec():
     doc = await acts.match_trigger_now("summarize https://example.com/r.txt", [FileRef(name="a.txt", url="u")])
     assert doc is not None and [d["name"] for d in doc.args["documents"]] == ["a.txt", "r.txt"]
     toy = await acts.match_trigger_now("let's play with the toy", [])
-    assert toy is not None and toy.workflow_type == "ToyChildWorkflow" and toy.args == {"text": "let's play with the toy"}
+    assert toy is not None and toy.workflow_type == "ToyChildWorkflow"
+    assert toy.args == {"text": "let's play with the toy"}
