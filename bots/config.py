@@ -9,13 +9,12 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from temporalio.common import WorkerDeploymentVersion
 
 from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
-from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
 from workflows.builtin_children import all_children, child_entries
+from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
 from workflows.incident.incident_models import IncidentOptions
 from workflows.incident.spec import incident_options
 

@@ -25,7 +25,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from bots.errors import StartupError
 from workflows.chat_session import ChatSessionWorkflow
 
-
 SESSIONS = "WorkflowType = 'ChatSessionWorkflow' AND ExecutionStatus = 'Running'"
 #: How the status table names sessions that run on no build (started by unversioned workers).
 UNVERSIONED = "(unversioned)"

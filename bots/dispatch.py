@@ -23,9 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.base import Delivery
 from bots.metrics import ACTIONS, MESSAGES
-from workflows.incident.activities import find_incident
 from workflows.chat_session import ChatSessionWorkflow
-from workflows.handlers import ActionTarget, signal_name
 from workflows.contracts import (
     ActionEvent,
     ActionResult,
@@ -36,6 +34,8 @@ from workflows.contracts import (
     SessionState,
     TriggerRequest,
 )
+from workflows.handlers import ActionTarget, signal_name
+from workflows.incident.activities import find_incident
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,6 @@ class Dispatcher:
                 ActionTarget.handle_action,
                 event,
                 id=event.event_id or None,
-                result_type=ActionResult,
                 rpc_timeout=ACCEPT_TIMEOUT,
             )
         except WorkflowUpdateFailedError as err:

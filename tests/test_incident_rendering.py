@@ -8,13 +8,22 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from bots.config import Settings
-from workflows.approval import ApprovalRecord
-from workflows.contracts import Actor, ConversationKey
 from adapters.slack.blocks import render as slack_render
 from adapters.teams.cards import render_activity
-from workflows.contracts import Reply, conversation_link as link_token, plain_links, user_mention
-from workflows.incident.incident_card import announcement, card, channel_name, conversation_link, duration_text, postmortem_reply, short_title, summary_text
+from bots.config import Settings
+from workflows.approval import ApprovalRecord
+from workflows.contracts import Actor, ConversationKey, Reply, plain_links, user_mention
+from workflows.contracts import conversation_link as link_token
+from workflows.incident.incident_card import (
+    announcement,
+    card,
+    channel_name,
+    conversation_link,
+    duration_text,
+    postmortem_reply,
+    short_title,
+    summary_text,
+)
 from workflows.incident.incident_models import DecisionRecord, IncidentOptions, IncidentState, TimelineEntry
 from workflows.incident.incident_routing import parse_incident_command
 from workflows.incident.postmortem import render_postmortem

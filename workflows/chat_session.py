@@ -21,10 +21,11 @@ with workflow.unsafe.imports_passed_through():
         guest_limit_reply,
     )
     from workflows.activities.turn import TurnActivities, TurnRequest, TurnResult
-    from workflows.childspec import SessionHooks
     from workflows.children import ChildCatalog, load_hooks_class
+    from workflows.childspec import SessionHooks
     from workflows.contracts import (
         MAX_MESSAGE_CHARS,
+        UNDELIVERED_KEPT,
         ActionEvent,
         ActionResult,
         Actor,
@@ -40,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         SessionSummary,
         TriggeredWorkflow,
         TriggerRequest,
-        UNDELIVERED_KEPT,
         WorkflowStart,
         plain_links,
     )
@@ -213,12 +213,12 @@ class ChatSessionWorkflow:
             return
 
         for hooks in self._hooks.values():
-            handled, reply = await hooks.command(msg, self.state)
+            handled, answer = await hooks.command(msg, self.state)
             if handled:
-                if reply is not None:
-                    await self._post(reply)
+                if answer is not None:
+                    await self._post(answer)
                     # History (and the LLM) get plain text.
-                    self._append("assistant", "threadwork", plain_links(reply.text))
+                    self._append("assistant", "threadwork", plain_links(answer.text))
                 return
         await self._answer(msg)
 

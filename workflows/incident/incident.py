@@ -20,7 +20,6 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.incident import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
     from workflows.contracts import (
@@ -34,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         conversation_link,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
+    from workflows.incident import incident_card as ui
     from workflows.incident.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
     from workflows.incident.incident_models import (
         DEFAULT_SEVERITY,
@@ -44,8 +44,8 @@ with workflow.unsafe.imports_passed_through():
         IncidentState,
         TimelineEntry,
     )
-    from workflows.notify import report_status
     from workflows.incident.postmortem import render_postmortem
+    from workflows.notify import report_status
 
 #: Short titles, readable channel names, announcements, a current topic, linked answers (docs/incidents.md).
 #: Incidents recorded before it replay without the announcement and topic calls.

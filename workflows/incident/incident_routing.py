@@ -17,12 +17,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.incident.activities import IncidentActionRequest, IncidentActivities, IncidentLookup
     from workflows.activities.models import MatchRequest
     from workflows.activities.triggering import TriggerActivities
     from workflows.childspec import SessionHooks
     from workflows.contracts import ActionEvent, ChatMessage, Reply, SessionState, WorkflowStart
     from workflows.delivery import DELIVERY_FAILURES
+    from workflows.incident.activities import IncidentActionRequest, IncidentActivities, IncidentLookup
     from workflows.incident.incident_card import (
         CHANGE_SEVERITY,
         NOTE,
