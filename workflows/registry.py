@@ -116,14 +116,9 @@ class CustomWorkflowRegistry:
     def listings(self) -> list[WorkflowListing]:
         return [w.listing() for w in self.workflows]
 
-    def classes(self) -> list[type]:
-        return [w.cls for w in self.workflows]
-
     def children(self) -> list[ChildSpec]:
+        """Each entry as a ChildSpec (the same record the built-ins are)."""
         return [w.child for w in self.workflows]
-
-    def trigger_rules(self) -> list[TriggerRule]:
-        return [rule for w in self.workflows for rule in w.child.triggers]
 
     def check_against(self, builtins: list[type]) -> None:
         """Refuse a custom workflow that reuses a built-in workflow type's name with another class."""
@@ -135,7 +130,6 @@ class CustomWorkflowRegistry:
                     f"custom workflow {w.spec.name!r} ({w.spec.entry_point}) is named {w.workflow_type!r}, "
                     f"a built-in workflow type: give it another @workflow.defn(name=...)"
                 )
-
 
 
 def _activities(entry_point: str) -> list[Callable[..., Any]]:
