@@ -12,7 +12,7 @@ from tests.slack.support import new_ts
 from tests.slack.conftest import slack_stack
 from tests.support.helpers import eventually
 from workflows.incident import IncidentWorkflow
-from workflows.incident_models import IncidentState
+from workflows.incident.incident_models import IncidentState
 
 SLACK_CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 DECLARATION = "we have a critical incident: checkout is down"

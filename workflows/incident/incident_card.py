@@ -23,7 +23,7 @@ from workflows.contracts import (
 )
 from workflows.contracts import conversation_link as link_token
 from workflows.contracts import user_mention
-from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
+from workflows.incident.incident_models import SEVERITIES, STATUSES, IncidentState
 
 #: Channel names stay readable in every sidebar (Slack allows 80).
 MAX_CHANNEL_NAME = 40
