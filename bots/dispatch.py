@@ -23,7 +23,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.base import Delivery
 from bots.metrics import ACTIONS, MESSAGES
-from workflows.activities.incidents import find_incident
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import (
     ActionEvent,
@@ -35,6 +34,8 @@ from workflows.contracts import (
     SessionState,
     TriggerRequest,
 )
+from workflows.handlers import ActionTarget, signal_name
+from workflows.incident.activities import find_incident
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +131,9 @@ class Dispatcher:
         handle = self.client.get_workflow_handle(workflow_id)
         try:
             return await handle.execute_update(
-                "handle_action",
+                ActionTarget.handle_action,
                 event,
                 id=event.event_id or None,
-                result_type=ActionResult,
                 rpc_timeout=ACCEPT_TIMEOUT,
             )
         except WorkflowUpdateFailedError as err:
@@ -155,7 +155,7 @@ class Dispatcher:
                 SessionInput(key=key, config=self.session_config),
                 id=session_id,
                 task_queue=self.task_queue,
-                start_signal="trigger_workflow",
+                start_signal=signal_name(ChatSessionWorkflow.trigger_workflow),
                 start_signal_args=[request],
             )
         except (RPCError, RuntimeError) as err:  # RuntimeError: a lazy client that cannot connect

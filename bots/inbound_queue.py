@@ -7,9 +7,9 @@ process sharing the store can drain what another one left behind, and a SIGKILLe
 gateway's entries come back once their lease runs out.
 
 ``InboundQueue`` is the interface the dispatcher uses; ``SQLiteInboundQueue`` is the
-one-host implementation (WAL, one file in THREADWORK_DATA_DIR). A shared store for
-several hosts (PostgreSQL, ``SELECT ... FOR UPDATE SKIP LOCKED``) implements the same
-methods.
+one-host implementation (WAL, one file in THREADWORK_DATA_DIR);
+``PostgresInboundQueue`` (bots/inbound_queue_postgres.py) is the one gateways on many
+hosts share.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import AsyncIterator, Protocol
 import aiosqlite
 
 from adapters.sqlite_file import open_sqlite
-
 from workflows.contracts import ChatMessage
 
 SCHEMA = """

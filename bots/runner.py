@@ -19,6 +19,7 @@ from bots.config import Settings
 from bots.devserver import DevServer
 from bots.errors import StartupError
 from bots.queued_dispatch import gateway_dispatcher
+from bots.refused_notice import refused_notice
 from bots.gateway import build_app
 from bots.ports import PortClaim
 from bots.temporal import connect, runtime
@@ -51,7 +52,7 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _start_gateway(settings: Settings, client: Client, platforms: Platforms) -> web.AppRunner:
-    dispatcher = gateway_dispatcher(client, settings)
+    dispatcher = gateway_dispatcher(client, settings, platforms.storage, refused_notice(platforms.registry))
     runner = web.AppRunner(build_app(client, dispatcher, platforms), access_log=None)
     await runner.setup()
     try:

@@ -70,5 +70,5 @@ async def end(client: Client, session_id: str) -> bool:
         raise
     if desc.status != WorkflowExecutionStatus.RUNNING:
         return False
-    await handle.execute_update("end_session", "command")
+    await handle.execute_update(ChatSessionWorkflow.end_session, "command")
     return True

@@ -35,6 +35,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import user_mention
     from workflows.contracts import (
         ActionEvent,
         ActionResult,
@@ -114,7 +115,7 @@ def question_reply(req: ApprovalRequest, record: ApprovalRecord, workflow_id: st
     blocks: list[Any] = [
         TextBlock(text="Approval needed", style="heading"),
         TextBlock(text=req.question),
-        FieldsBlock(fields=[("Requested by", _who(req.requested_by)), ("Status", status)]),
+        FieldsBlock(fields=[("Requested by", user_mention(req.requested_by)), ("Status", status)]),
     ]
     if record.outcome == "pending":
         blocks.append(

@@ -13,23 +13,31 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from adapters.base import PlatformRegistry
 from workflows import TASK_QUEUE
-from workflows.activities.documents import DocumentActivities
 from workflows.activities.fetchers import SourceSettings
-from workflows.activities.incident_ai import IncidentAIActivities
-from workflows.activities.incidents import IncidentActivities
 from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
 from workflows.activities.triggering import TriggerActivities
 from workflows.activities.turn import TurnActivities
+from workflows.builtin_children import BUILTIN_CHILDREN, all_children
 from workflows.chat_session import ChatSessionWorkflow
-from workflows.documents import DocumentProcessingWorkflow
-from workflows.incident import IncidentWorkflow
-from workflows.incident_links import IncidentLinkWorkflow
+from workflows.childspec import ChildSpec, WorkerResources
 from workflows.notice import EventNoticeWorkflow
 from workflows.registry import CustomWorkflowRegistry, load_registry
 
-WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, IncidentLinkWorkflow, DocumentProcessingWorkflow, EventNoticeWorkflow]
+
+def spec_workflows(children: list[ChildSpec] | tuple[ChildSpec, ...]) -> list[type]:
+    """The workflow classes of ``children`` and their helpers, each once, in order."""
+    found: list[type] = []
+    for spec in children:
+        for cls in (spec.workflow, *spec.helper_workflows):
+            if cls not in found:
+                found.append(cls)
+    return found
+
+
+#: The core workflows and the built-in children's (what the recorded histories cover).
+WORKFLOWS = [ChatSessionWorkflow, *spec_workflows(BUILTIN_CHILDREN), EventNoticeWorkflow]
 
 
 @dataclass
@@ -57,7 +65,7 @@ def registered_workflows(custom: CustomWorkflowRegistry, replace: list[type] | N
     ``replace`` stands in for the one registered under its name."""
     replacing = {name: cls for cls, name in zip(replace or [], workflow_types(replace or []))}
     builtin = [replacing.get(name, cls) for cls, name in zip(WORKFLOWS, workflow_types(WORKFLOWS))]
-    return builtin + [cls for cls in custom.classes() if cls not in WORKFLOWS]
+    return builtin + [cls for cls in spec_workflows(custom.children()) if cls not in WORKFLOWS]
 
 
 def deployment_config(version: WorkerDeploymentVersion | None) -> WorkerDeploymentConfig | None:
@@ -82,15 +90,14 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     platform = PlatformActivities(registry)
     custom = load_registry(options.custom_workflows_file)
     custom.check_against(WORKFLOWS)
-    custom.register_children()
+    children = all_children(custom)
     workflows = registered_workflows(custom, options.replace_workflows)
     # Rules naming a workflow this worker does not register are refused at start-up.
-    trigger = TriggerActivities(options.triggers_file, custom.trigger_rules(), workflow_types(workflows))
-    documents = DocumentActivities(options.document_max_bytes, options.sources, options.llm)
+    trigger = TriggerActivities(options.triggers_file, children, workflow_types(workflows))
     turn = TurnActivities(trigger, replies, platform)
-    incidents = IncidentActivities(client)
     model = ModelTurnActivities(options.llm)
-    incident_ai = IncidentAIActivities(options.llm)
+    resources = WorkerResources(client=client, options=options)
+    child_activities = [act for spec in children if spec.activities is not None for act in spec.activities(resources)]
     return Worker(
         client,
         task_queue=options.task_queue,
@@ -106,13 +113,8 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             platform.send_private,
             trigger.match_trigger,
             turn.take_turn,
-            documents.fetch_and_extract,
-            documents.summarize,
-            incidents.find_incident_for,
-            incidents.send_incident_action,
             model.model_turn,
-            incident_ai.write_incident_text,
-            *custom.activities(),
+            *child_activities,
         ],
         max_cached_workflows=options.max_cached_workflows,
         deployment_config=deployment_config(options.deployment),

@@ -39,7 +39,7 @@ async def setup_events(settings: Settings, platforms: Platforms) -> None:
         if client is None or task_queue is None:
             raise RuntimeError("the event routes need a dispatcher with a Temporal client and task queue")
         starter = EventStarter(
-            client, task_queue, key, {"IncidentWorkflow": settings.incident_args()}, settings.platform_retry_window
+            client, task_queue, key, settings.child_args(), settings.platform_retry_window
         )
         EventRoutes(token, starter, registry, graph, lookback).add_to(app)
 

@@ -23,6 +23,7 @@ from adapters.slack.commands import register_commands
 from adapters.slack.incident_events import on_reaction_added
 from adapters.slack.mapping import Route, is_dm, mentions, route, to_action_event, to_chat_message
 from adapters.slack.platform import thread_ts_of
+from adapters.slack.received_events import ReceivedEvents
 from adapters.slack.thread_membership import BotIdentity, ThreadMembership
 from adapters.slack.users import ActorCache
 from workflows.contracts import ConversationKey
@@ -34,7 +35,13 @@ log = logging.getLogger(__name__)
 class SlackBot:
     """Listeners for one AsyncApp; the dispatcher is attached when the gateway mounts the routes."""
 
-    def __init__(self, app: AsyncApp, actors: ActorCache | None = None, custom_workflows: list[WorkflowListing] | None = None) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        actors: ActorCache | None = None,
+        custom_workflows: list[WorkflowListing] | None = None,
+        received: ReceivedEvents | None = None,
+    ) -> None:
         self.app = app
         self.actors = actors or ActorCache()
         #: Operator-registered workflows (workflows/registry.py) for /threadwork workflows | run.
@@ -42,6 +49,10 @@ class SlackBot:
         self.dispatcher: SessionDispatcher | None = None
         #: Which threads belong to a session: thread replies without a mention need one.
         self.threads = ThreadMembership()
+        #: Message events kept from before the acknowledgement until ``_on_message`` ends.
+        self.received = received
+        if received is not None:
+            app.middleware(received.middleware)
         app.event("app_mention")(self._on_message)
         app.event("message")(self._on_message)
         app.event("reaction_added")(self._on_reaction)
@@ -68,6 +79,13 @@ class SlackBot:
         """Subscribed but not used (yet): acknowledged so Slack does not retry it."""
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        try:
+            await self._handle_message(event, body, context, client)
+        finally:
+            if self.received is not None:
+                await self.received.done(body)
+
+    async def _handle_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         team_id = body.get("team_id") or context.team_id or ""
         where = route(event, team_id, context.bot_user_id, context.bot_id)
         if where.key is None:

@@ -20,7 +20,7 @@ from adapters.base import UNAVAILABLE_TEXT, Delivery
 from adapters.slack.blocks import escape
 from adapters.slack.incident_events import on_incident_subcommand
 from adapters.slack.mapping import DM_THREAD
-from workflows.activities.responder import WORKFLOW_NAMES
+from workflows.builtin_children import BUILTIN_CHILDREN
 from workflows.contracts import ActionEvent, ConversationKey, SessionState, TriggerRequest
 from workflows.registry import WorkflowListing
 
@@ -50,7 +50,7 @@ def command_key(command: dict[str, Any]) -> ConversationKey:
 
 
 def workflows_text(custom: list[WorkflowListing]) -> str:
-    lines = [f"• {name} ({wf_type})" for wf_type, name in WORKFLOW_NAMES.items()]
+    lines = [f"• {spec.display_name} ({spec.workflow_type})" for spec in BUILTIN_CHILDREN]
     for wf in custom:
         said = f"; or say \"{wf.triggers[0]}\"" if wf.triggers else ""
         hook = f"; webhook {wf.webhook_path}" if wf.webhook_path else ""

@@ -15,8 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import escape
 from workflows.contracts import ActionEvent, ConversationKey, MessageRef
-from workflows.incident_card import NOTE
-from workflows.incident_routing import parse_incident_command
+from workflows.incident.incident_card import NOTE
+from workflows.incident.incident_routing import parse_incident_command
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackBot

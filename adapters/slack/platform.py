@@ -26,6 +26,7 @@ from adapters.base import PlatformError
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
+from adapters.slack.permalinks import Permalinks
 from adapters.posted_log import PostedLog
 from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
 
@@ -81,6 +82,7 @@ class SlackPlatform:
         self.clients = clients
         self.posted = posted
         self._post_clients: dict[str, AsyncWebClient] = {}
+        self.permalinks = Permalinks(self._client)
 
     async def _client(self, team: str) -> AsyncWebClient:
         return await self.clients.client_for(team)
@@ -111,7 +113,7 @@ class SlackPlatform:
         context: dict[str, Any] | None = None,
     ) -> MessageRef:
         try:
-            messages = render(reply)
+            messages = render(reply, await self.permalinks.of(reply))
         except RenderError as err:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         client = await self._post_client(key.workspace)
@@ -172,7 +174,7 @@ class SlackPlatform:
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         try:
-            messages = render(reply)
+            messages = render(reply, await self.permalinks.of(reply))
         except RenderError as err:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         client = await self._client(ref.key.workspace)

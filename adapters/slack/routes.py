@@ -7,10 +7,12 @@ websocket to Slack when the gateway starts and closes it when the gateway stops.
 from __future__ import annotations
 
 import logging
+import time
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.base import SessionDispatcher
@@ -38,6 +40,9 @@ class SlackRoutes:
     def add_to(self, web_app: web.Application, dispatcher: SessionDispatcher) -> None:
         self.bot.attach(dispatcher)
         web_app.on_cleanup.append(self._close_thread_lookups)
+        if self.bot.received is not None:
+            web_app.on_startup.append(self._start_replays)
+            web_app.on_cleanup.append(self._stop_replays)
         if self.socket_mode:
             web_app.on_startup.append(self._start_socket_mode)
             web_app.on_cleanup.append(self._stop_socket_mode)
@@ -50,6 +55,28 @@ class SlackRoutes:
 
     async def _close_thread_lookups(self, _app: web.Application) -> None:
         await self.bot.threads.close()
+
+    async def _start_replays(self, _app: web.Application) -> None:
+        assert self.bot.received is not None
+        await self.bot.received.start(self.replay)
+
+    async def _stop_replays(self, _app: web.Application) -> None:
+        assert self.bot.received is not None
+        await self.bot.received.close()
+
+    async def replay(self, body: str) -> None:
+        """Hand a kept event to bolt again, as Slack would send it (signed now with our own secret)."""
+        if self.socket_mode:
+            request = AsyncBoltRequest(body=body, mode="socket_mode")
+        else:
+            timestamp = str(int(time.time()))
+            headers = {
+                "content-type": "application/json",
+                "x-slack-request-timestamp": timestamp,
+                "x-slack-signature": self.verifier.generate_signature(timestamp=timestamp, body=body),
+            }
+            request = AsyncBoltRequest(body=body, headers=headers)
+        await self.app.async_dispatch(request)
 
     async def events(self, request: web.Request) -> web.Response:
         """Signature on the raw bytes first (401), then the hardened parse (4xx), then bolt."""

@@ -10,6 +10,7 @@ from adapters.slack.app import SlackBot
 from adapters.slack.client import SlackClients, make_client
 from adapters.slack.oauth import installation_store, oauth_settings
 from adapters.slack.platform import SlackPlatform
+from adapters.slack.received_events import ReceivedEvents
 from adapters.storage.backends import Storage
 from workflows.registry import list_workflows
 from adapters.slack.routes import SlackRoutes
@@ -45,7 +46,13 @@ async def setup_slack(settings: Settings, platforms: Platforms) -> SlackRoutes:
     await posted.open()
     platforms.closers.append(posted.close)
     platform = SlackPlatform(clients, posted)
-    routes = SlackRoutes(SlackBot(build_bolt_app(settings, store, platforms.storage), custom_workflows=list_workflows(settings.custom_workflows_file)), settings.slack_signing_secret or "", settings.slack_app_token)
+    received = ReceivedEvents(platforms.storage.slack_received_journal(), settings.slack_replay_after)
+    bot = SlackBot(
+        build_bolt_app(settings, store, platforms.storage),
+        custom_workflows=list_workflows(settings.custom_workflows_file),
+        received=received,
+    )
+    routes = SlackRoutes(bot, settings.slack_signing_secret or "", settings.slack_app_token)
     platform.routes = routes  # for operators and tests: which mode was chosen
     platforms.registry.register(platform)
     platforms.mounts.append(lambda app, dispatcher: routes.add_to(app, dispatcher))

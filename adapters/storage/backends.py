@@ -57,6 +57,16 @@ class Storage:
             return PostgresPostedLog(self.database, platform)
         return SqlitePostedLog(self.data_dir / f"{platform}-posted.sqlite3")
 
+    def slack_received_journal(self) -> Any:
+        """Slack events acknowledged but not yet queued (adapters/slack/received_journal.py)."""
+        if self.database is not None:
+            from adapters.slack.received_journal_postgres import PostgresReceivedJournal
+
+            return PostgresReceivedJournal(self.database)
+        from adapters.slack.received_journal import SqliteReceivedJournal
+
+        return SqliteReceivedJournal(self.data_dir / "slack-received.sqlite3")
+
     def slack_installation_store(self, client_id: str) -> Any:
         if self.database is not None:
             from adapters.slack.oauth_postgres import PostgresInstallationStore

@@ -68,6 +68,10 @@ class Outage:
         return fault
 
 
+def permalink(channel: str, ts: str) -> str:
+    return f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -286,6 +290,13 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         msg.update(text=p.get("text", ""), blocks=p.get("blocks") or [], edited=True)
         return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "text": msg["text"]}
+
+    def _chat_getPermalink(self, p: dict, token: str) -> dict:
+        """The URL shape Slack documents: https://{workspace}.slack.com/archives/{channel}/p{ts without the dot}."""
+        channel, ts = p.get("channel", ""), p.get("message_ts", "")
+        if self._find(channel, ts) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "permalink": permalink(channel, ts)}
 
     def _chat_postEphemeral(self, p: dict, token: str) -> dict:
         self.ephemeral.append(dict(p))

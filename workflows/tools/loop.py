@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import ActionEvent, ActionResult, ChatMessage, Reply, SessionSummary
     from workflows.delivery import DELIVERY_FAILURES
     from workflows.tools.models import ModelTurnRequest, ToolsConfig
-    from workflows.tools.runner import SessionHooks, ToolRunner, tool_call_messages
+    from workflows.tools.runner import SessionAccess, ToolRunner, tool_call_messages
     from workflows.tools.specs import tool_specs
 
 MODEL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -38,7 +38,7 @@ SYSTEM_PROMPT = (
 class SessionTools:
     """The session's hook: ``active`` says whether turns go to the model with tools."""
 
-    def __init__(self, config: ToolsConfig | None, hooks: SessionHooks) -> None:
+    def __init__(self, config: ToolsConfig | None, hooks: SessionAccess) -> None:
         self.config = config
         self.hooks = hooks
         self.runner = ToolRunner(config, hooks) if config is not None else None
@@ -68,7 +68,8 @@ class SessionTools:
     async def converse(self, msg: ChatMessage, summary: SessionSummary) -> Reply:
         """The reply to ``msg`` after the model's tool calls ran (a polite fallback when the model fails)."""
         assert self.config is not None and self.runner is not None
-        incident_id = await self.hooks.incidents.running_incident(self.hooks.state)
+        incidents = self.runner.incidents
+        incident_id = await incidents.running_incident(self.hooks.state) if incidents is not None else None
         specs = tool_specs(self.config, incident_id is not None)
         messages = conversation(summary, msg)
         done: list[str] = []

@@ -9,20 +9,20 @@ model answer. Consequential calls wait for a click (confirmations.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.activities.incidents import IncidentActionRequest, IncidentActivities
+    from workflows.activities.documents import DocumentSummary
     from workflows.activities.responder import builtin_reply, status_reply
     from workflows.approval import ApprovalRecord
+    from workflows.childspec import SessionHooks
     from workflows.contracts import (
-        ActionEvent,
         Actor,
         ChatMessage,
         FileRef,
@@ -33,10 +33,8 @@ with workflow.unsafe.imports_passed_through():
         WorkflowStart,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster
-    from workflows.documents import DocumentResult
-    from workflows.incident_card import CHANGE_SEVERITY, POST_UPDATE, RESOLVE
-    from workflows.incident_routing import INCIDENT_TYPE, LOOKUP_RETRY, IncidentRouter
     from workflows.tools.confirmations import Confirmations, Proposal
+    from workflows.tools.incidents import Change, IncidentAccess, incident_access
     from workflows.tools.models import TOOL_CALLS_KEPT, Outcome, ToolCall, ToolCallRecord, ToolsConfig
     from workflows.tools.policy import needs_confirmation, refusal, refusal_note
     from workflows.tools.specs import (
@@ -61,13 +59,14 @@ StartChild = Callable[
 
 
 @dataclass
-class SessionHooks:
+class SessionAccess:
     """What the tools use of their session (kept narrow so the session can change around it)."""
 
     state: SessionState
     poster: Poster
     lock: asyncio.Lock
-    incidents: IncidentRouter
+    #: The session's child hooks by workflow type (the incident tools use the incident's).
+    child_hooks: Mapping[str, SessionHooks]
     start_child: StartChild
     child_handles: dict[str, Any]
     post: Callable[[Reply], Awaitable[None]]
@@ -75,12 +74,20 @@ class SessionHooks:
     append: Callable[[str, str, str], None]
 
 
+class DocumentOutcome(BaseModel):
+    """What the tool reads of DocumentProcessingWorkflow's result (workflows/documents.py imports the
+    session through its status signal, so this module cannot import its DocumentResult)."""
+
+    summaries: list[DocumentSummary] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+
+
 def _who(actor: Actor) -> str:
     return actor.name or actor.id
 
 
 class ToolRunner:
-    def __init__(self, config: ToolsConfig, hooks: SessionHooks) -> None:
+    def __init__(self, config: ToolsConfig, hooks: SessionAccess) -> None:
         self.config = config
         self.hooks = hooks
         self.confirmations = Confirmations(hooks.poster, self._decided)
@@ -145,11 +152,19 @@ class ToolRunner:
             await self.hooks.post(builtin_reply("", self.hooks.summary(), started))
         return started
 
+    @property
+    def incidents(self) -> IncidentAccess | None:
+        """The incident child's session hooks (None: this session cannot start incidents)."""
+        return incident_access(self.hooks.child_hooks)
+
     async def _start_incident(
         self, args: StartIncidentArgs, actor: Actor, origin_message_id: str
     ) -> tuple[Outcome, str, str | None]:
-        decision = WorkflowStart(workflow_type=INCIDENT_TYPE, title=args.title, severity=args.severity)
-        pointer = await self.hooks.incidents.already_running(decision, self.hooks.state)
+        incidents = self.incidents
+        if incidents is None:
+            return "failed", "error: incidents cannot be started here; nothing was done.", None
+        decision = WorkflowStart(workflow_type=incidents.entry.workflow_type, title=args.title, severity=args.severity)
+        pointer = await incidents.already_running(decision, self.hooks.state)
         if pointer is not None:
             return "refused", f"refused: {pointer.text}", None
         started = await self._start(decision, actor, origin_message_id)
@@ -181,7 +196,7 @@ class ToolRunner:
             return "done", f"done: still processing {name}; its summary will be posted here.", started.workflow_id
         if handle.exception() is not None:
             return "failed", f"error: processing {name} failed: {handle.exception()}", started.workflow_id
-        result = DocumentResult.model_validate(handle.result())
+        result = DocumentOutcome.model_validate(handle.result())
         parts = [f"{s.name}: {s.title}\n{s.summary}" for s in result.summaries] + result.errors
         content = "\n".join(parts)[:DOCUMENT_CHARS]
         # Marked as data: whatever the document says, it cannot approve or authorize anything.
@@ -190,27 +205,16 @@ class ToolRunner:
     async def _incident_action(
         self, args: PostIncidentUpdateArgs | SetSeverityArgs, actor: Actor, incident_id: str, event_id: str
     ) -> tuple[Outcome, str, str | None]:
-        value: str
-        if isinstance(args, SetSeverityArgs):
-            action, value = CHANGE_SEVERITY, args.level
-        elif args.text.strip().lower().rstrip(".!") == "resolved":
-            action, value = RESOLVE, ""
-        else:
-            action, value = POST_UPDATE, args.text
-        event = ActionEvent(
-            key=self.hooks.state.key,
-            actor=actor,
-            action_id=action,
-            value=value,
-            event_id=f"tool-{self.hooks.state.session_id}-{event_id}",
+        incidents = self.incidents
+        if incidents is None:
+            return "failed", "error: the incident could not be reached; nothing changed.", None
+        change: Change = "severity" if isinstance(args, SetSeverityArgs) else "update"
+        value = args.level if isinstance(args, SetSeverityArgs) else args.text
+        event = incidents.change_event(
+            self.hooks.state, actor, change, value, f"tool-{self.hooks.state.session_id}-{event_id}"
         )
         try:
-            result = await workflow.execute_local_activity_method(
-                IncidentActivities.send_incident_action,
-                IncidentActionRequest(workflow_id=incident_id, event=event),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=LOOKUP_RETRY,
-            )
+            result = await incidents.send_action(incident_id, event)
         except DELIVERY_FAILURES as err:
             return "failed", f"error: the incident could not be reached ({err}); nothing changed.", None
         if result.ephemeral:
@@ -224,8 +228,13 @@ class ToolRunner:
         self, call_id: str, call: ToolCall, args: BaseModel, msg: ChatMessage, incident_id: str | None
     ) -> str:
         if isinstance(args, StartIncidentArgs):
-            decision = WorkflowStart(workflow_type=INCIDENT_TYPE, title=args.title, severity=args.severity)
-            pointer = await self.hooks.incidents.already_running(decision, self.hooks.state)
+            incidents = self.incidents
+            if incidents is None:
+                text = "error: incidents cannot be started here; nothing was done."
+                self._record(call_id, call, msg.actor, "failed", text)
+                return text
+            decision = WorkflowStart(workflow_type=incidents.entry.workflow_type, title=args.title, severity=args.severity)
+            pointer = await incidents.already_running(decision, self.hooks.state)
             if pointer is not None:
                 text = f"refused: {pointer.text}"
                 self._record(call_id, call, msg.actor, "refused", text)

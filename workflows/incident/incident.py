@@ -20,9 +20,9 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
+    from workflows.contracts import user_mention
     from workflows.contracts import (
         UNDELIVERED_KEPT,
         ActionEvent,
@@ -37,9 +37,10 @@ with workflow.unsafe.imports_passed_through():
         conversation_link,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
-    from workflows.incident_ai import NARRATIVE_PATCH, IncidentAI
-    from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
-    from workflows.incident_models import (
+    from workflows.incident import incident_card as ui
+    from workflows.incident.incident_ai import NARRATIVE_PATCH, IncidentAI
+    from workflows.incident.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
+    from workflows.incident.incident_models import (
         DEFAULT_SEVERITY,
         SEVERITIES,
         STATUSES,
@@ -48,11 +49,9 @@ with workflow.unsafe.imports_passed_through():
         IncidentState,
         TimelineEntry,
     )
+    from workflows.incident.postmortem import render_postmortem
     from workflows.notify import report_status
-    from workflows.postmortem import render_postmortem
 
-#: How many names to try after ``name_taken`` before giving up on a channel.
-NAME_ATTEMPTS = 5
 #: Short titles, readable channel names, announcements, a current topic, linked answers (docs/incidents.md).
 #: Incidents recorded before it replay without the announcement and topic calls.
 PRESENTATION_PATCH = "incident-presentation-v1"
@@ -150,27 +149,21 @@ class IncidentWorkflow:
             initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
             maximum_attempts=self.options.channel_attempts,
         )
-        for suffix in range(1, NAME_ATTEMPTS + 1):
-            name = ui.channel_name(self.state.title, self.state.started_at, suffix)
-            topic = ui.topic(self.state)
-            try:
-                created = await self._poster.create_channel(
-                    CreateChannelRequest(like=self.inp.origin, name=name, topic=topic, members=members), retry
-                )
-            except DELIVERY_FAILURES as err:
-                reason = failure_reason(err)
-                if "name_taken" in reason and suffix < NAME_ATTEMPTS:
-                    continue
-                self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
-                self._log(None, "channel", f"No incident channel: {reason}")
-                await self._tell_origin(ui.fallback_reply(self.state), always=True)
-                return
-            # The platform may have suffixed a taken name: show the name it really gave.
-            self.state.conversation, self.state.conversation_name, self._context = created.key(), created.name or name, None
-            name = self.state.conversation_name
-            self._log(None, "channel", f"Incident conversation opened: #{name}")
-            await self._start_link()
+        # A taken name is the platform's to solve (Slack tries suffixes itself): one request here.
+        name = ui.channel_name(self.state.title, self.state.started_at)
+        request = CreateChannelRequest(like=self.inp.origin, name=name, topic=ui.topic(self.state), members=members)
+        try:
+            created = await self._poster.create_channel(request, retry)
+        except DELIVERY_FAILURES as err:
+            reason = failure_reason(err)
+            self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
+            self._log(None, "channel", f"No incident channel: {reason}")
+            await self._tell_origin(ui.fallback_reply(self.state), always=True)
             return
+        # The platform may have suffixed a taken name: show the name it really gave.
+        self.state.conversation, self.state.conversation_name, self._context = created.key(), created.name or name, None
+        self._log(None, "channel", f"Incident conversation opened: #{self.state.conversation_name}")
+        await self._start_link()
 
     async def _start_link(self) -> None:
         wf_id = workflow.info().workflow_id
@@ -291,7 +284,7 @@ class IncidentWorkflow:
         before = ui.who(self.state.commander)
         self.state.commander = event.actor
         self._log(event.actor, "command", f"{ui.who(event.actor)} took command (was {before})")
-        await self._say(Reply(text=f"{ui.who(event.actor)} is now the incident commander (was {before})."))
+        await self._say(Reply(text=f"{user_mention(event.actor)} is now the incident commander (was {before})."))
         return None
 
     async def _change_severity(self, event: ActionEvent) -> ActionResult | None:

@@ -12,10 +12,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.activities.incident_ai import IncidentAIActivities, IncidentTextRequest, Kind
+    from workflows.incident.ai_activities import IncidentAIActivities, IncidentTextRequest, Kind
     from workflows.delivery import DELIVERY_FAILURES
-    from workflows.incident_card import duration_text, who
-    from workflows.incident_models import IncidentState
+    from workflows.incident.incident_card import duration_text, who
+    from workflows.incident.incident_models import IncidentState
 
 AI_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)
 #: Incidents recorded before the AI narrative replay without its activity.

@@ -13,7 +13,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.contracts import ActionEvent, ActionResult, ConversationKey
-from workflows.incident_links import MEMO_KEY, link_id
+from workflows.incident.incident import IncidentWorkflow
+from workflows.incident.incident_links import MEMO_KEY, link_id
 
 
 class IncidentLookup(BaseModel):
@@ -53,7 +54,7 @@ async def send_incident_action(client: Client, workflow_id: str, event: ActionEv
     """Deliver a command to the incident as the same update its buttons use."""
     try:
         return await client.get_workflow_handle(workflow_id).execute_update(
-            "handle_action", event, id=event.event_id or None, result_type=ActionResult
+            IncidentWorkflow.handle_action, event, id=event.event_id or None
         )
     except WorkflowUpdateFailedError as err:
         cause = err.cause

@@ -22,7 +22,8 @@ from workflows.contracts import (
     TextBlock,
 )
 from workflows.contracts import conversation_link as link_token
-from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
+from workflows.contracts import user_mention
+from workflows.incident.incident_models import SEVERITIES, STATUSES, IncidentState
 
 #: Channel names stay readable in every sidebar (Slack allows 80).
 MAX_CHANNEL_NAME = 40
@@ -151,7 +152,7 @@ def card(state: IncidentState, workflow_id: str, now: datetime) -> Reply:
     fields = [
         ("Severity", state.severity),
         ("Status", state.status),
-        ("Commander", who(state.commander)),
+        ("Commander", user_mention(state.commander)),
         ("Started", _clock(state.started_at)),
         ("Duration", duration_text(end - state.started_at)),
         ("Last update", _clock(state.last_update_at)),

@@ -1,6 +1,6 @@
 """The language model writes incident texts for humans: a catch-up, a stakeholder update draft,
 a postmortem narrative. Without a model it answers None and the workflow uses its deterministic
-version (workflows/incident_ai.py), labelled as such.
+version (workflows/incident/incident_ai.py), labelled as such.
 """
 
 from __future__ import annotations
