@@ -24,7 +24,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bots.errors import StartupError
 
-
 SESSIONS = "WorkflowType = 'ChatSessionWorkflow' AND ExecutionStatus = 'Running'"
 #: How the status table names sessions that run on no build (started by unversioned workers).
 UNVERSIONED = "(unversioned)"

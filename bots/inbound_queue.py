@@ -17,15 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import AsyncIterator, Protocol
+from typing import Protocol
 
 import aiosqlite
 
 from adapters.sqlite_file import open_sqlite
-
 from workflows.contracts import ChatMessage
 
 SCHEMA = """

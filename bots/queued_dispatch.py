@@ -22,10 +22,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from adapters.base import Delivery
-from adapters.temporal_limits import id_problem, payload_problem
 from temporalio.client import Client
 
+from adapters.base import Delivery
+from adapters.temporal_limits import id_problem, payload_problem
 from bots.config import Settings
 from bots.dispatch import ACCEPT_TIMEOUT, Dispatcher
 from bots.inbound_queue import Enqueued, Entry, InboundQueue, QueueStats, SQLiteInboundQueue
@@ -80,7 +80,7 @@ class Slots:
         async with self._changed:
             try:
                 await asyncio.wait_for(self._changed.wait_for(lambda: self.busy < self.size), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
             self.busy += 1
             return True

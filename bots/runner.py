@@ -18,9 +18,9 @@ from bots import deployment as deployments
 from bots.config import Settings
 from bots.devserver import DevServer
 from bots.errors import StartupError
-from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
 from bots.ports import PortClaim
+from bots.queued_dispatch import gateway_dispatcher
 from bots.temporal import connect, runtime
 from bots.wiring import Platforms, build_platforms
 from workflows.activities.replies import LLMConfig

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from bots.config import Settings
-from workflows.approval import ApprovalRecord
-from workflows.contracts import Actor, ConversationKey
 from adapters.slack.blocks import render as slack_render
 from adapters.teams.cards import render_activity
-from workflows.contracts import Reply, conversation_link as link_token, plain_links, user_mention
-from workflows.incident_card import announcement, card, channel_name, conversation_link, duration_text, postmortem_reply, short_title, summary_text
+from bots.config import Settings
+from workflows.approval import ApprovalRecord
+from workflows.contracts import Actor, ConversationKey, Reply, plain_links, user_mention
+from workflows.contracts import conversation_link as link_token
+from workflows.incident_card import (
+    announcement,
+    card,
+    channel_name,
+    conversation_link,
+    duration_text,
+    postmortem_reply,
+    short_title,
+    summary_text,
+)
 from workflows.incident_models import DecisionRecord, IncidentOptions, IncidentState, TimelineEntry
 from workflows.incident_routing import parse_incident_command
 from workflows.postmortem import render_postmortem
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
-T0 = datetime(2026, 11, 26, 1, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
 
 
 def test_channel_name_is_dated_slugged_and_valid_for_slack():

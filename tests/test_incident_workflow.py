@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.worker import Replayer
 
 from adapters.base import PlatformError
 from adapters.webchat.platform import WebChatPlatform
+from bots.dispatch import Dispatcher
 from tests.support.helpers import eventually
 from tests.support.incident_chat import Incident, buttons, declare, fields
 from tests.support.stack import running_stack
-from bots.dispatch import Dispatcher
 from workflows.contracts import ActionEvent, Actor, ChildWorkflowInput, ConversationKey, TriggerRequest, plain_links
 from workflows.incident import IncidentWorkflow
 from workflows.worker import WORKFLOWS
@@ -28,7 +28,7 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         inc = await declare(stack, DECLARATION)
         card = await inc.card()
         state = await inc.state()
-        today = datetime.now(timezone.utc).strftime("%Y%m%d")
+        today = datetime.now(UTC).strftime("%Y%m%d")
         assert state.conversation_name == f"inc-{today}-payments-are-down" and state.title == "Payments are down"
         assert card["channel"] == state.conversation.channel == state.conversation_name
         assert state.responders == ["bob", "carol"] and state.commander.id == "alice" and state.severity == "SEV1"

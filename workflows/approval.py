@@ -26,9 +26,9 @@ step for hosts that must keep serving other updates while a question is pending.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -185,7 +185,7 @@ class ApprovalStep:
         try:
             await workflow.wait_condition(decided, timeout=timedelta(seconds=req.timeout_seconds))
             return record
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         if record.outcome != "pending":
             await workflow.wait_condition(decided)
@@ -202,7 +202,7 @@ class ApprovalStep:
         try:
             timeout = None if req.escalation_timeout_seconds is None else timedelta(seconds=req.escalation_timeout_seconds)
             await workflow.wait_condition(decided, timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._finish(req, record, "expired", None)
         return record
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.children import child_kind, resolve_child
     from workflows.contracts import (
         MAX_MESSAGE_CHARS,
+        UNDELIVERED_KEPT,
         ActionEvent,
         ActionResult,
         Actor,
@@ -39,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         SessionSummary,
         TriggeredWorkflow,
         TriggerRequest,
-        UNDELIVERED_KEPT,
         WorkflowStart,
         plain_links,
     )
@@ -91,10 +91,10 @@ class ChatSessionWorkflow:
                     lambda: self._end_reason is not None
                     or self._should_continue_as_new()
                     or self._new_build_is_current()
-                    or self._activity_seq != seq,
+                    or self._activity_seq != seq,  # noqa: B023 - awaited within this iteration
                     timeout=timedelta(seconds=max(idle_left, 0.001)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if self._lock.locked() or not workflow.all_handlers_finished():
                     continue
                 self._end_reason = "idle"

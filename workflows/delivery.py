@@ -28,7 +28,14 @@ with workflow.unsafe.imports_passed_through():
         UpdateRequest,
     )
     from workflows.activities.platform import PlatformActivities
-    from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ConversationKey, CreatedChannel, MessageRef, Reply, Undelivered
+    from workflows.contracts import (
+        DEFAULT_PLATFORM_RETRY_WINDOW,
+        ConversationKey,
+        CreatedChannel,
+        MessageRef,
+        Reply,
+        Undelivered,
+    )
 
 LOCAL_PLATFORMS = {"webchat"}
 

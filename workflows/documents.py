@@ -21,7 +21,16 @@ with workflow.unsafe.imports_passed_through():
         ExtractedDocument,
         extractive_summary,
     )
-    from workflows.contracts import UNDELIVERED_KEPT, ChildWorkflowInput, ConversationKey, FileRef, MessageRef, Reply, TextBlock, Undelivered
+    from workflows.contracts import (
+        UNDELIVERED_KEPT,
+        ChildWorkflowInput,
+        ConversationKey,
+        FileRef,
+        MessageRef,
+        Reply,
+        TextBlock,
+        Undelivered,
+    )
     from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.notify import report_status
 

@@ -12,8 +12,8 @@ postmortem.py; the data in incident_models.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
@@ -115,10 +115,10 @@ class IncidentWorkflow:
             due = max(self.state.last_update_at, nudged) + interval
             try:
                 await workflow.wait_condition(
-                    lambda: self.state.is_resolved() or self._updates != seen,
+                    lambda: self.state.is_resolved() or self._updates != seen,  # noqa: B023 - awaited within this iteration
                     timeout=max(due - workflow.now(), timedelta(milliseconds=1)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 nudged = workflow.now()
                 self.state.reminders_sent += 1
                 await self._say(ui.reminder_reply(self.state, self.options.update_interval_seconds))

@@ -184,7 +184,7 @@ def _picker_buttons(state: IncidentState, workflow_id: str) -> list[Button]:
     else:
         choices = [(s.capitalize(), POST_UPDATE, s) for s in STATUSES[:-1] if s != state.status]
     buttons = [Button(label=label, action_id=action, value=value, workflow_id=workflow_id) for label, action, value in choices]
-    return buttons + [Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
+    return [*buttons, Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
 
 
 def link_reply(state: IncidentState) -> Reply:

@@ -51,7 +51,7 @@ class IncidentOptions(BaseModel):
             bad = [p[0] for p in pairs if len(p) != 2 or not p[0] or not p[1]]
             if bad:
                 raise ValueError(f"announce channels must be platform=channel pairs, not {' '.join(bad)!r}")
-            return {k: v for k, v in pairs}
+            return dict(pairs)
         return value
 
     @field_validator("responders", "escalate_to", mode="before")

@@ -9,9 +9,9 @@ about the file is one line naming the file (and the rule), because operators rea
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 from pydantic import ValidationError

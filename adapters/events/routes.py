@@ -9,8 +9,8 @@ was started, deduplicated, updated or ignored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from aiohttp import web
 from temporalio.service import RPCError, RPCStatusCode

@@ -18,15 +18,18 @@ from typing import Any
 
 from aiohttp import ClientConnectorError
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
 from adapters.base import PlatformError
+from adapters.posted_log import PostedLog
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
-from adapters.posted_log import PostedLog
 from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
 
 log = logging.getLogger(__name__)
@@ -179,7 +182,7 @@ class SlackPlatform:
         channel = ref.extra.get("channel") or ref.key.channel
         parts = list(ref.extra.get("parts") or [ref.message_id])
         # Parts beyond what was first posted go into the thread; fewer parts leave the rest as they were.
-        for ts, message in zip(parts, messages):
+        for ts, message in zip(parts, messages, strict=False):
             try:
                 await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
             except (SlackClientError, OSError) as err:

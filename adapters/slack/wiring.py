@@ -10,9 +10,9 @@ from adapters.slack.app import SlackBot
 from adapters.slack.client import SlackClients, make_client
 from adapters.slack.oauth import installation_store, oauth_settings
 from adapters.slack.platform import SlackPlatform
+from adapters.slack.routes import SlackRoutes
 from adapters.storage.backends import Storage
 from workflows.registry import list_workflows
-from adapters.slack.routes import SlackRoutes
 
 if TYPE_CHECKING:
     from bots.config import Settings

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 from aiohttp import web
@@ -17,8 +18,8 @@ from temporalio.worker import Worker
 
 from adapters.webchat.invites import Invites
 from bots.config import Settings
-from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
+from bots.queued_dispatch import gateway_dispatcher
 from bots.runner import worker_options
 from bots.temporal import connect
 from bots.wiring import Platforms, build_platforms

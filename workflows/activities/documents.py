@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.activities.extract import UnsupportedDocument, extract_text
 from workflows.activities.failures import expected_failure
-from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetcher, SourceSettings, build_fetchers
+from workflows.activities.fetchers import DocumentTooLarge, Fetcher, FetchError, SourceSettings, build_fetchers
 from workflows.activities.replies import LLMConfig
 from workflows.contracts import FileRef
 

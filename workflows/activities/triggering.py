@@ -9,8 +9,8 @@ that fails validation keeps the last good rules and is logged once per broken ve
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from temporalio import activity
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import unquote
 
-from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetched, check_declared_size
+from workflows.activities.fetchers import DocumentTooLarge, Fetched, FetchError, check_declared_size
 from workflows.contracts import FileRef
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import unquote, urlsplit
 
-from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetched, check_declared_size
+from workflows.activities.fetchers import DocumentTooLarge, Fetched, FetchError, check_declared_size
 from workflows.contracts import FileRef
 
 
