@@ -36,3 +36,9 @@ async def open_sqlite(path: Path, setup_script: str, *, timeout: float = 10, **c
         await db.close()
         raise
     return db
+
+
+async def fetch_one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+    """The first row of a query, or None (``execute_fetchall`` is typed as a bare iterable, not a list)."""
+    async with db.execute(sql, params) as cur:
+        return await cur.fetchone()

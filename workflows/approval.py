@@ -236,7 +236,7 @@ class ApprovalStep:
         if not self.may_decide(event.value, event.actor):
             record.refusals.append((event.actor.id, workflow.now()))
             return ActionResult(ephemeral="You are not authorized to decide this approval; nothing changed.")
-        outcome = "approved" if event.action_id == APPROVE else "rejected"
+        outcome: Outcome = "approved" if event.action_id == APPROVE else "rejected"
         await self._finish(self._requests[event.value], record, outcome, event.actor)
         return ActionResult(update=question_reply(self._requests[event.value], record, workflow.info().workflow_id))
 

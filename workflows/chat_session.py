@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -204,12 +205,12 @@ class ChatSessionWorkflow:
             self._end_reason = "command"
             return self._receipt(counted=True)
 
-        handled, reply = await self._incidents.command(msg, self.state)
+        handled, answer = await self._incidents.command(msg, self.state)
         if handled:
-            if reply is not None:
-                await self._post(reply)
-                self._append("assistant", "threadwork", plain_links(reply.text))  # history (and the LLM) get plain text
-            return self._receipt(counted=True, reply=reply)
+            if answer is not None:
+                await self._post(answer)
+                self._append("assistant", "threadwork", plain_links(answer.text))  # history (and the LLM) get plain text
+            return self._receipt(counted=True, reply=answer)
         return await self._answer(msg)
 
     async def _answer(self, msg: ChatMessage) -> MessageReceipt:
@@ -261,7 +262,7 @@ class ChatSessionWorkflow:
         participant.is_guest = actor.is_guest
         return participant
 
-    def _append(self, role: str, actor: str, text: str) -> None:
+    def _append(self, role: Literal["user", "assistant", "system"], actor: str, text: str) -> None:
         self.state.history.append(HistoryEntry(role=role, actor=actor, text=text, ts=workflow.now()))
         del self.state.history[: -self.config.history_limit]
 

@@ -225,6 +225,9 @@ class IncidentWorkflow:
     @workflow.update
     async def handle_action(self, event: ActionEvent) -> ActionResult:
         """Buttons of the card and of approvals, and commands (``incident note ...``) sent as the same events."""
+        return await self._act(event)
+
+    async def _act(self, event: ActionEvent) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         if ApprovalStep.owns(event.action_id):
             return await self._approval_click(event)
@@ -253,7 +256,7 @@ class IncidentWorkflow:
         """A timeline note from outside a click (e.g. a :pushpin: reaction seen by the Slack adapter)."""
         if not event.value.strip():
             raise ApplicationError("a note needs text", type="InvalidNote")
-        await self.handle_action(event.model_copy(update={"action_id": ui.NOTE}))
+        await self._act(event.model_copy(update={"action_id": ui.NOTE}))
         return self.state
 
     @add_note.validator

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientConnectorError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -31,6 +31,9 @@ from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
 from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
+
+if TYPE_CHECKING:
+    from adapters.slack.routes import SlackRoutes
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "threadwork_post"
@@ -79,6 +82,8 @@ def _error_code(err: SlackApiError) -> str:
 
 class SlackPlatform:
     name = "slack"
+    #: The gateway's Slack routes when this process serves them (which mode was chosen: for operators and tests).
+    routes: SlackRoutes | None = None
 
     def __init__(self, clients: SlackClients, posted: PostedLog) -> None:
         self.clients = clients
@@ -152,7 +157,8 @@ class SlackPlatform:
                 resp = await client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
         except (SlackClientError, OSError) as err:
             raise platform_error("conversations lookup", err) from err
-        for message in resp.get("messages", []):
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        for message in messages:
             meta = message.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == part_key:
                 return message.get("ts")

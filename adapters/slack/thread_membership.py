@@ -113,8 +113,9 @@ class ThreadMembership:
         try:
             while not _known(state, at) and not lookup.done():
                 woken = asyncio.ensure_future(state.wake.wait())
+                either: set[asyncio.Future[Any]] = {lookup, woken}
                 try:
-                    await asyncio.wait({lookup, woken}, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     woken.cancel()
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any
 
 from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
@@ -114,7 +114,7 @@ class ThreadworkTeamsBot(TeamsActivityHandler):
 class _InvokeBody(Model):
     """The adaptiveCard/action response body (the SDK's model types ``value`` as a dict only)."""
 
-    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+    _attribute_map = {  # noqa: RUF012 - msrest reads this per class, as its Model declares it (no ClassVar)
         "status_code": {"key": "statusCode", "type": "int"},
         "type": {"key": "type", "type": "str"},
         "value": {"key": "value", "type": "object"},
