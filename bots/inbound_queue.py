@@ -25,7 +25,7 @@ from typing import Protocol
 
 import aiosqlite
 
-from adapters.sqlite_file import fetch_one, open_sqlite
+from adapters.sqlite_file import SqliteConnection, fetch_one, open_sqlite
 from workflows.contracts import ChatMessage
 
 SCHEMA = """
@@ -106,26 +106,16 @@ class InboundQueue(Protocol):
     async def stats(self) -> QueueStats: ...
 
 
-class SQLiteInboundQueue:
+class SQLiteInboundQueue(SqliteConnection):
+    _not_open = "the inbound queue is not open"
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db: aiosqlite.Connection | None = None
         #: One connection, many coroutines: transactions must not interleave on it.
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         self._db = await open_sqlite(self.path, SCHEMA, timeout=30, isolation_level=None)
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("the inbound queue is not open")
-        return self._db
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:

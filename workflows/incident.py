@@ -36,8 +36,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
     from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
     from workflows.incident_models import (
-        DEFAULT_SEVERITY,
-        SEVERITIES,
         STATUSES,
         DecisionRecord,
         IncidentOptions,
@@ -46,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.notify import report_status
     from workflows.postmortem import render_postmortem
+    from workflows.severity import DEFAULT_SEVERITY, SEVERITIES
 
 #: How many names to try after ``name_taken`` before giving up on a channel.
 NAME_ATTEMPTS = 5

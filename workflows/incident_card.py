@@ -22,7 +22,8 @@ from workflows.contracts import (
     TextBlock,
 )
 from workflows.contracts import conversation_link as link_token
-from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
+from workflows.incident_models import STATUSES, IncidentState
+from workflows.severity import SEVERITIES
 
 #: Channel names stay readable in every sidebar (Slack allows 80).
 MAX_CHANNEL_NAME = 40

@@ -10,10 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from workflows.approval import ApprovalRecord
 from workflows.contracts import Actor, ConversationKey, MessageRef, Undelivered
 
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 #: Statuses in the order an incident normally moves through them.
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
-DEFAULT_SEVERITY = "SEV3"
 
 Status = Literal["investigating", "identified", "monitoring", "resolved"]
 Picker = Literal["severity", "status"]

@@ -17,9 +17,9 @@ import yaml
 from pydantic import ValidationError
 
 from workflows.contracts import FileRef, TriggerRule, WorkflowStart
+from workflows.severity import DEFAULT_SEVERITY
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("triggers.default.yaml")
-DEFAULT_SEVERITY = "SEV3"
 _URL = re.compile(r"https?://\S+")
 
 

@@ -10,10 +10,6 @@ from adapters.webchat.store import WebChatStore
 from workflows.contracts import ChatMessage
 
 
-def bad_request(reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=400)
-
-
 async def deliver(store: WebChatStore, dispatcher: SessionDispatcher, msg: ChatMessage) -> web.Response:
     """Hand a stored user message to its session.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from adapters.sqlite_file import fetch_one, open_sqlite
+from adapters.sqlite_file import SqliteConnection, fetch_one, open_sqlite
 from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
 
 SCHEMA = """
@@ -41,11 +41,12 @@ CREATE TABLE IF NOT EXISTS invites (
 """
 
 
-class SqliteWebChatStore(WebChatStore):
+class SqliteWebChatStore(SqliteConnection, WebChatStore):
+    _not_open = "SqliteWebChatStore.open() was not called"
+
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
-        self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
         self._db = await open_sqlite(self.path, SCHEMA + INVITES)
@@ -70,17 +71,6 @@ class SqliteWebChatStore(WebChatStore):
             except sqlite3.OperationalError as err:
                 if "duplicate column name" not in str(err):
                     raise
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("SqliteWebChatStore.open() was not called")
-        return self._db
 
     # ---- channels ----------------------------------------------------------------
 

@@ -19,8 +19,9 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from adapters.base import SessionDispatcher
+from adapters.http_errors import bad_request
 from adapters.storage.uploads import UPLOADS_DIR, UploadFiles, UploadMissing, UploadStoreUnavailable
-from adapters.webchat.answers import bad_request, deliver
+from adapters.webchat.answers import deliver
 from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.origin import same_origin
 from adapters.webchat.store import WebChatStore, new_id
