@@ -1,4 +1,4 @@
-"""The layering contract (pyproject.toml, run by scripts/lint) refuses each forbidden direction and allows the others."""
+"""The layering contract (pyproject.toml, run by scripts/lint) refuses each forbidden direction, allows the rest."""
 
 from __future__ import annotations
 

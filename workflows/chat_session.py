@@ -89,10 +89,12 @@ class ChatSessionWorkflow:
             idle_left = self.config.idle_timeout_seconds - (workflow.now() - self._last_activity).total_seconds()
             try:
                 await workflow.wait_condition(
-                    lambda: self._end_reason is not None
-                    or self._should_continue_as_new()
-                    or self._new_build_is_current()
-                    or self._activity_seq != seq,  # noqa: B023 - awaited within this iteration
+                    lambda: (
+                        self._end_reason is not None
+                        or self._should_continue_as_new()
+                        or self._new_build_is_current()
+                        or self._activity_seq != seq  # noqa: B023 - awaited within this iteration
+                    ),
                     timeout=timedelta(seconds=max(idle_left, 0.001)),
                 )
             except TimeoutError:
