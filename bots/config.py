@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     sharepoint_lookback: float = Field(3600, validation_alias="THREADWORK_SHAREPOINT_LOOKBACK")
 
     @model_validator(mode="after")
-    def _webchat_proxy_needs_header(self) -> "Settings":
+    def _webchat_proxy_needs_header(self) -> Settings:
         if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
             raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
         return self

@@ -57,7 +57,7 @@ async def describe(client: Client, name: str) -> DescribeWorkerDeploymentRespons
         raise
 
 
-def _status_name(status: int) -> str:
+def _status_name(status: WorkerDeploymentVersionStatus.ValueType) -> str:
     return WorkerDeploymentVersionStatus.Name(status).removeprefix("WORKER_DEPLOYMENT_VERSION_STATUS_").lower()
 
 

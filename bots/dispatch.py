@@ -18,7 +18,6 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.base import Delivery
@@ -34,6 +33,7 @@ from workflows.contracts import (
     SessionState,
     TriggerRequest,
 )
+from workflows.failures import failure_message, failure_type
 from workflows.handlers import ActionTarget, signal_name
 from workflows.incident.activities import find_incident
 
@@ -45,13 +45,6 @@ ACCEPT_TIMEOUT = timedelta(seconds=15)
 #: Temporal refusing the request itself (an id too long, a payload over the blob limit...):
 #: no retry can help. Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED...) is an outage.
 PERMANENT_REFUSALS = frozenset({RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE})
-
-
-def _failure_type(err: WorkflowUpdateFailedError) -> tuple[str, str]:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return cause.type or "", cause.message
-    return "", str(cause or err)
 
 
 def _consume_start_failure(start: WithStartWorkflowOperation) -> None:
@@ -97,7 +90,7 @@ class Dispatcher:
                 )
                 return Delivery(Delivery.ACCEPTED, session_id)
             except WorkflowUpdateFailedError as err:
-                kind, text = _failure_type(err)
+                kind, text = failure_type(err), failure_message(err)
                 if kind == "DuplicateMessage":
                     return Delivery(Delivery.DUPLICATE, session_id, text)
                 if kind == "SessionEnded":
@@ -137,7 +130,7 @@ class Dispatcher:
                 rpc_timeout=ACCEPT_TIMEOUT,
             )
         except WorkflowUpdateFailedError as err:
-            return ActionResult(ephemeral=_failure_type(err)[1])
+            return ActionResult(ephemeral=failure_message(err))
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return ActionResult(ephemeral="That workflow has finished; this button no longer does anything.")

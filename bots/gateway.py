@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from temporalio.client import Client
 
 from adapters.base import SessionDispatcher
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @web.middleware
-async def store_outage(request: web.Request, handler):
+async def store_outage(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A shared-database outage is a 503 the client may retry, logged in one line; nothing was stored."""
     try:
         return await handler(request)

@@ -109,5 +109,6 @@ class PostgresInboundQueue:
 
     async def stats(self) -> QueueStats:
         row = await self.database.pool.fetchrow("SELECT COUNT(*) AS depth, MIN(enqueued_at) AS oldest FROM inbound")
+        assert row is not None  # an aggregate always returns one row
         oldest = row["oldest"]
         return QueueStats(row["depth"], max(0.0, time.time() - oldest) if oldest is not None else 0.0)

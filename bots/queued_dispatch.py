@@ -23,12 +23,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from temporalio.client import Client
+
 from adapters.base import Delivery
 from adapters.storage import StoreUnavailable
 from adapters.storage.backends import Storage
 from adapters.temporal_limits import id_problem, payload_problem
-from temporalio.client import Client
-
 from bots.config import Settings
 from bots.dispatch import ACCEPT_TIMEOUT, Dispatcher
 from bots.inbound_queue import Enqueued, Entry, InboundQueue, QueueStats, SQLiteInboundQueue
@@ -97,7 +97,7 @@ class Slots:
         async with self._changed:
             try:
                 await asyncio.wait_for(self._changed.wait_for(lambda: self.busy < self.size), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
             self.busy += 1
             return True

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from adapters.base import PlatformRegistry, SessionDispatcher
+from adapters.storage import StoreUnavailable
+from adapters.storage.backends import Storage
 from adapters.webchat.identity import Identities, load_secret
 from adapters.webchat.platform import WebChatPlatform
 from adapters.webchat.routes import WebChatRoutes
-from adapters.storage import StoreUnavailable
-from adapters.storage.backends import Storage
 from adapters.webchat.store import WebChatStore
 from bots.config import Settings
 from bots.errors import StartupError

@@ -26,7 +26,7 @@ def test_the_example_is_listed():
 
 
 @pytest.mark.parametrize(
-    "entry, error",
+    ("entry", "error"),
     [
         ("{name: x, entry_point: 'no.such.module:Thing'}", "cannot load 'no.such.module:Thing'"),
         ("{name: x, entry_point: 'workflows.contracts:Reply'}", "is not a @workflow.defn class"),

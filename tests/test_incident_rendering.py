@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -30,7 +30,7 @@ from workflows.incident.incident_routing import parse_incident_command
 from workflows.incident.postmortem import render_postmortem
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
-T0 = datetime(2026, 11, 26, 1, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
 
 
 def test_channel_name_is_dated_slugged_and_valid_for_slack():

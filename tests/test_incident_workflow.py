@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
@@ -36,7 +36,7 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         inc = await declare(stack, DECLARATION)
         card = await inc.card()
         state = await inc.state()
-        today = datetime.now(timezone.utc).strftime("%Y%m%d")
+        today = datetime.now(UTC).strftime("%Y%m%d")
         assert state.conversation_name == f"inc-{today}-payments-are-down" and state.title == "Payments are down"
         assert card["channel"] == state.conversation.channel == state.conversation_name
         assert state.responders == ["bob", "carol"] and state.commander.id == "alice" and state.severity == "SEV1"

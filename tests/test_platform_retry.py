@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adapters.base import PlatformError, retry_after
 from workflows.activities.late_note import delay_since, with_late_note
@@ -38,5 +38,5 @@ def test_a_late_reply_says_so_once_in_its_text_and_its_blocks():
     assert late.text == "Hello\n_(delayed: Slack was unreachable for 7 min)_"
     assert late.blocks[-1] == TextBlock(text="_(delayed: Slack was unreachable for 7 min)_", style="context")
     assert with_late_note(Reply(text="Hi"), "teams", 42).text.endswith("_(delayed: Teams was unreachable for 42 s)_")
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert delay_since(now - timedelta(minutes=3), now) == 180

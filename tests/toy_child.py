@@ -6,8 +6,9 @@ Nothing in workflows/, adapters/ or bots/ names it: the registry file of the tes
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity, workflow

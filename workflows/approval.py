@@ -26,16 +26,15 @@ step for hosts that must keep serving other updates while a question is pending.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import user_mention
     from workflows.contracts import (
         ActionEvent,
         ActionResult,
@@ -47,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         MessageRef,
         Reply,
         TextBlock,
+        user_mention,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster
 
@@ -189,7 +189,7 @@ class ApprovalStep:
         try:
             await workflow.wait_condition(decided, timeout=timedelta(seconds=req.timeout_seconds))
             return record
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         if record.outcome != "pending":
             await workflow.wait_condition(decided)
@@ -206,7 +206,7 @@ class ApprovalStep:
         try:
             timeout = None if req.escalation_timeout_seconds is None else timedelta(seconds=req.escalation_timeout_seconds)
             await workflow.wait_condition(decided, timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._finish(req, record, "expired", None)
         return record
 
@@ -240,7 +240,7 @@ class ApprovalStep:
         if not self.may_decide(event.value, event.actor):
             record.refusals.append((event.actor.id, workflow.now()))
             return ActionResult(ephemeral="You are not authorized to decide this approval; nothing changed.")
-        outcome = "approved" if event.action_id == APPROVE else "rejected"
+        outcome: Outcome = "approved" if event.action_id == APPROVE else "rejected"
         await self._finish(self._requests[event.value], record, outcome, event.actor)
         return ActionResult(update=question_reply(self._requests[event.value], record, workflow.info().workflow_id))
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -101,13 +102,15 @@ class ChatSessionWorkflow:
             idle_left = self.config.idle_timeout_seconds - (workflow.now() - self._last_activity).total_seconds()
             try:
                 await workflow.wait_condition(
-                    lambda: self._end_reason is not None
-                    or self._should_continue_as_new()
-                    or self._new_build_is_current()
-                    or self._activity_seq != seq,
+                    lambda: (
+                        self._end_reason is not None
+                        or self._should_continue_as_new()
+                        or self._new_build_is_current()
+                        or self._activity_seq != seq  # noqa: B023 - awaited within this iteration
+                    ),
                     timeout=timedelta(seconds=max(idle_left, 0.001)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if self._lock.locked() or not workflow.all_handlers_finished():
                     continue
                 self._end_reason = "idle"
@@ -288,7 +291,7 @@ class ChatSessionWorkflow:
         participant.is_guest = actor.is_guest
         return participant
 
-    def _append(self, role: str, actor: str, text: str) -> None:
+    def _append(self, role: Literal["user", "assistant", "system"], actor: str, text: str) -> None:
         self.state.history.append(HistoryEntry(role=role, actor=actor, text=text, ts=workflow.now()))
         del self.state.history[: -self.config.history_limit]
 

@@ -7,8 +7,9 @@ Everything here is plain data (pydantic) so it travels through Temporal with
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -182,7 +183,7 @@ class DividerBlock(BaseModel):
 
 
 Block = Annotated[
-    Union[TextBlock, FieldsBlock, ButtonsBlock, DividerBlock], Field(discriminator="type")
+    TextBlock | FieldsBlock | ButtonsBlock | DividerBlock, Field(discriminator="type")
 ]
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from workflows.activities.documents import DocumentActivities
 from workflows.childspec import ChildSpec, WorkerResources

@@ -10,7 +10,8 @@ so a renamed handler fails at import, not at run time. Two cases need help:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from temporalio import workflow
 

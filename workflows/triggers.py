@@ -9,17 +9,19 @@ about the file is one line naming the file (and the rule), because operators rea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from workflows.contracts import FileRef, TriggerRule, WorkflowStart
+from workflows.severity import DEFAULT_SEVERITY
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("triggers.default.yaml")
-DEFAULT_SEVERITY = "SEV3"
+_URL = re.compile(r"https?://\S+")
 
 
 class TriggerConfigError(ValueError):

@@ -63,8 +63,8 @@ class WorkerOptions:
 def registered_workflows(custom: CustomWorkflowRegistry, replace: list[type] | None = None) -> list[type]:
     """The built-in workflows and the operator's custom ones (each class once); a class in
     ``replace`` stands in for the one registered under its name."""
-    replacing = {name: cls for cls, name in zip(replace or [], workflow_types(replace or []))}
-    builtin = [replacing.get(name, cls) for cls, name in zip(WORKFLOWS, workflow_types(WORKFLOWS))]
+    replacing = {name: cls for cls, name in zip(replace or [], workflow_types(replace or []), strict=True)}
+    builtin = [replacing.get(name, cls) for cls, name in zip(WORKFLOWS, workflow_types(WORKFLOWS), strict=True)]
     return builtin + [cls for cls in spec_workflows(custom.children()) if cls not in WORKFLOWS]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -28,6 +28,9 @@ from adapters.slack.thread_membership import BotIdentity, ThreadMembership
 from adapters.slack.users import ActorCache
 from workflows.contracts import ConversationKey
 from workflows.registry import WorkflowListing
+
+if TYPE_CHECKING:
+    from slack_bolt.context.ack.async_ack import AsyncAck
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +152,7 @@ class SlackBot:
 
     # ---- buttons ----------------------------------------------------------------
 
-    async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         await ack()
         team_id = (body.get("team") or {}).get("id") or context.team_id or ""
         user_id = (body.get("user") or {}).get("id", "")

@@ -54,7 +54,7 @@ _SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 #: Permalinks of messages named in the reply being rendered: (channel, ts) -> URL (see ``render``).
-_permalinks: ContextVar[Mapping[tuple[str, str], str]] = ContextVar("slack_permalinks", default={})
+_permalinks: ContextVar[Mapping[tuple[str, str], str] | None] = ContextVar("slack_permalinks", default=None)
 
 
 @contextmanager
@@ -73,7 +73,8 @@ def _channel_link(key: ConversationKey, label: str) -> str:
     """
     if key.platform != "slack":
         return f"#{label}"
-    url = _permalinks.get().get((key.channel, key.thread)) if key.thread else None
+    known = _permalinks.get() or {}
+    url = known.get((key.channel, key.thread)) if key.thread else None
     return f"<{url}|{label}>" if url else f"<#{key.channel}>"
 
 

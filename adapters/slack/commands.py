@@ -25,6 +25,9 @@ from workflows.contracts import ActionEvent, ConversationKey, SessionState, Trig
 from workflows.registry import WorkflowListing
 
 if TYPE_CHECKING:
+    from slack_bolt.context.ack.async_ack import AsyncAck
+    from slack_bolt.context.respond.async_respond import AsyncRespond
+
     from adapters.slack.app import SlackBot
 
 log = logging.getLogger(__name__)
@@ -79,7 +82,7 @@ def status_text(state: SessionState | None) -> str:
 
 def register_commands(app: AsyncApp, bot: SlackBot) -> None:
     @app.command("/threadwork")
-    async def threadwork(ack, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
+    async def threadwork(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         key = command_key(command)
@@ -109,7 +112,7 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
             await ack(text=f"I don't know /threadwork {escape(sub)}.\n{USAGE}", response_type="ephemeral")
 
     @app.command("/incident")
-    async def incident(ack, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
+    async def incident(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         if await on_incident_subcommand(bot, command, ack, client):
             return
         title = " ".join((command.get("text") or "").split())
@@ -124,7 +127,7 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
         )
 
 
-async def run_workflow(bot: SlackBot, command: dict[str, Any], words: list[str], ack, respond, client: AsyncWebClient) -> None:
+async def run_workflow(bot: SlackBot, command: dict[str, Any], words: list[str], ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient) -> None:
     """``/threadwork run NAME [text]``: start a registered custom workflow in a new thread."""
     names = {wf.name: wf for wf in bot.custom_workflows}
     if not words or words[0] not in names:
@@ -141,7 +144,7 @@ async def run_workflow(bot: SlackBot, command: dict[str, Any], words: list[str],
     )
 
 
-async def start_in_thread(bot: SlackBot, command: dict[str, Any], client: AsyncWebClient, respond, *, announce: str, request: TriggerRequest) -> None:
+async def start_in_thread(bot: SlackBot, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, *, announce: str, request: TriggerRequest) -> None:
     """Post an anchor message in the channel and start the workflow from that new thread's session.
 
     (In a DM the workflow starts from the DM's own session.)

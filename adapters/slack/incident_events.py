@@ -32,7 +32,8 @@ async def message_text(client: AsyncWebClient, channel: str, ts: str) -> str | N
     except (SlackClientError, OSError) as err:
         log.warning("could not read message %s in %s: %s", ts, channel, err)
         return None
-    for message in resp.get("messages", []):
+    messages: list[dict[str, Any]] = resp.get("messages", [])
+    for message in messages:
         if message.get("ts") == ts:
             return message.get("text", "")
     return None

@@ -14,21 +14,27 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientConnectorError
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
 from adapters.base import PlatformError
+from adapters.posted_log import PostedLog
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
 from adapters.slack.permalinks import Permalinks
-from adapters.posted_log import PostedLog
 from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
+
+if TYPE_CHECKING:
+    from adapters.slack.routes import SlackRoutes
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "threadwork_post"
@@ -77,6 +83,8 @@ def _error_code(err: SlackApiError) -> str:
 
 class SlackPlatform:
     name = "slack"
+    #: The gateway's Slack routes when this process serves them (which mode was chosen: for operators and tests).
+    routes: SlackRoutes | None = None
 
     def __init__(self, clients: SlackClients, posted: PostedLog) -> None:
         self.clients = clients
@@ -151,7 +159,8 @@ class SlackPlatform:
                 resp = await client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
         except (SlackClientError, OSError) as err:
             raise platform_error("conversations lookup", err) from err
-        for message in resp.get("messages", []):
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        for message in messages:
             meta = message.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == part_key:
                 return message.get("ts")
@@ -181,7 +190,7 @@ class SlackPlatform:
         channel = ref.extra.get("channel") or ref.key.channel
         parts = list(ref.extra.get("parts") or [ref.message_id])
         # Parts beyond what was first posted go into the thread; fewer parts leave the rest as they were.
-        for ts, message in zip(parts, messages):
+        for ts, message in zip(parts, messages, strict=False):
             try:
                 await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
             except (SlackClientError, OSError) as err:

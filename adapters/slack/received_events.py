@@ -41,7 +41,7 @@ class ReceivedEvents:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._replayer: asyncio.Task[None] | None = None
 
-    async def middleware(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:  # noqa: A002 (bolt's name)
+    async def middleware(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         """A bolt middleware: runs before the acknowledgement, so the event is kept before Slack hears "got it"."""
         event_id = _event_id(body)
         if event_id is not None:

@@ -11,18 +11,20 @@ from adapters.slack.client import SlackClients, make_client
 from adapters.slack.oauth import installation_store, oauth_settings
 from adapters.slack.platform import SlackPlatform
 from adapters.slack.received_events import ReceivedEvents
+from adapters.slack.routes import SlackRoutes
 from adapters.storage.backends import Storage
 from workflows.registry import list_workflows
-from adapters.slack.routes import SlackRoutes
 
 if TYPE_CHECKING:
+    from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+
     from bots.config import Settings
     from bots.wiring import Platforms
 
 
-def build_bolt_app(settings: Settings, store=None, storage: Storage | None = None) -> AsyncApp:
+def build_bolt_app(settings: Settings, store: AsyncInstallationStore | None = None, storage: Storage | None = None) -> AsyncApp:
     """Single workspace with SLACK_BOT_TOKEN, or OAuth installs with SLACK_CLIENT_ID/SECRET."""
-    if store is not None:
+    if store is not None and settings.slack_client_id and settings.slack_client_secret:
         storage = storage or Storage.from_settings(settings)
         return AsyncApp(
             signing_secret=settings.slack_signing_secret,

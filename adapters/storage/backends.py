@@ -33,7 +33,7 @@ class Storage:
         self.aws_endpoint_url = aws_endpoint_url
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Storage":
+    def from_settings(cls, settings: Any) -> Storage:
         return cls(settings.data_dir, settings.database_url, settings.uploads_url, settings.aws_endpoint_url)
 
     @property

@@ -114,13 +114,13 @@ class ThreadworkTeamsBot(TeamsActivityHandler):
 class _InvokeBody(Model):
     """The adaptiveCard/action response body (the SDK's model types ``value`` as a dict only)."""
 
-    _attribute_map = {
+    _attribute_map = {  # noqa: RUF012 - msrest reads this per class, as its Model declares it (no ClassVar)
         "status_code": {"key": "statusCode", "type": "int"},
         "type": {"key": "type", "type": "str"},
         "value": {"key": "value", "type": "object"},
     }
 
-    def __init__(self, *, status_code: int, type: str, value: Any) -> None:  # noqa: A002 (the wire name)
+    def __init__(self, *, status_code: int, type: str, value: Any) -> None:
         super().__init__()
         self.status_code = status_code
         self.type = type

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from adapters.base import Delivery, SessionDispatcher, notice_for
+from adapters.base import UNAVAILABLE_TEXT, Delivery, SessionDispatcher, notice_for
 from adapters.webchat.platform import BOT_USER
 from adapters.webchat.store import WebChatStore
 from workflows.contracts import ChatMessage
-
-
-def bad_request(reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=400)
 
 
 async def deliver(store: WebChatStore, dispatcher: SessionDispatcher, msg: ChatMessage) -> web.Response:
@@ -32,5 +28,5 @@ async def deliver(store: WebChatStore, dispatcher: SessionDispatcher, msg: ChatM
             idempotency_key=f"{result.status}:{msg.message_id}",
         )
     if result.status == Delivery.UNAVAILABLE:
-        return web.json_response({**answer, "error": result.detail or notice.text}, status=503)
+        return web.json_response({**answer, "error": result.detail or UNAVAILABLE_TEXT}, status=503)
     return web.json_response({**answer, "queued": result.status == Delivery.QUEUED}, status=202)

@@ -13,9 +13,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.base import SessionDispatcher
-from adapters.storage.uploads import LocalUploadFiles, UploadFiles
 from adapters.http_body import BodyError, read_json
-from adapters.webchat.answers import bad_request, deliver
+from adapters.http_errors import bad_request
+from adapters.storage.uploads import LocalUploadFiles, UploadFiles
+from adapters.webchat.answers import deliver
 from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.invites import SIGNIN_PATH, InviteError, Invites
 from adapters.webchat.origin import same_origin

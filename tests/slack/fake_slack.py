@@ -15,8 +15,9 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -265,7 +266,7 @@ class FakeSlack:
 
     def _chat_postMessage(self, p: dict, token: str) -> dict:
         channel = p.get("channel", "")
-        if channel not in self.messages and channel not in self.channels and not channel[:1] in ("C", "D", "G"):
+        if channel not in self.messages and channel not in self.channels and channel[:1] not in ("C", "D", "G"):
             return {"ok": False, "error": "channel_not_found"}
         msg = {
             "ts": self._new_ts(),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from temporalio.service import RPCError
 
+from tests.slack.conftest import slack_stack
 from tests.slack.fake_slack import TEAM, permalink
 from tests.slack.support import new_ts
-from tests.slack.conftest import slack_stack
 from tests.support.helpers import eventually
 from workflows.incident import IncidentWorkflow
 from workflows.incident.incident_models import IncidentState
@@ -60,7 +60,7 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
         # conversations.create with a short, dated name; topic set; reporter and responder invited.
         create = (await fake.wait_for(lambda: fake.calls_to("conversations.create"), what="conversations.create"))[0]
         name = create.params["name"]
-        today = datetime.now(timezone.utc).strftime("%Y%m%d")
+        today = datetime.now(UTC).strftime("%Y%m%d")
         assert name == f"inc-{today}-checkout-is-down" and SLACK_CHANNEL_NAME.match(name) and len(name) < 40
         [channel] = [cid for cid, c in fake.channels.items() if c["name"] == name]
         invited = await fake.wait_for(lambda: fake.calls_to("conversations.invite"), what="invite")
@@ -133,7 +133,7 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
 
 async def test_slack_name_taken_gets_a_suffix(client, tmp_path, fake_slack):
     fake = fake_slack
-    today = datetime.now(timezone.utc).strftime("%Y%m%d")
+    today = datetime.now(UTC).strftime("%Y%m%d")
     taken = f"inc-{today}-search-is-slow"
     fake.channels["CTAKEN"] = {"id": "CTAKEN", "name": taken, "topic": "", "members": []}
     async with slack_stack(client, tmp_path, fake) as (stack, sim):

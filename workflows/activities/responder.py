@@ -7,8 +7,8 @@ user about workflows their message started.
 from __future__ import annotations
 
 from workflows.contracts import (
-    ButtonsBlock,
     Button,
+    ButtonsBlock,
     DividerBlock,
     FieldsBlock,
     Reply,

@@ -10,8 +10,9 @@ that fails validation keeps the last good rules and is logged once per broken ve
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from temporalio import activity
 

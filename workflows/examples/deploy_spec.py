@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from workflows.childspec import ChildSpec, WorkerResources, text_args
 from workflows.examples.deploy_activities import ACTIVITIES

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.contracts import ActionEvent, ActionResult, ConversationKey
+from workflows.failures import failure_message
 from workflows.incident.incident import IncidentWorkflow
 from workflows.incident.incident_links import MEMO_KEY, link_id
 
@@ -57,8 +57,7 @@ async def send_incident_action(client: Client, workflow_id: str, event: ActionEv
             IncidentWorkflow.handle_action, event, id=event.event_id or None
         )
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        return ActionResult(ephemeral=cause.message if isinstance(cause, ApplicationError) else str(cause or err))
+        return ActionResult(ephemeral=failure_message(err))
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return ActionResult(ephemeral="That incident has finished.")

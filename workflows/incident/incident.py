@@ -12,8 +12,8 @@ postmortem.py; the data in incident_models.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
@@ -22,7 +22,6 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
-    from workflows.contracts import user_mention
     from workflows.contracts import (
         UNDELIVERED_KEPT,
         ActionEvent,
@@ -35,14 +34,13 @@ with workflow.unsafe.imports_passed_through():
         Reply,
         TextBlock,
         conversation_link,
+        user_mention,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
     from workflows.incident import incident_card as ui
     from workflows.incident.incident_ai import NARRATIVE_PATCH, IncidentAI
     from workflows.incident.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
     from workflows.incident.incident_models import (
-        DEFAULT_SEVERITY,
-        SEVERITIES,
         STATUSES,
         DecisionRecord,
         IncidentOptions,
@@ -51,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.incident.postmortem import render_postmortem
     from workflows.notify import report_status
+    from workflows.severity import DEFAULT_SEVERITY, SEVERITIES
 
 #: Short titles, readable channel names, announcements, a current topic, linked answers (docs/incidents.md).
 #: Incidents recorded before it replay without the announcement and topic calls.
@@ -121,10 +120,10 @@ class IncidentWorkflow:
             due = max(self.state.last_update_at, nudged) + interval
             try:
                 await workflow.wait_condition(
-                    lambda: self.state.is_resolved() or self._updates != seen,
+                    lambda: self.state.is_resolved() or self._updates != seen,  # noqa: B023 - awaited within this iteration
                     timeout=max(due - workflow.now(), timedelta(milliseconds=1)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 nudged = workflow.now()
                 self.state.reminders_sent += 1
                 await self._say(ui.reminder_reply(self.state, self.options.update_interval_seconds))
@@ -227,6 +226,9 @@ class IncidentWorkflow:
     @workflow.update
     async def handle_action(self, event: ActionEvent) -> ActionResult:
         """Buttons of the card and of approvals, and commands (``incident note ...``) sent as the same events."""
+        return await self._act(event)
+
+    async def _act(self, event: ActionEvent) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         if ApprovalStep.owns(event.action_id):
             return await self._approval_click(event)
@@ -255,7 +257,7 @@ class IncidentWorkflow:
         """A timeline note from outside a click (e.g. a :pushpin: reaction seen by the Slack adapter)."""
         if not event.value.strip():
             raise ApplicationError("a note needs text", type="InvalidNote")
-        await self.handle_action(event.model_copy(update={"action_id": ui.NOTE}))
+        await self._act(event.model_copy(update={"action_id": ui.NOTE}))
         return self.state
 
     @add_note.validator

@@ -12,8 +12,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.incident.ai_activities import IncidentAIActivities, IncidentTextRequest, Kind
     from workflows.delivery import DELIVERY_FAILURES
+    from workflows.incident.ai_activities import IncidentAIActivities, IncidentTextRequest, Kind
     from workflows.incident.incident_card import duration_text, who
     from workflows.incident.incident_models import IncidentState
 

@@ -20,10 +20,11 @@ from workflows.contracts import (
     MessageRef,
     Reply,
     TextBlock,
+    user_mention,
 )
 from workflows.contracts import conversation_link as link_token
-from workflows.contracts import user_mention
-from workflows.incident.incident_models import SEVERITIES, STATUSES, IncidentState
+from workflows.incident.incident_models import STATUSES, IncidentState
+from workflows.severity import SEVERITIES
 
 #: Channel names stay readable in every sidebar (Slack allows 80).
 MAX_CHANNEL_NAME = 40
@@ -190,7 +191,7 @@ def _picker_buttons(state: IncidentState, workflow_id: str) -> list[Button]:
     else:
         choices = [(s.capitalize(), POST_UPDATE, s) for s in STATUSES[:-1] if s != state.status]
     buttons = [Button(label=label, action_id=action, value=value, workflow_id=workflow_id) for label, action, value in choices]
-    return buttons + [Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
+    return [*buttons, Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
 
 
 def link_reply(state: IncidentState) -> Reply:

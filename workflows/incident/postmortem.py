@@ -48,7 +48,7 @@ def render_postmortem(state: IncidentState) -> str:
     else:
         lines.append("None.")
     lines += ["", "## Decisions and changes", ""]
-    changes = [d for d in state.decisions]
+    changes = list(state.decisions)
     if changes:
         lines += ["| At | Who | Action | Detail | Allowed |", "|---|---|---|---|---|"]
         for d in changes:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from workflows.childspec import ChildSpec, WorkerResources
 from workflows.incident.activities import IncidentActivities

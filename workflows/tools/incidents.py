@@ -33,8 +33,9 @@ class IncidentAccess(Protocol):
 
     async def send_action(self, incident_id: str, event: ActionEvent) -> ActionResult: ...
 
-    def change_event(self, state: SessionState, actor: Actor, change: Change, value: str, event_id: str) -> ActionEvent:
-        ...
+    def change_event(
+        self, state: SessionState, actor: Actor, change: Change, value: str, event_id: str
+    ) -> ActionEvent: ...
 
 
 def incident_access(child_hooks: Mapping[str, SessionHooks]) -> IncidentAccess | None:

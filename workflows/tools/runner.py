@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -71,7 +71,7 @@ class SessionAccess:
     child_handles: dict[str, Any]
     post: Callable[[Reply], Awaitable[None]]
     summary: Callable[[], SessionSummary]
-    append: Callable[[str, str, str], None]
+    append: Callable[[Literal["user", "assistant", "system"], str, str], None]
 
 
 class DocumentOutcome(BaseModel):
@@ -233,7 +233,9 @@ class ToolRunner:
                 text = "error: incidents cannot be started here; nothing was done."
                 self._record(call_id, call, msg.actor, "failed", text)
                 return text
-            decision = WorkflowStart(workflow_type=incidents.entry.workflow_type, title=args.title, severity=args.severity)
+            decision = WorkflowStart(
+                workflow_type=incidents.entry.workflow_type, title=args.title, severity=args.severity
+            )
             pointer = await incidents.already_running(decision, self.hooks.state)
             if pointer is not None:
                 text = f"refused: {pointer.text}"
