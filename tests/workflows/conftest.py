@@ -6,7 +6,7 @@ global to a server, so a timer left by one test can never fire in another.
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -41,7 +41,9 @@ def test_server_runtime() -> Runtime:
 async def time_env(test_server_binary: str, test_server_runtime: Runtime) -> AsyncIterator[WorkflowEnvironment]:
     # test_server_existing_path: the SDK never downloads when it is given.
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_binary, data_converter=pydantic_data_converter, runtime=test_server_runtime
+        test_server_existing_path=test_server_binary,
+        data_converter=pydantic_data_converter,
+        runtime=test_server_runtime,
     )
     try:
         yield env

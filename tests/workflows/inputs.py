@@ -19,6 +19,7 @@ from workflows.contracts import (
     ChatMessage,
     ChildWorkflowInput,
     ConversationKey,
+    Platform,
     SessionConfig,
     SessionInput,
 )
@@ -28,8 +29,8 @@ __all__ = [
     "APPROVE",
     "REJECT",
     "ChatSessionWorkflow",
-    "IncidentWorkflow",
     "IncidentAction",
+    "IncidentWorkflow",
     "actor",
     "approval_request",
     "click",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 #: The platform the recording adapter stands in for: threads, channels, normal (not local) activities.
-PLATFORM = "slack"
+PLATFORM: Platform = "slack"
 _ids = count(1)
 
 
@@ -76,13 +77,20 @@ def message(key: ConversationKey, text: str, *, by: Actor | None = None, message
     return ChatMessage(key=key, actor=by or actor("alice"), text=text, message_id=message_id or f"msg-{next(_ids)}")
 
 
-def incident_input(origin: ConversationKey, title: str, *, by: Actor | None = None, **options: Any) -> ChildWorkflowInput:
+def incident_input(
+    origin: ConversationKey, title: str, *, by: Actor | None = None, **options: Any
+) -> ChildWorkflowInput:
     """An incident declared in ``origin`` by ``by``; ``options`` are IncidentOptions (update_interval_seconds=...).
 
     No session: a direct start has nobody to report its status to.
     """
     return ChildWorkflowInput(
-        origin=origin, session_id="", title=title, requested_by=by or actor("alice"), origin_message_id="m0", args=options
+        origin=origin,
+        session_id="",
+        title=title,
+        requested_by=by or actor("alice"),
+        origin_message_id="m0",
+        args=options,
     )
 
 
@@ -93,5 +101,8 @@ def click(key: ConversationKey, by: Actor, action_id: str, value: str = "") -> A
 
 def approval_request(conversation: ConversationKey, **fields: Any) -> ApprovalRequest:
     return ApprovalRequest(
-        approval_id="rollback-1", question="Approve rollback of checkout to v1.4.2?", conversation=conversation, **fields
+        approval_id="rollback-1",
+        question="Approve rollback of checkout to v1.4.2?",
+        conversation=conversation,
+        **fields,
     )

@@ -9,9 +9,11 @@ policies and idempotency keys as production; only the chat service itself is rep
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from temporalio import activity
 
@@ -24,7 +26,7 @@ def _virtual_now() -> datetime:
     """When the workflow asked for this call (the server's clock), outside activities: the wall clock."""
     if activity.in_activity():
         return activity.info().scheduled_time
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -136,7 +138,5 @@ class RecordingPlatform:
             left = deadline - loop.time()
             if left <= 0:
                 raise AssertionError(f"timed out waiting for {what}; posted so far: {self.texts()!r}")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=left)
-            except asyncio.TimeoutError:
-                pass

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any, AsyncIterator
+from typing import Any
 
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
@@ -23,7 +24,10 @@ async def approval_host(world: World, **fields: Any) -> AsyncIterator[WorkflowHa
     platform = PlatformActivities(world.registry)
     queue = f"{world.task_queue}-approval"
     async with Worker(
-        world.client, task_queue=queue, workflows=[ApprovalHostWorkflow], activities=[platform.post_reply, platform.update_message]
+        world.client,
+        task_queue=queue,
+        workflows=[ApprovalHostWorkflow],
+        activities=[platform.post_reply, platform.update_message],
     ):
         yield await world.client.start_workflow(
             ApprovalHostWorkflow.run,
@@ -33,8 +37,10 @@ async def approval_host(world: World, **fields: Any) -> AsyncIterator[WorkflowHa
         )
 
 
-async def test_no_decision_escalates_after_the_timeout_then_expires(world: World):
-    async with approval_host(world, timeout_seconds=900, escalate_to=["oncall-leads"], escalation_timeout_seconds=600) as handle:
+async def test_no_decision_escalates_after_the_timeout_then_expires(world: World) -> None:
+    async with approval_host(
+        world, timeout_seconds=900, escalate_to=["oncall-leads"], escalation_timeout_seconds=600
+    ) as handle:
         record = await handle.result()  # time skips through both timers
 
     assert record.outcome == "expired" and record.decided_by is None
@@ -44,27 +50,31 @@ async def test_no_decision_escalates_after_the_timeout_then_expires(world: World
     question, escalation, expired = world.platform.posts
     assert question.text == "Approval needed: Approve rollback of checkout to v1.4.2? (waiting for a decision)"
     assert escalation.text == (
-        "Escalating: no decision on \"Approve rollback of checkout to v1.4.2?\" after 15 minutes. "
+        'Escalating: no decision on "Approve rollback of checkout to v1.4.2?" after 15 minutes. '
         "oncall-leads: please approve or reject."
     )
-    assert expired.text == "No decision on \"Approve rollback of checkout to v1.4.2?\": the approval expired."
+    assert expired.text == 'No decision on "Approve rollback of checkout to v1.4.2?": the approval expired.'
     # The question is updated in place: marked escalated, then expired and without buttons.
     assert [u.ref for u in world.platform.updates] == [question.ref, question.ref]
-    assert [u.reply.text.removeprefix(question.text[:-len("(waiting for a decision)")]) for u in world.platform.updates] == [
+    assert [
+        u.reply.text.removeprefix(question.text[: -len("(waiting for a decision)")]) for u in world.platform.updates
+    ] == [
         "(waiting for a decision (escalated))",
         "(expired without a decision)",
     ]
     assert not [b for b in world.platform.updates[-1].reply.blocks if b.type == "buttons"]
 
 
-async def test_without_an_escalation_window_it_waits_for_a_decision_after_escalating(world: World):
+async def test_without_an_escalation_window_it_waits_for_a_decision_after_escalating(world: World) -> None:
     async with approval_host(world, timeout_seconds=900, escalate_to=["U-LEAD"]) as handle:
         await world.skip(timedelta(days=7))
         await world.platform.wait_for(lambda: world.platform.posts_saying("Escalating"), "the escalation")
         [pending] = await handle.query(ApprovalHostWorkflow.get_records)
         assert pending.outcome == "pending"
 
-        await handle.execute_update(ApprovalHostWorkflow.handle_action, click(thread_key(), actor("U-LEAD"), REJECT, "rollback-1"))
+        await handle.execute_update(
+            ApprovalHostWorkflow.handle_action, click(thread_key(), actor("U-LEAD"), REJECT, "rollback-1")
+        )
         record = await handle.result()
 
     assert record.outcome == "rejected" and record.decided_by is not None and record.decided_by.id == "U-LEAD"
@@ -74,9 +84,11 @@ async def test_without_an_escalation_window_it_waits_for_a_decision_after_escala
     assert world.platform.texts()[-1].startswith("Rejected by U-lead at ")
 
 
-async def test_an_incident_approval_escalates_to_the_responders_in_the_incident_channel(world: World):
+async def test_an_incident_approval_escalates_to_the_responders_in_the_incident_channel(world: World) -> None:
     alice, bob = actor("alice"), actor("bob")
-    handle = await world.start_incident(thread_key(), "checkout is down", by=alice, responders=["bob"], approval_timeout_seconds=300)
+    handle = await world.start_incident(
+        thread_key(), "checkout is down", by=alice, responders=["bob"], approval_timeout_seconds=300
+    )
     await world.platform.wait_for(lambda: world.platform.channels, "the incident channel")
     channel = world.platform.channels[0].created.key()
 
@@ -89,7 +101,10 @@ async def test_an_incident_approval_escalates_to_the_responders_in_the_incident_
     state = await handle.result()
 
     assert escalation.key == channel
-    assert escalation.text == "Escalating: no decision on \"Roll back checkout?\" after 5 minutes. bob: please approve or reject."
+    assert (
+        escalation.text
+        == 'Escalating: no decision on "Roll back checkout?" after 5 minutes. bob: please approve or reject.'
+    )
     assert refused.ephemeral is not None and "not authorized" in refused.ephemeral
     assert approved.ephemeral is None
     [record] = state.approvals

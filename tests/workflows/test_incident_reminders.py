@@ -14,13 +14,15 @@ def minutes_after(start: datetime, posts: list[Post]) -> list[float]:
     return [minutes(p.at - start) for p in posts]
 
 
-async def test_reminders_every_interval_without_updates_and_an_update_restarts_the_clock(world: World):
+async def test_reminders_every_interval_without_updates_and_an_update_restarts_the_clock(world: World) -> None:
     alice = actor("alice")
     handle = await world.start_incident(thread_key(), "checkout is down", by=alice, update_interval_seconds=1800)
     card = await world.platform.wait_for(lambda: world.platform.posts_saying("Checkout is down"), "the incident card")
     started = card[0].at
     channel = world.platform.channels[0].created.key()
-    reminders = lambda: world.platform.posts_saying("Reminder: no update")  # noqa: E731
+
+    def reminders() -> list[Post]:
+        return world.platform.posts_saying("Reminder: no update")
 
     await world.skip(timedelta(minutes=65))
     await world.platform.wait_for(lambda: len(reminders()) == 2, "two reminders")
@@ -33,14 +35,14 @@ async def test_reminders_every_interval_without_updates_and_an_update_restarts_t
     assert state.reminders_sent == 3
     assert all(p.key == channel for p in reminders())
     assert reminders()[0].text == (
-        "Reminder: no update on incident \"Checkout is down\" for 30m. Alice, please post an "
+        'Reminder: no update on incident "Checkout is down" for 30m. Alice, please post an '
         "update (the Post update button, or `incident update <text>` here)."
     )
     # 30 and 60 minutes after the start, then 30 minutes after the update (posted at 65).
     assert minutes_after(started, reminders()) == [30.0, 60.0, 95.0]
 
 
-async def test_an_incident_declared_in_a_session_reminds_in_its_channel_and_reports_back(world: World):
+async def test_an_incident_declared_in_a_session_reminds_in_its_channel_and_reports_back(world: World) -> None:
     key = thread_key()
     await world.start_session(key, child_args={"IncidentWorkflow": {"update_interval_seconds": 600}})
     await world.say(key, "we have a critical incident: checkout is down")

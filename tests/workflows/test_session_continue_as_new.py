@@ -10,7 +10,7 @@ from tests.workflows.inputs import thread_key
 from tests.workflows.world import World
 
 
-async def test_turns_past_the_limit_continue_as_new_carrying_the_state(world: World):
+async def test_turns_past_the_limit_continue_as_new_carrying_the_state(world: World) -> None:
     key = thread_key()
     first = await world.start_session(key, max_turns_per_run=2)
     for n in range(1, 6):
@@ -22,10 +22,10 @@ async def test_turns_past_the_limit_continue_as_new_carrying_the_state(world: Wo
     assert [h.text for h in state.history if h.role == "user"] == [f"message {n}" for n in range(1, 6)]
     assert "can-1" in state.recent_message_ids
     assert (await world.session(key).describe()).run_id != first.first_execution_run_id
-    assert world.platform.texts(key)[-1] == "Got it (message 5 in this conversation). Say \"help\" to see what I can do."
+    assert world.platform.texts(key)[-1] == 'Got it (message 5 in this conversation). Say "help" to see what I can do.'
 
 
-async def test_a_message_from_an_earlier_run_is_refused_as_a_duplicate(world: World):
+async def test_a_message_from_an_earlier_run_is_refused_as_a_duplicate(world: World) -> None:
     key = thread_key()
     await world.start_session(key, max_turns_per_run=2)
     for n in range(1, 4):

@@ -10,7 +10,7 @@ from tests.workflows.world import World
 DAY = timedelta(hours=24)
 
 
-async def test_a_day_of_silence_ends_the_session_with_a_goodbye(world: World):
+async def test_a_day_of_silence_ends_the_session_with_a_goodbye(world: World) -> None:
     key = thread_key()
     handle = await world.start_session(key)
     await world.say(key, "hello")
@@ -25,7 +25,7 @@ async def test_a_day_of_silence_ends_the_session_with_a_goodbye(world: World):
     assert goodbye.at - spoke_at < DAY + timedelta(minutes=1)
 
 
-async def test_a_message_before_the_day_is_over_keeps_the_session_open(world: World):
+async def test_a_message_before_the_day_is_over_keeps_the_session_open(world: World) -> None:
     key = thread_key()
     handle = await world.start_session(key)
     await world.say(key, "hello")
@@ -42,6 +42,6 @@ async def test_a_message_before_the_day_is_over_keeps_the_session_open(world: Wo
     assert "quiet for 24 hours" in goodbye.text
     assert DAY <= goodbye.at - spoke_at < DAY + timedelta(minutes=1)
     assert world.platform.texts(key)[:2] == [
-        "Got it (message 1 in this conversation). Say \"help\" to see what I can do.",
-        "Got it (message 2 in this conversation). Say \"help\" to see what I can do.",
+        'Got it (message 1 in this conversation). Say "help" to see what I can do.',
+        'Got it (message 2 in this conversation). Say "help" to see what I can do.',
     ]

@@ -57,7 +57,9 @@ class World:
         """The session's current run (whichever run continue-as-new made current)."""
         return self.client.get_workflow_handle_for(inputs.ChatSessionWorkflow.run, inputs.session_id(key))
 
-    async def say(self, key: ConversationKey, text: str, *, by: Actor | None = None, message_id: str | None = None) -> None:
+    async def say(
+        self, key: ConversationKey, text: str, *, by: Actor | None = None, message_id: str | None = None
+    ) -> None:
         """Send a message the way the gateway does (the receive_message update) and wait until it is handled."""
         msg = inputs.message(key, text, by=by, message_id=message_id)
         await self.session(key).execute_update(inputs.ChatSessionWorkflow.receive_message, msg)
