@@ -20,6 +20,9 @@ from tests.workflows.server import ServerBinaryMissing, installed_server
 from tests.workflows.world import World
 from workflows.worker import WorkerOptions, build_worker
 
+#: Not a directory and never one (a path below /dev/null).
+NO_DOWNLOADS = "/dev/null/threadwork-tests-download-nothing"
+
 
 @pytest.fixture(scope="session")
 def test_server_binary() -> str:
@@ -39,9 +42,11 @@ def test_server_runtime() -> Runtime:
 
 @pytest_asyncio.fixture
 async def time_env(test_server_binary: str, test_server_runtime: Runtime) -> AsyncIterator[WorkflowEnvironment]:
-    # test_server_existing_path: the SDK never downloads when it is given.
+    # With test_server_existing_path the SDK does not download. Should it ever try, the attempt
+    # fails: the download directory is one nothing can be written to.
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_binary,
+        download_dest_dir=NO_DOWNLOADS,
         data_converter=pydantic_data_converter,
         runtime=test_server_runtime,
     )
