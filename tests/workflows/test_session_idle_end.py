@@ -13,8 +13,8 @@ DAY = timedelta(hours=24)
 async def test_a_day_of_silence_ends_the_session_with_a_goodbye(world: World) -> None:
     key = thread_key()
     handle = await world.start_session(key)
+    spoke_at = await world.now()  # before: the session's clock starts when it handles the message
     await world.say(key, "hello")
-    spoke_at = await world.now()
 
     state = await handle.result()  # time skips to the idle timer
 
@@ -30,8 +30,8 @@ async def test_a_message_before_the_day_is_over_keeps_the_session_open(world: Wo
     handle = await world.start_session(key)
     await world.say(key, "hello")
     await world.skip(timedelta(hours=23))
-    await world.say(key, "still here")
     spoke_at = await world.now()
+    await world.say(key, "still here")
     await world.skip(timedelta(hours=23))  # 46 h after the first message, 23 h after the last
 
     assert (await world.state(key)).is_active is True
