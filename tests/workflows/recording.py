@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from temporalio import activity
 
+from adapters.base import PlatformError
 from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply
 
 T = TypeVar("T")
@@ -59,9 +60,13 @@ class Channel:
 
 @dataclass
 class RecordingPlatform:
-    """Records posts, updates, channels, topics, pins and private notes; never refuses."""
+    """Records posts, updates, channels, topics, pins and private notes; refuses posts while ``outage`` is set."""
 
     name: str = "slack"
+    #: While set, every post raises it (a retryable one stands for the platform being down).
+    outage: PlatformError | None = None
+    #: Posts refused because of ``outage``.
+    refused: int = 0
     posts: list[Post] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
     channels: list[Channel] = field(default_factory=list)
@@ -80,6 +85,9 @@ class RecordingPlatform:
         idempotency_key: str | None = None,
         context: dict[str, Any] | None = None,
     ) -> MessageRef:
+        if self.outage is not None:
+            self.refused += 1
+            raise self.outage
         for earlier in self.posts:  # a retried activity: the same message, not a second one
             if idempotency_key and earlier.idempotency_key == idempotency_key:
                 return earlier.ref
