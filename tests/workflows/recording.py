@@ -2,7 +2,7 @@
 
 It sits behind the real PlatformActivities, so the tests exercise the same activities, retry
 policies and idempotency keys as production; only the chat service itself is replaced.
-``at`` is the activity's scheduled time: the test server's virtual clock, so a test can say
+``at`` is when the activity attempt was scheduled: the test server's virtual clock, so a test can say
 *when* (in workflow time) a reminder or an escalation was posted.
 """
 
@@ -24,9 +24,9 @@ T = TypeVar("T")
 
 
 def _virtual_now() -> datetime:
-    """When the workflow asked for this call (the server's clock), outside activities: the wall clock."""
+    """When this attempt was scheduled (the server's clock, virtual under time skipping); outside activities: now."""
     if activity.in_activity():
-        return activity.info().scheduled_time
+        return activity.info().current_attempt_scheduled_time
     return datetime.now(UTC)
 
 
