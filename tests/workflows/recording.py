@@ -123,6 +123,15 @@ class RecordingPlatform:
         self.private.append((key, user_id, text))
         self._changed.set()
 
+    # ---- what tests do -------------------------------------------------------------
+
+    def go_down(self, reason: str) -> None:
+        """Refuse every post from now on, as a platform that is down (retryable: 5xx, network)."""
+        self.outage = PlatformError(reason, retryable=True)
+
+    def come_back(self) -> None:
+        self.outage = None
+
     # ---- what tests read ----------------------------------------------------------
 
     def posts_in(self, key: ConversationKey) -> list[Post]:

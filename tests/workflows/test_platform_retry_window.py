@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from temporalio.client import WorkflowUpdateStage
 
-from adapters.base import PlatformError
 from tests.workflows.inputs import ChatSessionWorkflow, message, thread_key
 from tests.workflows.world import World, minutes
 
@@ -17,7 +16,7 @@ from tests.workflows.world import World, minutes
 async def test_a_reply_refused_for_the_whole_hour_is_kept_as_undelivered_and_the_session_goes_on(world: World) -> None:
     key = thread_key()
     await world.start_session(key)  # platform_retry_window_seconds: the default hour
-    world.platform.outage = PlatformError("slack is down (HTTP 503)", retryable=True)
+    world.platform.go_down("slack is down (HTTP 503)")
     started = await world.now()
     update = await world.session(key).start_update(
         ChatSessionWorkflow.receive_message, message(key, "hello"), wait_for_stage=WorkflowUpdateStage.ACCEPTED
@@ -25,7 +24,7 @@ async def test_a_reply_refused_for_the_whole_hour_is_kept_as_undelivered_and_the
 
     await world.skip(timedelta(minutes=61))
     await update.result()
-    world.platform.outage = None
+    world.platform.come_back()
     await world.say(key, "are you back?")
 
     [lost] = (await world.state(key)).undelivered
