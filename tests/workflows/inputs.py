@@ -10,7 +10,6 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
-from workflows import incident_card as incident_ui
 from workflows.approval import APPROVE, REJECT, ApprovalRequest
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import (
@@ -24,6 +23,7 @@ from workflows.contracts import (
     SessionInput,
 )
 from workflows.incident import IncidentWorkflow
+from workflows.incident import incident_card as incident_ui
 
 __all__ = [
     "APPROVE",
