@@ -12,10 +12,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from temporalio.common import WorkerDeploymentVersion
 
+from adapters.webchat.upload_fetcher import WebChatUploadFetcher
 from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
 from workflows.incident_models import IncidentOptions
+from workflows.platform_traits import PlatformTraits
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _BUILD = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
@@ -76,6 +78,9 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias="THREADWORK_LLM_MODEL")
     llm_api_key: str = Field("none", validation_alias=AliasChoices("THREADWORK_LLM_API_KEY"))
     llm_timeout: float = Field(30.0, validation_alias="THREADWORK_LLM_TIMEOUT")
+
+    # Chat platforms: import paths of adapters besides the built-ins (bots/adapters.py), e.g. mypkg.discord:DiscordAdapter
+    adapters: str = Field("", validation_alias="THREADWORK_ADAPTERS")
 
     # Slack (adapters/slack): enabled when the bot token and signing secret are set
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
@@ -175,12 +180,6 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret) or bool(
-            self.slack_client_id and self.slack_client_secret and self.slack_signing_secret
-        )
-
-    @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.dev_temporal_port}"
 
@@ -196,8 +195,7 @@ class Settings(BaseSettings):
             graph_client_id=self.graph_client_id,
             graph_client_secret=self.graph_client_secret,
             graph_login_url=self.graph_login_url,
-            data_dir=self.data_dir,
-            uploads_url=self.uploads_url,
+            extra={"webchat": WebChatUploadFetcher(self.data_dir, self.uploads_url, self.aws_endpoint_url)},
         )
 
     @field_validator("incident_announce_channels")
@@ -213,7 +211,14 @@ class Settings(BaseSettings):
             max_turns_per_run=self.session_max_turns_per_run,
             child_args={"IncidentWorkflow": self.incident_args()},
             platform_retry_window_seconds=self.platform_retry_window,
+            platforms=self.platform_traits(),
         )
+
+    def platform_traits(self) -> dict[str, PlatformTraits]:
+        """Every known platform's traits (built-ins and THREADWORK_ADAPTERS): what workflow inputs carry."""
+        from bots.adapters import platform_traits
+
+        return platform_traits(self.adapters)
 
     def incident_args(self) -> dict[str, Any]:
         """IncidentWorkflow options (workflows.incident_models.IncidentOptions) from these settings."""

@@ -21,7 +21,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.base import Delivery
+from workflows.platform_port import Delivery
 from bots.metrics import ACTIONS, MESSAGES
 from workflows.activities.incidents import find_incident
 from workflows.chat_session import ChatSessionWorkflow

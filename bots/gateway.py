@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 from temporalio.client import Client
 
-from adapters.base import SessionDispatcher
+from workflows.platform_port import SessionDispatcher
 from adapters.storage import StoreUnavailable
 from bots import metrics
 from bots.queued_dispatch import QueuedDispatcher

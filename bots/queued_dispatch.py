@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from adapters.base import Delivery
+from workflows.platform_port import Delivery
 from adapters.temporal_limits import id_problem, payload_problem
 from temporalio.client import Client
 

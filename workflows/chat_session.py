@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowStart,
         plain_links,
     )
-    from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.incident_routing import IncidentRouter
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -72,7 +72,7 @@ class ChatSessionWorkflow:
             self.state = inp.state
         self._recent = set(self.state.recent_message_ids)
         self._lock = asyncio.Lock()
-        self._poster = Poster(self.config.platform_retry_window_seconds)
+        self._poster = Poster(self.config.platform_retry_window_seconds, self.config.platforms)
         self._incidents = IncidentRouter(self._poster)
         self._turns_this_run = 0
         self._end_reason: str | None = None
@@ -215,7 +215,7 @@ class ChatSessionWorkflow:
     async def _answer(self, msg: ChatMessage) -> MessageReceipt:
         """One local activity matches triggers and writes (and, for the web chat, posts) the reply."""
         post = None
-        if self.state.key.platform in LOCAL_PLATFORMS:
+        if self._poster.is_local(self.state.key.platform):
             post = PostRequest(
                 key=self.state.key,
                 reply=Reply(text=""),
@@ -327,6 +327,7 @@ class ChatSessionWorkflow:
             origin_context=self.state.reply_context,
             args={**self.config.child_args.get(decision.workflow_type, {}), **decision.args},
             platform_retry_window_seconds=self.config.platform_retry_window_seconds,
+            platforms=self.config.platforms,
         )
         started = TriggeredWorkflow(
             workflow_id=workflow_id,

@@ -78,7 +78,7 @@ class IncidentWorkflow:
             origin=inp.origin,
         )
         self._context = inp.origin_context  # reply context of state.conversation
-        self._poster = Poster(inp.platform_retry_window_seconds)
+        self._poster = Poster(inp.platform_retry_window_seconds, inp.platforms)
         self.approvals = ApprovalStep(self._poster, authorize=self._authorized, on_event=self._approval_event)
         self._lock = asyncio.Lock()
         self._ready = False
@@ -144,7 +144,7 @@ class IncidentWorkflow:
             maximum_attempts=self.options.channel_attempts,
         )
         for suffix in range(1, NAME_ATTEMPTS + 1):
-            name = ui.channel_name(self.state.title, self.state.started_at, suffix)
+            name = ui.channel_name(self.state.title, self.state.started_at, suffix, self._poster.traits(self.inp.origin.platform).channel_names)
             topic = ui.topic(self.state)
             try:
                 created = await self._poster.create_channel(

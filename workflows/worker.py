@@ -11,7 +11,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from adapters.base import PlatformRegistry
+from workflows.platform_port import PlatformRegistry
 from workflows import TASK_QUEUE
 from workflows.activities.documents import DocumentActivities
 from workflows.activities.fetchers import SourceSettings

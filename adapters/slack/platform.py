@@ -22,7 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
-from adapters.base import PlatformError
+from workflows.platform_port import PlatformError
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD

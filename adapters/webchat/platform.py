@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import PlatformError
+from workflows.platform_port import PlatformError
 from adapters.webchat.store import WebChatStore
 from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply
 

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from adapters.base import SessionDispatcher
+from workflows.platform_port import SessionDispatcher
 from adapters.storage.uploads import LocalUploadFiles, UploadFiles
 from adapters.http_body import BodyError, read_json
 from adapters.webchat.answers import bad_request, deliver

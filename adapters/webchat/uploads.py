@@ -2,7 +2,7 @@
 (the shared data dir or an S3 bucket: adapters/storage/uploads.py), stored with the
 message, delivered as a FileRef.
 
-The worker reads the file through the same UploadFiles (workflows/activities/fetchers/webchat.py);
+The worker reads the file through the same UploadFiles (adapters/webchat/upload_fetcher.py);
 FileRef.url is ``webchat-uploads/{id}/{name}``, never a client-supplied name.
 """
 
@@ -18,7 +18,7 @@ from urllib.parse import quote
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from adapters.base import SessionDispatcher
+from workflows.platform_port import SessionDispatcher
 from adapters.webchat.answers import bad_request, deliver
 from adapters.webchat.identity import Identities, Identity
 from adapters.storage.uploads import UPLOADS_DIR, UploadFiles, UploadMissing, UploadStoreUnavailable

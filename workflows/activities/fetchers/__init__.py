@@ -8,7 +8,6 @@ worker without, say, Azure settings never loads the Azure SDK.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import AsyncIterator, Protocol
 
 from workflows.contracts import FileRef
@@ -80,10 +79,8 @@ class SourceSettings:
     graph_client_id: str | None = None
     graph_client_secret: str | None = None
     graph_login_url: str = "https://login.microsoftonline.com"
-    #: THREADWORK_DATA_DIR, where the gateway saves web chat uploads (shared with the worker).
-    data_dir: Path | None = None
-    #: THREADWORK_UPLOADS_URL (s3://bucket/prefix): web chat uploads live there instead.
-    uploads_url: str | None = None
+    #: Fetchers of sources the process adds (FileRef.source -> fetcher): e.g. the web chat's uploads,
+    #: which bots/ passes in from adapters/webchat/upload_fetcher.py.
     extra: dict[str, Fetcher] = field(default_factory=dict)
 
 
@@ -93,14 +90,12 @@ def build_fetchers(settings: SourceSettings) -> dict[str, Fetcher]:
     from workflows.activities.fetchers.graph import GraphClient, SharePointFetcher
     from workflows.activities.fetchers.http import HttpFetcher, SlackFileFetcher
     from workflows.activities.fetchers.s3 import S3Fetcher
-    from workflows.activities.fetchers.webchat import WebChatUploadFetcher
 
     plain = HttpFetcher()
     fetchers: dict[str, Fetcher] = {
         "url": plain,
         # Teams file-consent downloads are pre-authorized URLs.
         "teams": plain,
-        "webchat": WebChatUploadFetcher(settings.data_dir, settings.uploads_url, settings.aws_endpoint_url),
         "slack": SlackFileFetcher(settings.slack_bot_token, settings.slack_api_url),
         "s3": S3Fetcher(settings.aws_endpoint_url),
         "azure_blob": AzureBlobFetcher(settings.azure_connection_string),

@@ -1,5 +1,8 @@
 """Web chat uploads, read from where the gateway published them (adapters/storage/uploads.py).
 
+The worker's document activity gets this fetcher for ``FileRef.source == "webchat"`` from
+bots/ (SourceSettings.extra), so the core never imports the adapter's storage.
+
 FileRef.url is ``webchat-uploads/{id}/{name}``: the data dir shared with the gateway, or
 the bucket of THREADWORK_UPLOADS_URL. Anything else is refused, so a crafted FileRef
 cannot read other files or objects.
