@@ -60,7 +60,7 @@ def http_status(result: Delivery) -> int:
 
 
 async def hand_over(dispatcher: SessionDispatcher, msg: ChatMessage) -> Delivery:
-    """``dispatcher.deliver(msg)``; a dispatcher that raises is a bug: its traceback is logged, the user hears UNAVAILABLE."""
+    """``dispatcher.deliver(msg)``; a dispatcher that raises is a bug: traceback logged, the user hears UNAVAILABLE."""
     try:
         return await dispatcher.deliver(msg)
     except Exception:  # the user must hear something rather than nothing
@@ -72,7 +72,7 @@ async def hand_over(dispatcher: SessionDispatcher, msg: ChatMessage) -> Delivery
 async def deliver_and_tell(
     dispatcher: SessionDispatcher, msg: ChatMessage, tell: Callable[[Notice], Awaitable[None]]
 ) -> Delivery:
-    """Hand ``msg`` over and, when the policy says so, ``tell`` its sender; the Delivery is returned for HTTP answers."""
+    """Hand ``msg`` over and, when the policy says so, ``tell`` its sender; answers the Delivery (for HTTP answers)."""
     result = await hand_over(dispatcher, msg)
     notice = notice_for(result)
     if notice is not None:

@@ -43,7 +43,8 @@ def load_adapter(path: str) -> type[Adapter]:
     missing = [name for name in _REQUIRED if not hasattr(cls, name)]
     if missing:
         raise StartupError(f"adapter {path!r} is not an Adapter (bots/adapter.py): it lacks {', '.join(missing)}")
-    if not isinstance(cls.traits, PlatformTraits) or cls.traits.name != cls.name or cls.session_ids.platform != cls.name:
+    traits, codec = cls.traits, cls.session_ids
+    if not isinstance(traits, PlatformTraits) or traits.name != cls.name or codec.platform != cls.name:
         raise StartupError(f"adapter {path!r}: its traits and session id codec must name its platform {cls.name!r}")
     register_codec(cls.session_ids)
     _LOADED[path] = cast(type[Adapter], cls)

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("none", validation_alias=AliasChoices("THREADWORK_LLM_API_KEY"))
     llm_timeout: float = Field(30.0, validation_alias="THREADWORK_LLM_TIMEOUT")
 
-    # Chat platforms: import paths of adapters besides the built-ins (bots/adapters.py), e.g. mypkg.discord:DiscordAdapter
+    # Chat platforms: adapters besides the built-ins (bots/adapters.py), e.g. mypkg.discord:DiscordAdapter
     adapters: str = Field("", validation_alias="THREADWORK_ADAPTERS")
 
     # Slack (adapters/slack): enabled when the bot token and signing secret are set

@@ -38,6 +38,7 @@ def test_a_late_reply_says_so_once_in_its_text_and_its_blocks():
     late = with_late_note(reply, LEGACY_TRAITS["slack"], 7 * 60)
     assert late.text == "Hello\n_(delayed: Slack was unreachable for 7 min)_"
     assert late.blocks[-1] == TextBlock(text="_(delayed: Slack was unreachable for 7 min)_", style="context")
-    assert with_late_note(Reply(text="Hi"), LEGACY_TRAITS["teams"], 42).text.endswith("_(delayed: Teams was unreachable for 42 s)_")
+    teams_late = with_late_note(Reply(text="Hi"), LEGACY_TRAITS["teams"], 42)
+    assert teams_late.text.endswith("_(delayed: Teams was unreachable for 42 s)_")
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert delay_since(now - timedelta(minutes=3), now) == 180

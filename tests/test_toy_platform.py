@@ -6,6 +6,7 @@ nothing outside tests/ names it. Unknown platforms fail loudly instead of passin
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,12 +33,10 @@ def toy_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOY_TOKEN", TOKEN)
 
 
-async def say(stack: Stack, text: str, *, room: str = "lobby", user: str = "alice", n: list[int] = [0]) -> dict[str, Any]:
-    n[0] += 1
+async def say(stack: Stack, text: str, *, room: str = "lobby", user: str = "alice") -> dict[str, Any]:
+    message = {"room": room, "user": user, "text": text, "id": f"toy-{uuid.uuid4().hex}"}
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as http:
-        resp = await http.post(
-            "/toy/messages", json={"room": room, "user": user, "text": text, "id": f"toy-{n[0]}"}, headers={"X-Toy-Token": TOKEN}
-        )
+        resp = await http.post("/toy/messages", json=message, headers={"X-Toy-Token": TOKEN})
     assert resp.status_code == 202, resp.text
     return resp.json()
 
@@ -63,7 +62,8 @@ async def test_a_session_a_child_workflows_progress_and_an_incident_on_a_platfor
         assert state["platform"] == "toy" and state["message_count"] == 1
 
         # A child workflow (documents) reports its progress into the same room: the toy has no threads.
-        async with local_server(serve_files({"/notes.txt": (b"The toy platform works.\nIt has no threads.", "text/plain")})) as server:
+        notes = serve_files({"/notes.txt": (b"The toy platform works.\nIt has no threads.", "text/plain")})
+        async with local_server(notes) as server:
             await say(stack, f"summarize {server.base_url}/notes.txt")
             texts = await eventually(
                 lambda: _texts(platform, "lobby"), lambda t: any(x.startswith("Summary of notes.txt") for x in t),
@@ -79,7 +79,7 @@ async def test_a_session_a_child_workflows_progress_and_an_incident_on_a_platfor
         assert room[0].name == f"inc-{today}-Payments-are"  # mixed case, 28 characters at most: ToyAdapter.traits
         card = await eventually(lambda: _texts(platform, room[0].channel), lambda t: len(t) >= 1, what="the card")
         assert "Payments are down" in card[0]
-        await eventually(_pinned(platform), lambda pins: len(pins) == 1, what="the pinned card")  # the toy declares pins
+        await eventually(_pinned(platform), lambda pins: len(pins) == 1, what="the pinned card")  # it declares pins
         await eventually(lambda: _texts(platform, "ops"), lambda t: any(room[0].name in x for x in t), what="the link")
         incident_id = next(w["workflow_id"] for w in (await stack.state("toy:ops:main"))["triggered_workflows"])
         incident = await stack.client.get_workflow_handle(incident_id).query(IncidentWorkflow.get_incident_state)

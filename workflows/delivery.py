@@ -1,8 +1,9 @@
 """Workflow-side helpers to post and update messages through the platform activities.
 
-A platform whose traits say ``local_delivery`` (the web chat writes to a local database)
-gets its posts as local activities (no task-queue round trip). Other platforms' calls
-(Slack, Teams) may be slow, rate-limited or down, so they are normal activities: posts and updates are retried with capped exponential
+A platform whose traits say ``local_delivery`` (the web chat writes to a local
+database) gets its posts as local activities (no task-queue round trip). Other
+platforms' calls (Slack, Teams) may be slow, rate-limited or down, so they are
+normal activities: posts and updates are retried with capped exponential
 backoff for the whole platform retry window (THREADWORK_PLATFORM_RETRY_WINDOW, in the
 workflow's input); what is still refused after it is reported by ``Poster.undelivered``
 (ERROR log line, metric, an entry in the workflow's state), never dropped silently.

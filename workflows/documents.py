@@ -71,7 +71,8 @@ class DocumentProcessingWorkflow:
         names = ", ".join(d.name for d in docs)
         self.result.status = "processing"
         self._status_ref = await self._say(f"Processing {len(docs)} document(s): {names}…")
-        if self._status_ref is not None and self._where.thread is None and self._poster.traits(self._where.platform).threads:
+        threads = self._poster.traits(self._where.platform).threads
+        if self._status_ref is not None and self._where.thread is None and threads:
             self._where = self._where.model_copy(update={"thread": self._status_ref.message_id})
         for n, doc in enumerate(docs, 1):
             await self._progress(f"Processing {names}: reading {doc.name} ({n}/{len(docs)})…")

@@ -144,7 +144,8 @@ class IncidentWorkflow:
             maximum_attempts=self.options.channel_attempts,
         )
         for suffix in range(1, NAME_ATTEMPTS + 1):
-            name = ui.channel_name(self.state.title, self.state.started_at, suffix, self._poster.traits(self.inp.origin.platform).channel_names)
+            rule = self._poster.traits(self.inp.origin.platform).channel_names
+            name = ui.channel_name(self.state.title, self.state.started_at, suffix, rule)
             topic = ui.topic(self.state)
             try:
                 created = await self._poster.create_channel(

@@ -23,7 +23,7 @@ from workflows.contracts import (
 )
 from workflows.contracts import conversation_link as link_token
 from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
-from workflows.platform_traits import ChannelNameRule
+from workflows.platform_traits import DEFAULT_CHANNEL_NAMES, ChannelNameRule
 
 #: Titles longer than this are cut at a word boundary.
 MAX_TITLE = 60
@@ -73,11 +73,11 @@ def short_title(text: str, limit: int = MAX_TITLE) -> str:
 
 
 def channel_name(title: str, when: datetime, suffix: int = 1, rule: ChannelNameRule | None = None) -> str:
-    """``inc-{yyyymmdd}-{slug}``: a valid name by the platform's ``rule`` (its traits), deterministic from title and time.
+    """``inc-{yyyymmdd}-{slug}``: valid by the platform's ``rule`` (its traits), deterministic from title and time.
 
     The slug is cut at a word (hyphen) boundary; ``suffix`` > 1 appends ``-{suffix}`` (after ``name_taken``).
     """
-    rule = rule or ChannelNameRule()
+    rule = rule or DEFAULT_CHANNEL_NAMES
     prefix = f"inc-{when:%Y%m%d}-"
     tail = f"-{suffix}" if suffix > 1 else ""
     slug = rule.clean(title) or "incident"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ChannelNameRule(BaseModel):
     """What a conversation the bot opens (an incident channel) may be called."""
+
+    model_config = ConfigDict(frozen=True)
 
     #: Longest name; also kept short enough to stay readable in every sidebar.
     max_length: int = Field(40, ge=8)
@@ -29,8 +31,14 @@ class ChannelNameRule(BaseModel):
         return re.sub(r"-{2,}", "-", slug)
 
 
+#: The rule every platform had before traits: Slack's characters, 40 at most.
+DEFAULT_CHANNEL_NAMES = ChannelNameRule(max_length=40)
+
+
 class PlatformTraits(BaseModel):
     """One platform's behaviour as the workflows see it (each adapter declares its own)."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     #: Human name in user-facing notes ("Slack was unreachable for 3 min").
@@ -44,7 +52,7 @@ class PlatformTraits(BaseModel):
     #: ``pin`` does something (else it is a documented no-op).
     pins: bool = False
     #: How the bot names the conversations it opens (incident channels).
-    channel_names: ChannelNameRule = Field(default_factory=ChannelNameRule)
+    channel_names: ChannelNameRule = DEFAULT_CHANNEL_NAMES
     #: How reply text is marked up: "markdown" (web chat, Teams) or "mrkdwn" (Slack); adapters escape.
     markup: str = "markdown"
 
@@ -72,5 +80,7 @@ def traits_for(platforms: dict[str, PlatformTraits], name: str) -> PlatformTrait
     found = platforms.get(name) or LEGACY_TRAITS.get(name)
     if found is None:
         known = ", ".join(sorted({*platforms, *LEGACY_TRAITS}))
-        raise UnknownPlatform(f"platform {name!r} is not declared by any adapter in this workflow's input (declared: {known})")
+        raise UnknownPlatform(
+            f"platform {name!r} is not declared by any adapter in this workflow's input (declared: {known})"
+        )
     return found

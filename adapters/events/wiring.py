@@ -40,7 +40,9 @@ class EventsConfig:
     platforms: dict[str, PlatformTraits] = field(default_factory=dict)
 
 
-async def setup_events(config: EventsConfig, webchat_store: WebChatStore) -> Callable[[web.Application, SessionDispatcher], None]:
+async def setup_events(
+    config: EventsConfig, webchat_store: WebChatStore
+) -> Callable[[web.Application, SessionDispatcher], None]:
     """Prepare the events conversation and answer the gateway mount of the event routes."""
     key = ConversationKey.from_session_id(config.channel)
     if key.platform == "webchat":
@@ -55,7 +57,9 @@ async def setup_events(config: EventsConfig, webchat_store: WebChatStore) -> Cal
         client, task_queue = getattr(dispatcher, "client", None), getattr(dispatcher, "task_queue", None)
         if client is None or task_queue is None:
             raise RuntimeError("the event routes need a dispatcher with a Temporal client and task queue")
-        starter = EventStarter(client, task_queue, key, config.child_args, config.platform_retry_window, config.platforms)
+        starter = EventStarter(
+            client, task_queue, key, config.child_args, config.platform_retry_window, config.platforms
+        )
         EventRoutes(config.token, starter, registry, graph, lookback).add_to(app)
 
     return mount

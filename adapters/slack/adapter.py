@@ -13,6 +13,7 @@ from adapters.settings import AdapterSettings
 from adapters.slack.session_ids import SlackSessionIds
 from workflows.platform_port import ChatPlatform, SessionDispatcher
 from workflows.platform_traits import PlatformTraits
+from workflows.session_ids import SessionIdCodec
 
 
 class SlackSettings(AdapterSettings):
@@ -37,8 +38,8 @@ class SlackAdapter:
     traits: ClassVar[PlatformTraits] = PlatformTraits(
         name="slack", display_name="Slack", threads=True, pins=True, markup="mrkdwn"
     )
-    session_ids: ClassVar[SlackSessionIds] = SlackSessionIds()
-    settings_model: ClassVar[type[SlackSettings]] = SlackSettings
+    session_ids: ClassVar[SessionIdCodec] = SlackSessionIds()
+    settings_model: ClassVar[type[AdapterSettings]] = SlackSettings
 
     @classmethod
     def enabled(cls, settings: AdapterSettings) -> bool:

@@ -1,4 +1,4 @@
-"""Slack session ids: ``slack:{team}:{channel}:{thread_ts}`` (``dm`` for a direct message), ``slack:{team}:{channel}``."""
+"""Slack session ids: ``slack:{team}:{channel}:{thread_ts}`` (``dm``: a direct message); ``slack:{team}:{channel}``."""
 
 from __future__ import annotations
 

@@ -48,6 +48,6 @@ async def start_platform(settings: Any, storage: Storage) -> tuple[SlackPlatform
 def build_routes(
     settings: Any, storage: Storage, store: Any, dispatcher: SessionDispatcher, custom_workflows: list[WorkflowListing]
 ) -> SlackRoutes:
-    """The gateway's side: the bolt app, its listeners handing over to ``dispatcher``, the HTTP or Socket Mode routes."""
+    """The gateway's side: the bolt app, its listeners handing over to ``dispatcher``, HTTP or Socket Mode routes."""
     bot = SlackBot(build_bolt_app(settings, store, storage), dispatcher, custom_workflows=custom_workflows)
     return SlackRoutes(bot, settings.slack_signing_secret or "", settings.slack_app_token)

@@ -14,6 +14,7 @@ from adapters.settings import AdapterSettings
 from adapters.teams.session_ids import TeamsSessionIds
 from workflows.platform_port import ChatPlatform, SessionDispatcher
 from workflows.platform_traits import PlatformTraits
+from workflows.session_ids import SessionIdCodec
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ class TeamsAdapter:
     name: ClassVar[str] = "teams"
     #: Replies go into the conversation itself (no thread under a bot post), no pins, private = a 1:1 chat.
     traits: ClassVar[PlatformTraits] = PlatformTraits(name="teams", display_name="Teams")
-    session_ids: ClassVar[TeamsSessionIds] = TeamsSessionIds()
-    settings_model: ClassVar[type[TeamsSettings]] = TeamsSettings
+    session_ids: ClassVar[SessionIdCodec] = TeamsSessionIds()
+    settings_model: ClassVar[type[AdapterSettings]] = TeamsSettings
 
     @classmethod
     def enabled(cls, settings: AdapterSettings) -> bool:
@@ -73,7 +74,8 @@ class TeamsAdapter:
                 "token (for local development with the Bot Framework Emulator only). Set TEAMS_APP_ID and "
                 "TEAMS_APP_PASSWORD before exposing this gateway."
             )
-        TeamsRoutes(self._cloud, ThreadworkTeamsBot(dispatcher, self._platform), auth_required=auth_required).add_to(app)
+        bot = ThreadworkTeamsBot(dispatcher, self._platform)
+        TeamsRoutes(self._cloud, bot, auth_required=auth_required).add_to(app)
 
     async def close(self) -> None:
         if self._posted is not None:

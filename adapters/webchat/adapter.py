@@ -18,6 +18,7 @@ from adapters.webchat.session_ids import WebChatSessionIds
 from adapters.webchat.store import WebChatStore
 from workflows.platform_port import ChatPlatform, SessionDispatcher
 from workflows.platform_traits import PlatformTraits
+from workflows.session_ids import SessionIdCodec
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,9 @@ class WebChatSettings(AdapterSettings):
     @model_validator(mode="after")
     def _proxy_needs_header(self) -> "WebChatSettings":
         if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
-            raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
+            raise ValueError(
+                "THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)"
+            )
         return self
 
 
@@ -39,8 +42,12 @@ def webchat_identities(settings: WebChatSettings, data_dir: Path, secret: bytes 
     """Who is a web chat member (THREADWORK_WEBCHAT_AUTH); unset outside `threadwork dev` means invite."""
     mode = settings.webchat_auth or "invite"
     if settings.webchat_auth is None:
-        log.info("web chat: THREADWORK_WEBCHAT_AUTH is not set; using invite (members sign in with `threadwork webchat invite NAME`)")
-    return Identities(mode, secret or load_secret(data_dir, settings.webchat_secret), settings.webchat_proxy_header)
+        log.info(
+            "web chat: THREADWORK_WEBCHAT_AUTH is not set; using invite "
+            "(members sign in with `threadwork webchat invite NAME`)"
+        )
+    key = secret or load_secret(data_dir, settings.webchat_secret)
+    return Identities(mode, key, settings.webchat_proxy_header)
 
 
 class WebChatAdapter:
@@ -50,8 +57,8 @@ class WebChatAdapter:
     traits: ClassVar[PlatformTraits] = PlatformTraits(
         name="webchat", display_name="the web chat", threads=True, local_delivery=True, private_messages=False
     )
-    session_ids: ClassVar[WebChatSessionIds] = WebChatSessionIds()
-    settings_model: ClassVar[type[WebChatSettings]] = WebChatSettings
+    session_ids: ClassVar[SessionIdCodec] = WebChatSessionIds()
+    settings_model: ClassVar[type[AdapterSettings]] = WebChatSettings
 
     @classmethod
     def enabled(cls, settings: AdapterSettings) -> bool:

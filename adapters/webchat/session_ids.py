@@ -1,4 +1,4 @@
-"""Web chat session ids: ``webchat:{channel}:{thread}`` (``main`` for the channel's own thread), ``webchat:{channel}``."""
+"""Web chat session ids: ``webchat:{channel}:{thread}`` (``main``: the channel's own thread); ``webchat:{channel}``."""
 
 from __future__ import annotations
 

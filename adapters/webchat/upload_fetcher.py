@@ -21,13 +21,16 @@ __all__ = ["UPLOADS_DIR", "WebChatUploadFetcher"]
 
 class WebChatUploadFetcher:
     def __init__(self, data_dir: Path | None, uploads_url: str | None = None, endpoint_url: str | None = None) -> None:
+        configured = data_dir is not None or uploads_url
         self.files: UploadFiles | None = (
-            upload_files(data_dir or Path("."), uploads_url, endpoint_url) if data_dir is not None or uploads_url else None
+            upload_files(data_dir or Path("."), uploads_url, endpoint_url) if configured else None
         )
 
     async def fetch(self, doc: FileRef, max_bytes: int) -> Fetched:
         if self.files is None:
-            raise FetchError(f"I can't read the web chat upload {doc.name}: THREADWORK_DATA_DIR is not known to the worker")
+            raise FetchError(
+                f"I can't read the web chat upload {doc.name}: THREADWORK_DATA_DIR is not known to the worker"
+            )
         try:
             upload_id, name = split_url(doc.url)
         except UploadMissing:

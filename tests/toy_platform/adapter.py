@@ -17,6 +17,7 @@ from tests.toy_platform.session_ids import ToySessionIds
 from workflows.contracts import Actor, ChatMessage, ConversationKey, Reply
 from workflows.platform_port import ChatPlatform, SessionDispatcher
 from workflows.platform_traits import ChannelNameRule, PlatformTraits
+from workflows.session_ids import SessionIdCodec
 
 ROUTE = "/toy/messages"
 
@@ -37,8 +38,8 @@ class ToyAdapter:
         name="toy", display_name="Toy chat", threads=False, local_delivery=False, pins=True,
         channel_names=ChannelNameRule(max_length=28, lowercase=False, allowed="A-Za-z0-9"),
     )
-    session_ids: ClassVar[ToySessionIds] = ToySessionIds()
-    settings_model: ClassVar[type[ToySettings]] = ToySettings
+    session_ids: ClassVar[SessionIdCodec] = ToySessionIds()
+    settings_model: ClassVar[type[AdapterSettings]] = ToySettings
 
     @classmethod
     def enabled(cls, settings: AdapterSettings) -> bool:
@@ -59,13 +60,15 @@ class ToyAdapter:
                 return web.json_response({"error": "bad token"}, status=401)
             body = await request.json()
             key = ConversationKey(platform="toy", channel=body["room"], thread=body.get("thread"))
-            msg = ChatMessage(key=key, actor=Actor(id=body["user"], name=body["user"]), text=body["text"], message_id=body["id"])
+            actor = Actor(id=body["user"], name=body["user"])
+            msg = ChatMessage(key=key, actor=actor, text=body["text"], message_id=body["id"])
 
             async def tell(notice: Notice) -> None:
                 await self.platform.post(key, Reply(text=notice.text))
 
             result = await deliver_and_tell(dispatcher, msg, tell)
-            return web.json_response({"session_id": result.session_id, "status": result.status}, status=http_status(result))
+            answer = {"session_id": result.session_id, "status": result.status}
+            return web.json_response(answer, status=http_status(result))
 
         app.router.add_post(ROUTE, receive)
 

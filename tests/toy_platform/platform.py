@@ -30,10 +30,16 @@ class ToyPlatform:
 
     def texts(self, room: str, thread: str | None = None) -> list[str]:
         """What the room (or one thread of it) shows now: posts in order, each as last updated."""
-        return [p.updates[-1] if p.updates else p.text for p in self.posts if p.key.channel == room and p.key.thread == thread]
+        shown = [p for p in self.posts if p.key.channel == room and p.key.thread == thread]
+        return [p.updates[-1] if p.updates else p.text for p in shown]
 
     async def post(
-        self, key: ConversationKey, reply: Reply, *, idempotency_key: str | None = None, context: dict[str, Any] | None = None
+        self,
+        key: ConversationKey,
+        reply: Reply,
+        *,
+        idempotency_key: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> MessageRef:
         for post in self.posts:  # a retried activity posts once
             if idempotency_key and post.idempotency_key == idempotency_key:

@@ -33,7 +33,7 @@ def delay_since(scheduled: datetime, now: datetime | None = None) -> float:
 
 
 def with_late_note(reply: Reply, platform: PlatformTraits, seconds: float) -> Reply:
-    """``reply`` unchanged when on time (or a local write, never late), else with the note after its text (and blocks)."""
+    """``reply`` unchanged when on time (a local write is never late), else with the note after its text and blocks."""
     if seconds < LATE_AFTER_SECONDS or platform.local_delivery:
         return reply
     note = late_note(platform, seconds)
