@@ -83,9 +83,9 @@ class SlackBot:
 
         async def tell(notice: Notice) -> None:
             if notice.private:
-                await self._whisper(client, where.key, actor.id, notice.text)
+                await self._whisper(client, msg.key, actor.id, notice.text)
             else:
-                await self._say(client, where.key, notice.text)
+                await self._say(client, msg.key, notice.text)
 
         await deliver_and_tell(self.sessions, msg, tell)
 
