@@ -13,6 +13,7 @@ from aiohttp import web
 
 from adapters.context import AdapterContext
 from adapters.settings import AdapterSettings
+from workflows.activities.fetchers import Fetcher
 from workflows.platform_port import ChatPlatform, SessionDispatcher
 from workflows.platform_traits import PlatformTraits
 from workflows.session_ids import SessionIdCodec
@@ -45,4 +46,12 @@ class Adapter(Protocol):
 
     async def close(self) -> None:
         """Close what start() opened."""
+        ...
+
+
+class FileAdapter(Adapter, Protocol):
+    """An adapter whose messages carry files (FileRef.source): the worker reads them through its fetchers."""
+
+    def document_fetchers(self) -> dict[str, Fetcher]:
+        """FileRef.source -> fetcher, called after start()."""
         ...

@@ -12,7 +12,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from temporalio.common import WorkerDeploymentVersion
 
-from adapters.webchat.upload_fetcher import WebChatUploadFetcher
 from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
@@ -195,7 +194,6 @@ class Settings(BaseSettings):
             graph_client_id=self.graph_client_id,
             graph_client_secret=self.graph_client_secret,
             graph_login_url=self.graph_login_url,
-            extra={"webchat": WebChatUploadFetcher(self.data_dir, self.uploads_url, self.aws_endpoint_url)},
         )
 
     @field_validator("incident_announce_channels")

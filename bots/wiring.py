@@ -83,7 +83,8 @@ async def _start(cls: type[Adapter], settings: Settings, context: AdapterContext
     platforms.closers.append(adapter.close)
     if platform.name != cls.name:
         raise StartupError(f"adapter {cls.name!r} started a platform named {platform.name!r}")
-    platforms.registry.register(platform, cls.traits)
+    fetchers = getattr(adapter, "document_fetchers", None)  # optional: files attached on this platform
+    platforms.registry.register(platform, cls.traits, fetchers() if fetchers is not None else None)
     platforms.adapters[cls.name] = adapter
     platforms.mounts.append(adapter.mount)
 

@@ -66,10 +66,11 @@ async def test_a_session_a_child_workflows_progress_and_an_incident_on_a_platfor
         async with local_server(notes) as server:
             await say(stack, f"summarize {server.base_url}/notes.txt")
             texts = await eventually(
-                lambda: _texts(platform, "lobby"), lambda t: any(x.startswith("Summary of notes.txt") for x in t),
-                what="the summary",
+                lambda: _texts(platform, "lobby"), lambda t: any(x.startswith("Processed notes.txt") for x in t),
+                what="the finished progress message",
             )
-        assert any(x.startswith("Processed notes.txt: 1 summarized, 0 failed.") for x in texts), texts
+        assert "Processed notes.txt: 1 summarized, 0 failed." in texts, texts
+        assert any(x.startswith("Summary of notes.txt: The toy platform works.") for x in texts), texts
         assert all(p.key.thread is None for p in platform.posts), "a platform without threads keeps posts in the room"
 
         # An incident: a new room named by the toy's own channel-name rule, its card pinned, a link in the lobby.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from workflows.activities.fetchers import Fetcher
 from workflows.contracts import (
     ActionEvent,
     ActionResult,
@@ -91,11 +92,16 @@ class PlatformRegistry:
     def __init__(self) -> None:
         self._platforms: dict[str, ChatPlatform] = {}
         self._traits: dict[str, PlatformTraits] = {}
+        self._fetchers: dict[str, Fetcher] = {}
 
-    def register(self, platform: ChatPlatform, traits: PlatformTraits | None = None) -> None:
+    def register(
+        self, platform: ChatPlatform, traits: PlatformTraits | None = None, fetchers: dict[str, Fetcher] | None = None
+    ) -> None:
+        """``fetchers``: how the worker reads files attached on this platform, by FileRef.source."""
         self._platforms[platform.name] = platform
         if traits is not None:
             self._traits[platform.name] = traits
+        self._fetchers.update(fetchers or {})
 
     def get(self, name: str) -> ChatPlatform:
         try:
@@ -108,6 +114,10 @@ class PlatformRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._platforms)
+
+    def fetchers(self) -> dict[str, Fetcher]:
+        """The registered platforms' document sources (FileRef.source -> fetcher)."""
+        return dict(self._fetchers)
 
     def traits(self) -> dict[str, PlatformTraits]:
         """The declared traits of every registered platform (what workflow inputs carry)."""

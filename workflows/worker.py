@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from temporalio.client import Client
@@ -11,7 +11,6 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from workflows.platform_port import PlatformRegistry
 from workflows import TASK_QUEUE
 from workflows.activities.documents import DocumentActivities
 from workflows.activities.fetchers import SourceSettings
@@ -25,6 +24,7 @@ from workflows.documents import DocumentProcessingWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.incident_links import IncidentLinkWorkflow
 from workflows.notice import EventNoticeWorkflow
+from workflows.platform_port import PlatformRegistry
 from workflows.registry import CustomWorkflowRegistry, load_registry
 
 WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, IncidentLinkWorkflow, DocumentProcessingWorkflow, EventNoticeWorkflow]
@@ -84,7 +84,10 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     workflows = registered_workflows(custom, options.replace_workflows)
     # Rules naming a workflow this worker does not register are refused at start-up.
     trigger = TriggerActivities(options.triggers_file, custom.trigger_rules(), workflow_types(workflows))
-    documents = DocumentActivities(options.document_max_bytes, options.sources, options.llm)
+    # Files attached on a platform are read by that platform's fetchers (e.g. web chat uploads).
+    sources = options.sources or SourceSettings()
+    sources = replace(sources, extra={**registry.fetchers(), **sources.extra})
+    documents = DocumentActivities(options.document_max_bytes, sources, options.llm)
     turn = TurnActivities(trigger, replies, platform)
     incidents = IncidentActivities(client)
     return Worker(

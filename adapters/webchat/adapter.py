@@ -16,6 +16,8 @@ from adapters.webchat.platform import WebChatPlatform
 from adapters.webchat.routes import WebChatRoutes
 from adapters.webchat.session_ids import WebChatSessionIds
 from adapters.webchat.store import WebChatStore
+from adapters.webchat.upload_fetcher import WebChatUploadFetcher
+from workflows.activities.fetchers import Fetcher
 from workflows.platform_port import ChatPlatform, SessionDispatcher
 from workflows.platform_traits import PlatformTraits
 from workflows.session_ids import SessionIdCodec
@@ -85,6 +87,10 @@ class WebChatAdapter:
             identities=webchat_identities(self.settings, ctx.data_dir, self._secret),
             guest_message_limit=ctx.guest_message_limit,
         ).add_to(app)
+
+    def document_fetchers(self) -> dict[str, Fetcher]:
+        """Uploads are read from where the gateway saved them (the data dir or the uploads bucket)."""
+        return {"webchat": WebChatUploadFetcher.reading(self.context.storage.upload_files())}
 
     async def close(self) -> None:
         await self.store.close()

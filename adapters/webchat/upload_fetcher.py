@@ -1,7 +1,8 @@
 """Web chat uploads, read from where the gateway published them (adapters/storage/uploads.py).
 
 The worker's document activity gets this fetcher for ``FileRef.source == "webchat"`` from
-bots/ (SourceSettings.extra), so the core never imports the adapter's storage.
+the web chat adapter (WebChatAdapter.document_fetchers, through the PlatformRegistry), so
+the core never imports the adapter's storage.
 
 FileRef.url is ``webchat-uploads/{id}/{name}``: the data dir shared with the gateway, or
 the bucket of THREADWORK_UPLOADS_URL. Anything else is refused, so a crafted FileRef
@@ -25,6 +26,13 @@ class WebChatUploadFetcher:
         self.files: UploadFiles | None = (
             upload_files(data_dir or Path("."), uploads_url, endpoint_url) if configured else None
         )
+
+    @classmethod
+    def reading(cls, files: UploadFiles) -> WebChatUploadFetcher:
+        """A fetcher over the upload store the gateway writes (adapters/storage/backends.py upload_files)."""
+        fetcher = cls(None)
+        fetcher.files = files
+        return fetcher
 
     async def fetch(self, doc: FileRef, max_bytes: int) -> Fetched:
         if self.files is None:
