@@ -184,8 +184,6 @@ class Settings(BaseSettings):
 
     def document_sources(self) -> SourceSettings:
         return SourceSettings(
-            slack_bot_token=self.slack_bot_token,
-            slack_api_url=self.slack_api_url,
             aws_endpoint_url=self.aws_endpoint_url,
             azure_connection_string=self.azure_storage_connection_string,
             graph_base_url=self.graph_base_url,

@@ -11,6 +11,7 @@ from adapters.context import AdapterContext
 from adapters.posted_log import PostedLog
 from adapters.settings import AdapterSettings
 from adapters.slack.session_ids import SlackSessionIds
+from workflows.activities.fetchers import Fetcher
 from workflows.platform_port import ChatPlatform, SessionDispatcher
 from workflows.platform_traits import PlatformTraits
 from workflows.session_ids import SessionIdCodec
@@ -67,6 +68,12 @@ class SlackAdapter:
         custom = list_workflows(self.context.custom_workflows_file)
         self.routes = build_routes(self.settings, self.context.storage, self._installations, dispatcher, custom)
         self.routes.add_to(app)
+
+    def document_fetchers(self) -> dict[str, Fetcher]:
+        """Files attached in Slack are read with the bot token, from Slack's hosts only."""
+        from adapters.slack.file_fetcher import SlackFileFetcher
+
+        return {"slack": SlackFileFetcher(self.settings.slack_bot_token, self.settings.slack_api_url)}
 
     async def close(self) -> None:
         if self._posted is not None:

@@ -12,6 +12,7 @@ from adapters.context import AdapterContext
 from adapters.posted_log import PostedLog
 from adapters.settings import AdapterSettings
 from adapters.teams.session_ids import TeamsSessionIds
+from workflows.activities.fetchers import Fetcher
 from workflows.platform_port import ChatPlatform, SessionDispatcher
 from workflows.platform_traits import PlatformTraits
 from workflows.session_ids import SessionIdCodec
@@ -76,6 +77,12 @@ class TeamsAdapter:
             )
         bot = ThreadworkTeamsBot(dispatcher, self._platform)
         TeamsRoutes(self._cloud, bot, auth_required=auth_required).add_to(app)
+
+    def document_fetchers(self) -> dict[str, Fetcher]:
+        """Teams file-consent downloads are pre-authorized URLs: a plain HTTP GET."""
+        from workflows.activities.fetchers.http import HttpFetcher
+
+        return {"teams": HttpFetcher()}
 
     async def close(self) -> None:
         if self._posted is not None:

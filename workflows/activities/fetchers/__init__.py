@@ -69,8 +69,6 @@ async def read_limited(doc: FileRef, chunks: AsyncIterator[bytes], max_bytes: in
 class SourceSettings:
     """Credentials and endpoints of every document source (from bots/config.py)."""
 
-    slack_bot_token: str | None = None
-    slack_api_url: str = "https://slack.com/api/"
     aws_endpoint_url: str | None = None
     azure_connection_string: str | None = None
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
@@ -85,18 +83,15 @@ class SourceSettings:
 
 
 def build_fetchers(settings: SourceSettings) -> dict[str, Fetcher]:
-    """FileRef.source -> the fetcher for it."""
+    """FileRef.source -> the fetcher for it: the document sources; chat platforms add theirs (``extra``)."""
     from workflows.activities.fetchers.azure_blob import AzureBlobFetcher
     from workflows.activities.fetchers.graph import GraphClient, SharePointFetcher
-    from workflows.activities.fetchers.http import HttpFetcher, SlackFileFetcher
+    from workflows.activities.fetchers.http import HttpFetcher
     from workflows.activities.fetchers.s3 import S3Fetcher
 
     plain = HttpFetcher()
     fetchers: dict[str, Fetcher] = {
         "url": plain,
-        # Teams file-consent downloads are pre-authorized URLs.
-        "teams": plain,
-        "slack": SlackFileFetcher(settings.slack_bot_token, settings.slack_api_url),
         "s3": S3Fetcher(settings.aws_endpoint_url),
         "azure_blob": AzureBlobFetcher(settings.azure_connection_string),
         "sharepoint": SharePointFetcher(GraphClient.from_settings(settings)),
