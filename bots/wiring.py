@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, cast
 
 from aiohttp import web
 
@@ -20,7 +20,7 @@ from adapters.webchat.adapter import WebChatAdapter, WebChatSettings
 from adapters.webchat.adapter import webchat_identities as _webchat_identities
 from adapters.webchat.identity import Identities
 from adapters.webchat.store import WebChatStore
-from bots.adapter import Adapter
+from bots.adapter import Adapter, FileAdapter
 from bots.adapters import adapter_classes, adapter_settings
 from bots.config import Settings
 from bots.errors import StartupError
@@ -83,8 +83,9 @@ async def _start(cls: type[Adapter], settings: Settings, context: AdapterContext
     platforms.closers.append(adapter.close)
     if platform.name != cls.name:
         raise StartupError(f"adapter {cls.name!r} started a platform named {platform.name!r}")
-    fetchers = getattr(adapter, "document_fetchers", None)  # optional: files attached on this platform
-    platforms.registry.register(platform, cls.traits, fetchers() if fetchers is not None else None)
+    # Optional: an adapter whose messages carry files hands the worker its fetchers (bots/adapter.py FileAdapter).
+    fetchers = cast(FileAdapter, adapter).document_fetchers() if hasattr(adapter, "document_fetchers") else None
+    platforms.registry.register(platform, cls.traits, fetchers)
     platforms.adapters[cls.name] = adapter
     platforms.mounts.append(adapter.mount)
 
