@@ -11,9 +11,8 @@ from bots.config import Settings
 from workflows.contracts import Actor, ChatMessage, ConversationKey
 from workflows.platform_port import Delivery
 
-MSG = ChatMessage(
-    key=ConversationKey(platform="webchat", channel="general", thread="t1"), actor=Actor(id="alice"), text="hi", message_id="m1"
-)
+KEY = ConversationKey(platform="webchat", channel="general", thread="t1")
+MSG = ChatMessage(key=KEY, actor=Actor(id="alice"), text="hi", message_id="m1")
 
 
 class Answers:
