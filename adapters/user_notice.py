@@ -9,8 +9,8 @@ instead of leaving the user with silence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from workflows.contracts import ChatMessage
 from workflows.platform_port import Delivery, SessionDispatcher

@@ -9,13 +9,14 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from temporalio.common import WorkerDeploymentVersion
 
 from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
+from workflows.builtin_children import all_children, child_entries
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
-from workflows.incident_models import IncidentOptions
+from workflows.incident.incident_models import IncidentOptions
+from workflows.incident.spec import incident_options
 from workflows.platform_traits import PlatformTraits
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -88,6 +89,8 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: str | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+    #: Seconds after which a Slack event whose listener never finished (its gateway died) is replayed.
+    slack_replay_after: float = Field(30.0, gt=0, validation_alias="THREADWORK_SLACK_REPLAY_AFTER")
 
     # Teams (adapters/teams)
     teams_enabled: bool = Field(False, validation_alias="TEAMS_ENABLED")
@@ -122,7 +125,7 @@ class Settings(BaseSettings):
     sharepoint_lookback: float = Field(3600, validation_alias="THREADWORK_SHAREPOINT_LOOKBACK")
 
     @model_validator(mode="after")
-    def _webchat_proxy_needs_header(self) -> "Settings":
+    def _webchat_proxy_needs_header(self) -> Settings:
         if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
             raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
         return self
@@ -201,11 +204,13 @@ class Settings(BaseSettings):
         return value
 
     def session_config(self) -> SessionConfig:
+        """What every new session carries, including the child workflows it may start (built-ins and
+        THREADWORK_CUSTOM_WORKFLOWS, each with its operator options): workflows/childspec.py."""
         return SessionConfig(
             guest_message_limit=self.guest_message_limit,
             idle_timeout_seconds=self.session_idle_timeout,
             max_turns_per_run=self.session_max_turns_per_run,
-            child_args={"IncidentWorkflow": self.incident_args()},
+            children=child_entries(all_children(self.custom_workflows_file), self),
             platform_retry_window_seconds=self.platform_retry_window,
             platforms=self.platform_traits(),
         )
@@ -216,14 +221,13 @@ class Settings(BaseSettings):
 
         return platform_traits(self.adapters)
 
+    def child_args(self) -> dict[str, dict[str, Any]]:
+        """Operator options by child workflow type, as sessions pass them (for starters outside a session)."""
+        return {entry.workflow_type: entry.args for entry in self.session_config().children if entry.args}
+
     def incident_args(self) -> dict[str, Any]:
-        """IncidentWorkflow options (workflows.incident_models.IncidentOptions) from these settings."""
-        return {
-            "responders": [r for r in self.incident_responders.replace(",", " ").split() if r],
-            "update_interval_seconds": self.incident_update_interval,
-            "approval_timeout_seconds": self.incident_approval_timeout,
-            "announce_channels": IncidentOptions.model_validate({"announce_channels": self.incident_announce_channels}).announce_channels,
-        }
+        """IncidentWorkflow options (workflows.incident.incident_models.IncidentOptions) from these settings."""
+        return incident_options(self)
 
 
 @lru_cache

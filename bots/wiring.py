@@ -8,8 +8,9 @@ into the gateway (``mounts``), its ``close`` into ``closers``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, cast
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -97,7 +98,7 @@ def events_config(settings: Settings, platforms: Platforms) -> Any:
     return EventsConfig(
         token=settings.events_token, channel=settings.events_channel, sources=settings.document_sources(),
         custom_workflows_file=settings.custom_workflows_file, sharepoint_host=settings.sharepoint_host,
-        sharepoint_lookback=settings.sharepoint_lookback, child_args=settings.session_config().child_args,
+        sharepoint_lookback=settings.sharepoint_lookback, child_args=settings.child_args(),
         platform_retry_window=settings.platform_retry_window, platforms=settings.platform_traits(),
     )
 

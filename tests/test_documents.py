@@ -11,15 +11,14 @@ from temporalio.testing import ActivityEnvironment
 from adapters.slack.file_fetcher import SlackFileFetcher
 from tests.fake_openai import fake_openai
 from tests.support.documents import REPORT_LINES, REPORT_TEXT, make_docx, make_pdf
+from tests.support.helpers import eventually
 from tests.support.httpserver import local_server, serve_files
+from tests.support.stack import free_port
 from workflows.activities.documents import DocumentActivities, ExtractedDocument
 from workflows.activities.extract import extract_text
-from workflows.activities.fetchers import SourceSettings
 from workflows.activities.replies import LLMConfig
 from workflows.contracts import FileRef
 from workflows.documents import failure_sentence
-from tests.support.helpers import eventually
-from tests.support.stack import free_port
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

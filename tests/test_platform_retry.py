@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adapters.base import PlatformError, retry_after
 from workflows.activities.late_note import delay_since, with_late_note
-from workflows.platform_traits import LEGACY_TRAITS
 from workflows.activities.platform import _as_temporal
 from workflows.contracts import Reply, TextBlock
 from workflows.delivery import delivery_retry
+from workflows.platform_traits import LEGACY_TRAITS
 
 
 def test_backoff_is_capped_at_a_minute_or_a_tenth_of_a_short_window():
@@ -40,5 +40,5 @@ def test_a_late_reply_says_so_once_in_its_text_and_its_blocks():
     assert late.blocks[-1] == TextBlock(text="_(delayed: Slack was unreachable for 7 min)_", style="context")
     teams_late = with_late_note(Reply(text="Hi"), LEGACY_TRAITS["teams"], 42)
     assert teams_late.text.endswith("_(delayed: Teams was unreachable for 42 s)_")
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert delay_since(now - timedelta(minutes=3), now) == 180

@@ -7,7 +7,7 @@ nothing outside tests/ names it. Unknown platforms fail loudly instead of passin
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -76,7 +76,7 @@ async def test_a_session_a_child_workflows_progress_and_an_incident_on_a_platfor
         # An incident: a new room named by the toy's own channel-name rule, its card pinned, a link in the lobby.
         await say(stack, "we have a critical incident: payments are down", room="ops")
         room = await eventually(lambda: _rooms(platform), lambda r: len(r) == 1, what="the incident room")
-        today = datetime.now(timezone.utc).strftime("%Y%m%d")
+        today = datetime.now(UTC).strftime("%Y%m%d")
         assert room[0].name == f"inc-{today}-Payments-are"  # mixed case, 28 characters at most: ToyAdapter.traits
         card = await eventually(lambda: _texts(platform, room[0].channel), lambda t: len(t) >= 1, what="the card")
         assert "Payments are down" in card[0]

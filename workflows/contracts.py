@@ -7,8 +7,9 @@ Everything here is plain data (pydantic) so it travels through Temporal with
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -165,7 +166,7 @@ class DividerBlock(BaseModel):
 
 
 Block = Annotated[
-    Union[TextBlock, FieldsBlock, ButtonsBlock, DividerBlock], Field(discriminator="type")
+    TextBlock | FieldsBlock | ButtonsBlock | DividerBlock, Field(discriminator="type")
 ]
 
 
@@ -225,6 +226,8 @@ class TriggeredWorkflow(BaseModel):
     status: str = "running"
     started_at: datetime
     title: str = ""
+    #: What replies call it ("incident response"); empty in states recorded before ChildSpec.
+    display_name: str = ""
 
 
 class Participant(BaseModel):
@@ -245,6 +248,22 @@ class TriggerRule(BaseModel):
     severity: dict[str, list[str]] = Field(default_factory=dict)
 
 
+class ChildEntry(BaseModel):
+    """One child workflow a session may start: the serializable part of a ChildSpec
+    (workflows/childspec.py), carried in SessionConfig so replays never read worker state."""
+
+    workflow_type: str
+    #: The id segment: ``{session}/{kind}/{n}``.
+    kind: str
+    display_name: str = ""
+    #: Short names for a start by name (``deploy-approval``).
+    aliases: list[str] = Field(default_factory=list)
+    #: Operator options, merged under each start's args.
+    args: dict[str, Any] = Field(default_factory=dict)
+    #: ``module:Class`` of the child's SessionHooks, or None.
+    hooks: str | None = None
+
+
 class SessionConfig(BaseModel):
     """Settings a session needs, fixed at start so the workflow stays deterministic."""
 
@@ -254,8 +273,11 @@ class SessionConfig(BaseModel):
     history_limit: int = 50
     dedupe_window: int = 200
     upgrade_hint: str = "Ask a workspace admin to make you a full member for unlimited messages."
-    #: Operator settings for children, by workflow type; merged under each child's args
-    #: (e.g. {"IncidentWorkflow": {"responders": [...], "update_interval_seconds": 1800}}).
+    #: The child workflows this session may start (empty: the built-ins, as sessions started
+    #: before this field existed; workflows/children.py).
+    children: list[ChildEntry] = Field(default_factory=list)
+    #: Operator settings for children, by workflow type, as sessions started before ``children``
+    #: carried them; merged under each child's args.
     child_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: Seconds a refused (5xx, 429, network) Slack/Teams post is retried before it is given up.
     platform_retry_window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW
@@ -302,16 +324,6 @@ class SessionInput(BaseModel):
     key: ConversationKey
     config: SessionConfig = Field(default_factory=SessionConfig)
     state: SessionState | None = None
-
-
-class MessageReceipt(BaseModel):
-    """What receive_message answers: enough for an adapter to say what happened."""
-
-    session_id: str
-    message_count: int
-    counted: bool
-    reply: Reply | None = None
-    started_workflow: str | None = None
 
 
 class TriggerRequest(BaseModel):

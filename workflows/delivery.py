@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import (
@@ -29,7 +29,15 @@ with workflow.unsafe.imports_passed_through():
         UpdateRequest,
     )
     from workflows.activities.platform import PlatformActivities
-    from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ConversationKey, CreatedChannel, MessageRef, Reply, Undelivered
+    from workflows.contracts import (
+        DEFAULT_PLATFORM_RETRY_WINDOW,
+        ConversationKey,
+        CreatedChannel,
+        MessageRef,
+        Reply,
+        Undelivered,
+    )
+    from workflows.failures import failure_message
     from workflows.platform_traits import PlatformTraits, traits_for
 
 #: What a failed post/update raises in workflow code: ActivityError for a normal activity,
@@ -39,10 +47,7 @@ DELIVERY_FAILURES = (ActivityError, ApplicationError)
 
 def failure_reason(err: BaseException) -> str:
     """The platform's own words from a failed (local or normal) activity, and whether the window closed."""
-    cause = err.cause if isinstance(err, ActivityError) else err
-    if isinstance(cause, TimeoutError) and cause.cause is not None:
-        cause = cause.cause  # the last attempt's failure
-    reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+    reason = failure_message(err)
     if isinstance(err, ActivityError) and err.retry_state == RetryState.TIMEOUT:
         return f"still failing when the platform retry window closed: {reason}"
     return reason

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.documents import (
@@ -21,8 +21,18 @@ with workflow.unsafe.imports_passed_through():
         ExtractedDocument,
         extractive_summary,
     )
-    from workflows.contracts import UNDELIVERED_KEPT, ChildWorkflowInput, ConversationKey, FileRef, MessageRef, Reply, TextBlock, Undelivered
+    from workflows.contracts import (
+        UNDELIVERED_KEPT,
+        ChildWorkflowInput,
+        ConversationKey,
+        FileRef,
+        MessageRef,
+        Reply,
+        TextBlock,
+        Undelivered,
+    )
     from workflows.delivery import DELIVERY_FAILURES, Poster
+    from workflows.failures import failure_message
     from workflows.notify import report_status
 
 FETCH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=4)
@@ -35,13 +45,6 @@ class DocumentResult(BaseModel):
     status: str = "starting"
     #: Progress and summaries the platform never accepted (newest last).
     undelivered: list[Undelivered] = Field(default_factory=list)
-
-
-def _failure_text(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause or err)
 
 
 def failure_sentence(name: str, reason: str) -> str:
@@ -82,7 +85,7 @@ class DocumentProcessingWorkflow:
                     start_to_close_timeout=timedelta(minutes=2), retry_policy=FETCH_RETRY,
                 )
             except ActivityError as err:
-                message = failure_sentence(doc.name, _failure_text(err))
+                message = failure_sentence(doc.name, failure_message(err))
                 self.result.errors.append(message)
                 await self._say(message)
                 continue

@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.events.common import BadEvent
 from adapters.temporal_limits import id_problem, payload_problem
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ChildWorkflowInput, ConversationKey
+from workflows.incident import IncidentWorkflow
 from workflows.platform_traits import PlatformTraits
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class EventStarter:
     async def resolve(self, outcome: Outcome, workflow_id: str, reason: str, what: str) -> None:
         """``system_resolve`` the incident ``workflow_id``; nothing open is a deliberate ignore, said in the 202."""
         try:
-            await self.client.get_workflow_handle(workflow_id).execute_update("system_resolve", reason)
+            await self.client.get_workflow_handle(workflow_id).execute_update(IncidentWorkflow.system_resolve, reason)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise

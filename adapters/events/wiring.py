@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -34,7 +35,7 @@ class EventsConfig:
     custom_workflows_file: Path | None = None
     sharepoint_host: str | None = None
     sharepoint_lookback: float = 3600
-    #: Operator options per workflow type, as sessions pass them (SessionConfig.child_args).
+    #: Operator options per workflow type, as sessions pass them (Settings.child_args()).
     child_args: dict[str, dict[str, Any]] = field(default_factory=dict)
     platform_retry_window: float = 3600.0
     platforms: dict[str, PlatformTraits] = field(default_factory=dict)

@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.user_notice import Notice, deliver_and_tell
-from workflows.platform_port import SessionDispatcher
 from adapters.slack.blocks import decode_button_value
 from adapters.slack.commands import register_commands
 from adapters.slack.incident_events import on_reaction_added
 from adapters.slack.mapping import Route, is_dm, mentions, route, to_action_event, to_chat_message
 from adapters.slack.platform import thread_ts_of
+from adapters.slack.received_events import ReceivedEvents
 from adapters.slack.thread_membership import BotIdentity, ThreadMembership
 from adapters.slack.users import ActorCache
+from adapters.user_notice import Notice, deliver_and_tell
 from workflows.contracts import ConversationKey
+from workflows.platform_port import SessionDispatcher
 from workflows.registry import WorkflowListing
+
+if TYPE_CHECKING:
+    from slack_bolt.context.ack.async_ack import AsyncAck
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ class SlackBot:
         sessions: SessionDispatcher,
         actors: ActorCache | None = None,
         custom_workflows: list[WorkflowListing] | None = None,
+        received: ReceivedEvents | None = None,
     ) -> None:
         self.app = app
         #: Where messages, clicks and commands go (the gateway's dispatcher).
@@ -50,6 +55,10 @@ class SlackBot:
         self.custom_workflows = list(custom_workflows or [])
         #: Which threads belong to a session: thread replies without a mention need one.
         self.threads = ThreadMembership()
+        #: Message events kept from before the acknowledgement until ``_on_message`` ends.
+        self.received = received
+        if received is not None:
+            app.middleware(received.middleware)
         app.event("app_mention")(self._on_message)
         app.event("message")(self._on_message)
         app.event("reaction_added")(self._on_reaction)
@@ -67,6 +76,13 @@ class SlackBot:
         """Subscribed but not used (yet): acknowledged so Slack does not retry it."""
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        try:
+            await self._handle_message(event, body, context, client)
+        finally:
+            if self.received is not None:
+                await self.received.done(body)
+
+    async def _handle_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         team_id = body.get("team_id") or context.team_id or ""
         where = route(event, team_id, context.bot_user_id, context.bot_id)
         if where.key is None:
@@ -126,7 +142,7 @@ class SlackBot:
 
     # ---- buttons ----------------------------------------------------------------
 
-    async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         await ack()
         team_id = (body.get("team") or {}).get("id") or context.team_id or ""
         user_id = (body.get("user") or {}).get("id", "")

@@ -32,7 +32,7 @@ class WebChatSettings(AdapterSettings):
     webchat_secret: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_SECRET")
 
     @model_validator(mode="after")
-    def _proxy_needs_header(self) -> "WebChatSettings":
+    def _proxy_needs_header(self) -> WebChatSettings:
         if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
             raise ValueError(
                 "THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)"

@@ -11,10 +11,6 @@ from workflows.contracts import ChatMessage
 from workflows.platform_port import Delivery, SessionDispatcher
 
 
-def bad_request(reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=400)
-
-
 async def deliver(store: WebChatStore, dispatcher: SessionDispatcher, msg: ChatMessage) -> web.Response:
     """Hand a stored user message to its session (adapters/user_notice.py decides what the user hears).
 

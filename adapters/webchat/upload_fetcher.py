@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.storage.uploads import UPLOADS_DIR, UploadFiles, UploadMissing, split_url, upload_files
-from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetched, check_declared_size
+from workflows.activities.fetchers import DocumentTooLarge, Fetched, FetchError, check_declared_size
 from workflows.contracts import FileRef
 
 __all__ = ["UPLOADS_DIR", "WebChatUploadFetcher"]

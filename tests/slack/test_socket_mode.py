@@ -35,6 +35,6 @@ async def test_socket_mode_is_chosen_and_carries_events_and_commands(client, tmp
 
 
 async def test_http_mode_without_app_token(slack):
-    stack, sim = slack
+    stack, _sim = slack
     routes = stack.platforms.adapters["slack"].routes
     assert routes.socket_mode is False and routes.socket_handler is None

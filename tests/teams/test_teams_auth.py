@@ -8,7 +8,7 @@ MicrosoftAppCredentials.get_access_token is replaced (the HTTP boundary).
 from __future__ import annotations
 
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -66,7 +66,7 @@ async def test_valid_token_is_accepted_and_replies_carry_the_bots_token(secured,
 async def test_bad_tokens_are_401_and_reach_no_session(secured, connector, case):
     conv = f"a:refused-{case}"
     body = activity(connector.url, conv, text="let me in")
-    good = dict(audience=APP_ID, service_url=connector.url)
+    good = {"audience": APP_ID, "service_url": connector.url}
     headers = {
         "missing": {},
         "malformed": {"Authorization": "Bearer not.a.jwt"},

@@ -6,7 +6,7 @@ workflow stays deterministic and the note is exact for the attempt that succeeds
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from workflows.contracts import Reply, TextBlock
 from workflows.platform_traits import PlatformTraits
@@ -28,7 +28,7 @@ def late_note(platform: PlatformTraits, seconds: float) -> str:
 
 
 def delay_since(scheduled: datetime, now: datetime | None = None) -> float:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return max(0.0, (now - scheduled).total_seconds())
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from workflows.platform_port import PlatformError, PlatformRegistry
 from workflows.activities.late_note import delay_since, with_late_note
 from workflows.activities.models import (
     CreateChannelRequest,
@@ -20,6 +19,7 @@ from workflows.activities.models import (
     UpdateRequest,
 )
 from workflows.contracts import CreatedChannel, MessageRef, Reply
+from workflows.platform_port import PlatformError, PlatformRegistry
 from workflows.platform_traits import PlatformTraits, traits_for
 
 log = logging.getLogger(__name__)

@@ -6,11 +6,17 @@ a final failure into a polite fallback reply.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from temporalio import activity
 
 from workflows.activities.models import ReplyRequest
 from workflows.activities.responder import builtin_reply, command_of
 from workflows.contracts import Reply
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI  # loaded on first use: a worker without an LLM never imports it
+    from openai.types.chat import ChatCompletionMessageParam
 
 SYSTEM_PROMPT = (
     "You are threadwork, a helpful assistant for on-call engineers in a team chat. "
@@ -29,13 +35,13 @@ class LLMConfig:
 class ReplyActivities:
     def __init__(self, llm: LLMConfig | None = None) -> None:
         self._llm = llm if llm and llm.base_url else None
-        self._client = None
+        self._client: AsyncOpenAI | None = None
 
     @property
     def uses_llm(self) -> bool:
         return self._llm is not None
 
-    def _openai(self):
+    def _openai(self) -> AsyncOpenAI:
         if self._client is None:
             from openai import AsyncOpenAI
 
@@ -54,11 +60,12 @@ class ReplyActivities:
         builtin = builtin_reply(req.text, req.summary, req.started)
         if self._llm is None or command_of(req.text) or req.started is not None:
             return builtin
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+        messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}]
         for entry in req.summary.history[-20:]:
-            role = "assistant" if entry.role == "assistant" else "user"
-            content = entry.text if role == "assistant" else f"{entry.actor}: {entry.text}"
-            messages.append({"role": role, "content": content})
+            if entry.role == "assistant":
+                messages.append({"role": "assistant", "content": entry.text})
+            else:
+                messages.append({"role": "user", "content": f"{entry.actor}: {entry.text}"})
         if not req.summary.history or req.summary.history[-1].text != req.text:
             messages.append({"role": "user", "content": f"{req.actor.name or req.actor.id}: {req.text}"})
         completion = await self._openai().chat.completions.create(model=self._llm.model, messages=messages)

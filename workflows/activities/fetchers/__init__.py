@@ -7,8 +7,9 @@ worker without, say, Azure settings never loads the Azure SDK.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Protocol
+from typing import Protocol
 
 from workflows.contracts import FileRef
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import logging
+from urllib.parse import urlsplit
 
 import httpx
 
-from workflows.activities.fetchers import FetchError, Fetched, check_declared_size, read_limited
+from workflows.activities.fetchers import Fetched, FetchError, check_declared_size, read_limited
 from workflows.contracts import FileRef
 
 log = logging.getLogger(__name__)

@@ -12,15 +12,14 @@ postmortem.py; the data in incident_models.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
     from workflows.contracts import (
@@ -32,23 +31,22 @@ with workflow.unsafe.imports_passed_through():
         ConversationKey,
         Reply,
         conversation_link,
+        user_mention,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
-    from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
-    from workflows.incident_models import (
-        DEFAULT_SEVERITY,
-        SEVERITIES,
+    from workflows.incident import incident_card as ui
+    from workflows.incident.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
+    from workflows.incident.incident_models import (
         STATUSES,
         DecisionRecord,
         IncidentOptions,
         IncidentState,
         TimelineEntry,
     )
+    from workflows.incident.postmortem import render_postmortem
     from workflows.notify import report_status
-    from workflows.postmortem import render_postmortem
+    from workflows.severity import DEFAULT_SEVERITY, SEVERITIES
 
-#: How many names to try after ``name_taken`` before giving up on a channel.
-NAME_ATTEMPTS = 5
 #: Short titles, readable channel names, announcements, a current topic, linked answers (docs/incidents.md).
 #: Incidents recorded before it replay without the announcement and topic calls.
 PRESENTATION_PATCH = "incident-presentation-v1"
@@ -115,10 +113,10 @@ class IncidentWorkflow:
             due = max(self.state.last_update_at, nudged) + interval
             try:
                 await workflow.wait_condition(
-                    lambda: self.state.is_resolved() or self._updates != seen,
+                    lambda: self.state.is_resolved() or self._updates != seen,  # noqa: B023 - awaited within this iteration
                     timeout=max(due - workflow.now(), timedelta(milliseconds=1)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 nudged = workflow.now()
                 self.state.reminders_sent += 1
                 await self._say(ui.reminder_reply(self.state, self.options.update_interval_seconds))
@@ -143,28 +141,22 @@ class IncidentWorkflow:
             initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
             maximum_attempts=self.options.channel_attempts,
         )
-        for suffix in range(1, NAME_ATTEMPTS + 1):
-            rule = self._poster.traits(self.inp.origin.platform).channel_names
-            name = ui.channel_name(self.state.title, self.state.started_at, suffix, rule)
-            topic = ui.topic(self.state)
-            try:
-                created = await self._poster.create_channel(
-                    CreateChannelRequest(like=self.inp.origin, name=name, topic=topic, members=members), retry
-                )
-            except DELIVERY_FAILURES as err:
-                reason = failure_reason(err)
-                if "name_taken" in reason and suffix < NAME_ATTEMPTS:
-                    continue
-                self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
-                self._log(None, "channel", f"No incident channel: {reason}")
-                await self._tell_origin(ui.fallback_reply(self.state), always=True)
-                return
-            # The platform may have suffixed a taken name: show the name it really gave.
-            self.state.conversation, self.state.conversation_name, self._context = created.key(), created.name or name, None
-            name = self.state.conversation_name
-            self._log(None, "channel", f"Incident conversation opened: #{name}")
-            await self._start_link()
+        # A taken name is the platform's to solve (Slack tries suffixes itself): one request here.
+        rule = self._poster.traits(self.inp.origin.platform).channel_names
+        name = ui.channel_name(self.state.title, self.state.started_at, rule=rule)
+        request = CreateChannelRequest(like=self.inp.origin, name=name, topic=ui.topic(self.state), members=members)
+        try:
+            created = await self._poster.create_channel(request, retry)
+        except DELIVERY_FAILURES as err:
+            reason = failure_reason(err)
+            self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
+            self._log(None, "channel", f"No incident channel: {reason}")
+            await self._tell_origin(ui.fallback_reply(self.state), always=True)
             return
+        # The platform may have suffixed a taken name: show the name it really gave.
+        self.state.conversation, self.state.conversation_name, self._context = created.key(), created.name or name, None
+        self._log(None, "channel", f"Incident conversation opened: #{self.state.conversation_name}")
+        await self._start_link()
 
     async def _start_link(self) -> None:
         wf_id = workflow.info().workflow_id
@@ -226,6 +218,9 @@ class IncidentWorkflow:
     @workflow.update
     async def handle_action(self, event: ActionEvent) -> ActionResult:
         """Buttons of the card and of approvals, and commands (``incident note ...``) sent as the same events."""
+        return await self._act(event)
+
+    async def _act(self, event: ActionEvent) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         if ApprovalStep.owns(event.action_id):
             return await self._approval_click(event)
@@ -254,7 +249,7 @@ class IncidentWorkflow:
         """A timeline note from outside a click (e.g. a :pushpin: reaction seen by the Slack adapter)."""
         if not event.value.strip():
             raise ApplicationError("a note needs text", type="InvalidNote")
-        await self.handle_action(event.model_copy(update={"action_id": ui.NOTE}))
+        await self._act(event.model_copy(update={"action_id": ui.NOTE}))
         return self.state
 
     @add_note.validator
@@ -283,7 +278,7 @@ class IncidentWorkflow:
         before = ui.who(self.state.commander)
         self.state.commander = event.actor
         self._log(event.actor, "command", f"{ui.who(event.actor)} took command (was {before})")
-        await self._say(Reply(text=f"{ui.who(event.actor)} is now the incident commander (was {before})."))
+        await self._say(Reply(text=f"{user_mention(event.actor)} is now the incident commander (was {before})."))
         return None
 
     async def _change_severity(self, event: ActionEvent) -> ActionResult | None:

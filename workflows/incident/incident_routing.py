@@ -1,4 +1,4 @@
-"""What a session does about incidents beyond starting them: commands and duplicate declarations.
+"""The incident's session hooks: what a session does about incidents beyond starting them.
 
 ``incident note <text>``, ``incident update <text>``, ``incident status monitoring``,
 ``incident severity sev2``, ``incident approve <question>``, ``incident resolve`` and
@@ -17,12 +17,13 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.activities.incidents import IncidentActionRequest, IncidentActivities, IncidentLookup
     from workflows.activities.models import MatchRequest
     from workflows.activities.triggering import TriggerActivities
+    from workflows.childspec import SessionHooks
     from workflows.contracts import ActionEvent, ChatMessage, Reply, SessionState, WorkflowStart
-    from workflows.delivery import DELIVERY_FAILURES, Poster
-    from workflows.incident_card import (
+    from workflows.delivery import DELIVERY_FAILURES
+    from workflows.incident.activities import IncidentActionRequest, IncidentActivities, IncidentLookup
+    from workflows.incident.incident_card import (
         CHANGE_SEVERITY,
         NOTE,
         POST_UPDATE,
@@ -31,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         TAKE_COMMAND,
     )
 
-INCIDENT_TYPE = "IncidentWorkflow"
 _COMMAND = re.compile(
     r"^\s*/?incident\s+(note|update|status|severity|sev|approve|approval|resolve|take\s+command|command)\b[\s:]*(.*)$",
     re.IGNORECASE | re.DOTALL,
@@ -62,15 +62,14 @@ def parse_incident_command(text: str) -> tuple[str, str] | None:
     return action, value
 
 
-class IncidentRouter:
-    """Used by ChatSessionWorkflow; all I/O goes through (local) activities."""
-
-    def __init__(self, poster: Poster) -> None:
-        self._poster = poster
+class IncidentHooks(SessionHooks):
+    """Run by ChatSessionWorkflow for the incident's ChildEntry; all I/O goes through (local) activities."""
 
     async def running_incident(self, state: SessionState) -> str | None:
         """This conversation's running incident: one it started, or the one whose channel it is in."""
-        candidates = [w.workflow_id for w in reversed(state.triggered_workflows) if w.workflow_type == INCIDENT_TYPE and w.status == "running"]
+        mine = self.entry.workflow_type
+        running = [w for w in reversed(state.triggered_workflows) if w.workflow_type == mine and w.status == "running"]
+        candidates = [w.workflow_id for w in running]
         try:
             return await workflow.execute_local_activity_method(
                 IncidentActivities.find_incident_for,
@@ -84,7 +83,7 @@ class IncidentRouter:
 
     async def already_running(self, decision: WorkflowStart, state: SessionState) -> Reply | None:
         """A pointer to the running incident when ``decision`` would declare a second one here."""
-        if decision.workflow_type != INCIDENT_TYPE or not workflow.patched(PATCH_ID):
+        if decision.workflow_type != self.entry.workflow_type or not workflow.patched(PATCH_ID):
             return None
         existing = await self.running_incident(state)
         if existing is None:
@@ -97,14 +96,14 @@ class IncidentRouter:
         )
         return Reply(text=text)
 
-    async def with_severity(self, decision: WorkflowStart) -> WorkflowStart:
+    async def prepare(self, decision: WorkflowStart) -> WorkflowStart:
         """An explicit declaration (``/incident <title>``) gets its severity guessed from the title too."""
-        if decision.workflow_type != INCIDENT_TYPE or decision.severity or not workflow.patched(PATCH_ID):
+        if decision.workflow_type != self.entry.workflow_type or decision.severity or not workflow.patched(PATCH_ID):
             return decision
         guess = await workflow.execute_local_activity_method(
             TriggerActivities.match_trigger, MatchRequest(text=decision.title), start_to_close_timeout=timedelta(seconds=5)
         )
-        if guess is not None and guess.workflow_type == INCIDENT_TYPE and guess.severity:
+        if guess is not None and guess.workflow_type == self.entry.workflow_type and guess.severity:
             return decision.model_copy(update={"severity": guess.severity})
         return decision
 
@@ -130,7 +129,7 @@ class IncidentRouter:
             return True, Reply(text="I couldn't reach the incident just now; please send that again in a minute.")
         if result.ephemeral:
             try:
-                await self._poster.send_private(msg.key, msg.actor.id, result.ephemeral)
+                await self.poster.send_private(msg.key, msg.actor.id, result.ephemeral)
                 return True, None
             except DELIVERY_FAILURES:
                 # No private messages on this platform (the web chat): answer in the thread.

@@ -20,10 +20,12 @@ from workflows.contracts import (
     MessageRef,
     Reply,
     TextBlock,
+    user_mention,
 )
 from workflows.contracts import conversation_link as link_token
-from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
+from workflows.incident.incident_models import STATUSES, IncidentState
 from workflows.platform_traits import DEFAULT_CHANNEL_NAMES, ChannelNameRule
+from workflows.severity import SEVERITIES
 
 #: Titles longer than this are cut at a word boundary.
 MAX_TITLE = 60
@@ -146,7 +148,7 @@ def card(state: IncidentState, workflow_id: str, now: datetime) -> Reply:
     fields = [
         ("Severity", state.severity),
         ("Status", state.status),
-        ("Commander", who(state.commander)),
+        ("Commander", user_mention(state.commander)),
         ("Started", _clock(state.started_at)),
         ("Duration", duration_text(end - state.started_at)),
         ("Last update", _clock(state.last_update_at)),
@@ -182,7 +184,7 @@ def _picker_buttons(state: IncidentState, workflow_id: str) -> list[Button]:
     else:
         choices = [(s.capitalize(), POST_UPDATE, s) for s in STATUSES[:-1] if s != state.status]
     buttons = [Button(label=label, action_id=action, value=value, workflow_id=workflow_id) for label, action, value in choices]
-    return buttons + [Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
+    return [*buttons, Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
 
 
 def link_reply(state: IncidentState) -> Reply:
