@@ -17,6 +17,7 @@ from workflows.builtin_children import all_children, child_entries
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
 from workflows.incident.incident_models import IncidentOptions
 from workflows.incident.spec import incident_options
+from workflows.platform_traits import PlatformTraits
 from workflows.registry import load_registry
 from workflows.tools.models import ToolsConfig
 
@@ -81,6 +82,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, validation_alias="THREADWORK_LLM_TIMEOUT")
     #: Model calls per turn that may ask for tools (docs/ai.md); then one more must answer in text.
     llm_tool_rounds: int = Field(4, ge=1, le=10, validation_alias="THREADWORK_LLM_TOOL_ROUNDS")
+
+    # Chat platforms: adapters besides the built-ins (bots/adapters.py), e.g. mypkg.discord:DiscordAdapter
+    adapters: str = Field("", validation_alias="THREADWORK_ADAPTERS")
 
     # Slack (adapters/slack): enabled when the bot token and signing secret are set
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
@@ -182,19 +186,11 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret) or bool(
-            self.slack_client_id and self.slack_client_secret and self.slack_signing_secret
-        )
-
-    @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.dev_temporal_port}"
 
     def document_sources(self) -> SourceSettings:
         return SourceSettings(
-            slack_bot_token=self.slack_bot_token,
-            slack_api_url=self.slack_api_url,
             aws_endpoint_url=self.aws_endpoint_url,
             azure_connection_string=self.azure_storage_connection_string,
             graph_base_url=self.graph_base_url,
@@ -203,8 +199,6 @@ class Settings(BaseSettings):
             graph_client_id=self.graph_client_id,
             graph_client_secret=self.graph_client_secret,
             graph_login_url=self.graph_login_url,
-            data_dir=self.data_dir,
-            uploads_url=self.uploads_url,
         )
 
     @field_validator("incident_announce_channels")
@@ -223,6 +217,7 @@ class Settings(BaseSettings):
             children=child_entries(all_children(self.custom_workflows_file), self),
             platform_retry_window_seconds=self.platform_retry_window,
             tools=self.tools_config(),
+            platforms=self.platform_traits(),
         )
 
     def tools_config(self) -> ToolsConfig | None:
@@ -235,6 +230,12 @@ class Settings(BaseSettings):
             model_timeout_seconds=self.llm_timeout + 10,
             confirm_timeout_seconds=self.incident_approval_timeout,
         )
+
+    def platform_traits(self) -> dict[str, PlatformTraits]:
+        """Every known platform's traits (built-ins and THREADWORK_ADAPTERS): what workflow inputs carry."""
+        from bots.adapters import platform_traits
+
+        return platform_traits(self.adapters)
 
     def child_args(self) -> dict[str, dict[str, Any]]:
         """Operator options by child workflow type, as sessions pass them (for starters outside a session)."""

@@ -20,7 +20,6 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.base import Delivery
 from bots.metrics import ACTIONS, MESSAGES
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import (
@@ -36,6 +35,7 @@ from workflows.contracts import (
 from workflows.failures import failure_message, failure_type
 from workflows.handlers import ActionTarget, signal_name
 from workflows.incident.activities import find_incident
+from workflows.platform_port import Delivery
 
 log = logging.getLogger(__name__)
 

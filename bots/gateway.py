@@ -9,11 +9,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from temporalio.client import Client
 
-from adapters.base import SessionDispatcher
 from adapters.storage import StoreUnavailable
 from bots import metrics
 from bots.queued_dispatch import QueuedDispatcher
 from bots.wiring import Platforms
+from workflows.platform_port import SessionDispatcher
 
 HEALTH_TIMEOUT = 2.0
 STORE_UNAVAILABLE_TEXT = "the chat store is unavailable right now; please try again in a moment"

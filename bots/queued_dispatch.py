@@ -25,7 +25,6 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from adapters.base import Delivery
 from adapters.storage import StoreUnavailable
 from adapters.storage.backends import Storage
 from adapters.temporal_limits import id_problem, payload_problem
@@ -35,6 +34,7 @@ from bots.inbound_queue import Enqueued, Entry, InboundQueue, QueueStats, SQLite
 from bots.inbound_queue_postgres import PostgresInboundQueue
 from bots.metrics import MESSAGES, QUEUE_DEPTH, QUEUE_OLDEST_AGE, QUEUE_RETRIES
 from workflows.contracts import ActionEvent, ActionResult, ChatMessage, ConversationKey, SessionState, TriggerRequest
+from workflows.platform_port import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ platform can, else in the thread with a mention.
 
 from __future__ import annotations
 
-from adapters.base import PlatformError, PlatformRegistry
 from bots.queued_dispatch import RefusedNotice
 from workflows.contracts import ChatMessage, Reply, user_mention
+from workflows.platform_port import PlatformError, PlatformRegistry
 
 SNIPPET = 60
 

@@ -14,10 +14,10 @@ from adapters.storage import StoreUnavailable
 from adapters.storage.backends import Storage
 from adapters.storage.postgres import PostgresDatabase, migrations
 from adapters.storage.uploads import S3UploadFiles, UploadMissing
+from adapters.webchat.upload_fetcher import WebChatUploadFetcher
 from bots.config import Settings
 from tests.support.services import aws_env, moto_s3  # noqa: F401  (fixtures)
 from workflows.activities.fetchers import FetchError
-from workflows.activities.fetchers.webchat import WebChatUploadFetcher
 from workflows.contracts import FileRef
 
 BOUND = 30.0

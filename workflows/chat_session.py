@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowStart,
         plain_links,
     )
-    from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.tools.loop import SessionTools
     from workflows.tools.runner import SessionAccess
 
@@ -75,7 +75,7 @@ class ChatSessionWorkflow:
             self.state = inp.state
         self._recent = set(self.state.recent_message_ids)
         self._lock = asyncio.Lock()
-        self._poster = Poster(self.config.platform_retry_window_seconds)
+        self._poster = Poster(self.config.platform_retry_window_seconds, self.config.platforms)
         # The children this session may start travel in its input (never the worker's registry).
         self.children = ChildCatalog(self.config)
         self._hooks: dict[str, SessionHooks] = {
@@ -243,7 +243,7 @@ class ChatSessionWorkflow:
     async def _answer(self, msg: ChatMessage) -> None:
         """One local activity matches triggers and writes (and, for the web chat, posts) the reply."""
         post = None
-        if self.state.key.platform in LOCAL_PLATFORMS:
+        if self._poster.is_local(self.state.key.platform):
             post = PostRequest(
                 key=self.state.key,
                 reply=Reply(text=""),
@@ -348,6 +348,7 @@ class ChatSessionWorkflow:
             origin_context=self.state.reply_context,
             args={**self.children.args(decision.workflow_type), **decision.args},
             platform_retry_window_seconds=self.config.platform_retry_window_seconds,
+            platforms=self.config.platforms,
         )
         started = TriggeredWorkflow(
             workflow_id=workflow_id,

@@ -13,9 +13,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from workflows import session_ids
+from workflows.platform_traits import PlatformTraits
 from workflows.tools.models import ToolCallRecord, ToolsConfig
 
-Platform = Literal["webchat", "slack", "teams"]
+#: A platform's name, as its adapter registers it (workflows/session_ids.py); ids start with it.
+Platform = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 #: Longest message text accepted anywhere (adapters answer 400 / refuse beyond it).
 MAX_MESSAGE_CHARS = 40_000
@@ -34,33 +37,14 @@ class ConversationKey(BaseModel):
     thread: str | None = None
 
     def session_id(self) -> str:
-        """The workflow id of this conversation's ChatSessionWorkflow.
-
-        webchat:{channel}:{thread}, slack:{team}:{channel}:{thread_ts},
-        teams:{tenant}:{conversation_id}.
-        """
-        if self.platform == "webchat":
-            return f"webchat:{self.channel}:{self.thread or 'main'}"
-        if self.platform == "slack":
-            return f"slack:{self.workspace}:{self.channel}:{self.thread or 'dm'}"
-        return f"teams:{self.workspace}:{self.channel}"
+        """The workflow id of this conversation's ChatSessionWorkflow, by the codec its adapter registered
+        (workflows/session_ids.py); an unregistered platform raises UnknownPlatform."""
+        return session_ids.session_id(self)
 
     @classmethod
     def from_session_id(cls, session_id: str) -> ConversationKey:
-        """Inverse of session_id(); raises ValueError for an unknown shape."""
-        parts = session_id.split(":")
-        if parts[0] == "webchat" and len(parts) == 3:
-            return cls(platform="webchat", channel=parts[1], thread=parts[2])
-        if parts[0] == "slack" and len(parts) == 4:
-            return cls(platform="slack", workspace=parts[1], channel=parts[2], thread=parts[3])
-        if parts[0] == "teams" and len(parts) >= 3:
-            return cls(platform="teams", workspace=parts[1], channel=":".join(parts[2:]))
-        # A channel-level key ("slack:T1:C1", "webchat:documents") for event posts.
-        if parts[0] == "slack" and len(parts) == 3:
-            return cls(platform="slack", workspace=parts[1], channel=parts[2])
-        if parts[0] == "webchat" and len(parts) == 2:
-            return cls(platform="webchat", channel=parts[1])
-        raise ValueError(f"not a conversation id: {session_id!r}")
+        """Inverse of session_id(); raises ValueError for an unknown shape (UnknownPlatform for an unknown platform)."""
+        return session_ids.parse_session_id(session_id)
 
 
 class CreatedChannel(ConversationKey):
@@ -300,6 +284,9 @@ class SessionConfig(BaseModel):
     platform_retry_window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW
     #: The model's tools (workflows/tools/): set when a language model is configured.
     tools: ToolsConfig | None = None
+    #: Every configured platform's traits, by name (empty in inputs recorded before they travelled:
+    #: workflows.platform_traits.LEGACY_TRAITS then says what those inputs meant).
+    platforms: dict[str, PlatformTraits] = Field(default_factory=dict)
 
 
 class Undelivered(BaseModel):
@@ -391,3 +378,5 @@ class ChildWorkflowInput(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
     #: The session's (or the events starter's) THREADWORK_PLATFORM_RETRY_WINDOW.
     platform_retry_window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW
+    #: The session's (or the events starter's) platform traits, as in SessionConfig.platforms.
+    platforms: dict[str, PlatformTraits] = Field(default_factory=dict)

@@ -37,8 +37,6 @@ with workflow.unsafe.imports_passed_through():
 
 FETCH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=4)
 LLM_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=3)
-#: Platforms where a channel-level post starts a thread we can answer in.
-THREADED = {"webchat", "slack"}
 
 
 class DocumentResult(BaseModel):
@@ -62,7 +60,7 @@ class DocumentProcessingWorkflow:
     @workflow.init
     def __init__(self, inp: ChildWorkflowInput) -> None:
         self.result = DocumentResult()
-        self._poster = Poster(inp.platform_retry_window_seconds)
+        self._poster = Poster(inp.platform_retry_window_seconds, inp.platforms)
         self._where: ConversationKey = inp.origin
         self._ctx = inp.origin_context
         self._status_ref: MessageRef | None = None
@@ -76,7 +74,8 @@ class DocumentProcessingWorkflow:
         names = ", ".join(d.name for d in docs)
         self.result.status = "processing"
         self._status_ref = await self._say(f"Processing {len(docs)} document(s): {names}…")
-        if self._status_ref is not None and self._where.thread is None and self._where.platform in THREADED:
+        threads = self._poster.traits(self._where.platform).threads
+        if self._status_ref is not None and self._where.thread is None and threads:
             self._where = self._where.model_copy(update={"thread": self._status_ref.message_id})
         for n, doc in enumerate(docs, 1):
             await self._progress(f"Processing {names}: reading {doc.name} ({n}/{len(docs)})…")

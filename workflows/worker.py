@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from temporalio.client import Client
@@ -11,7 +11,6 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from adapters.base import PlatformRegistry
 from workflows import TASK_QUEUE
 from workflows.activities.fetchers import SourceSettings
 from workflows.activities.llm_turn import ModelTurnActivities
@@ -23,6 +22,7 @@ from workflows.builtin_children import BUILTIN_CHILDREN, all_children
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.childspec import ChildSpec, WorkerResources
 from workflows.notice import EventNoticeWorkflow
+from workflows.platform_port import PlatformRegistry
 from workflows.registry import CustomWorkflowRegistry, load_registry
 
 
@@ -94,9 +94,13 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     workflows = registered_workflows(custom, options.replace_workflows)
     # Rules naming a workflow this worker does not register are refused at start-up.
     trigger = TriggerActivities(options.triggers_file, children, workflow_types(workflows))
+    # Files attached on a platform are read by that platform's fetchers (e.g. web chat uploads).
+    sources = options.sources or SourceSettings()
+    sources = replace(sources, extra={**registry.fetchers(), **sources.extra})
     turn = TurnActivities(trigger, replies, platform)
     model = ModelTurnActivities(options.llm)
-    resources = WorkerResources(client=client, options=options)
+    # The children's activities (e.g. documents) see the sources with the platforms' fetchers.
+    resources = WorkerResources(client=client, options=replace(options, sources=sources))
     child_activities = [act for spec in children if spec.activities is not None for act in spec.activities(resources)]
     return Worker(
         client,

@@ -16,12 +16,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import UNAVAILABLE_TEXT, Delivery
 from adapters.slack.blocks import escape
 from adapters.slack.incident_events import on_incident_subcommand
 from adapters.slack.mapping import DM_THREAD
+from adapters.user_notice import UNAVAILABLE_TEXT
 from workflows.builtin_children import BUILTIN_CHILDREN
 from workflows.contracts import ActionEvent, ConversationKey, SessionState, TriggerRequest
+from workflows.platform_port import Delivery
 from workflows.registry import WorkflowListing
 
 if TYPE_CHECKING:

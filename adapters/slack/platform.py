@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import ClientConnectorError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -25,16 +25,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
-from adapters.base import PlatformError
 from adapters.posted_log import PostedLog
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
 from adapters.slack.permalinks import Permalinks
 from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
-
-if TYPE_CHECKING:
-    from adapters.slack.routes import SlackRoutes
+from workflows.platform_port import PlatformError
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "threadwork_post"
@@ -83,8 +80,6 @@ def _error_code(err: SlackApiError) -> str:
 
 class SlackPlatform:
     name = "slack"
-    #: The gateway's Slack routes when this process serves them (which mode was chosen: for operators and tests).
-    routes: SlackRoutes | None = None
 
     def __init__(self, clients: SlackClients, posted: PostedLog) -> None:
         self.clients = clients

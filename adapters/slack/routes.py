@@ -17,7 +17,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.base import SessionDispatcher
 from adapters.http_body import BodyError, read_bytes
 from adapters.slack.app import SlackBot
 from adapters.slack.signed_body import check_payload, is_signed
@@ -43,8 +42,7 @@ class SlackRoutes:
     def socket_mode(self) -> bool:
         return bool(self.app_token)
 
-    def add_to(self, web_app: web.Application, dispatcher: SessionDispatcher) -> None:
-        self.bot.attach(dispatcher)
+    def add_to(self, web_app: web.Application) -> None:
         web_app.on_cleanup.append(self._close_thread_lookups)
         if self.bot.received is not None:
             web_app.on_startup.append(self._start_replays)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import PlatformError
 from adapters.webchat.store import WebChatStore
 from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply
+from workflows.platform_port import PlatformError
 
 BOT_USER = "threadwork"
 

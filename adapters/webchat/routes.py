@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from adapters.base import SessionDispatcher
 from adapters.http_body import BodyError, read_json
 from adapters.http_errors import bad_request
 from adapters.storage.uploads import LocalUploadFiles, UploadFiles
@@ -23,6 +22,7 @@ from adapters.webchat.origin import same_origin
 from adapters.webchat.store import WebChatStore, new_id
 from adapters.webchat.uploads import WebChatUploads
 from workflows.contracts import MAX_MESSAGE_CHARS, ActionEvent, Actor, ChatMessage, ConversationKey, MessageRef
+from workflows.platform_port import SessionDispatcher
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")

@@ -127,7 +127,7 @@ async def test_busy_channel_of_unrelated_threads_costs_a_bounded_number_of_looku
     and one conversations.replies per thread for the first message; the rest are either covered
     by that answer or wait for the thread's next lookup (at most one per interval)."""
     stack, sim = slack
-    membership = stack.platforms.registry.get("slack").routes.bot.threads
+    membership = stack.platforms.adapters["slack"].routes.bot.threads
     membership.min_interval = 3600  # within the test, each thread's later messages wait for the next lookup
     threads, per_thread = 20, 10
     roots = [new_ts() for _ in range(threads)]

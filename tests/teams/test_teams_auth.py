@@ -87,7 +87,7 @@ async def test_bad_tokens_are_401_and_reach_no_session(secured, connector, case)
 
 
 async def test_without_app_id_the_endpoint_is_anonymous_and_says_so(client, tmp_path, connector, caplog):
-    with caplog.at_level(logging.WARNING, logger="adapters.teams.wiring"):
+    with caplog.at_level(logging.WARNING, logger="adapters.teams.adapter"):
         async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url) as stack:
             conv = "a:anonymous-chat"
             assert (await send(stack, activity(connector.url, conv, text="hi"))).status_code == 201

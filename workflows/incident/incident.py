@@ -80,7 +80,7 @@ class IncidentWorkflow:
             origin=inp.origin,
         )
         self._context = inp.origin_context  # reply context of state.conversation
-        self._poster = Poster(inp.platform_retry_window_seconds)
+        self._poster = Poster(inp.platform_retry_window_seconds, inp.platforms)
         self.approvals = ApprovalStep(self._poster, authorize=self._authorized, on_event=self._approval_event)
         self._lock = asyncio.Lock()
         self._ready = False
@@ -149,7 +149,8 @@ class IncidentWorkflow:
             maximum_attempts=self.options.channel_attempts,
         )
         # A taken name is the platform's to solve (Slack tries suffixes itself): one request here.
-        name = ui.channel_name(self.state.title, self.state.started_at)
+        rule = self._poster.traits(self.inp.origin.platform).channel_names
+        name = ui.channel_name(self.state.title, self.state.started_at, rule=rule)
         request = CreateChannelRequest(like=self.inp.origin, name=name, topic=ui.topic(self.state), members=members)
         try:
             created = await self._poster.create_channel(request, retry)

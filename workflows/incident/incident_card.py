@@ -24,13 +24,11 @@ from workflows.contracts import (
 )
 from workflows.contracts import conversation_link as link_token
 from workflows.incident.incident_models import STATUSES, IncidentState
+from workflows.platform_traits import DEFAULT_CHANNEL_NAMES, ChannelNameRule
 from workflows.severity import SEVERITIES
 
-#: Channel names stay readable in every sidebar (Slack allows 80).
-MAX_CHANNEL_NAME = 40
 #: Titles longer than this are cut at a word boundary.
 MAX_TITLE = 60
-_NOT_NAME = re.compile(r"[^a-z0-9_]+")
 #: What declares an incident rather than describing it: "we have a critical incident:", "SEV1 -"...
 _DECLARATION = re.compile(
     r"^(?:(?:we|i|there)(?:'ve|'re| have| has| got| are having| is| are)?(?:\s+got)?\s+)?(?:(?:a|an)\s+)?"
@@ -79,16 +77,16 @@ def short_title(text: str, limit: int = MAX_TITLE) -> str:
     return title[0].upper() + title[1:] if first.isalpha() and first.islower() else title
 
 
-def channel_name(title: str, when: datetime, suffix: int = 1) -> str:
-    """``inc-{yyyymmdd}-{slug}``: a valid Slack channel name under 40 characters, deterministic from title and time.
+def channel_name(title: str, when: datetime, suffix: int = 1, rule: ChannelNameRule | None = None) -> str:
+    """``inc-{yyyymmdd}-{slug}``: valid by the platform's ``rule`` (its traits), deterministic from title and time.
 
     The slug is cut at a word (hyphen) boundary; ``suffix`` > 1 appends ``-{suffix}`` (after ``name_taken``).
     """
+    rule = rule or DEFAULT_CHANNEL_NAMES
     prefix = f"inc-{when:%Y%m%d}-"
     tail = f"-{suffix}" if suffix > 1 else ""
-    slug = _NOT_NAME.sub("-", title.lower()).strip("-_")
-    slug = re.sub(r"-{2,}", "-", slug) or "incident"
-    room = MAX_CHANNEL_NAME - len(prefix) - len(tail)
+    slug = rule.clean(title) or "incident"
+    room = rule.max_length - len(prefix) - len(tail)
     if len(slug) > room:
         cut = slug.rfind("-", 0, room + 1)
         slug = slug[:cut] if cut > room // 2 else slug[:room]
