@@ -23,9 +23,10 @@ async def test_a_toy_child_from_a_spec_starts_by_trigger_and_by_name(client, tmp
         sent = await stack.say("shall we play with the toy?", user="alice")
         session_id, thread = sent["session_id"], sent["thread"]
         by_trigger = f"{session_id}/toy/1"
+        # The child starts once the session's turn activity matched the rule: after the bot said so.
+        texts = [m["text"] for m in await stack.wait_bot_messages(thread, 2)]
         said = await stack.client.get_workflow_handle_for(ToyWorkflow.run, by_trigger).result()
         assert said == "toy says SHALL WE PLAY WITH THE TOY? at level 7"  # start args from chat, level from configure
-        texts = [m["text"] for m in await stack.wait_bot_messages(thread, 2)]
         assert texts[0].startswith("I've started the toy for ") and said in texts
 
         # The session's hooks: a chat command of the toy.
