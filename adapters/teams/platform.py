@@ -8,7 +8,8 @@ into any conversation it has a reference (or at least a serviceUrl) for.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -27,6 +28,7 @@ from adapters.teams.cards import render_activity
 from adapters.teams.references import NO_TENANT, is_personal, reference_for
 from adapters.teams.streaming import TeamsStream, stream_record_key
 from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply
+from workflows.stream_contracts import StopResult
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def _platform_error(what: str, err: Exception) -> PlatformError:
 class StopTurn(Protocol):
     """SessionDispatcher.stop_turn: the user's Stop in Teams reaches the session this way."""
 
-    async def __call__(self, session_id: str, actor: Actor, request_id: str = "") -> Any: ...
+    async def __call__(self, session_id: str, actor: Actor, request_id: str = "") -> StopResult: ...
 
 
 class TeamsPlatform:
@@ -126,6 +128,7 @@ class TeamsPlatform:
         return result[0]
 
     def use_dispatcher(self, stop_turn: StopTurn) -> None:
+        """Where a Stop reported to this process's streams goes (TeamsAdapter.use_dispatcher)."""
         self.stop_turn = stop_turn
 
     async def user_stopped(self, key: ConversationKey, actor: Actor, request_id: str) -> None:

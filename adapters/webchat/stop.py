@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.base import SessionDispatcher
-from adapters.webchat.answers import bad_request
+from adapters.http_errors import bad_request
 from adapters.webchat.identity import Identities
 from adapters.webchat.store import WebChatStore, new_id
 from workflows.contracts import Actor, ConversationKey
@@ -32,7 +32,7 @@ class StopRoute:
         self.dispatcher = dispatcher
         self.identities = identities
 
-    async def stop(self, request: web.Request, body: PostStop) -> web.Response:
+    async def stop(self, request: web.Request, body: PostStop) -> web.StreamResponse:
         message = await self.store.get_message(body.message_id)
         if message is None or message["channel"] != body.channel or not message["is_bot"]:
             return bad_request(f"message {body.message_id!r} is not a reply in channel {body.channel!r}")

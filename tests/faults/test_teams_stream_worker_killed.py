@@ -30,7 +30,11 @@ async def test_worker_sigkilled_mid_teams_stream_still_one_final_message(tmp_pat
         async with fake_openai() as llm:
             llm.answer, llm.stream_chunks, llm.chunk_delay = ANSWER, CHUNKS, CHUNK_DELAY
             deployment = Deployment(
-                tmp_path, THREADWORK_LLM_BASE_URL=llm.base_url, TEAMS_ENABLED="true", TEAMS_SERVICE_URL=connector.url
+                tmp_path,
+                THREADWORK_LLM_BASE_URL=llm.base_url,
+                THREADWORK_LLM_TOOLS="false",  # the streamed path (with tools, replies are posted whole)
+                TEAMS_ENABLED="true",
+                TEAMS_SERVICE_URL=connector.url,
             )
             try:
                 await deployment.temporal.start()

@@ -19,6 +19,7 @@ from bots.config import Settings
 from tests.teams.activities import activity
 from tests.teams.fake_connector import FakeConnector
 from workflows.contracts import Actor, ConversationKey
+from workflows.stream_contracts import StopResult
 
 #: A slow model as the issue describes it: 20 chunks, 100 ms apart.
 CHUNKS = [f"word{i:02d} " for i in range(20)]
@@ -32,9 +33,9 @@ class StopCalls:
 
     calls: list[tuple[str, Actor, str]] = field(default_factory=list)
 
-    async def __call__(self, session_id: str, actor: Actor, request_id: str = "") -> str:
+    async def __call__(self, session_id: str, actor: Actor, request_id: str = "") -> StopResult:
         self.calls.append((session_id, actor, request_id))
-        return "stopped"
+        return StopResult(stopped=True)
 
 
 def conversation(
