@@ -179,6 +179,12 @@ class TeamsPlatform:
             earlier = await self.posted.get(idempotency_key)
             if earlier is not None:
                 return MessageRef.model_validate(earlier)
+            streamed = await self.posted.get(stream_record_key(idempotency_key))
+            if streamed is not None and streamed.get("stream_id") and streamed.get("text") and not streamed.get("ended"):
+                # A streamed turn whose final message was refused: the session delivers its reply under the
+                # turn's key, and that closes the stream the turn started (still one message). A stream
+                # that showed no text, or was stopped or refused for good, is not closed: the reply is posted.
+                return await self._close_stream(key, reply, idempotency_key, context, streamed)
         reference = self._reference(key, context)
 
         async def send(turn_context: TurnContext) -> str:
@@ -191,6 +197,16 @@ class TeamsPlatform:
         if idempotency_key:
             await self.posted.put(idempotency_key, ref.model_dump(mode="json"))
         return ref
+
+    async def _close_stream(
+        self, key: ConversationKey, reply: Reply, idempotency_key: str, context: dict[str, Any] | None,
+        record: dict[str, Any],
+    ) -> MessageRef:
+        stream = TeamsStream(
+            self, key, idempotency_key, self._reference(key, context),
+            recipient=None, context=context, record=record, interval=self.stream_interval,
+        )
+        return await stream.finish(reply)
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         if not ref.message_id:

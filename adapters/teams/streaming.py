@@ -202,11 +202,16 @@ class TeamsStream:
             self._stream_id = answer_id
             await self._remember(sequence, self._shown)
 
-    async def _remember(self, sequence: int, text: str) -> None:
-        await self.platform.posted.put(
-            stream_record_key(self.idempotency_key),
-            {"stream_id": self._stream_id, "sequence": sequence, "text": text},
-        )
+    async def _remember(self, sequence: int, text: str, *, ended: bool = False) -> None:
+        """``ended``: the stream takes no more activities (Stop, refused): a later post does not close it."""
+        record: dict[str, Any] = {"stream_id": self._stream_id, "sequence": sequence, "text": text}
+        if ended:
+            record["ended"] = True
+        await self.platform.posted.put(stream_record_key(self.idempotency_key), record)
+
+    async def _end_stream(self) -> None:
+        if self._stream_id is not None:
+            await self._remember(self._sequence, self._shown, ended=True)
 
     # ---- refusals and fallbacks ---------------------------------------------------------
 
@@ -234,6 +239,7 @@ class TeamsStream:
 
         A stream that showed only informative updates left no message behind: the fallback posts one.
         """
+        await self._end_stream()
         if self._has_message():
             await self.platform.posted.put(self.idempotency_key, self._ref().model_dump(mode="json"))
         fallback = PostThenUpdateStream(
@@ -254,6 +260,7 @@ class TeamsStream:
             return
         self.stopped_by_user = True
         log.info("the user stopped the streamed reply in Teams conversation %s", self.key.channel)
+        await self._end_stream()
         if self._has_message():
             await self.platform.posted.put(self.idempotency_key, self._ref().model_dump(mode="json"))
         actor = self.recipient or self._user_in_reference()

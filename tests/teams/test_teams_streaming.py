@@ -4,10 +4,13 @@ retries that continue their own message, the user's Stop, and refused or expired
 from __future__ import annotations
 
 import asyncio
+import time
 from itertools import pairwise
 
 import httpx
+import pytest
 
+from adapters.base import PlatformError
 from adapters.stream_fallback import PostThenUpdateStream
 from adapters.teams.streaming import TeamsStream
 from tests.teams.streaming_support import (
@@ -244,3 +247,24 @@ async def test_fake_connector_refuses_what_teams_refuses(connector):
         stopped = await http.post(url, json=typing("Next one", "streaming", 2, second.json()["id"]))
         assert stopped.status_code == 403 and "cancelled by user" in stopped.json()["error"]["message"]
     assert connector.messages(conv) == ["The quick brown fox.", "Next"]
+
+
+async def test_refused_final_delivered_by_the_session_closes_the_same_stream(connector, tmp_path):
+    """A stream the platform refused is delivered by the session under the turn's key (post, then
+    update: workflows/chat_session.py); in Teams that post closes the stream the turn started."""
+    key, context = conversation(connector, "a:stream-redeliver")
+    async with teams_platform(connector, tmp_path) as platform:
+        stream = await platform.open_stream(key, "wf#run#r", ALICE, context=context)
+        await feed(stream, CHUNKS)
+        connector.down_until = time.monotonic() + 60  # the final message meets a 503
+        with pytest.raises(PlatformError) as refused:
+            await stream.finish(Reply(text=FULL_TEXT))
+        assert refused.value.retryable
+        connector.down_until = 0.0
+        ref = await platform.post(key, Reply(text=FULL_TEXT), idempotency_key="wf#run#r", context=context)
+        await platform.update(ref, Reply(text=FULL_TEXT))
+
+    [streamed] = connector.streams.in_conversation("a:stream-redeliver")
+    assert ref.message_id == streamed.stream_id and streamed.state == "final"
+    assert connector.messages("a:stream-redeliver") == [FULL_TEXT]
+    assert [c.new_id for c in connector.posts("a:stream-redeliver")] == [streamed.stream_id]
