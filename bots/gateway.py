@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -27,6 +28,12 @@ async def store_outage(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     except StoreUnavailable as err:
         log.warning("%s %s: %s", request.method, request.path, err)
+        return web.json_response({"error": STORE_UNAVAILABLE_TEXT}, status=503, headers={"Retry-After": "5"})
+    except sqlite3.OperationalError as err:
+        if "locked" not in str(err):
+            raise
+        # A data-dir SQLite file stayed locked past its busy timeout (an overloaded host): retryable.
+        log.warning("%s %s: the SQLite store is busy (%s)", request.method, request.path, err)
         return web.json_response({"error": STORE_UNAVAILABLE_TEXT}, status=503, headers={"Retry-After": "5"})
 
 
