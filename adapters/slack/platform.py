@@ -23,11 +23,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
 from adapters.base import PlatformError
+from adapters.slack.agent_status import AgentStatus
 from adapters.slack.blocks import RenderError, SlackMessage, render
-from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
+from adapters.slack.client import RATE_LIMIT_RETRIES, TIMEOUT_SECONDS, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
+from adapters.slack.streaming import SlackReplyStream, Target
 from adapters.posted_log import PostedLog
-from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
+from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "threadwork_post"
@@ -77,10 +79,13 @@ def _error_code(err: SlackApiError) -> str:
 class SlackPlatform:
     name = "slack"
 
-    def __init__(self, clients: SlackClients, posted: PostedLog) -> None:
+    def __init__(self, clients: SlackClients, posted: PostedLog, *, agent: bool = False) -> None:
         self.clients = clients
         self.posted = posted
+        #: The app is declared an agent (THREADWORK_SLACK_AGENT): agent sessions follow each turn.
+        self.agent = agent
         self._post_clients: dict[str, AsyncWebClient] = {}
+        self._stream_clients: dict[str, AsyncWebClient] = {}
 
     async def _client(self, team: str) -> AsyncWebClient:
         return await self.clients.client_for(team)
@@ -99,6 +104,51 @@ class SlackPlatform:
                 ],
             )
         return client
+
+    async def _stream_client(self, team: str) -> AsyncWebClient:
+        """No 429 retries: a rate-limited chat.startStream falls back to posting at once."""
+        token = await self.clients.token_for(team)
+        client = self._stream_clients.get(token)
+        if client is None:
+            client = self._stream_clients[token] = AsyncWebClient(
+                token=token,
+                base_url=self.clients.for_token(token).base_url,
+                timeout=TIMEOUT_SECONDS,
+                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError])],
+            )
+        return client
+
+    # ---- streams (adapters/slack/streaming.py) -----------------------------------
+
+    async def open_stream(self, key: ConversationKey, idempotency_key: str, recipient: Actor | None) -> SlackReplyStream:
+        """One reply that grows while a turn runs; a retried turn gets its earlier message back."""
+        client = await self._client(key.workspace)
+        stream = SlackReplyStream(
+            self,
+            Target(key, recipient),
+            idempotency_key,
+            await self._stream_client(key.workspace),
+            client,
+            AgentStatus(client, self.agent, recipient.id if recipient else None),
+        )
+        await stream.resume()
+        return stream
+
+    async def set_agent_status(self, key: ConversationKey, status: str) -> None:
+        """The agent session of ``key``'s thread (a no-op unless the app is an agent)."""
+        client = await self._client(key.workspace)
+        await AgentStatus(client, self.agent).set(Target(key, None), status)
+
+    async def find_post(self, key: ConversationKey, part_key: str) -> str | None:
+        """The ts of the part posted under ``part_key`` (PostedLog, or on a retry Slack's message metadata)."""
+        client = await self._post_client(key.workspace)
+        return await self._already_posted(client, key.channel, thread_ts_of(key), part_key)
+
+    async def post_part(self, key: ConversationKey, message: SlackMessage, part_key: str) -> str:
+        """Post one rendered message once per ``part_key`` (the stream's fallback uses the same keys as ``post``)."""
+        client = await self._post_client(key.workspace)
+        ts = await self._already_posted(client, key.channel, thread_ts_of(key), part_key)
+        return ts if ts is not None else await self._post_part(client, key.channel, thread_ts_of(key), message, part_key)
 
     # ---- post / update -----------------------------------------------------
 
