@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from workflows.contracts import (
     ActionEvent,
     ActionResult,
+    Actor,
     ChatMessage,
     ConversationKey,
     CreatedChannel,
@@ -21,6 +22,7 @@ from workflows.contracts import (
     SessionState,
     TriggerRequest,
 )
+from workflows.stream_contracts import StepState, StopResult
 
 
 class PlatformError(Exception):
@@ -43,6 +45,37 @@ def retry_after(headers: Any) -> float | None:
             except (TypeError, ValueError):
                 return None
     return None
+
+
+@runtime_checkable
+class ReplyStream(Protocol):
+    """One bot message that grows while a turn runs; finished exactly once (docs/assistant.md).
+
+    The streaming turn activity (workflows/activities/streaming_turn.py) drives it; the
+    tokens go from there to the platform and never through workflow history. An adapter
+    buffers and throttles ``append`` (a few platform updates per second at most) and keeps
+    the cumulative text, so ``finish``/``stop`` need no text of their own beyond the reply.
+    """
+
+    async def status(self, text: str) -> None:
+        """Show what the turn is doing ("thinking…", "searching documents…"); may be a no-op."""
+        ...
+
+    async def append(self, delta: str) -> None:
+        """The next text chunk (the adapter keeps the cumulative text)."""
+        ...
+
+    async def step(self, step_id: str, title: str, state: StepState) -> None:
+        """A work step ("channel created"): pending | in_progress | complete | error; may be a no-op."""
+        ...
+
+    async def finish(self, reply: Reply) -> MessageRef:
+        """The final message (full text, blocks and buttons): exactly one message in the conversation."""
+        ...
+
+    async def stop(self, note: str) -> MessageRef:
+        """Stop was pressed: finalize with the text so far followed by ``note``."""
+        ...
 
 
 @runtime_checkable
@@ -91,6 +124,24 @@ class ChatPlatform(Protocol):
 
     async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
         """Say something only ``user_id`` sees in that conversation (refusals, errors)."""
+        ...
+
+    async def open_stream(
+        self,
+        key: ConversationKey,
+        idempotency_key: str,
+        recipient: Actor | None,
+        *,
+        context: dict[str, Any] | None = None,
+    ) -> ReplyStream:
+        """A streamed reply in the conversation of ``key``, for ``recipient`` (Slack needs the user outside DMs).
+
+        Exactly once: a key that already started a message (a retried activity) continues or
+        replaces THAT message, text restarting from the beginning, never a second one. A
+        surface without streaming, or a stream refused or expired, falls back to
+        post-then-update (adapters/stream_fallback.py), still one message. ``context`` is the
+        conversation's reply_context, as for ``post``.
+        """
         ...
 
 
@@ -188,4 +239,11 @@ class SessionDispatcher(Protocol):
 
     async def incident_action(self, key: ConversationKey, event: ActionEvent) -> ActionResult | None:
         """Send ``event`` to the incident running in ``key``'s channel (None: no incident there)."""
+        ...
+
+    async def stop_turn(self, session_id: str, actor: Actor, request_id: str = "") -> StopResult:
+        """A platform's Stop control: cancel the turn the session is running (``stopped`` False: none ran).
+
+        ``request_id`` (the platform's event id) dedupes a repeated press.
+        """
         ...

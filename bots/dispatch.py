@@ -28,6 +28,7 @@ from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import (
     ActionEvent,
     ActionResult,
+    Actor,
     ChatMessage,
     ConversationKey,
     SessionConfig,
@@ -35,6 +36,7 @@ from workflows.contracts import (
     SessionState,
     TriggerRequest,
 )
+from workflows.stream_contracts import StopRequest, StopResult
 
 log = logging.getLogger(__name__)
 
@@ -195,3 +197,24 @@ class Dispatcher:
         if workflow_id is None:
             return None
         return await self.act(workflow_id, event)
+
+    async def stop_turn(self, session_id: str, actor: Actor, request_id: str = "") -> StopResult:
+        """A Stop control pressed in ``session_id``: the ``stop_turn`` update cancels the running turn."""
+        handle = self.client.get_workflow_handle(session_id)
+        try:
+            return await handle.execute_update(
+                ChatSessionWorkflow.stop_turn,
+                StopRequest(actor=actor, request_id=request_id),
+                id=request_id or None,
+                rpc_timeout=ACCEPT_TIMEOUT,
+            )
+        except WorkflowUpdateFailedError as err:
+            return StopResult(stopped=False, detail=_failure_type(err)[1])
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return StopResult(stopped=False, detail="This conversation has no running session.")
+            log.warning("stop in %s failed: %s", session_id, err)
+            return StopResult(stopped=False, detail="I can't reach the session right now; please try again.")
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, RuntimeError) as err:
+            log.warning("stop in %s failed: %s", session_id, err)
+            return StopResult(stopped=False, detail="I can't reach the session right now; please try again.")

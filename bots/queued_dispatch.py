@@ -30,7 +30,16 @@ from bots.config import Settings
 from bots.dispatch import ACCEPT_TIMEOUT, Dispatcher
 from bots.inbound_queue import Enqueued, Entry, InboundQueue, QueueStats, SQLiteInboundQueue
 from bots.metrics import MESSAGES, QUEUE_DEPTH, QUEUE_OLDEST_AGE, QUEUE_RETRIES
-from workflows.contracts import ActionEvent, ActionResult, ChatMessage, ConversationKey, SessionState, TriggerRequest
+from workflows.contracts import (
+    ActionEvent,
+    ActionResult,
+    Actor,
+    ChatMessage,
+    ConversationKey,
+    SessionState,
+    TriggerRequest,
+)
+from workflows.stream_contracts import StopResult
 
 log = logging.getLogger(__name__)
 
@@ -243,3 +252,6 @@ class QueuedDispatcher:
 
     async def incident_action(self, key: ConversationKey, event: ActionEvent) -> ActionResult | None:
         return await self.inner.incident_action(key, event)
+
+    async def stop_turn(self, session_id: str, actor: Actor, request_id: str = "") -> StopResult:
+        return await self.inner.stop_turn(session_id, actor, request_id)

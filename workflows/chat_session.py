@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         goodbye_reply,
         guest_limit_reply,
     )
+    from workflows.activities.streaming_turn import StreamTurnRequest
     from workflows.activities.turn import TurnActivities, TurnRequest, TurnResult
     from workflows.children import child_kind, resolve_child
     from workflows.contracts import (
@@ -45,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
     from workflows.incident_routing import IncidentRouter
+    from workflows.stream_contracts import StopRequest, StopResult
+    from workflows.turn_runner import STREAMED_TURN_PATCH, TurnRunner
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 #: The session says "I've started …" before the child starts, so the child's first post cannot
@@ -74,6 +77,7 @@ class ChatSessionWorkflow:
         self._lock = asyncio.Lock()
         self._poster = Poster(self.config.platform_retry_window_seconds)
         self._incidents = IncidentRouter(self._poster)
+        self._turns = TurnRunner()
         self._turns_this_run = 0
         self._end_reason: str | None = None
         self._activity_seq = 0
@@ -213,26 +217,11 @@ class ChatSessionWorkflow:
         return await self._answer(msg)
 
     async def _answer(self, msg: ChatMessage) -> MessageReceipt:
-        """One local activity matches triggers and writes (and, for the web chat, posts) the reply."""
-        post = None
-        if self.state.key.platform in LOCAL_PLATFORMS:
-            post = PostRequest(
-                key=self.state.key,
-                reply=Reply(text=""),
-                idempotency_key=self._poster.next_key(),
-                reply_context=self.state.reply_context,
-            )
-        request = ReplyRequest(text=msg.text, actor=msg.actor, summary=self._summary())
-        try:
-            turn = await workflow.execute_local_activity_method(
-                TurnActivities.take_turn,
-                TurnRequest(reply=request, files=msg.files, post=post),
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=REPLY_RETRY,
-            )
-        except DELIVERY_FAILURES:
-            workflow.logger.warning("reply generation failed after retries; sending fallback")
-            turn = TurnResult(reply=fallback_reply())
+        """One activity matches triggers and writes (and streams, or for the web chat posts) the reply."""
+        if workflow.patched(STREAMED_TURN_PATCH):
+            turn = await self._streamed_turn(msg)
+        else:
+            turn = await self._local_turn(msg)
         started = None
         said: list[Reply] = []
         if turn.decision is not None:
@@ -247,10 +236,53 @@ class ChatSessionWorkflow:
                 started = await self._start_child(turn.decision, msg.actor, msg.message_id, say_started)
                 turn.reply = said[0] if said else await self._generate_reply(msg, started)
         assert turn.reply is not None
-        if turn.posted is None and not said:
+        stop = self._turns.stopped_by if turn.decision is None else None
+        if turn.posted is None and not said and stop is None:
             await self._post(turn.reply)
         self._append("assistant", "threadwork", turn.reply.text)
+        if stop is not None:
+            who = stop.actor.name or stop.actor.id
+            self._append("system", who, f"{who} stopped the reply after {len(turn.reply.text)} characters")
         return self._receipt(counted=True, reply=turn.reply, started=started)
+
+    async def _streamed_turn(self, msg: ChatMessage) -> TurnResult:
+        """The turn as a streamed normal activity: tokens go to the platform, only the final text comes back."""
+        result = await self._turns.run(
+            StreamTurnRequest(
+                reply=ReplyRequest(text=msg.text, actor=msg.actor, summary=self._summary()),
+                files=msg.files,
+                key=self.state.key,
+                idempotency_key=self._poster.next_key(),
+                reply_context=self.state.reply_context,
+            )
+        )
+        if result is None:
+            return TurnResult(reply=fallback_reply())
+        if result.turn is None:
+            return TurnResult(decision=result.decision)
+        return TurnResult(reply=result.turn.reply, posted=result.turn.posted)
+
+    async def _local_turn(self, msg: ChatMessage) -> TurnResult:
+        """Before STREAMED_TURN_PATCH: one local activity (the web chat's post folded in)."""
+        post = None
+        if self.state.key.platform in LOCAL_PLATFORMS:
+            post = PostRequest(
+                key=self.state.key,
+                reply=Reply(text=""),
+                idempotency_key=self._poster.next_key(),
+                reply_context=self.state.reply_context,
+            )
+        request = ReplyRequest(text=msg.text, actor=msg.actor, summary=self._summary())
+        try:
+            return await workflow.execute_local_activity_method(
+                TurnActivities.take_turn,
+                TurnRequest(reply=request, files=msg.files, post=post),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=REPLY_RETRY,
+            )
+        except DELIVERY_FAILURES:
+            workflow.logger.warning("reply generation failed after retries; sending fallback")
+            return TurnResult(reply=fallback_reply())
 
     def _participant(self, actor: Actor) -> Participant:
         participant = self.state.participants.get(actor.id)
@@ -404,6 +436,11 @@ class ChatSessionWorkflow:
     def validate_action(self, event: ActionEvent) -> None:
         if not self.state.is_active or self._end_reason is not None:
             raise ApplicationError("this session has ended", type="SessionEnded")
+
+    @workflow.update
+    def stop_turn(self, req: StopRequest) -> StopResult:
+        """A Stop control (any platform): cancel the running turn; it ends its message with the text so far."""
+        return self._turns.stop(req)
 
     @workflow.update
     def end_session(self, reason: str) -> SessionState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -18,6 +19,7 @@ from workflows.activities.fetchers import SourceSettings
 from workflows.activities.incidents import IncidentActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
+from workflows.activities.streaming_turn import StreamingTurnActivities
 from workflows.activities.triggering import TriggerActivities
 from workflows.activities.turn import TurnActivities
 from workflows.chat_session import ChatSessionWorkflow
@@ -26,6 +28,9 @@ from workflows.incident import IncidentWorkflow
 from workflows.incident_links import IncidentLinkWorkflow
 from workflows.notice import EventNoticeWorkflow
 from workflows.registry import CustomWorkflowRegistry, load_registry
+
+#: Longest wait between two heartbeats a worker sends (Stop waits for the next one; issue 13: within 2 s).
+HEARTBEAT_THROTTLE = timedelta(milliseconds=500)
 
 WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, IncidentLinkWorkflow, DocumentProcessingWorkflow, EventNoticeWorkflow]
 
@@ -86,6 +91,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     trigger = TriggerActivities(options.triggers_file, custom.trigger_rules(), workflow_types(workflows))
     documents = DocumentActivities(options.document_max_bytes, options.sources, options.llm)
     turn = TurnActivities(trigger, replies, platform)
+    streaming = StreamingTurnActivities(trigger, replies, registry)
     incidents = IncidentActivities(client)
     return Worker(
         client,
@@ -102,6 +108,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             platform.send_private,
             trigger.match_trigger,
             turn.take_turn,
+            streaming.stream_turn,
             documents.fetch_and_extract,
             documents.summarize,
             incidents.find_incident_for,
@@ -114,4 +121,6 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
         # instead of re-importing them per cached workflow (bench/: 146 -> 93 KB per session).
         workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),
         activity_executor=ThreadPoolExecutor(4),
+        # Stop reaches a streamed turn with its next heartbeat's answer: send them often enough.
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
     )

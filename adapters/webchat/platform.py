@@ -6,9 +6,8 @@ from typing import Any
 
 from adapters.base import PlatformError
 from adapters.webchat.store import WebChatStore
-from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply
-
-BOT_USER = "threadwork"
+from adapters.webchat.stream import BOT_USER, WebChatStream
+from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply
 
 
 class WebChatPlatform:
@@ -38,6 +37,17 @@ class WebChatPlatform:
             idempotency_key=idempotency_key,
         )
         return MessageRef(key=key, message_id=row["id"])
+
+    async def open_stream(
+        self,
+        key: ConversationKey,
+        idempotency_key: str,
+        recipient: Actor | None,
+        *,
+        context: dict[str, Any] | None = None,
+    ) -> WebChatStream:
+        """A growing message row; every browser on the channel sees it over the event stream."""
+        return WebChatStream(self.store, self, key, idempotency_key)
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         updated = await self.store.update_message(ref.message_id, reply.text, [b.model_dump() for b in reply.blocks])

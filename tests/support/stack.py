@@ -77,8 +77,10 @@ class Stack:
         for http in self._users.values():
             await http.aclose()
 
-    async def bot_messages(self, thread: str, channel: str = "general") -> list[dict]:
-        return [m for m in await self.store.messages(channel, thread) if m["is_bot"]]
+    async def bot_messages(self, thread: str, channel: str = "general", *, streaming: bool = False) -> list[dict]:
+        """The thread's finished bot messages (``streaming``: also replies still being streamed)."""
+        msgs = [m for m in await self.store.messages(channel, thread) if m["is_bot"]]
+        return msgs if streaming else [m for m in msgs if not is_streaming(m)]
 
     async def wait_bot_messages(self, thread: str, count: int, channel: str = "general", timeout: float = 15) -> list[dict]:
         """Wait until the thread has at least ``count`` bot messages; fail with what is there."""
@@ -96,6 +98,11 @@ class Stack:
 
         state = await self.client.get_workflow_handle(session_id).query(ChatSessionWorkflow.get_session_state)
         return state.model_dump(mode="json")
+
+
+def is_streaming(message: dict) -> bool:
+    """A web chat reply still being streamed (adapters/webchat/stream.py marks it with a ``stream`` block)."""
+    return any(b.get("type") == "stream" for b in message.get("blocks") or [])
 
 
 @contextlib.asynccontextmanager

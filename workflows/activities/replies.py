@@ -6,6 +6,8 @@ a final failure into a polite fallback reply.
 
 from __future__ import annotations
 
+from typing import Any, AsyncIterator
+
 from temporalio import activity
 
 from workflows.activities.models import ReplyRequest
@@ -49,11 +51,11 @@ class ReplyActivities:
             )
         return self._client
 
-    @activity.defn
-    async def generate_reply(self, req: ReplyRequest) -> Reply:
-        builtin = builtin_reply(req.text, req.summary, req.started)
-        if self._llm is None or command_of(req.text) or req.started is not None:
-            return builtin
+    def answers_builtin(self, req: ReplyRequest) -> bool:
+        """Commands, "I've started …" and every reply without a configured model come from the built-in responder."""
+        return self._llm is None or command_of(req.text) is not None or req.started is not None
+
+    def llm_messages(self, req: ReplyRequest) -> list[dict[str, Any]]:
         messages = [{"role": "system", "content": SYSTEM_PROMPT}]
         for entry in req.summary.history[-20:]:
             role = "assistant" if entry.role == "assistant" else "user"
@@ -61,6 +63,26 @@ class ReplyActivities:
             messages.append({"role": role, "content": content})
         if not req.summary.history or req.summary.history[-1].text != req.text:
             messages.append({"role": "user", "content": f"{req.actor.name or req.actor.id}: {req.text}"})
+        return messages
+
+    async def stream_llm(self, req: ReplyRequest) -> AsyncIterator[str]:
+        """The model's answer as it arrives (``stream=True``): text deltas."""
+        assert self._llm is not None
+        stream = await self._openai().chat.completions.create(
+            model=self._llm.model, messages=self.llm_messages(req), stream=True
+        )
+        async for chunk in stream:
+            delta = chunk.choices[0].delta.content if chunk.choices else None
+            if delta:
+                yield delta
+
+    @activity.defn
+    async def generate_reply(self, req: ReplyRequest) -> Reply:
+        builtin = builtin_reply(req.text, req.summary, req.started)
+        if self.answers_builtin(req):
+            return builtin
+        assert self._llm is not None
+        messages = self.llm_messages(req)
         completion = await self._openai().chat.completions.create(model=self._llm.model, messages=messages)
         text = (completion.choices[0].message.content or "").strip() if completion.choices else ""
         if not text:

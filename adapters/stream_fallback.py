@@ -1,0 +1,150 @@
+"""A ReplyStream over plain post + update: the fallback every adapter can use (and the web chat's stream).
+
+The first call posts a placeholder with the stream's idempotency key; later calls update
+that one message, at most once per ``interval`` (the text is buffered here in between);
+``finish``/``stop`` write the final message. A retried activity posts with the same key,
+gets the message its earlier attempt posted (the web chat store and the Slack/Teams
+PostedLog remember keys) and rewrites it from the beginning: still one message.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from adapters.base import ChatPlatform, ReplyStream
+from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
+from workflows.stream_contracts import StepState
+
+#: Seconds between two updates of a growing message.
+DEFAULT_INTERVAL = 0.5
+PLACEHOLDER = "…"
+
+
+class PostThenUpdateStream:
+    """One message, posted on the first event and updated while the reply grows."""
+
+    def __init__(
+        self,
+        platform: ChatPlatform,
+        key: ConversationKey,
+        idempotency_key: str,
+        *,
+        context: dict[str, Any] | None = None,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> None:
+        self.platform = platform
+        self.key = key
+        self.idempotency_key = idempotency_key
+        self.context = context
+        self.interval = interval
+        self.text = ""
+        self.status_text = ""
+        self.steps: dict[str, tuple[str, StepState]] = {}
+        self.ref: MessageRef | None = None
+        self._last_write = 0.0
+        self._dirty = False
+
+    # ---- ReplyStream --------------------------------------------------------
+
+    async def status(self, text: str) -> None:
+        self.status_text = text
+        await self._write(force=self.ref is None)
+
+    async def append(self, delta: str) -> None:
+        self.text += delta
+        await self._write()
+
+    async def step(self, step_id: str, title: str, state: StepState) -> None:
+        self.steps[step_id] = (title, state)
+        await self._write()
+
+    async def finish(self, reply: Reply) -> MessageRef:
+        return await self._final(reply)
+
+    async def stop(self, note: str) -> MessageRef:
+        text = f"{self.text.rstrip()}\n\n{note}" if self.text.strip() else note
+        return await self._final(Reply(text=text))
+
+    # ---- rendering (subclasses show status and steps their way) ----------------
+
+    def interim(self) -> Reply:
+        """The message while the reply grows: the text so far, or the status, or a placeholder."""
+        lines = [f"{'✓' if state == 'complete' else '…'} {title}" for title, state in self.steps.values()]
+        body = self.text or self.status_text or PLACEHOLDER
+        return Reply(text="\n".join([*lines, body]) if lines else body)
+
+    # ---- writing -------------------------------------------------------------
+
+    async def _write(self, force: bool = False) -> None:
+        self._dirty = True
+        if not force and time.monotonic() - self._last_write < self.interval:
+            return
+        await self._send(self.interim())
+
+    async def _send(self, reply: Reply) -> MessageRef:
+        # A retried attempt's first post gets its earlier message back (with that attempt's
+        # text): the next update or the final message rewrites it.
+        if self.ref is None:
+            self.ref = await self.write_new(reply, final=False)
+        else:
+            await self.write_update(self.ref, reply, final=False)
+        self._last_write = time.monotonic()
+        self._dirty = False
+        return self.ref
+
+    async def _final(self, reply: Reply) -> MessageRef:
+        if self.ref is None:
+            self.ref = await self.write_new(reply, final=True)
+        # Also after a first post: the key may have returned an earlier attempt's message.
+        await self.write_update(self.ref, reply, final=True)
+        self._dirty = False
+        return self.ref
+
+    # ---- the platform calls (a subclass may write its own way) ------------------
+
+    async def write_new(self, reply: Reply, final: bool) -> MessageRef:
+        return await self.platform.post(self.key, reply, idempotency_key=self.idempotency_key, context=self.context)
+
+    async def write_update(self, ref: MessageRef, reply: Reply, final: bool) -> None:
+        await self.platform.update(ref, reply)
+
+
+class WholeReplyStream:
+    """For a platform without ``open_stream`` yet: nothing shows until ``finish`` posts the whole reply once."""
+
+    def __init__(
+        self, platform: ChatPlatform, key: ConversationKey, idempotency_key: str, context: dict[str, Any] | None
+    ) -> None:
+        self.platform = platform
+        self.key = key
+        self.idempotency_key = idempotency_key
+        self.context = context
+        self.text = ""
+
+    async def status(self, text: str) -> None:
+        """Nothing to show it on."""
+
+    async def append(self, delta: str) -> None:
+        self.text += delta
+
+    async def step(self, step_id: str, title: str, state: StepState) -> None:
+        """Nothing to show it on."""
+
+    async def finish(self, reply: Reply) -> MessageRef:
+        return await self.platform.post(self.key, reply, idempotency_key=self.idempotency_key, context=self.context)
+
+    async def stop(self, note: str) -> MessageRef:
+        text = f"{self.text.rstrip()}\n\n{note}" if self.text.strip() else note
+        return await self.finish(Reply(text=text))
+
+
+async def open_reply_stream(
+    platform: ChatPlatform, key: ConversationKey, idempotency_key: str, recipient: Actor | None, context: dict[str, Any] | None
+) -> ReplyStream:
+    """The platform's own stream; a platform that has none yet gets its reply posted whole, once."""
+    opener = getattr(platform, "open_stream", None)
+    if opener is None:
+        return WholeReplyStream(platform, key, idempotency_key, context)
+    stream: ReplyStream = await opener(key, idempotency_key, recipient, context=context)
+    return stream

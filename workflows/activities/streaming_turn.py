@@ -1,0 +1,132 @@
+"""The streamed turn: match triggers, then write the reply into a ReplyStream as it is produced.
+
+A normal activity (not local): it heartbeats, so a SIGKILLed worker's turn is retried
+elsewhere after the heartbeat timeout, and Stop reaches it as Temporal's cancellation.
+The chunks go straight to the platform; the workflow gets only the final text and the
+MessageRef. The stream's idempotency key comes from the workflow (one per turn), so a
+retried attempt rewrites its own message instead of posting a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import Any, AsyncIterator
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+
+from adapters.base import PlatformError, PlatformRegistry, ReplyStream
+from adapters.stream_fallback import open_reply_stream
+from workflows.activities.models import ReplyRequest
+from workflows.activities.platform import _as_temporal
+from workflows.activities.replies import ReplyActivities
+from workflows.activities.responder import builtin_reply
+from workflows.activities.triggering import TriggerActivities
+from workflows.contracts import ConversationKey, FileRef, Reply, WorkflowStart
+from workflows.stream_contracts import STOPPED_NOTE, StreamedTurn
+
+log = logging.getLogger(__name__)
+
+THINKING = "thinking…"
+#: Seconds between two heartbeats while the model is silent (the SDK throttles what it sends).
+HEARTBEAT_EVERY = 0.5
+#: The built-in responder's pace: a few words per chunk, this many seconds apart.
+BUILTIN_WORDS_PER_CHUNK = 3
+BUILTIN_CHUNK_DELAY = 0.03
+_WORDS = re.compile(r"\S+\s*")
+
+
+class StreamTurnRequest(BaseModel):
+    reply: ReplyRequest
+    files: list[FileRef] = Field(default_factory=list)
+    key: ConversationKey
+    #: One per turn, from the workflow (Poster.next_key): the same on every attempt.
+    idempotency_key: str
+    reply_context: dict[str, Any] | None = None
+
+
+class StreamTurnResult(BaseModel):
+    #: A child to start: the workflow starts it, then asks for the announcing reply separately.
+    decision: WorkflowStart | None = None
+    turn: StreamedTurn | None = None
+
+
+async def builtin_chunks(text: str, delay: float = BUILTIN_CHUNK_DELAY) -> AsyncIterator[str]:
+    """The built-in reply, a few words at a time, so the experience is the same without a model."""
+    words = _WORDS.findall(text)
+    for start in range(0, len(words), BUILTIN_WORDS_PER_CHUNK):
+        if start and delay:
+            await asyncio.sleep(delay)
+        yield "".join(words[start : start + BUILTIN_WORDS_PER_CHUNK])
+
+
+class StreamingTurnActivities:
+    def __init__(
+        self,
+        trigger: TriggerActivities,
+        replies: ReplyActivities,
+        registry: PlatformRegistry,
+        builtin_delay: float = BUILTIN_CHUNK_DELAY,
+    ) -> None:
+        self._trigger = trigger
+        self._replies = replies
+        self._registry = registry
+        self._builtin_delay = builtin_delay
+
+    @activity.defn
+    async def stream_turn(self, req: StreamTurnRequest) -> StreamTurnResult:
+        decision = await self._trigger.match_trigger_now(req.reply.text, req.files)
+        if decision is not None:
+            return StreamTurnResult(decision=decision)
+        ticker = asyncio.create_task(_heartbeat_while_running())
+        try:
+            return StreamTurnResult(turn=await self._stream(req))
+        except PlatformError as err:
+            raise _as_temporal(err) from None
+        finally:
+            ticker.cancel()
+
+    async def _stream(self, req: StreamTurnRequest) -> StreamedTurn:
+        platform = self._registry.get(req.key.platform)
+        stream = await open_reply_stream(platform, req.key, req.idempotency_key, req.reply.actor, req.reply_context)
+        parts: list[str] = []
+        try:
+            await stream.status(THINKING)
+            if self._replies.answers_builtin(req.reply):
+                final = builtin_reply(req.reply.text, req.reply.summary, req.reply.started)
+                chunks = builtin_chunks(final.text, self._builtin_delay)
+            else:
+                final = None
+                chunks = self._replies.stream_llm(req.reply)
+            async for delta in chunks:
+                parts.append(delta)
+                await stream.append(delta)
+                activity.heartbeat(len("".join(parts)))
+            text = "".join(parts).strip()
+            if not text:
+                raise RuntimeError("the language model returned an empty answer")
+            reply = final or Reply(text=text)
+            return StreamedTurn(reply=reply, posted=await stream.finish(reply))
+        except asyncio.CancelledError:
+            if not activity.is_cancelled():
+                raise  # the worker is shutting down: Temporal retries the turn
+            return await _stopped(stream, "".join(parts))
+
+
+async def _stopped(stream: ReplyStream, text: str) -> StreamedTurn:
+    """Stop was pressed: the message keeps the text so far and says it was stopped."""
+    # Cancellation reached the activity once; finishing the message must not be cancelled again.
+    posted = await asyncio.shield(stream.stop(STOPPED_NOTE))
+    activity.logger.info("turn stopped after %d characters", len(text))
+    return StreamedTurn(reply=Reply(text=text.strip()), posted=posted, stopped=True)
+
+
+async def _heartbeat_while_running() -> None:
+    """Heartbeats while the model thinks: keeps the heartbeat timeout short and lets Stop arrive."""
+    with contextlib.suppress(asyncio.CancelledError):
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY)

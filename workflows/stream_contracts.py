@@ -1,0 +1,40 @@
+"""Plain data of streamed turns and Stop (issue 13), shared by the session workflow, the
+streaming turn activity, the dispatcher and every adapter's ReplyStream (adapters/base.py)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from workflows.contracts import Actor, MessageRef, Reply
+
+#: A work step's state as a ReplyStream shows it (Slack task/plan chunks, Teams informative updates).
+StepState = Literal["pending", "in_progress", "complete", "error"]
+
+#: What a stopped reply ends with (after the text so far).
+STOPPED_NOTE = "_(stopped)_"
+
+
+class StopRequest(BaseModel):
+    """The ``stop_turn`` update: who pressed Stop (any platform's stop control)."""
+
+    actor: Actor
+    #: The platform's id of the press (Slack event id, Teams activity id): the update id, so repeats dedupe.
+    request_id: str = ""
+
+
+class StopResult(BaseModel):
+    """What ``stop_turn`` answers: whether a running turn was stopped, and if not, why."""
+
+    stopped: bool
+    detail: str = ""
+
+
+class StreamedTurn(BaseModel):
+    """What a streamed turn returns to the workflow: the final text only, never the chunks."""
+
+    reply: Reply
+    posted: MessageRef | None = None
+    #: Set when Stop cancelled the turn: ``reply.text`` is the text shown so far (without the note).
+    stopped: bool = False

@@ -1,0 +1,79 @@
+"""Runs a session's streamed turn activity and stops it on request (issue 13).
+
+The turn is a normal activity that heartbeats; ``stop`` cancels it through Temporal, the
+activity finishes its message with the text so far and returns that text, and the
+session records who stopped it. Kept apart from chat_session.py so the session stays
+about conversation, not activity plumbing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.activities.streaming_turn import StreamingTurnActivities, StreamTurnRequest, StreamTurnResult
+    from workflows.contracts import Reply
+    from workflows.delivery import DELIVERY_FAILURES
+    from workflows.stream_contracts import StopRequest, StopResult, StreamedTurn
+
+#: Sessions recorded before streamed turns replay with the one local take_turn activity.
+STREAMED_TURN_PATCH = "streamed-turn-v1"
+#: A SIGKILLed worker's turn is retried on another worker this long after its last heartbeat.
+TURN_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+TURN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=["PlatformError"],
+)
+
+
+class TurnRunner:
+    """At most one streamed turn runs per session (its handler holds the session's lock)."""
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+        #: Who stopped the last turn (None: it ran to its end).
+        self.stopped_by: StopRequest | None = None
+
+    async def run(self, req: StreamTurnRequest) -> StreamTurnResult | None:
+        """The turn's outcome; None when it failed after its retries (the caller says sorry)."""
+        self.stopped_by = None
+        self._handle = workflow.start_activity_method(
+            StreamingTurnActivities.stream_turn,
+            req,
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=TURN_HEARTBEAT_TIMEOUT,
+            retry_policy=TURN_RETRY,
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        try:
+            return await self._handle
+        except asyncio.CancelledError:
+            # Stop arrived in the same task as the activity's completion: its message is
+            # final, its text unknown here.
+            return StreamTurnResult(turn=StreamedTurn(reply=Reply(text=""), stopped=True))
+        except DELIVERY_FAILURES as err:
+            if isinstance(err, ActivityError) and isinstance(err.cause, CancelledError):
+                # Stopped between two attempts (a worker died): nothing runs to finish the message.
+                return StreamTurnResult(turn=StreamedTurn(reply=Reply(text=""), stopped=True))
+            workflow.logger.warning("streamed turn failed after retries: %s", err)
+            return None
+        finally:
+            self._handle = None
+
+    def stop(self, req: StopRequest) -> StopResult:
+        handle = self._handle
+        if handle is None or handle.done():
+            return StopResult(stopped=False, detail="Nothing is running in this conversation.")
+        if self.stopped_by is None:
+            self.stopped_by = req
+            handle.cancel()
+        return StopResult(stopped=True)
