@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: str | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+    #: The app was installed with `threadwork manifest slack --agent`: agent sessions follow each turn.
+    slack_agent: bool = Field(False, validation_alias="THREADWORK_SLACK_AGENT")
 
     # Teams (adapters/teams)
     teams_enabled: bool = Field(False, validation_alias="TEAMS_ENABLED")

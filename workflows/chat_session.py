@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         plain_links,
     )
     from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
+    from workflows.feedback import FEEDBACK_ACTION, record_feedback
     from workflows.incident_routing import IncidentRouter
     from workflows.stream_contracts import StopRequest, StopResult
     from workflows.turn_runner import STREAMED_TURN_PATCH, TurnRunner
@@ -420,6 +421,8 @@ class ChatSessionWorkflow:
     @workflow.update
     async def handle_action(self, event: ActionEvent) -> ActionResult:
         self._touch()
+        if event.action_id == FEEDBACK_ACTION:  # a rating: no need to wait for a running turn
+            return record_feedback(self.state, event, workflow.now())
         async with self._lock:
             if event.action_id == "session.status":
                 await self._post(builtin_reply("status", self._summary(), None))

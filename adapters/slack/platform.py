@@ -120,8 +120,10 @@ class SlackPlatform:
 
     # ---- streams (adapters/slack/streaming.py) -----------------------------------
 
-    async def open_stream(self, key: ConversationKey, idempotency_key: str, recipient: Actor | None) -> SlackReplyStream:
-        """One reply that grows while a turn runs; a retried turn gets its earlier message back."""
+    async def open_stream(
+        self, key: ConversationKey, idempotency_key: str, recipient: Actor | None, *, context: dict[str, Any] | None = None
+    ) -> SlackReplyStream:
+        """One reply that grows while a turn runs; a retried turn gets its earlier message back (``context``: unused)."""
         client = await self._client(key.workspace)
         stream = SlackReplyStream(
             self,
@@ -173,6 +175,8 @@ class SlackPlatform:
             if ts is None:
                 ts = await self._post_part(client, key.channel, thread_ts, message, part_key)
             parts.append(ts)
+        if reply.closes_session:
+            await self.set_agent_status(key, "closed")  # the session's goodbye: its agent session ends too
         return MessageRef(key=key, message_id=parts[0], extra={"channel": key.channel, "ts": parts[0], "parts": parts})
 
     async def _already_posted(self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str | None) -> str | None:

@@ -35,6 +35,7 @@ from adapters.slack.client import platform_error
 from adapters.slack.feedback import feedback_block
 from adapters.slack.mapping import DM_THREAD
 from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
+from workflows.stream_contracts import StepState
 
 if TYPE_CHECKING:
     from adapters.slack.platform import SlackPlatform
@@ -170,7 +171,7 @@ class SlackReplyStream:
         self._state.text += delta
         await self._schedule()
 
-    async def step(self, step_id: str, title: str, state: str) -> None:
+    async def step(self, step_id: str, title: str, state: StepState) -> None:
         if state not in STEP_STATES:
             raise ValueError(f"step state must be one of {sorted(STEP_STATES)}, not {state!r}")
         self._state.steps[step_id] = (title, state)
@@ -185,7 +186,7 @@ class SlackReplyStream:
 
     async def stop(self, note: str) -> MessageRef:
         """Stop pressed: the text so far and ``note``, as the final message."""
-        text = f"{self._state.text}\n\n_{note}_" if self._state.text.strip() else f"_{note}_"
+        text = f"{self._state.text}\n\n{note}" if self._state.text.strip() else note
         return await self._final(Reply(text=text), feedback=False)
 
     # ---- flushing -------------------------------------------------------------------

@@ -44,7 +44,7 @@ async def setup_slack(settings: Settings, platforms: Platforms) -> SlackRoutes:
     posted = platforms.storage.posted_log("slack")
     await posted.open()
     platforms.closers.append(posted.close)
-    platform = SlackPlatform(clients, posted)
+    platform = SlackPlatform(clients, posted, agent=settings.slack_agent)
     routes = SlackRoutes(SlackBot(build_bolt_app(settings, store, platforms.storage), custom_workflows=list_workflows(settings.custom_workflows_file)), settings.slack_signing_secret or "", settings.slack_app_token)
     platform.routes = routes  # for operators and tests: which mode was chosen
     platforms.registry.register(platform)

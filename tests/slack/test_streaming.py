@@ -204,9 +204,9 @@ async def test_steps_are_task_updates_in_a_stream_and_a_checklist_in_the_fallbac
 async def test_stop_keeps_the_text_so_far_and_adds_the_note(platform, fake_slack):
     stream = await platform.open_stream(THREAD, "wf#run#1", ALICE)
     await stream_chunks(stream, CHUNKS[:8])
-    await stream.stop("Stopped by Alice.")
+    await stream.stop("_(stopped by Alice)_")
     msg = only_post(fake_slack)
-    assert msg["text"] == "".join(CHUNKS[:8]) + "\n\n_Stopped by Alice._" and not msg["streaming"]
+    assert msg["text"] == "".join(CHUNKS[:8]) + "\n\n_(stopped by Alice)_" and not msg["streaming"]
     assert not [b for b in msg["blocks"] if b["type"] == "context_actions"]  # no feedback on a stopped answer
 
 
@@ -215,10 +215,10 @@ async def test_stop_after_slack_ended_the_stream_updates_the_message(platform, f
     await stream_chunks(stream, CHUNKS[:8])
     await asyncio.sleep(0.4)
     assert fake_slack.stop_streams("C1", THREAD.thread)  # the user's Stop: Slack ends the stream itself
-    await stream.stop("Stopped.")
+    await stream.stop("_(stopped)_")
     msg = only_post(fake_slack)
     assert msg["blocks"][0]["text"]["text"].startswith("".join(CHUNKS[:8]).strip())
-    assert "Stopped." in msg["text"]
+    assert msg["text"].endswith("_(stopped)_")
 
 
 async def test_agent_sessions_follow_the_turn(agent_platform, fake_slack):
