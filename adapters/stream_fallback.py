@@ -52,8 +52,9 @@ class PostThenUpdateStream:
         await self._write(force=self.ref is None)
 
     async def append(self, delta: str) -> None:
+        first = not self.text
         self.text += delta
-        await self._write()
+        await self._write(force=first and bool(self.text))  # the first words show at once
 
     async def step(self, step_id: str, title: str, state: StepState) -> None:
         self.steps[step_id] = (title, state)

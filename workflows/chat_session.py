@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.feedback import FEEDBACK_ACTION, record_feedback
     from workflows.incident_routing import IncidentRouter
     from workflows.stream_contracts import StopRequest, StopResult
-    from workflows.turn_runner import STREAMED_TURN_PATCH, TurnRunner
+    from workflows.turn_runner import STREAMED_TURN_PATCH, TURN_ATTEMPTS, TurnRunner
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 #: The session says "I've started …" before the child starts, so the child's first post cannot
@@ -255,6 +255,7 @@ class ChatSessionWorkflow:
                 key=self.state.key,
                 idempotency_key=self._poster.next_key(),
                 reply_context=self.state.reply_context,
+                max_attempts=TURN_ATTEMPTS,
             )
         )
         if result is None:

@@ -26,11 +26,12 @@ with workflow.unsafe.imports_passed_through():
 STREAMED_TURN_PATCH = "streamed-turn-v1"
 #: A SIGKILLed worker's turn is retried on another worker this long after its last heartbeat.
 TURN_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+TURN_ATTEMPTS = 3
 TURN_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
+    maximum_attempts=TURN_ATTEMPTS,
     non_retryable_error_types=["PlatformError"],
 )
 

@@ -19,6 +19,7 @@ from adapters.webchat.answers import bad_request, deliver
 from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.invites import SIGNIN_PATH, InviteError, Invites
 from adapters.webchat.origin import same_origin
+from adapters.webchat.stop import STOP_PATH, PostStop, StopRoute
 from adapters.webchat.store import WebChatStore, new_id
 from adapters.webchat.uploads import WebChatUploads
 from workflows.contracts import MAX_MESSAGE_CHARS, ActionEvent, Actor, ChatMessage, ConversationKey, MessageRef
@@ -131,6 +132,7 @@ class WebChatRoutes:
         if upload_files is None:
             upload_files = LocalUploadFiles(data_dir or store.path.parent)  # type: ignore[attr-defined]
         self.uploads = WebChatUploads(store, dispatcher, identities, upload_files, max_upload_bytes)
+        self.stops = StopRoute(store, dispatcher, identities)
         self._closing = asyncio.Event()
 
     def add_to(self, app: web.Application) -> None:
@@ -143,6 +145,7 @@ class WebChatRoutes:
         app.router.add_get("/webchat/api/channels", self.list_channels)
         app.router.add_get("/webchat/api/channels/{channel}/messages", self.list_messages)
         app.router.add_post("/webchat/api/actions", same_origin(self.post_action))
+        app.router.add_post(STOP_PATH, same_origin(self.post_stop))
         app.router.add_get("/webchat/api/stream", self.stream)
         self.uploads.add_to(app)
         app.on_shutdown.append(self._end_streams)
@@ -253,6 +256,13 @@ class WebChatRoutes:
         )
         result = await self.dispatcher.act(button["workflow_id"], event)
         return web.json_response({"ephemeral": result.ephemeral}, status=202)
+
+    async def post_stop(self, request: web.Request) -> web.Response:
+        body = await _json_body(request, PostStop)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, PostStop)
+        return await self.stops.stop(request, body)
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         last = request.headers.get("Last-Event-ID") or request.query.get("after")

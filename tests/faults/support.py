@@ -21,7 +21,7 @@ import httpx
 
 from adapters.base import CATCHING_UP_TEXT
 from bots.devserver import DevServer
-from tests.support.stack import free_port
+from tests.support.stack import free_port, is_streaming
 
 REPO = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("THREADWORK_FAULT_SCALE", "ci") == "full"
@@ -160,10 +160,11 @@ async def thread_messages(http: httpx.AsyncClient, thread: str) -> list[dict]:
 
 
 def answer_numbers(messages: list[dict]) -> list[int]:
-    """The "message N" of every bot answer in a thread (notices like "catching up" excluded)."""
+    """The "message N" of every finished bot answer in a thread (notices like "catching up" and
+    replies still being streamed excluded)."""
     found = []
     for m in messages:
-        if m["is_bot"] and m["text"] != CATCHING_UP_TEXT:
+        if m["is_bot"] and m["text"] != CATCHING_UP_TEXT and not is_streaming(m):
             match = REPLY.search(m["text"])
             assert match, f"unexpected bot message: {m['text']!r}"
             found.append(int(match.group(1)))

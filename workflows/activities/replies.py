@@ -71,10 +71,13 @@ class ReplyActivities:
         stream = await self._openai().chat.completions.create(
             model=self._llm.model, messages=self.llm_messages(req), stream=True
         )
-        async for chunk in stream:
-            delta = chunk.choices[0].delta.content if chunk.choices else None
-            if delta:
-                yield delta
+        try:
+            async for chunk in stream:
+                delta = chunk.choices[0].delta.content if chunk.choices else None
+                if delta:
+                    yield delta
+        finally:
+            await stream.close()  # a stopped turn hangs up on the model
 
     @activity.defn
     async def generate_reply(self, req: ReplyRequest) -> Reply:

@@ -23,7 +23,7 @@ from adapters.stream_fallback import open_reply_stream
 from workflows.activities.models import ReplyRequest
 from workflows.activities.platform import _as_temporal
 from workflows.activities.replies import ReplyActivities
-from workflows.activities.responder import builtin_reply
+from workflows.activities.responder import builtin_reply, fallback_reply
 from workflows.activities.triggering import TriggerActivities
 from workflows.contracts import ConversationKey, FileRef, Reply, WorkflowStart
 from workflows.stream_contracts import STOPPED_NOTE, StreamedTurn
@@ -46,6 +46,8 @@ class StreamTurnRequest(BaseModel):
     #: One per turn, from the workflow (Poster.next_key): the same on every attempt.
     idempotency_key: str
     reply_context: dict[str, Any] | None = None
+    #: The retry policy's attempts: the last one answers with the polite fallback in its own message.
+    max_attempts: int = 3
 
 
 class StreamTurnResult(BaseModel):
@@ -114,6 +116,15 @@ class StreamingTurnActivities:
             if not activity.is_cancelled():
                 raise  # the worker is shutting down: Temporal retries the turn
             return await _stopped(stream, "".join(parts))
+        except PlatformError:
+            raise
+        except Exception as err:
+            if activity.info().attempt < req.max_attempts:
+                raise  # Temporal retries the turn; the next attempt rewrites this message
+            # The last attempt: the message this turn started says sorry instead of staying half-written.
+            log.warning("reply failed on the last attempt, answering with the fallback: %s", err)
+            fallback = fallback_reply()
+            return StreamedTurn(reply=fallback, posted=await stream.finish(fallback))
 
 
 async def _stopped(stream: ReplyStream, text: str) -> StreamedTurn:
