@@ -146,10 +146,13 @@ class SlackPlatform:
         client = await self._post_client(key.workspace)
         return await self._already_posted(client, key.channel, thread_ts_of(key), part_key)
 
-    async def post_part(self, key: ConversationKey, message: SlackMessage, part_key: str) -> str:
-        """Post one rendered message once per ``part_key`` (the stream's fallback uses the same keys as ``post``)."""
+    async def post_part(self, key: ConversationKey, message: SlackMessage, part_key: str, *, lookup: bool = False) -> str:
+        """Post one rendered message once per ``part_key`` (the stream's fallback uses the same keys as ``post``).
+
+        ``lookup``: an earlier try of this post failed after it may have reached Slack; look for it first.
+        """
         client = await self._post_client(key.workspace)
-        ts = await self._already_posted(client, key.channel, thread_ts_of(key), part_key)
+        ts = await self._already_posted(client, key.channel, thread_ts_of(key), part_key, lookup=lookup)
         return ts if ts is not None else await self._post_part(client, key.channel, thread_ts_of(key), message, part_key)
 
     # ---- post / update -----------------------------------------------------
@@ -179,14 +182,17 @@ class SlackPlatform:
             await self.set_agent_status(key, "closed")  # the session's goodbye: its agent session ends too
         return MessageRef(key=key, message_id=parts[0], extra={"channel": key.channel, "ts": parts[0], "parts": parts})
 
-    async def _already_posted(self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str | None) -> str | None:
+    async def _already_posted(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str | None, *, lookup: bool = False
+    ) -> str | None:
+        """The part's ts if it was posted: the PostedLog, then (on a retry, or ``lookup``) Slack's message metadata."""
         if part_key is None:
             return None
         found = await self.posted.get(part_key)
         if found is not None:
             log.info("post %s was already made (%s); not posting again", part_key, found["ts"])
             return found["ts"]
-        if not _is_retry():
+        if not (lookup or _is_retry()):
             return None
         ts = await self._find_by_metadata(client, channel, thread_ts, part_key)
         if ts is not None:

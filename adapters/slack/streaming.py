@@ -109,6 +109,7 @@ class _State:
     old_stream: bool = False  # a retried turn: an earlier attempt's stream may still be open
     replay: bool = False  # a retried turn whose message was already final: only the final update shows
     last_flush: float = 0.0
+    opened_at: float = field(default_factory=time.monotonic)
 
 
 class SlackReplyStream:
@@ -133,6 +134,7 @@ class SlackReplyStream:
         self._lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
         self._status_shown = False
+        self._post_unsure = False
 
     # ---- opening -----------------------------------------------------------------
 
@@ -144,6 +146,10 @@ class SlackReplyStream:
             ts = await self._platform.find_post(self._target.key, f"{self._idem}#0")
             if ts is not None:
                 record = {"ts": ts, "mode": "update"}
+        why = self._target.why_not_streaming()
+        if why is not None:
+            log.debug("reply %s in %s: %s; posting and updating one message", self._idem, self._target.key.session_id(), why)
+            self._state.mode = "update"
         if record is not None:
             log.info("reply %s already has message %s; replacing its text", self._idem, record["ts"])
             self._state.mode = "update"
@@ -195,11 +201,22 @@ class SlackReplyStream:
         return STREAM_FLUSH_SECONDS if self._state.mode in ("idle", "stream") else UPDATE_FLUSH_SECONDS
 
     async def _schedule(self) -> None:
-        """Flush now when the last flush is old enough (the first chunk at once), else once the interval is up."""
-        if self._state.mode == "done":
+        """Flush now when the last flush is old enough (a stream's first chunk at once), else once the interval is up.
+
+        A message that must be posted and updated is posted only once the reply has taken
+        ``UPDATE_FLUSH_SECONDS``: a quick reply is posted once, whole, by ``finish``.
+        """
+        state = self._state
+        if state.mode == "done" or state.replay:
             return
-        wait = self._state.last_flush + self._interval() - time.monotonic()
-        if self._state.mode == "idle" or wait <= 0:
+        now = time.monotonic()
+        if state.mode == "idle":
+            wait = 0.0
+        elif state.ts is None:
+            wait = state.opened_at + UPDATE_FLUSH_SECONDS - now
+        else:
+            wait = state.last_flush + self._interval() - now
+        if wait <= 0:
             if self._timer is None:
                 # Shielded: a turn cancelled mid-call (Stop) must not leave a started stream unrecorded.
                 await asyncio.shield(self._locked_flush())
@@ -233,25 +250,21 @@ class SlackReplyStream:
             log.warning("Slack stream update for %s failed, will retry: %s", self._idem, _why(err))
 
     async def _start(self) -> None:
+        """The first chunk starts the stream; a refused start posts the message instead (then updates it)."""
         state, target = self._state, self._target
-        why = target.why_not_streaming()
-        if why is None:
-            try:
-                resp = await self._stream_client.chat_startStream(
-                    channel=target.channel,
-                    thread_ts=target.thread_ts or "",
-                    chunks=self._chunks(),
-                    **target.recipient_fields(),
-                )
-            except SlackApiError as err:
-                why = f"chat.startStream refused ({_why(err)})"
-            except (SlackClientError, OSError) as err:
-                why = f"chat.startStream failed ({_why(err)})"
-            else:
-                state.mode, state.ts, state.sent = "stream", resp["ts"], len(state.text)
-                state.unsent_steps.clear()
-                await self._remember("stream", "open")
-                return
+        try:
+            resp = await self._stream_client.chat_startStream(
+                channel=target.channel, thread_ts=target.thread_ts or "", chunks=self._chunks(), **target.recipient_fields()
+            )
+        except SlackApiError as err:
+            why = f"chat.startStream refused ({_why(err)})"
+        except (SlackClientError, OSError) as err:
+            why = f"chat.startStream failed ({_why(err)})"
+        else:
+            state.mode, state.ts, state.sent = "stream", resp["ts"], len(state.text)
+            state.unsent_steps.clear()
+            await self._remember("stream", "open")
+            return
         log.warning("reply %s in %s: %s; posting and updating one message instead", self._idem, target.key.session_id(), why)
         state.mode = "update"
         await self._update(Reply(text=state.text), final=False)
@@ -305,7 +318,11 @@ class SlackReplyStream:
         if not final and state.shown == reply.text and not state.unsent_steps and state.ts is not None:
             return [state.ts]
         if state.ts is None:
-            state.ts = await self._platform.post_part(self._target.key, first, f"{self._idem}#0")
+            try:
+                state.ts = await self._platform.post_part(self._target.key, first, f"{self._idem}#0", lookup=self._post_unsure)
+            except PlatformError:
+                self._post_unsure = True  # Slack may have stored it: the next try looks for it before posting
+                raise
             await self._remember("update", "open")
         else:
             if state.old_stream:

@@ -159,13 +159,19 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    def posts(self, channel: str | None = None, thread_ts: str | None = None) -> list[dict[str, Any]]:
-        """Messages the bot posted (in order), optionally in one channel / thread."""
+    def posts(self, channel: str | None = None, thread_ts: str | None = None, *, streaming: bool = False) -> list[dict[str, Any]]:
+        """Messages the bot posted (in order), optionally in one channel / thread.
+
+        A reply still being streamed (chat.startStream without chat.stopStream yet) counts only with ``streaming``.
+        """
         out = []
         for ch, msgs in self.messages.items():
             if channel and ch != channel:
                 continue
-            out += [m for m in msgs if thread_ts is None or m.get("thread_ts") == thread_ts]
+            out += [
+                m for m in msgs
+                if (thread_ts is None or m.get("thread_ts") == thread_ts) and (streaming or not self._streaming(m))
+            ]
         return sorted(out, key=lambda m: float(m["ts"]))
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:

@@ -112,7 +112,7 @@ async def test_slacks_stop_button_ends_the_turn_in_the_workflow_and_the_next_mes
         thread = ("C1", root["ts"])
         await llm.wait_chunks(4)
         streaming = await fake_slack.wait_for(
-            lambda: [m for m in fake_slack.posts(*thread) if m.get("streaming") and m["text"]], what="the stream"
+            lambda: [m for m in fake_slack.posts(*thread, streaming=True) if m.get("streaming") and m["text"]], what="the stream"
         )
         assert fake_slack.agent_sessions[thread] == ["processing"]
 
@@ -155,9 +155,11 @@ async def test_stop_with_nothing_running_moves_the_agent_session_on(client, tmp_
     async with slack_stack(client, tmp_path, fake_slack, slack_agent=True) as (stack, sim):
         root = await sim.mention("C1", "UALICE", "hello")
         await final_reply(stack, fake_slack, root["ts"])
-        assert (await sim.agent_stop("C1", root["ts"])).status_code == 200
+        thread = ("C1", root["ts"])
+        assert fake_slack.agent_sessions[thread] == ["processing", "active"]  # active again through chat.stopStream
+        assert (await sim.agent_stop(*thread)).status_code == 200
         await fake_slack.wait_for(
-            lambda: [c for c in fake_slack.calls_to("agents.sessions.setStatus") if c.params["status"] == "active"][1:],
+            lambda: fake_slack.agent_sessions[thread] == ["processing", "active", "active"],
             what="the session set active after a Stop that stopped nothing",
         )
         assert len(fake_slack.posts("C1", root["ts"])) == 1
@@ -168,8 +170,9 @@ async def test_feedback_buttons_are_recorded_by_the_session_and_acknowledged(sla
     root = await sim.mention("C1", "UALICE", "hello")
     [reply] = await final_reply(stack, sim.fake, root["ts"])
     assert (await sim.click_feedback(reply, positive=False, user="UBOB")).status_code == 200
+    await sim.fake.wait_for(lambda: sim.fake.ephemeral, what="the thanks")
     assert (await sim.click_feedback(reply, positive=True, user="UBOB")).status_code == 200  # changed their mind
-    await sim.fake.wait_for(lambda: len(sim.fake.ephemeral) >= 2, what="the thanks")
+    await sim.fake.wait_for(lambda: len(sim.fake.ephemeral) >= 2, what="the second thanks")
     assert {e["text"] for e in sim.fake.ephemeral} == {"Thanks for the feedback."}
     assert {e["user"] for e in sim.fake.ephemeral} == {"UBOB"}
     state = await stack.state(f"slack:T1:C1:{root['ts']}")

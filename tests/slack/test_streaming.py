@@ -53,7 +53,8 @@ async def stream_chunks(stream, chunks=CHUNKS, pause: float = 0.02) -> None:
 
 
 def only_post(fake, channel: str = "C1") -> dict:
-    posts = fake.posts(channel)
+    """The one message in ``channel``, finished or still streaming."""
+    posts = fake.posts(channel, streaming=True)
     assert len(posts) == 1, posts
     return posts[0]
 
@@ -96,13 +97,14 @@ async def test_dm_threads_stream_without_recipient_fields(platform, fake_slack):
 async def test_where_slack_cannot_stream_one_message_is_posted_and_updated(platform, fake_slack, key, recipient):
     stream = await platform.open_stream(key, "wf#run#1", recipient)
     await stream.status("thinking…")
-    await stream_chunks(stream, pause=0.06)
+    await stream_chunks(stream, pause=0.08)
     await stream.finish(Reply(text=FULL))
     msg = only_post(fake_slack, key.channel)
     assert msg["blocks"][0]["text"]["text"].strip() == FULL.strip()
     assert not fake_slack.calls_to("chat.startStream")
-    assert len(fake_slack.calls_to("chat.postMessage")) == 1
-    assert len(fake_slack.calls_to("chat.update")) >= 2  # grew while it was written, then the final text
+    [post] = fake_slack.calls_to("chat.postMessage")  # once the reply took a second: the text so far
+    assert FULL.startswith(post.params["text"]) and post.params["text"] != FULL
+    assert fake_slack.calls_to("chat.update")  # then updated, finally with the full text
     if key is DM_TOP:
         assert not fake_slack.statuses  # a status needs a thread
 
@@ -169,6 +171,14 @@ async def test_a_finished_reply_is_not_posted_again_by_a_retry(platform, fake_sl
     assert only_post(fake_slack)["blocks"][0]["text"]["text"].strip() == FULL.strip()
 
 
+async def test_a_quick_reply_where_slack_cannot_stream_is_posted_once_whole(platform, fake_slack):
+    stream = await platform.open_stream(DM_TOP, "wf#run#1", ALICE)
+    await stream_chunks(stream, CHUNKS[:5], pause=0.01)
+    await stream.finish(Reply(text="".join(CHUNKS[:5])))
+    assert only_post(fake_slack, "D1")["text"] == "".join(CHUNKS[:5])
+    assert not fake_slack.calls_to("chat.update")
+
+
 async def test_a_reply_that_never_streamed_is_an_ordinary_post(platform, fake_slack):
     stream = await platform.open_stream(THREAD, "wf#run#1", ALICE)
     buttons = ButtonsBlock(buttons=[Button(label="Status", action_id="session.status", workflow_id="w")])
@@ -194,7 +204,7 @@ async def test_steps_are_task_updates_in_a_stream_and_a_checklist_in_the_fallbac
     await other.append("Opening another. ")
     await other.step("channel", "Channel created", "complete")
     await other.finish(Reply(text="Opening another. "))
-    fallback = fake_slack.posts("C1")[-1]
+    fallback = fake_slack.posts("C1", streaming=True)[-1]
     checklist = [b for b in fallback["blocks"] if b["type"] == "context"]
     assert checklist and "✓ Channel created" in checklist[0]["elements"][0]["text"]
     with pytest.raises(ValueError):
