@@ -6,7 +6,25 @@ import { addNote } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 
+// Stop: the session cancels the running turn; the message then ends with the text so far.
+async function onStopClick(button, messageOf) {
+  const node = button.closest("[data-message-id]");
+  const message = messageOf(node.dataset.messageId);
+  button.disabled = true;
+  button.textContent = "Stopping…";
+  try {
+    const answer = await api.stop({ channel: message.channel, messageId: message.id, user: $("user-name").value.trim() || "someone" });
+    if (answer && !answer.stopped && answer.detail) addNote(node, answer.detail);
+  } catch (err) {
+    button.disabled = false;
+    button.textContent = "Stop";
+    addNote(node, err.message, "error");
+  }
+}
+
 async function onMessageClick(event, messageOf) {
+  const stop = event.target.closest("button[data-stop]");
+  if (stop) return onStopClick(stop, messageOf);
   const button = event.target.closest("button[data-action-id]");
   if (!button) return;
   const node = button.closest("[data-message-id]");

@@ -69,6 +69,9 @@ export const api = {
     call("POST", "/webchat/api/actions", {
       channel, thread, message_id: messageId, action_id: actionId, value, user,
     }),
+
+  // stop the reply streaming into a bot message -> {stopped, detail}
+  stop: ({ channel, messageId, user }) => call("POST", "/webchat/api/stop", { channel, message_id: messageId, user }),
 };
 
 export function newMessageId() {

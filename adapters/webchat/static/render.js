@@ -70,7 +70,27 @@ function buttonsBlock(block) {
   return el("div", { class: "block-buttons", "data-testid": "block-buttons" }, buttons);
 }
 
+// A reply still being written (adapters/webchat/stream.py): the text so far, a typing/status
+// line, the work steps, and a Stop button that cancels the turn (actions.js).
+function streamBlock(block, message) {
+  const steps = (block.steps || []).map((step) =>
+    el("li", { class: `stream-step step-${String(step.state)}`, "data-testid": "stream-step" }, String(step.title)));
+  return el("div", { class: "block-stream", "data-testid": "stream" },
+    message.text ? el("div", { class: "block-text md", "data-testid": "block-text" }, markdown(message.text, { decorate: withLinks })) : null,
+    steps.length ? el("ul", { class: "stream-steps" }, steps) : null,
+    el("div", { class: "stream-footer" },
+      el("span", { class: "stream-status", "data-testid": "stream-status", role: "status" },
+        el("span", { class: "typing", "aria-hidden": "true" }, el("i"), el("i"), el("i")),
+        message.text ? "writing…" : String(block.status || "thinking…")),
+      el("button", { type: "button", class: "action-button action-danger stop-button", "data-testid": "stop-button", dataset: { stop: "true" } }, "Stop")));
+}
+
+export function isStreaming(message) {
+  return (message.blocks || []).some((block) => block.type === "stream");
+}
+
 const RENDERERS = {
+  stream: streamBlock,
   text: textBlock,
   fields: fieldsBlock,
   buttons: buttonsBlock,
@@ -80,7 +100,7 @@ const RENDERERS = {
 // The blocks of a message, or its text when there are none we can draw.
 export function messageBody(message) {
   const rendered = (message.blocks || [])
-    .map((block) => (RENDERERS[block.type] ? RENDERERS[block.type](block) : null))
+    .map((block) => (RENDERERS[block.type] ? RENDERERS[block.type](block, message) : null))
     .filter(Boolean);
   if (rendered.length === 0) rendered.push(el("div", { class: "block-text md", "data-testid": "block-text" }, markdown(message.text || "", { decorate: withLinks })));
   return rendered;
@@ -117,7 +137,7 @@ function header(message) {
 export function messageElement(message) {
   const node = el("li", {
     id: `msg-${message.id}`,
-    class: message.is_bot ? "message from-bot" : "message from-user",
+    class: `message ${message.is_bot ? "from-bot" : "from-user"}${isStreaming(message) ? " streaming" : ""}`,
     "data-testid": "message",
     dataset: { messageId: message.id, isBot: String(Boolean(message.is_bot)) },
   },
@@ -134,6 +154,8 @@ export function messageElement(message) {
 export function updateMessageElement(node, message) {
   node.querySelector(".message-header").replaceWith(header(message));
   node.querySelector(".message-body").replaceChildren(...messageBody(message));
+  node.classList.toggle("streaming", isStreaming(message));
+  if (isStreaming(message)) return; // a growing reply does not flash at every chunk
   node.classList.remove("just-updated");
   void node.offsetWidth; // restart the highlight animation
   node.classList.add("just-updated");
