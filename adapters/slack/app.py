@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Delivery, SessionDispatcher, notice_for
+from adapters.slack.agent_stop import on_agent_session_stopped
 from adapters.slack.blocks import decode_button_value
 from adapters.slack.commands import register_commands
-from adapters.slack.agent_stop import on_agent_session_stopped
 from adapters.slack.incident_events import on_reaction_added
 from adapters.slack.mapping import Route, is_dm, mentions, route, to_action_event, to_chat_message
 from adapters.slack.platform import thread_ts_of

@@ -18,21 +18,24 @@ from typing import Any
 
 from aiohttp import ClientConnectorError
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
 from adapters.base import PlatformError
+from adapters.posted_log import PostedLog
 from adapters.slack.agent_status import AgentStatus
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, TIMEOUT_SECONDS, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
+from adapters.slack.metadata import METADATA_EVENT, post_metadata
 from adapters.slack.streaming import SlackReplyStream, Target
-from adapters.posted_log import PostedLog
 from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
 
 log = logging.getLogger(__name__)
-METADATA_EVENT = "threadwork_post"
 LOOKBACK_SECONDS = 20 * 60  # outside an activity (tests, tools): how far back to look for a post
 CLOCK_SKEW_SECONDS = 120  # between the Temporal server's clock and Slack's
 CHANNEL_NAME_LIMIT = 80
@@ -220,7 +223,7 @@ class SlackPlatform:
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         if part_key:
-            kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": part_key}}
+            kwargs["metadata"] = post_metadata(part_key)
         try:
             resp = await client.chat_postMessage(**kwargs)
         except (SlackClientError, OSError) as err:

@@ -34,6 +34,7 @@ from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import platform_error
 from adapters.slack.feedback import feedback_block
 from adapters.slack.mapping import DM_THREAD
+from adapters.slack.metadata import post_metadata
 from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
 from workflows.stream_contracts import StepState
 
@@ -386,7 +387,9 @@ class SlackReplyStream:
             state.text = reply.text
         chunks = self._chunks() if same_text else []
         blocks = [feedback_block(self._target.key)] if feedback else []  # steps are the stream's own tasks
-        kwargs: dict[str, Any] = {"channel": self._target.channel, "ts": state.ts or ""}
+        # The same metadata as a post's: thread membership and a retry's lookup recognise the message.
+        metadata = post_metadata(f"{self._idem}#0")
+        kwargs: dict[str, Any] = {"channel": self._target.channel, "ts": state.ts or "", "metadata": metadata}
         if chunks:
             kwargs["chunks"] = chunks
         if blocks and same_text:

@@ -76,6 +76,7 @@ async def test_a_reply_streams_in_a_thread_and_ends_as_one_message_with_feedback
     assert not fake_slack.calls_to("chat.postMessage") and not fake_slack.calls_to("chat.update")
     assert fake_slack.statuses[0] == ("C1", THREAD.thread, "thinking…")
     assert fake_slack.statuses[-1] == ("C1", THREAD.thread, "")  # cleared at the end
+    assert msg["metadata"] == {"event_type": "threadwork_post", "event_payload": {"key": "wf#run#1#0"}}
     # Feedback buttons under the answer, aimed at the session's feedback action.
     [actions] = [b for b in msg["blocks"] if b["type"] == "context_actions"]
     buttons = actions["elements"][0]
@@ -93,7 +94,7 @@ async def test_dm_threads_stream_without_recipient_fields(platform, fake_slack):
     assert "recipient_user_id" not in start.params and start.params["thread_ts"] == DM_THREAD.thread
 
 
-@pytest.mark.parametrize("key,recipient", [(DM_TOP, ALICE), (THREAD, None)], ids=["top-level DM", "no recipient"])
+@pytest.mark.parametrize(("key", "recipient"), [(DM_TOP, ALICE), (THREAD, None)], ids=["top-level DM", "no recipient"])
 async def test_where_slack_cannot_stream_one_message_is_posted_and_updated(platform, fake_slack, key, recipient):
     stream = await platform.open_stream(key, "wf#run#1", recipient)
     await stream.status("thinking…")
@@ -207,8 +208,8 @@ async def test_steps_are_task_updates_in_a_stream_and_a_checklist_in_the_fallbac
     fallback = fake_slack.posts("C1", streaming=True)[-1]
     checklist = [b for b in fallback["blocks"] if b["type"] == "context"]
     assert checklist and "✓ Channel created" in checklist[0]["elements"][0]["text"]
-    with pytest.raises(ValueError):
-        await other.step("x", "X", "done")
+    with pytest.raises(ValueError, match="step state must be one of"):
+        await other.step("x", "X", "done")  # type: ignore[arg-type]
 
 
 async def test_stop_keeps_the_text_so_far_and_adds_the_note(platform, fake_slack):
@@ -243,7 +244,7 @@ async def test_agent_sessions_follow_the_turn(agent_platform, fake_slack):
     await other.finish(Reply(text="x"))
     await agent_platform.set_agent_status(THREAD, "closed")
     assert fake_slack.agent_sessions[("C1", THREAD.thread)] == ["processing", "active", "processing", "active", "closed"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="agent session status must be one of"):
         await agent_platform.set_agent_status(THREAD, "idle")
 
 
