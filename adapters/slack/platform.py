@@ -32,7 +32,7 @@ from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, TIMEOUT_SECONDS, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
 from adapters.slack.metadata import METADATA_EVENT, post_metadata
-from adapters.slack.streaming import SlackReplyStream, Target
+from adapters.slack.streaming import SlackReplyStream, Target, end_stream, stream_record_key
 from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,8 @@ class SlackPlatform:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         client = await self._post_client(key.workspace)
         thread_ts = thread_ts_of(key)
+        if idempotency_key:
+            await self._adopt_streamed(key, idempotency_key)
         parts: list[str] = []
         for i, message in enumerate(messages):
             part_key = f"{idempotency_key}#{i}" if idempotency_key else None
@@ -184,6 +186,19 @@ class SlackPlatform:
         if reply.closes_session:
             await self.set_agent_status(key, "closed")  # the session's goodbye: its agent session ends too
         return MessageRef(key=key, message_id=parts[0], extra={"channel": key.channel, "ts": parts[0], "parts": parts})
+
+    async def _adopt_streamed(self, key: ConversationKey, idempotency_key: str) -> None:
+        """A streamed turn whose platform calls failed is delivered by ``post`` under the stream's key:
+        the message it streamed (ended here if still open) is that post's first part, never a second message.
+        The workflow then updates it with the whole reply."""
+        if await self.posted.get(f"{idempotency_key}#0") is not None:
+            return
+        record = await self.posted.get(stream_record_key(idempotency_key))
+        if record is None:
+            return
+        if record.get("mode") == "stream" and record.get("state") != "done":
+            await end_stream(await self._stream_client(key.workspace), record["channel"], record["ts"], idempotency_key)
+        await self.posted.put(f"{idempotency_key}#0", {"channel": record["channel"], "ts": record["ts"]})
 
     async def _already_posted(
         self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str | None, *, lookup: bool = False

@@ -65,6 +65,17 @@ def _why(err: Exception) -> str:
     return str(err) or type(err).__name__
 
 
+async def end_stream(client: AsyncWebClient, channel: str, ts: str, idempotency_key: str) -> None:
+    """End a stream an earlier attempt left open (one that already ended or expired is fine), so chat.update may replace it."""
+    try:
+        await client.chat_stopStream(channel=channel, ts=ts)
+    except SlackApiError as err:
+        if _error_code(err) != NOT_STREAMING:
+            log.warning("reply %s: ending the earlier attempt's stream failed: %s", idempotency_key, _why(err))
+    except (SlackClientError, OSError) as err:
+        log.warning("reply %s: ending the earlier attempt's stream failed: %s", idempotency_key, _why(err))
+
+
 @dataclass
 class Target:
     """Where the message goes and whether Slack can stream there."""
@@ -341,13 +352,7 @@ class SlackReplyStream:
 
     async def _end_old_stream(self) -> None:
         """A retried turn: the earlier attempt's stream may still be open; end it before replacing its text."""
-        try:
-            await self._stream_client.chat_stopStream(channel=self._target.channel, ts=self._state.ts or "")
-        except SlackApiError as err:
-            if _error_code(err) != NOT_STREAMING:
-                log.warning("reply %s: ending the earlier attempt's stream failed: %s", self._idem, _why(err))
-        except (SlackClientError, OSError) as err:
-            log.warning("reply %s: ending the earlier attempt's stream failed: %s", self._idem, _why(err))
+        await end_stream(self._stream_client, self._target.channel, self._state.ts or "", self._idem)
         self._state.old_stream = False
         await self._remember("update", "open")
 

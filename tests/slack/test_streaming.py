@@ -255,3 +255,15 @@ async def test_without_agent_mode_no_agent_session_is_touched(platform, fake_sla
     await platform.set_agent_status(THREAD, "closed")
     assert not fake_slack.agent_sessions and not fake_slack.calls_to("agents.sessions.setStatus")
     assert "session_status" not in fake_slack.calls_to("chat.stopStream")[0].params
+
+
+async def test_a_reply_the_workflow_delivers_after_a_refused_stream_takes_over_the_streamed_message(platform, fake_slack):
+    """The turn's stream failed (Slack down mid-turn): the workflow posts, then updates, under the stream's key."""
+    stream = await platform.open_stream(THREAD, "wf#run#1", ALICE)
+    await stream_chunks(stream, CHUNKS[:5])
+    ref = await platform.post(THREAD, Reply(text=FULL), idempotency_key="wf#run#1")
+    await platform.update(ref, Reply(text=FULL))
+    msg = only_post(fake_slack)
+    assert ref.message_id == msg["ts"] and not msg["streaming"]
+    assert msg["blocks"][0]["text"]["text"].strip() == FULL.strip()
+    assert not fake_slack.calls_to("chat.postMessage")
