@@ -48,6 +48,7 @@ UPDATE_FLUSH_SECONDS = 1.0  # chat.update is Tier 3 (50+ a minute)
 NOT_STREAMING = "message_not_in_streaming_state"
 STEP_ICONS = {"pending": "○", "in_progress": "◐", "complete": "✓", "error": "✗"}
 STEP_STATES = set(STEP_ICONS)
+_STATUS_REFUSALS_LOGGED: set[str] = set()
 
 
 def stream_record_key(idempotency_key: str) -> str:
@@ -63,6 +64,20 @@ def _why(err: Exception) -> str:
     if isinstance(err, SlackApiError):
         return _error_code(err) or f"HTTP {err.response.status_code}"
     return str(err) or type(err).__name__
+
+
+def _rest_of(shown: str, reply: Reply) -> str | None:
+    """What ``reply`` adds to the ``shown`` text; None when it does not continue it (or brings blocks of its own).
+
+    The final text may differ from the streamed one by surrounding whitespace only (the turn strips it).
+    """
+    if reply.blocks:
+        return None
+    if reply.text.startswith(shown):
+        return reply.text[len(shown) :]
+    if shown.strip() == reply.text.strip():
+        return ""
+    return None
 
 
 async def end_stream(client: AsyncWebClient, channel: str, ts: str, idempotency_key: str) -> None:
@@ -181,7 +196,11 @@ class SlackReplyStream:
             await self._client.assistant_threads_setStatus(channel_id=self._target.channel, thread_ts=thread_ts, status=text)
             self._status_shown = bool(text)
         except (SlackClientError, OSError) as err:
-            log.warning("Slack assistant.threads.setStatus in %s failed: %s", self._target.key.session_id(), _why(err))
+            # A workspace that does not allow it refuses every turn: say so once per reason, then quietly.
+            why = _why(err)
+            level = logging.DEBUG if why in _STATUS_REFUSALS_LOGGED else logging.WARNING
+            _STATUS_REFUSALS_LOGGED.add(why)
+            log.log(level, "Slack assistant.threads.setStatus in %s failed: %s", self._target.key.session_id(), why)
 
     async def append(self, delta: str) -> None:
         if not delta:
@@ -386,10 +405,11 @@ class SlackReplyStream:
     async def _stop_stream(self, reply: Reply, feedback: bool) -> list[str] | None:
         """Finish the open stream; None when the message must be finished with chat.update instead."""
         state = self._state
-        # Slack has text[:sent]; a final text that only adds to it is finished in the stream itself.
-        same_text = reply.text.startswith(state.text[: state.sent]) and not reply.blocks
-        if same_text:
-            state.text = reply.text
+        rest = _rest_of(state.text[: state.sent], reply)
+        same_text = rest is not None
+        if rest is not None:
+            # Slack shows text[:sent]; a final text that only adds to it is finished in the stream itself.
+            state.text, state.sent = state.text[: state.sent] + rest, state.sent
         chunks = self._chunks() if same_text else []
         blocks = [feedback_block(self._target.key)] if feedback else []  # steps are the stream's own tasks
         # The same metadata as a post's: thread membership and a retry's lookup recognise the message.

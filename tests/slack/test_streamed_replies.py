@@ -19,6 +19,7 @@ CHUNK_DELAY = 0.1
 ANSWER = " ".join(f"word{n:02d}" for n in range(CHUNKS))
 STOP_DEADLINE = 2.0
 SETTLE = 1.0  # time for a wrongly posted second message to show up
+DM = "D5STREAM"
 
 
 def slow(llm, delay: float = CHUNK_DELAY) -> None:
@@ -30,15 +31,18 @@ def slow(llm, delay: float = CHUNK_DELAY) -> None:
 async def final_reply(stack, fake, root_ts: str | None, n: int = 1, channel: str = "C1") -> list[dict]:
     """The thread's bot messages once the session recorded ``n`` answers (each turn finished its message first)."""
     session_id = f"slack:T1:{channel}:{root_ts or 'dm'}"
-    for _ in range(400):
-        try:
-            state = await stack.state(session_id)
-        except RPCError:  # not started yet: Slack's event is acknowledged before the session exists
-            state = None
-        if state and len([h for h in state["history"] if h["role"] == "assistant"]) >= n:
-            return fake.posts(channel, root_ts)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{session_id} did not record {n} answers: {fake.posts(channel, root_ts)}")
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    state = await stack.state(session_id)
+                except RPCError:  # not started yet: Slack's event is acknowledged before the session exists
+                    state = None
+                if state and len([h for h in state["history"] if h["role"] == "assistant"]) >= n:
+                    return fake.posts(channel, root_ts)
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"{session_id} did not record {n} answers: {fake.posts(channel, root_ts, streaming=True)}") from None
 
 
 def shown_text(message: dict) -> str:
@@ -76,16 +80,17 @@ async def test_slow_model_reply_streams_and_ends_as_one_message_with_the_full_te
 
 async def test_built_in_replies_stream_in_dm_threads_too(slack):
     stack, sim = slack
-    await sim.event(sim.message("D1", "UALICE", "hi in a DM"))
-    [top] = await final_reply(stack, sim.fake, None, channel="D1")  # top-level DM: posted, then updated (no thread to stream in)
-    assert top["channel"] == "D1" and "message 1" in shown_text(top)
+    # A DM of its own: the top-level DM session id (slack:T1:D...:dm) is the same in every test on this Temporal server.
+    await sim.event(sim.message(DM, "UALICE", "hi in a DM"))
+    [top] = await final_reply(stack, sim.fake, None, channel=DM)  # top-level DM: posted, then updated (no thread to stream in)
+    assert top["channel"] == DM and "message 1" in shown_text(top)
     assert not sim.fake.calls_to("chat.startStream")
 
-    await sim.event(sim.message("D1", "UALICE", "a thread in the DM", thread_ts=top["ts"]))
-    [threaded] = await final_reply(stack, sim.fake, top["ts"], channel="D1")
+    await sim.event(sim.message(DM, "UALICE", "a thread in the DM", thread_ts=top["ts"]))
+    [threaded] = await final_reply(stack, sim.fake, top["ts"], channel=DM)
     assert "message 1" in threaded["text"] and not threaded.get("edited")
     [start] = sim.fake.calls_to("chat.startStream")
-    assert start.params["channel"] == "D1" and "recipient_user_id" not in start.params
+    assert start.params["channel"] == DM and "recipient_user_id" not in start.params
 
 
 async def test_start_stream_answering_429_still_delivers_the_reply_once(client, tmp_path, fake_slack):

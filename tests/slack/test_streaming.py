@@ -267,3 +267,12 @@ async def test_a_reply_the_workflow_delivers_after_a_refused_stream_takes_over_t
     assert ref.message_id == msg["ts"] and not msg["streaming"]
     assert msg["blocks"][0]["text"]["text"].strip() == FULL.strip()
     assert not fake_slack.calls_to("chat.postMessage")
+
+
+async def test_a_final_text_that_differs_only_by_whitespace_is_finished_in_the_stream(platform, fake_slack):
+    stream = await platform.open_stream(THREAD, "wf#run#1", ALICE)
+    await stream.append("  hello there ")
+    await stream.finish(Reply(text="hello there"))  # the turn strips the model's text
+    msg = only_post(fake_slack)
+    assert msg["text"] == "  hello there " and not msg["streaming"]
+    assert not fake_slack.calls_to("chat.update")
