@@ -111,41 +111,12 @@ class PostThenUpdateStream:
         await self.platform.update(ref, reply)
 
 
-class WholeReplyStream:
-    """For a platform without ``open_stream`` yet: nothing shows until ``finish`` posts the whole reply once."""
-
-    def __init__(
-        self, platform: ChatPlatform, key: ConversationKey, idempotency_key: str, context: dict[str, Any] | None
-    ) -> None:
-        self.platform = platform
-        self.key = key
-        self.idempotency_key = idempotency_key
-        self.context = context
-        self.text = ""
-
-    async def status(self, text: str) -> None:
-        """Nothing to show it on."""
-
-    async def append(self, delta: str) -> None:
-        self.text += delta
-
-    async def step(self, step_id: str, title: str, state: StepState) -> None:
-        """Nothing to show it on."""
-
-    async def finish(self, reply: Reply) -> MessageRef:
-        return await self.platform.post(self.key, reply, idempotency_key=self.idempotency_key, context=self.context)
-
-    async def stop(self, note: str) -> MessageRef:
-        text = f"{self.text.rstrip()}\n\n{note}" if self.text.strip() else note
-        return await self.finish(Reply(text=text))
-
-
 async def open_reply_stream(
     platform: ChatPlatform, key: ConversationKey, idempotency_key: str, recipient: Actor | None, context: dict[str, Any] | None
-) -> ReplyStream:
-    """The platform's own stream; a platform that has none yet gets its reply posted whole, once."""
+) -> ReplyStream | None:
+    """The platform's own stream; None for a platform that has none (yet): the session posts its reply whole."""
     opener = getattr(platform, "open_stream", None)
     if opener is None:
-        return WholeReplyStream(platform, key, idempotency_key, context)
+        return None
     stream: ReplyStream = await opener(key, idempotency_key, recipient, context=context)
     return stream

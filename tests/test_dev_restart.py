@@ -17,7 +17,7 @@ import httpx
 from playwright.async_api import expect
 
 from tests.support.browser import chromium
-from tests.support.stack import free_port
+from tests.support.stack import free_port, is_streaming
 
 REPO = Path(__file__).resolve().parent.parent
 START_DEADLINE = 120.0
@@ -112,7 +112,7 @@ class DevProcess:
 async def _bot_replies(http: httpx.AsyncClient, thread: str) -> list[str]:
     resp = await http.get("/webchat/api/channels/general/messages", params={"thread": thread})
     resp.raise_for_status()
-    return [m["text"] for m in resp.json() if m["is_bot"]]
+    return [m["text"] for m in resp.json() if m["is_bot"] and not is_streaming(m)]
 
 
 async def _say(http: httpx.AsyncClient, text: str, thread: str | None) -> dict:

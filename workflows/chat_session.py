@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
     from workflows.feedback import FEEDBACK_ACTION, record_feedback
     from workflows.incident_routing import IncidentRouter
-    from workflows.stream_contracts import StopRequest, StopResult
+    from workflows.stream_contracts import Redelivery, StopRequest, StopResult
     from workflows.turn_runner import STREAMED_TURN_PATCH, TURN_ATTEMPTS, TurnRunner
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -238,8 +238,11 @@ class ChatSessionWorkflow:
                 turn.reply = said[0] if said else await self._generate_reply(msg, started)
         assert turn.reply is not None
         stop = self._turns.stopped_by if turn.decision is None else None
-        if turn.posted is None and not said and stop is None:
-            await self._post(turn.reply)
+        if self._turns.refusal is not None and turn.decision is None:
+            # The platform refused the streamed reply for good (the channel is gone): recorded, not retried.
+            self._record_undelivered(ApplicationError(self._turns.refusal, type="PlatformError"), turn.reply)
+        elif turn.posted is None and not said and stop is None:
+            await self._post(turn.reply, self._turns.redelivery if turn.decision is None else None)
         self._append("assistant", "threadwork", turn.reply.text)
         if stop is not None:
             who = stop.actor.name or stop.actor.id
@@ -247,13 +250,18 @@ class ChatSessionWorkflow:
         return self._receipt(counted=True, reply=turn.reply, started=started)
 
     async def _streamed_turn(self, msg: ChatMessage) -> TurnResult:
-        """The turn as a streamed normal activity: tokens go to the platform, only the final text comes back."""
+        """The turn as a streamed normal activity: tokens go to the platform, only the final text comes back.
+
+        When the platform refused to show it, the reply is delivered here (retried for the platform
+        retry window) under the turn's own idempotency key, so it is still one message.
+        """
+        key = self._poster.next_key()
         result = await self._turns.run(
             StreamTurnRequest(
                 reply=ReplyRequest(text=msg.text, actor=msg.actor, summary=self._summary()),
                 files=msg.files,
                 key=self.state.key,
-                idempotency_key=self._poster.next_key(),
+                idempotency_key=key,
                 reply_context=self.state.reply_context,
                 max_attempts=TURN_ATTEMPTS,
             )
@@ -329,14 +337,25 @@ class ChatSessionWorkflow:
             workflow.logger.warning("reply generation failed after retries; sending fallback")
             return fallback_reply()
 
-    async def _post(self, reply: Reply) -> None:
+    async def _post(self, reply: Reply, redeliver: Redelivery | None = None) -> None:
+        """Post ``reply``; ``redeliver``: under a streamed turn's key, updating what it may have shown."""
         try:
-            await self._poster.post(self.state.key, reply, self.state.reply_context)
+            if redeliver is None:
+                await self._poster.post(self.state.key, reply, self.state.reply_context)
+                return
+            ref = await self._poster.post(
+                self.state.key, reply, self.state.reply_context, idempotency_key=redeliver.key, late_since=redeliver.since
+            )
+            if redeliver.partly_shown:
+                await self._poster.update(ref, reply, late_since=redeliver.since)
         except DELIVERY_FAILURES as err:
             # Refused for good (the channel is gone) or still failing when the retry window
             # closed: the session goes on, and the loss is logged, counted and kept in state.
-            self.state.undelivered.append(self._poster.undelivered(err, self.state.key, reply))
-            del self.state.undelivered[:-UNDELIVERED_KEPT]
+            self._record_undelivered(err, reply)
+
+    def _record_undelivered(self, err: BaseException, reply: Reply) -> None:
+        self.state.undelivered.append(self._poster.undelivered(err, self.state.key, reply))
+        del self.state.undelivered[:-UNDELIVERED_KEPT]
 
     # ---- children --------------------------------------------------------------
 

@@ -10,7 +10,7 @@ workflow's input); what is still refused after it is reported by ``Poster.undeli
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -95,13 +95,25 @@ class Poster:
         return f"{info.workflow_id}#{info.run_id}#{self._seq}"
 
     async def post(
-        self, key: ConversationKey, reply: Reply, context: dict[str, Any] | None = None
+        self,
+        key: ConversationKey,
+        reply: Reply,
+        context: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        late_since: datetime | None = None,
     ) -> MessageRef:
-        req = PostRequest(key=key, reply=reply, idempotency_key=self.next_key(), reply_context=context)
+        """``idempotency_key``/``late_since``: a streamed turn's key and when the platform first refused it."""
+        req = PostRequest(
+            key=key,
+            reply=reply,
+            idempotency_key=idempotency_key or self.next_key(),
+            reply_context=context,
+            late_since=late_since,
+        )
         return await self._deliver(PlatformActivities.post_reply, req, key.platform)
 
-    async def update(self, ref: MessageRef, reply: Reply) -> None:
-        req = UpdateRequest(ref=ref, reply=reply)
+    async def update(self, ref: MessageRef, reply: Reply, late_since: datetime | None = None) -> None:
+        req = UpdateRequest(ref=ref, reply=reply, late_since=late_since)
         await self._deliver(PlatformActivities.update_message, req, ref.key.platform)
 
     def undelivered(self, err: BaseException, key: ConversationKey, reply: Reply, what: str = "post") -> Undelivered:

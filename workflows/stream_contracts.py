@@ -3,6 +3,7 @@ streaming turn activity, the dispatcher and every adapter's ReplyStream (adapter
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -35,6 +36,22 @@ class StreamedTurn(BaseModel):
     """What a streamed turn returns to the workflow: the final text only, never the chunks."""
 
     reply: Reply
+    #: None: the platform refused while streaming; the workflow delivers ``reply`` (same idempotency key).
     posted: MessageRef | None = None
+    #: With ``posted`` None: part of the reply may show under the turn's key, so delivering also updates it.
+    partly_shown: bool = False
+    #: With ``posted`` None: when the platform first refused (a late note counts from then).
+    refused_at: datetime | None = None
+    #: The platform refused for good (the channel is gone): nothing more to try, the session records it.
+    refusal: str | None = None
     #: Set when Stop cancelled the turn: ``reply.text`` is the text shown so far (without the note).
     stopped: bool = False
+
+
+class Redelivery(BaseModel):
+    """A streamed reply the platform refused: the session posts it under the turn's own key."""
+
+    key: str
+    #: Part of it may show under that key already: the post is followed by an update.
+    partly_shown: bool
+    since: datetime | None = None

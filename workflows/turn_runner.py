@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities.streaming_turn import StreamingTurnActivities, StreamTurnRequest, StreamTurnResult
     from workflows.contracts import Reply
     from workflows.delivery import DELIVERY_FAILURES
-    from workflows.stream_contracts import StopRequest, StopResult, StreamedTurn
+    from workflows.stream_contracts import Redelivery, StopRequest, StopResult, StreamedTurn
 
 #: Sessions recorded before streamed turns replay with the one local take_turn activity.
 STREAMED_TURN_PATCH = "streamed-turn-v1"
@@ -43,10 +43,25 @@ class TurnRunner:
         self._handle: Any = None
         #: Who stopped the last turn (None: it ran to its end).
         self.stopped_by: StopRequest | None = None
+        #: How the session delivers the last turn's reply when the platform did not take the stream.
+        self.redelivery: Redelivery | None = None
+        #: The platform refused the last turn's reply for good (its reason).
+        self.refusal: str | None = None
 
     async def run(self, req: StreamTurnRequest) -> StreamTurnResult | None:
         """The turn's outcome; None when it failed after its retries (the caller says sorry)."""
         self.stopped_by = None
+        self.refusal = None
+        # Failed after its retries: part of it may show under the turn's key, so the apology updates it.
+        self.redelivery = Redelivery(key=req.idempotency_key, partly_shown=True)
+        result = await self._run(req)
+        if result is not None and result.turn is not None:
+            turn = result.turn
+            self.refusal = turn.refusal
+            self.redelivery = Redelivery(key=req.idempotency_key, partly_shown=turn.partly_shown, since=turn.refused_at)
+        return result
+
+    async def _run(self, req: StreamTurnRequest) -> StreamTurnResult | None:
         self._handle = workflow.start_activity_method(
             StreamingTurnActivities.stream_turn,
             req,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -29,11 +30,15 @@ class PostRequest(BaseModel):
     reply: Reply
     idempotency_key: str
     reply_context: dict[str, Any] | None = None
+    #: When the platform first refused this reply (a streamed turn's): a late note counts from then.
+    late_since: datetime | None = None
 
 
 class UpdateRequest(BaseModel):
     ref: MessageRef
     reply: Reply
+    #: As PostRequest.late_since: the update finishes a reply the platform refused since then.
+    late_since: datetime | None = None
 
 
 class CreateChannelRequest(BaseModel):

@@ -44,10 +44,12 @@ def _as_temporal(err: PlatformError) -> ApplicationError:
 
 
 def _late(req: PostRequest) -> Reply:
-    """The reply, with a short note when this attempt runs well after the post was first scheduled."""
-    if not activity.in_activity() or activity.info().attempt <= 1:
+    """The reply, with a short note when this attempt runs well after the post was first scheduled
+    (or, for a streamed reply the platform refused, after it was first refused)."""
+    if not activity.in_activity() or (req.late_since is None and activity.info().attempt <= 1):
         return req.reply
-    return with_late_note(req.reply, req.key.platform, delay_since(activity.info().scheduled_time))
+    since = req.late_since or activity.info().scheduled_time
+    return with_late_note(req.reply, req.key.platform, delay_since(since))
 
 
 class PlatformActivities:
@@ -67,7 +69,10 @@ class PlatformActivities:
     @activity.defn
     async def update_message(self, req: UpdateRequest) -> None:
         try:
-            await self._registry.get(req.ref.key.platform).update(req.ref, req.reply)
+            reply = req.reply
+            if req.late_since is not None:
+                reply = with_late_note(reply, req.ref.key.platform, delay_since(req.late_since))
+            await self._registry.get(req.ref.key.platform).update(req.ref, reply)
         except PlatformError as err:
             raise _as_temporal(err) from None
 

@@ -18,14 +18,15 @@ from typing import Any, AsyncIterator
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from adapters.base import PlatformError, PlatformRegistry, ReplyStream
+from adapters.base import PlatformError, PlatformRegistry
 from adapters.stream_fallback import open_reply_stream
+from workflows.activities.guarded_stream import GuardedStream
 from workflows.activities.models import ReplyRequest
 from workflows.activities.platform import _as_temporal
 from workflows.activities.replies import ReplyActivities
 from workflows.activities.responder import builtin_reply, fallback_reply
 from workflows.activities.triggering import TriggerActivities
-from workflows.contracts import ConversationKey, FileRef, Reply, WorkflowStart
+from workflows.contracts import ConversationKey, FileRef, MessageRef, Reply, WorkflowStart
 from workflows.stream_contracts import STOPPED_NOTE, StreamedTurn
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,13 @@ class StreamingTurnActivities:
 
     async def _stream(self, req: StreamTurnRequest) -> StreamedTurn:
         platform = self._registry.get(req.key.platform)
-        stream = await open_reply_stream(platform, req.key, req.idempotency_key, req.reply.actor, req.reply_context)
+        try:
+            stream = GuardedStream(
+                await open_reply_stream(platform, req.key, req.idempotency_key, req.reply.actor, req.reply_context)
+            )
+        except PlatformError as err:
+            log.warning("could not open a stream, the reply is delivered after the turn instead: %s", err)
+            stream = GuardedStream(None, err)
         parts: list[str] = []
         try:
             await stream.status(THINKING)
@@ -111,23 +118,30 @@ class StreamingTurnActivities:
             if not text:
                 raise RuntimeError("the language model returned an empty answer")
             reply = final or Reply(text=text)
-            return StreamedTurn(reply=reply, posted=await stream.finish(reply))
+            return _finished(stream, reply, await stream.finish(reply))
         except asyncio.CancelledError:
             if not activity.is_cancelled():
                 raise  # the worker is shutting down: Temporal retries the turn
             return await _stopped(stream, "".join(parts))
-        except PlatformError:
-            raise
         except Exception as err:
             if activity.info().attempt < req.max_attempts:
                 raise  # Temporal retries the turn; the next attempt rewrites this message
             # The last attempt: the message this turn started says sorry instead of staying half-written.
             log.warning("reply failed on the last attempt, answering with the fallback: %s", err)
             fallback = fallback_reply()
-            return StreamedTurn(reply=fallback, posted=await stream.finish(fallback))
+            return _finished(stream, fallback, await stream.finish(fallback))
 
 
-async def _stopped(stream: ReplyStream, text: str) -> StreamedTurn:
+def _finished(stream: GuardedStream, reply: Reply, posted: MessageRef | None) -> StreamedTurn:
+    """The turn's outcome; without ``posted`` the workflow delivers ``reply`` itself (platform retry window)."""
+    if posted is not None:
+        return StreamedTurn(reply=reply, posted=posted)
+    if stream.failed is not None and not stream.failed.retryable:
+        return StreamedTurn(reply=reply, refusal=str(stream.failed))
+    return StreamedTurn(reply=reply, partly_shown=stream.touched, refused_at=stream.failed_at)
+
+
+async def _stopped(stream: GuardedStream, text: str) -> StreamedTurn:
     """Stop was pressed: the message keeps the text so far and says it was stopped."""
     # Cancellation reached the activity once; finishing the message must not be cancelled again.
     posted = await asyncio.shield(stream.stop(STOPPED_NOTE))

@@ -1,0 +1,59 @@
+"""A ReplyStream wrapper that keeps a turn going when the platform refuses to show it.
+
+The model's answer is worth keeping even when Slack or Teams is down: after the first
+PlatformError the wrapper stops calling the platform, the turn finishes producing the
+reply, and the workflow delivers it through its Poster (retried for the platform retry
+window, with the same idempotency key, so still one message).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Awaitable, Callable, TypeVar
+
+from adapters.base import PlatformError, ReplyStream
+from workflows.contracts import MessageRef, Reply
+from workflows.stream_contracts import StepState
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class GuardedStream:
+    def __init__(self, inner: ReplyStream | None, failed: PlatformError | None = None) -> None:
+        """``inner`` None: the platform has no stream; the session posts the reply after the turn."""
+        self.inner = inner
+        #: The platform's refusal, once there was one (or opening the stream failed): nothing more is sent to it.
+        self.failed = failed
+        #: When the platform first refused.
+        self.failed_at: datetime | None = datetime.now(timezone.utc) if failed is not None else None
+        #: Something may be shown already (a placeholder, part of the text): the final delivery updates it.
+        self.touched = False
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        if self.failed is not None or self.inner is None:
+            return None
+        self.touched = True
+        try:
+            return await call()
+        except PlatformError as err:
+            log.warning("streaming %s refused; the reply is delivered after the turn instead: %s", what, err)
+            self.failed = err
+            self.failed_at = datetime.now(timezone.utc)
+            return None
+
+    async def status(self, text: str) -> None:
+        await self._call("status", lambda: self.inner.status(text))
+
+    async def append(self, delta: str) -> None:
+        await self._call("text", lambda: self.inner.append(delta))
+
+    async def step(self, step_id: str, title: str, state: StepState) -> None:
+        await self._call("step", lambda: self.inner.step(step_id, title, state))
+
+    async def finish(self, reply: Reply) -> MessageRef | None:
+        return await self._call("final message", lambda: self.inner.finish(reply))
+
+    async def stop(self, note: str) -> MessageRef | None:
+        return await self._call("stop", lambda: self.inner.stop(note))
