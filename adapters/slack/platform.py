@@ -197,7 +197,8 @@ class SlackPlatform:
         if record is None:
             return
         if record.get("mode") == "stream" and record.get("state") != "done":
-            await end_stream(await self._stream_client(key.workspace), record["channel"], record["ts"], idempotency_key)
+            # Raises while Slack cannot end it: the post is retried, and only then updated.
+            await end_stream(await self._stream_client(key.workspace), record["channel"], record["ts"])
         await self.posted.put(f"{idempotency_key}#0", {"channel": record["channel"], "ts": record["ts"]})
 
     async def _already_posted(

@@ -80,15 +80,18 @@ def _rest_of(shown: str, reply: Reply) -> str | None:
     return None
 
 
-async def end_stream(client: AsyncWebClient, channel: str, ts: str, idempotency_key: str) -> None:
-    """End a stream an earlier attempt left open (one that already ended or expired is fine), so chat.update may replace it."""
+async def end_stream(client: AsyncWebClient, channel: str, ts: str) -> None:
+    """End a stream an earlier attempt left open, so chat.update may replace it (one that already ended is fine).
+
+    Raises PlatformError (retryable when waiting may help).
+    """
     try:
         await client.chat_stopStream(channel=channel, ts=ts)
     except SlackApiError as err:
         if _error_code(err) != NOT_STREAMING:
-            log.warning("reply %s: ending the earlier attempt's stream failed: %s", idempotency_key, _why(err))
+            raise platform_error("chat.stopStream", err) from err
     except (SlackClientError, OSError) as err:
-        log.warning("reply %s: ending the earlier attempt's stream failed: %s", idempotency_key, _why(err))
+        raise platform_error("chat.stopStream", err) from err
 
 
 @dataclass
@@ -371,7 +374,7 @@ class SlackReplyStream:
 
     async def _end_old_stream(self) -> None:
         """A retried turn: the earlier attempt's stream may still be open; end it before replacing its text."""
-        await end_stream(self._stream_client, self._target.channel, self._state.ts or "", self._idem)
+        await end_stream(self._stream_client, self._target.channel, self._state.ts or "")  # raises: the next flush tries again
         self._state.old_stream = False
         await self._remember("update", "open")
 
@@ -424,6 +427,9 @@ class SlackReplyStream:
         try:
             await self._stream_client.chat_stopStream(**kwargs)
         except SlackApiError as err:
+            error = platform_error("chat.stopStream", err)
+            if error.retryable and _error_code(err) != NOT_STREAMING:
+                raise error from err  # Slack is unwell: the session delivers the reply later, into this message
             log.warning("reply %s: chat.stopStream refused (%s); finishing it with chat.update", self._idem, _why(err))
             return None
         except (SlackClientError, OSError) as err:

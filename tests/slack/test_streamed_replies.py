@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 
 from tests.fake_openai import fake_openai
 from tests.slack.conftest import slack_stack
+from tests.slack.fake_slack import Fault
 from workflows.stream_contracts import STOPPED_NOTE
 
 CHUNKS = 20
@@ -184,3 +185,18 @@ async def test_feedback_buttons_are_recorded_by_the_session_and_acknowledged(sla
     assert [(f["actor_id"], f["rating"], f["message_id"]) for f in state["feedback"]] == [("UBOB", "positive", reply["ts"])]
     value = json.loads(reply["blocks"][0]["elements"][0]["positive_button"]["value"])
     assert value["w"] == f"slack:T1:C1:{root['ts']}"
+
+
+async def test_slack_failing_as_the_stream_ends_still_leaves_one_message_with_the_whole_reply(slack):
+    """chat.stopStream answers 500 for a while: the session delivers the reply itself, into the streamed message."""
+    stack, sim = slack
+    sim.fake.outage("chat.stopStream", 2.5, [Fault("500")])
+    root = await sim.mention("C1", "UALICE", "hello, how are you today")
+    [reply] = await final_reply(stack, sim.fake, root["ts"])
+    await asyncio.sleep(SETTLE)
+    assert len(sim.fake.posts("C1", root["ts"], streaming=True)) == 1
+    assert not reply["streaming"] and shown_text(reply).startswith("Got it (message 1 in this conversation).")
+    assert len(sim.fake.calls_to("chat.startStream")) == 1 and not sim.fake.calls_to("chat.postMessage")
+    assert len(sim.fake.calls_to("chat.stopStream")) >= 2  # refused, then ended once Slack was back
+    state = await stack.state(f"slack:T1:C1:{root['ts']}")
+    assert not state["undelivered"]
