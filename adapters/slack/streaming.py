@@ -165,6 +165,7 @@ class SlackReplyStream:
         self._timer: asyncio.Task[None] | None = None
         self._status_shown = False
         self._post_unsure = False
+        self._refused: PlatformError | None = None
 
     # ---- opening -----------------------------------------------------------------
 
@@ -269,7 +270,7 @@ class SlackReplyStream:
 
     async def _flush(self) -> None:
         state = self._state
-        if state.mode == "done" or state.replay or (not state.text and not state.unsent_steps):
+        if state.mode == "done" or state.replay or self._refused or (not state.text and not state.unsent_steps):
             return
         state.last_flush = time.monotonic()
         try:
@@ -279,7 +280,11 @@ class SlackReplyStream:
                 await self._append_stream()
             else:
                 await self._update(Reply(text=state.text), final=False)
-        except (SlackClientError, OSError, PlatformError) as err:
+        except PlatformError as err:
+            if not err.retryable:
+                self._refused = err  # for good (the channel is gone): finish says so without asking again
+            log.warning("Slack stream update for %s failed%s: %s", self._idem, "" if err.retryable else " for good", err)
+        except (SlackClientError, OSError) as err:
             # The next flush (or finish) tries again: a lost update must not fail the turn.
             log.warning("Slack stream update for %s failed, will retry: %s", self._idem, _why(err))
 
@@ -385,6 +390,8 @@ class SlackReplyStream:
             self._timer.cancel()
             self._timer = None
         async with self._lock:
+            if self._refused is not None:
+                raise self._refused
             state = self._state
             parts: list[str] | None = None
             if state.mode == "stream":
