@@ -163,6 +163,7 @@ async def test_post_retried_on_the_other_worker_after_a_crash_posts_once(
         # Worker 1 reaches Temporal through the relay, so its "activity completed" can be held back.
         first = cluster.start("worker", "worker-1", TEMPORAL_ADDRESS=relay_address)
         await gateway.wait_healthy()
+        fake_slack.start_stream_429 = True  # replies are posted (the stream's fallback), not streamed
         gate = fake_slack.hold("chat.postMessage")
         async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
             sim = SlackSim(http, fake_slack)
