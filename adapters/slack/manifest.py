@@ -1,7 +1,8 @@
 """The Slack app manifest (``threadwork manifest slack``): what a workspace admin installs.
 
-manifest/slack-app.yaml and manifest/slack-app.socket-mode.yaml in the repository are
-this rendering for an example URL; a test keeps them in step with this module.
+manifest/slack-app.yaml, manifest/slack-app.socket-mode.yaml and manifest/slack-app.agent.yaml
+(``--agent``) in the repository are this rendering for an example URL; a test keeps them in
+step with this module.
 """
 
 from __future__ import annotations

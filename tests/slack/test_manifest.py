@@ -69,6 +69,7 @@ def test_the_schema_check_can_fail():
 def test_manifest_folder_is_the_current_rendering():
     assert (REPO / "manifest" / "slack-app.yaml").read_text() == render_manifest(url=EXAMPLE_URL)
     assert (REPO / "manifest" / "slack-app.socket-mode.yaml").read_text() == render_manifest(socket_mode=True)
+    assert (REPO / "manifest" / "slack-app.agent.yaml").read_text() == render_manifest(url=EXAMPLE_URL, agent=True)
     assert set(BOT_SCOPES) >= {"pins:write"} and "reaction_added" in BOT_EVENTS
 
 
