@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from adapters.base import ChatPlatform, ReplyStream
-from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
+from adapters.base import ChatPlatform
+from workflows.contracts import ConversationKey, MessageRef, Reply
 from workflows.stream_contracts import StepState
 
 #: Seconds between two updates of a growing message.
@@ -109,14 +109,3 @@ class PostThenUpdateStream:
 
     async def write_update(self, ref: MessageRef, reply: Reply, final: bool) -> None:
         await self.platform.update(ref, reply)
-
-
-async def open_reply_stream(
-    platform: ChatPlatform, key: ConversationKey, idempotency_key: str, recipient: Actor | None, context: dict[str, Any] | None
-) -> ReplyStream | None:
-    """The platform's own stream; None for a platform that has none (yet): the session posts its reply whole."""
-    opener = getattr(platform, "open_stream", None)
-    if opener is None:
-        return None
-    stream: ReplyStream = await opener(key, idempotency_key, recipient, context=context)
-    return stream

@@ -24,7 +24,7 @@ async def stream_events(http: httpx.AsyncClient, thread: str, timeout: float = 3
             async for line in resp.aiter_lines():
                 if not line.startswith("data: "):
                     continue
-                message = json.loads(line[len("data: "):])["message"]
+                message = json.loads(line[len("data: ") :])["message"]
                 if message["thread"] != thread or not message["is_bot"]:
                     continue
                 seen.append(message)

@@ -22,14 +22,24 @@ class RefusingStream(WebChatStream):
 
 class StreamRefused(WebChatPlatform):
     async def open_stream(
-        self, key: ConversationKey, idempotency_key: str, recipient: Actor | None, *, context: dict[str, Any] | None = None
+        self,
+        key: ConversationKey,
+        idempotency_key: str,
+        recipient: Actor | None,
+        *,
+        context: dict[str, Any] | None = None,
     ) -> WebChatStream:
         return RefusingStream(self.store, self, key, idempotency_key)
 
 
 class ChannelGone(WebChatPlatform):
     async def open_stream(
-        self, key: ConversationKey, idempotency_key: str, recipient: Actor | None, *, context: dict[str, Any] | None = None
+        self,
+        key: ConversationKey,
+        idempotency_key: str,
+        recipient: Actor | None,
+        *,
+        context: dict[str, Any] | None = None,
     ) -> WebChatStream:
         raise PlatformError("channel_not_found")
 
@@ -51,9 +61,11 @@ async def test_permanently_refused_stream_is_recorded_not_retried(client, tmp_pa
     async with running_stack(client, tmp_path) as stack:
         stack.platforms.registry.register(ChannelGone(stack.store))
         sent = await stack.say("hello")
-        async with asyncio.timeout(15):
-            while not (state := await stack.state(sent["session_id"]))["undelivered"]:
-                await asyncio.sleep(0.05)
+        for _ in range(300):  # 15 s at most
+            state = await stack.state(sent["session_id"])
+            if state["undelivered"]:
+                break
+            await asyncio.sleep(0.05)
         [entry] = state["undelivered"]
         assert entry["reason"] == "channel_not_found" and entry["text"].startswith("Got it")
         assert await stack.bot_messages(sent["thread"], streaming=True) == []

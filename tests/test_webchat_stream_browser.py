@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest_asyncio
 from playwright.async_api import Browser, expect
@@ -41,9 +41,11 @@ def keep_for_docs(shot: Path) -> None:
 
 
 async def test_reply_streams_in_the_page_and_stop_ends_it(browser: Browser, client, tmp_path: Path):
-    async with fake_openai() as llm, running_stack(
-        client, tmp_path, webchat_auth="open", llm_base_url=llm.base_url
-    ) as stack, open_page(browser, stack, width=1100, height=640) as page:
+    async with (
+        fake_openai() as llm,
+        running_stack(client, tmp_path, webchat_auth="open", llm_base_url=llm.base_url) as stack,
+        open_page(browser, stack, width=1100, height=640) as page,
+    ):
         llm.answer, llm.stream_chunks, llm.chunk_delay = ANSWER, CHUNKS, 0.15
         await load(page)
         await page.get_by_test_id("user-name").fill("Ada")

@@ -257,7 +257,7 @@ class WebChatRoutes:
         result = await self.dispatcher.act(button["workflow_id"], event)
         return web.json_response({"ephemeral": result.ephemeral}, status=202)
 
-    async def post_stop(self, request: web.Request) -> web.Response:
+    async def post_stop(self, request: web.Request) -> web.StreamResponse:
         body = await _json_body(request, PostStop)
         if isinstance(body, web.Response):
             return body

@@ -32,7 +32,7 @@ class StopRoute:
         self.dispatcher = dispatcher
         self.identities = identities
 
-    async def stop(self, request: web.Request, body: PostStop) -> web.Response:
+    async def stop(self, request: web.Request, body: PostStop) -> web.StreamResponse:
         message = await self.store.get_message(body.message_id)
         if message is None or message["channel"] != body.channel or not message["is_bot"]:
             return bad_request(f"message {body.message_id!r} is not a reply in channel {body.channel!r}")

@@ -9,6 +9,7 @@ the fake model streams 20 chunks, 100 ms apart, and the worker dies after chunk 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
@@ -42,15 +43,20 @@ async def test_worker_sigkilled_mid_stream_still_one_message_with_the_full_text(
                 [half] = await bots()
                 assert is_streaming(half) and ANSWER.startswith(half["text"]) and half["text"] != ANSWER
                 await deployment.start_worker()
+                restarted = time.monotonic()
 
                 async def finished() -> bool:
                     return any(not is_streaming(m) for m in await bots())
 
                 await until("the retried turn's final message", finished, DEADLINE, *deployment.processes())
+                final_after = time.monotonic() - restarted
                 await asyncio.sleep(2)  # a second message would arrive now
                 final = await bots()
                 assert [(m["id"], m["text"], is_streaming(m)) for m in final] == [(half["id"], ANSWER, False)]
                 assert len(llm.requests) == 2  # the retried attempt asked the model again
-                figure("stream-worker-killed", "worker SIGKILLed after chunk 10 of 20: 1 message, full text")
+                figure(
+                    "stream-worker-killed",
+                    f"worker SIGKILLed after chunk 10 of 20: 1 message, full text; final {final_after:.1f} s after the restart",
+                )
         finally:
             await deployment.close()

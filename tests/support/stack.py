@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator
 import httpx
 from aiohttp import web
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from adapters.webchat.invites import Invites
@@ -83,15 +84,28 @@ class Stack:
         return msgs if streaming else [m for m in msgs if not is_streaming(m)]
 
     async def wait_bot_messages(self, thread: str, count: int, channel: str = "general", timeout: float = 15) -> list[dict]:
-        """Wait until the thread has at least ``count`` bot messages; fail with what is there."""
+        """Wait until the thread has at least ``count`` finished bot messages and its session has recorded
+        them (a streamed reply is final in the store just before its turn ends); fail with what is there."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             msgs = await self.bot_messages(thread, channel)
             if len(msgs) >= count:
+                await self.settled(f"webchat:{channel}:{thread}", deadline)
                 return msgs
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"expected {count} bot messages in {thread}, got {[m['text'] for m in msgs]}")
             await asyncio.sleep(0.05)
+
+    async def settled(self, session_id: str, deadline: float) -> None:
+        """Until the session has no activity and no workflow task pending (bounded by ``deadline``)."""
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                raw = (await self.client.get_workflow_handle(session_id).describe()).raw_description
+            except RPCError:
+                return  # no such session (a thread a child posts into)
+            if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+                return
+            await asyncio.sleep(0.02)
 
     async def state(self, session_id: str) -> dict:
         from workflows.chat_session import ChatSessionWorkflow

@@ -9,8 +9,9 @@ window, with the same idempotency key, so still one message).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from adapters.base import PlatformError, ReplyStream
 from workflows.contracts import MessageRef, Reply
@@ -27,33 +28,33 @@ class GuardedStream:
         #: The platform's refusal, once there was one (or opening the stream failed): nothing more is sent to it.
         self.failed = failed
         #: When the platform first refused.
-        self.failed_at: datetime | None = datetime.now(timezone.utc) if failed is not None else None
+        self.failed_at: datetime | None = datetime.now(UTC) if failed is not None else None
         #: Something may be shown already (a placeholder, part of the text): the final delivery updates it.
         self.touched = False
 
-    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T | None:
+    async def _call(self, what: str, call: Callable[[ReplyStream], Awaitable[T]]) -> T | None:
         if self.failed is not None or self.inner is None:
             return None
         self.touched = True
         try:
-            return await call()
+            return await call(self.inner)
         except PlatformError as err:
             log.warning("streaming %s refused; the reply is delivered after the turn instead: %s", what, err)
             self.failed = err
-            self.failed_at = datetime.now(timezone.utc)
+            self.failed_at = datetime.now(UTC)
             return None
 
     async def status(self, text: str) -> None:
-        await self._call("status", lambda: self.inner.status(text))
+        await self._call("status", lambda s: s.status(text))
 
     async def append(self, delta: str) -> None:
-        await self._call("text", lambda: self.inner.append(delta))
+        await self._call("text", lambda s: s.append(delta))
 
     async def step(self, step_id: str, title: str, state: StepState) -> None:
-        await self._call("step", lambda: self.inner.step(step_id, title, state))
+        await self._call("step", lambda s: s.step(step_id, title, state))
 
     async def finish(self, reply: Reply) -> MessageRef | None:
-        return await self._call("final message", lambda: self.inner.finish(reply))
+        return await self._call("final message", lambda s: s.finish(reply))
 
     async def stop(self, note: str) -> MessageRef | None:
-        return await self._call("stop", lambda: self.inner.stop(note))
+        return await self._call("stop", lambda s: s.stop(note))

@@ -6,7 +6,8 @@ a final failure into a polite fallback reply.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from temporalio import activity
 

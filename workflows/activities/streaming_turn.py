@@ -13,20 +13,20 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from adapters.base import PlatformError, PlatformRegistry
-from adapters.stream_fallback import open_reply_stream
+from adapters.base import ChatPlatform, PlatformError, PlatformRegistry, ReplyStream
 from workflows.activities.guarded_stream import GuardedStream
 from workflows.activities.models import ReplyRequest
 from workflows.activities.platform import _as_temporal
 from workflows.activities.replies import ReplyActivities
 from workflows.activities.responder import builtin_reply, fallback_reply
 from workflows.activities.triggering import TriggerActivities
-from workflows.contracts import ConversationKey, FileRef, MessageRef, Reply, WorkflowStart
+from workflows.contracts import Actor, ConversationKey, FileRef, MessageRef, Reply, WorkflowStart
 from workflows.stream_contracts import STOPPED_NOTE, StreamedTurn
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,21 @@ async def builtin_chunks(text: str, delay: float = BUILTIN_CHUNK_DELAY) -> Async
         if start and delay:
             await asyncio.sleep(delay)
         yield "".join(words[start : start + BUILTIN_WORDS_PER_CHUNK])
+
+
+async def open_reply_stream(
+    platform: ChatPlatform,
+    key: ConversationKey,
+    idempotency_key: str,
+    recipient: Actor | None,
+    context: dict[str, Any] | None,
+) -> ReplyStream | None:
+    """The platform's own stream; None for a platform that has none (yet): the session posts its reply whole."""
+    opener = getattr(platform, "open_stream", None)
+    if opener is None:
+        return None
+    stream: ReplyStream = await opener(key, idempotency_key, recipient, context=context)
+    return stream
 
 
 class StreamingTurnActivities:
