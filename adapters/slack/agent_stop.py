@@ -52,6 +52,8 @@ async def on_agent_session_stopped(
     if event.get("thread_ts"):
         # Slack leaves the session "processing" until the app moves it on.
         try:
-            await client.agents_sessions_setStatus(channel_id=key.channel, thread_ts=event["thread_ts"], status="active")
+            await client.agents_sessions_setStatus(
+                channel_id=key.channel, thread_ts=event["thread_ts"], status="active"
+            )
         except (SlackClientError, OSError) as err:
             log.warning("Slack agents.sessions.setStatus active in %s failed: %s", key.channel, err)

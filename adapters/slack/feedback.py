@@ -19,7 +19,9 @@ ACTION_ID = "threadwork_feedback"
 
 def feedback_block(key: ConversationKey) -> dict[str, Any]:
     def value(rating: str) -> str:
-        return encode_button_value(Button(label=rating, action_id=FEEDBACK_ACTION, value=rating, workflow_id=key.session_id()))
+        return encode_button_value(
+            Button(label=rating, action_id=FEEDBACK_ACTION, value=rating, workflow_id=key.session_id())
+        )
 
     return {
         "type": "context_actions",
@@ -27,8 +29,16 @@ def feedback_block(key: ConversationKey) -> dict[str, Any]:
             {
                 "type": "feedback_buttons",
                 "action_id": ACTION_ID,
-                "positive_button": {"text": {"type": "plain_text", "text": "Good answer"}, "accessibility_label": "This answer was helpful", "value": value("positive")},
-                "negative_button": {"text": {"type": "plain_text", "text": "Bad answer"}, "accessibility_label": "This answer was not helpful", "value": value("negative")},
+                "positive_button": {
+                    "text": {"type": "plain_text", "text": "Good answer"},
+                    "accessibility_label": "This answer was helpful",
+                    "value": value("positive"),
+                },
+                "negative_button": {
+                    "text": {"type": "plain_text", "text": "Bad answer"},
+                    "accessibility_label": "This answer was not helpful",
+                    "value": value("negative"),
+                },
             }
         ],
     }

@@ -179,7 +179,9 @@ class SlackReplyStream:
                 record = {"ts": ts, "mode": "update"}
         why = self._target.why_not_streaming()
         if why is not None:
-            log.debug("reply %s in %s: %s; posting and updating one message", self._idem, self._target.key.session_id(), why)
+            log.debug(
+                "reply %s in %s: %s; posting and updating one message", self._idem, self._target.key.session_id(), why
+            )
             self._state.mode = "update"
         if record is not None:
             log.info("reply %s already has message %s; replacing its text", self._idem, record["ts"])
@@ -197,7 +199,9 @@ class SlackReplyStream:
         if thread_ts is None or self._state.mode == "done":
             return
         try:
-            await self._client.assistant_threads_setStatus(channel_id=self._target.channel, thread_ts=thread_ts, status=text)
+            await self._client.assistant_threads_setStatus(
+                channel_id=self._target.channel, thread_ts=thread_ts, status=text
+            )
             self._status_shown = bool(text)
         except (SlackClientError, OSError) as err:
             # A workspace that does not allow it refuses every turn: say so once per reason, then quietly.
@@ -283,7 +287,9 @@ class SlackReplyStream:
         except PlatformError as err:
             if not err.retryable:
                 self._refused = err  # for good (the channel is gone): finish says so without asking again
-            log.warning("Slack stream update for %s failed%s: %s", self._idem, "" if err.retryable else " for good", err)
+            log.warning(
+                "Slack stream update for %s failed%s: %s", self._idem, "" if err.retryable else " for good", err
+            )
         except (SlackClientError, OSError) as err:
             # The next flush (or finish) tries again: a lost update must not fail the turn.
             log.warning("Slack stream update for %s failed, will retry: %s", self._idem, _why(err))
@@ -293,7 +299,10 @@ class SlackReplyStream:
         state, target = self._state, self._target
         try:
             resp = await self._stream_client.chat_startStream(
-                channel=target.channel, thread_ts=target.thread_ts or "", chunks=self._chunks(), **target.recipient_fields()
+                channel=target.channel,
+                thread_ts=target.thread_ts or "",
+                chunks=self._chunks(),
+                **target.recipient_fields(),
             )
         except SlackApiError as err:
             why = f"chat.startStream refused ({_why(err)})"
@@ -304,7 +313,9 @@ class SlackReplyStream:
             state.unsent_steps.clear()
             await self._remember("stream", "open")
             return
-        log.warning("reply %s in %s: %s; posting and updating one message instead", self._idem, target.key.session_id(), why)
+        log.warning(
+            "reply %s in %s: %s; posting and updating one message instead", self._idem, target.key.session_id(), why
+        )
         state.mode = "update"
         await self._update(Reply(text=state.text), final=False)
 
@@ -318,7 +329,9 @@ class SlackReplyStream:
             await self._stream_client.chat_appendStream(channel=self._target.channel, ts=state.ts or "", chunks=chunks)
         except SlackApiError as err:
             if _error_code(err) == NOT_STREAMING or err.response.status_code != 429:
-                log.warning("reply %s: chat.appendStream refused (%s); updating the message instead", self._idem, _why(err))
+                log.warning(
+                    "reply %s: chat.appendStream refused (%s); updating the message instead", self._idem, _why(err)
+                )
                 state.mode = "update"
                 await self._remember("update", "open")
                 await self._update(Reply(text=state.text), final=False)
@@ -358,7 +371,9 @@ class SlackReplyStream:
             return [state.ts]
         if state.ts is None:
             try:
-                state.ts = await self._platform.post_part(self._target.key, first, f"{self._idem}#0", lookup=self._post_unsure)
+                state.ts = await self._platform.post_part(
+                    self._target.key, first, f"{self._idem}#0", lookup=self._post_unsure
+                )
             except PlatformError:
                 self._post_unsure = True  # Slack may have stored it: the next try looks for it before posting
                 raise
@@ -367,19 +382,25 @@ class SlackReplyStream:
             if state.old_stream:
                 await self._end_old_stream()
             try:
-                await self._client.chat_update(channel=self._target.channel, ts=state.ts, text=first.text, blocks=first.blocks)
+                await self._client.chat_update(
+                    channel=self._target.channel, ts=state.ts, text=first.text, blocks=first.blocks
+                )
             except (SlackClientError, OSError) as err:
                 raise platform_error("chat.update", err) from err
         state.shown = reply.text
         state.unsent_steps.clear()
         parts = [state.ts]
-        for i, message in enumerate(messages[1:], start=1):  # a reply over Slack's limits: the rest follow in the thread
+        for i, message in enumerate(
+            messages[1:], start=1
+        ):  # a reply over Slack's limits: the rest follow in the thread
             parts.append(await self._platform.post_part(self._target.key, message, f"{self._idem}#{i}"))
         return parts
 
     async def _end_old_stream(self) -> None:
         """A retried turn: the earlier attempt's stream may still be open; end it before replacing its text."""
-        await end_stream(self._stream_client, self._target.channel, self._state.ts or "")  # raises: the next flush tries again
+        await end_stream(
+            self._stream_client, self._target.channel, self._state.ts or ""
+        )  # raises: the next flush tries again
         self._state.old_stream = False
         await self._remember("update", "open")
 
@@ -410,7 +431,9 @@ class SlackReplyStream:
             state.mode = "done"
             await self._remember("done", "done")
             key = self._target.key
-            return MessageRef(key=key, message_id=parts[0], extra={"channel": key.channel, "ts": parts[0], "parts": parts})
+            return MessageRef(
+                key=key, message_id=parts[0], extra={"channel": key.channel, "ts": parts[0], "parts": parts}
+            )
 
     async def _stop_stream(self, reply: Reply, feedback: bool) -> list[str] | None:
         """Finish the open stream; None when the message must be finished with chat.update instead."""
@@ -450,5 +473,6 @@ class SlackReplyStream:
         if self._state.ts is None:
             return
         await self._platform.posted.put(
-            stream_record_key(self._idem), {"channel": self._target.channel, "ts": self._state.ts, "mode": mode, "state": phase}
+            stream_record_key(self._idem),
+            {"channel": self._target.channel, "ts": self._state.ts, "mode": mode, "state": phase},
         )

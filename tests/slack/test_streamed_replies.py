@@ -43,7 +43,9 @@ async def final_reply(stack, fake, root_ts: str | None, n: int = 1, channel: str
                     return fake.posts(channel, root_ts)
                 await asyncio.sleep(0.05)
     except TimeoutError:
-        raise AssertionError(f"{session_id} did not record {n} answers: {fake.posts(channel, root_ts, streaming=True)}") from None
+        raise AssertionError(
+            f"{session_id} did not record {n} answers: {fake.posts(channel, root_ts, streaming=True)}"
+        ) from None
 
 
 def shown_text(message: dict) -> str:
@@ -54,7 +56,10 @@ def shown_text(message: dict) -> str:
 
 
 async def test_slow_model_reply_streams_and_ends_as_one_message_with_the_full_text(client, tmp_path, fake_slack):
-    async with fake_openai() as llm, slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url) as (stack, sim):
+    async with (
+        fake_openai() as llm,
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url) as (stack, sim),
+    ):
         slow(llm)
         root = await sim.mention("C1", "UALICE", "tell me everything")
         [reply] = await final_reply(stack, fake_slack, root["ts"])
@@ -83,7 +88,9 @@ async def test_built_in_replies_stream_in_dm_threads_too(slack):
     stack, sim = slack
     # A DM of its own: the top-level DM session id (slack:T1:D...:dm) is the same in every test on this Temporal server.
     await sim.event(sim.message(DM, "UALICE", "hi in a DM"))
-    [top] = await final_reply(stack, sim.fake, None, channel=DM)  # top-level DM: posted, then updated (no thread to stream in)
+    [top] = await final_reply(
+        stack, sim.fake, None, channel=DM
+    )  # top-level DM: posted, then updated (no thread to stream in)
     assert top["channel"] == DM and "message 1" in shown_text(top)
     assert not sim.fake.calls_to("chat.startStream")
 
@@ -96,7 +103,10 @@ async def test_built_in_replies_stream_in_dm_threads_too(slack):
 
 async def test_start_stream_answering_429_still_delivers_the_reply_once(client, tmp_path, fake_slack):
     fake_slack.start_stream_429 = True
-    async with fake_openai() as llm, slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url) as (stack, sim):
+    async with (
+        fake_openai() as llm,
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url) as (stack, sim),
+    ):
         slow(llm, 0.02)
         root = await sim.mention("C1", "UALICE", "are streams rate limited?")
         [reply] = await final_reply(stack, fake_slack, root["ts"])
@@ -109,16 +119,20 @@ async def test_start_stream_answering_429_still_delivers_the_reply_once(client, 
         assert state["history"][-1]["text"] == ANSWER
 
 
-async def test_slacks_stop_button_ends_the_turn_in_the_workflow_and_the_next_message_is_answered(client, tmp_path, fake_slack):
-    async with fake_openai() as llm, slack_stack(
-        client, tmp_path, fake_slack, llm_base_url=llm.base_url, slack_agent=True
-    ) as (stack, sim):
+async def test_slacks_stop_button_ends_the_turn_in_the_workflow_and_the_next_message_is_answered(
+    client, tmp_path, fake_slack
+):
+    async with (
+        fake_openai() as llm,
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, slack_agent=True) as (stack, sim),
+    ):
         slow(llm, 0.25)  # 5 s in all: Stop lands mid-answer
         root = await sim.mention("C1", "UALICE", "tell me everything")
         thread = ("C1", root["ts"])
         await llm.wait_chunks(4)
         streaming = await fake_slack.wait_for(
-            lambda: [m for m in fake_slack.posts(*thread, streaming=True) if m.get("streaming") and m["text"]], what="the stream"
+            lambda: [m for m in fake_slack.posts(*thread, streaming=True) if m.get("streaming") and m["text"]],
+            what="the stream",
         )
         assert fake_slack.agent_sessions[thread] == ["processing"]
 
@@ -154,7 +168,9 @@ async def test_slacks_stop_button_ends_the_turn_in_the_workflow_and_the_next_mes
 
         # Ending the session closes its agent session.
         await sim.event(sim.message("C1", "UALICE", "end", thread_ts=root["ts"]))
-        await fake_slack.wait_for(lambda: fake_slack.agent_sessions[thread][-1] == "closed", what="the closed agent session")
+        await fake_slack.wait_for(
+            lambda: fake_slack.agent_sessions[thread][-1] == "closed", what="the closed agent session"
+        )
 
 
 async def test_stop_with_nothing_running_moves_the_agent_session_on(client, tmp_path, fake_slack):
@@ -182,7 +198,9 @@ async def test_feedback_buttons_are_recorded_by_the_session_and_acknowledged(sla
     assert {e["text"] for e in sim.fake.ephemeral} == {"Thanks for the feedback."}
     assert {e["user"] for e in sim.fake.ephemeral} == {"UBOB"}
     state = await stack.state(f"slack:T1:C1:{root['ts']}")
-    assert [(f["actor_id"], f["rating"], f["message_id"]) for f in state["feedback"]] == [("UBOB", "positive", reply["ts"])]
+    assert [(f["actor_id"], f["rating"], f["message_id"]) for f in state["feedback"]] == [
+        ("UBOB", "positive", reply["ts"])
+    ]
     value = json.loads(reply["blocks"][0]["elements"][0]["positive_button"]["value"])
     assert value["w"] == f"slack:T1:C1:{root['ts']}"
 

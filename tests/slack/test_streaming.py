@@ -81,8 +81,16 @@ async def test_a_reply_streams_in_a_thread_and_ends_as_one_message_with_feedback
     [actions] = [b for b in msg["blocks"] if b["type"] == "context_actions"]
     buttons = actions["elements"][0]
     assert buttons["type"] == "feedback_buttons"
-    assert decode_button_value(buttons["positive_button"]["value"]) == (THREAD.session_id(), "session.feedback", "positive")
-    assert decode_button_value(buttons["negative_button"]["value"]) == (THREAD.session_id(), "session.feedback", "negative")
+    assert decode_button_value(buttons["positive_button"]["value"]) == (
+        THREAD.session_id(),
+        "session.feedback",
+        "positive",
+    )
+    assert decode_button_value(buttons["negative_button"]["value"]) == (
+        THREAD.session_id(),
+        "session.feedback",
+        "negative",
+    )
 
 
 async def test_dm_threads_stream_without_recipient_fields(platform, fake_slack):
@@ -198,7 +206,10 @@ async def test_steps_are_task_updates_in_a_stream_and_a_checklist_in_the_fallbac
     await stream.step("card", "Card posted", "complete")
     await stream.finish(Reply(text="Opening an incident. "))
     msg = only_post(fake_slack)
-    assert msg["tasks"] == {"channel": {"title": "Channel created", "status": "complete"}, "card": {"title": "Card posted", "status": "complete"}}
+    assert msg["tasks"] == {
+        "channel": {"title": "Channel created", "status": "complete"},
+        "card": {"title": "Card posted", "status": "complete"},
+    }
 
     fake_slack.start_stream_429 = True
     other = await platform.open_stream(THREAD, "wf#run#2", ALICE)
@@ -243,7 +254,13 @@ async def test_agent_sessions_follow_the_turn(agent_platform, fake_slack):
     await other.append("x")
     await other.finish(Reply(text="x"))
     await agent_platform.set_agent_status(THREAD, "closed")
-    assert fake_slack.agent_sessions[("C1", THREAD.thread)] == ["processing", "active", "processing", "active", "closed"]
+    assert fake_slack.agent_sessions[("C1", THREAD.thread)] == [
+        "processing",
+        "active",
+        "processing",
+        "active",
+        "closed",
+    ]
     with pytest.raises(ValueError, match="agent session status must be one of"):
         await agent_platform.set_agent_status(THREAD, "idle")
 
@@ -257,7 +274,9 @@ async def test_without_agent_mode_no_agent_session_is_touched(platform, fake_sla
     assert "session_status" not in fake_slack.calls_to("chat.stopStream")[0].params
 
 
-async def test_a_reply_the_workflow_delivers_after_a_refused_stream_takes_over_the_streamed_message(platform, fake_slack):
+async def test_a_reply_the_workflow_delivers_after_a_refused_stream_takes_over_the_streamed_message(
+    platform, fake_slack
+):
     """The turn's stream failed (Slack down mid-turn): the workflow posts, then updates, under the stream's key."""
     stream = await platform.open_stream(THREAD, "wf#run#1", ALICE)
     await stream_chunks(stream, CHUNKS[:5])
