@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.http_errors import error_answer
+
 #: Bodies larger than this are refused before parsing (the app's client_max_size is the outer bound).
 MAX_BODY_BYTES = 1024 * 1024
 #: No payload any platform sends nests deeper than this (Slack blocks reach about 10).
@@ -39,7 +41,7 @@ class BodyError(ValueError):
         self.reason = reason
 
     def response(self) -> web.Response:
-        return web.json_response({"error": self.reason}, status=self.status)
+        return error_answer(self.reason, self.status)
 
 
 async def read_bytes(request: web.Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:

@@ -19,9 +19,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
-from adapters.sqlite_file import open_sqlite
+from adapters.sqlite_file import SqliteConnection, open_sqlite
 
 KEEP_SECONDS = 7 * 86_400  # longer than any post activity's schedule-to-close timeout
 
@@ -52,28 +50,18 @@ class PostedLog(ABC):
         """Record (or overwrite) what was posted under ``key``."""
 
 
-class SqlitePostedLog(PostedLog):
+class SqlitePostedLog(SqliteConnection, PostedLog):
     """A small SQLite table in the data dir."""
+
+    _not_open = "PostedLog is not open"
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
         self._db = await open_sqlite(self.path, "PRAGMA journal_mode=WAL;\n" + SCHEMA)
         await self._db.execute("DELETE FROM posted WHERE created_at < ?", (time.time() - KEEP_SECONDS,))
         await self._db.commit()
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("PostedLog is not open")
-        return self._db
 
     async def get(self, key: str) -> dict[str, Any] | None:
         async with self.db.execute("SELECT value FROM posted WHERE idempotency_key = ?", (key,)) as cur:

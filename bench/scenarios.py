@@ -125,7 +125,7 @@ async def cold_turns(target: Target, history_turns: int, sessions: int) -> tuple
     threads = [target.new_session() for _ in range(sessions)]
     warm = Latency()
     for thread in threads:
-        for turn in range(history_turns):
+        for _ in range(history_turns):
             took = await target.send(thread)
         warm.samples.append(took)
     cold = Latency()

@@ -14,13 +14,14 @@ import logging
 import os
 import sys
 import traceback
-from typing import NoReturn
+from collections.abc import Coroutine
+from typing import Any, NoReturn
 
 from bots.config import get_settings
 from bots.errors import EXIT_CONFIG, one_line
 
 
-def _run(coro) -> int:
+def _run(coro: Coroutine[Any, Any, int | None]) -> int:
     try:
         return asyncio.run(coro) or 0
     except KeyboardInterrupt:

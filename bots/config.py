@@ -9,13 +9,17 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from temporalio.common import WorkerDeploymentVersion
 
 from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
+from workflows.builtin_children import all_children, child_entries
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, SessionConfig
-from workflows.incident_models import IncidentOptions
+from workflows.incident.incident_models import IncidentOptions
+from workflows.incident.spec import incident_options
+from workflows.platform_traits import PlatformTraits
+from workflows.registry import load_registry
+from workflows.tools.models import ToolsConfig
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _BUILD = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
@@ -76,6 +80,13 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias="THREADWORK_LLM_MODEL")
     llm_api_key: str = Field("none", validation_alias=AliasChoices("THREADWORK_LLM_API_KEY"))
     llm_timeout: float = Field(30.0, validation_alias="THREADWORK_LLM_TIMEOUT")
+    #: Model calls per turn that may ask for tools (docs/ai.md); then one more must answer in text.
+    llm_tool_rounds: int = Field(4, ge=1, le=10, validation_alias="THREADWORK_LLM_TOOL_ROUNDS")
+    #: Off: the model gets no tools and its answers stream into the conversation (docs/assistant.md).
+    llm_tools: bool = Field(True, validation_alias="THREADWORK_LLM_TOOLS")
+
+    # Chat platforms: adapters besides the built-ins (bots/adapters.py), e.g. mypkg.discord:DiscordAdapter
+    adapters: str = Field("", validation_alias="THREADWORK_ADAPTERS")
 
     # Slack (adapters/slack): enabled when the bot token and signing secret are set
     slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
@@ -86,6 +97,8 @@ class Settings(BaseSettings):
     slack_client_secret: str | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
     #: The app was installed with `threadwork manifest slack --agent`: agent sessions follow each turn.
     slack_agent: bool = Field(False, validation_alias="THREADWORK_SLACK_AGENT")
+    #: Seconds after which a Slack event whose listener never finished (its gateway died) is replayed.
+    slack_replay_after: float = Field(30.0, gt=0, validation_alias="THREADWORK_SLACK_REPLAY_AFTER")
 
     # Teams (adapters/teams)
     teams_enabled: bool = Field(False, validation_alias="TEAMS_ENABLED")
@@ -120,7 +133,7 @@ class Settings(BaseSettings):
     sharepoint_lookback: float = Field(3600, validation_alias="THREADWORK_SHAREPOINT_LOOKBACK")
 
     @model_validator(mode="after")
-    def _webchat_proxy_needs_header(self) -> "Settings":
+    def _webchat_proxy_needs_header(self) -> Settings:
         if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
             raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
         return self
@@ -177,19 +190,11 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret) or bool(
-            self.slack_client_id and self.slack_client_secret and self.slack_signing_secret
-        )
-
-    @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.dev_temporal_port}"
 
     def document_sources(self) -> SourceSettings:
         return SourceSettings(
-            slack_bot_token=self.slack_bot_token,
-            slack_api_url=self.slack_api_url,
             aws_endpoint_url=self.aws_endpoint_url,
             azure_connection_string=self.azure_storage_connection_string,
             graph_base_url=self.graph_base_url,
@@ -198,8 +203,6 @@ class Settings(BaseSettings):
             graph_client_id=self.graph_client_id,
             graph_client_secret=self.graph_client_secret,
             graph_login_url=self.graph_login_url,
-            data_dir=self.data_dir,
-            uploads_url=self.uploads_url,
         )
 
     @field_validator("incident_announce_channels")
@@ -209,22 +212,42 @@ class Settings(BaseSettings):
         return value
 
     def session_config(self) -> SessionConfig:
+        """What every new session carries, including the child workflows it may start (built-ins and
+        THREADWORK_CUSTOM_WORKFLOWS, each with its operator options): workflows/childspec.py."""
         return SessionConfig(
             guest_message_limit=self.guest_message_limit,
             idle_timeout_seconds=self.session_idle_timeout,
             max_turns_per_run=self.session_max_turns_per_run,
-            child_args={"IncidentWorkflow": self.incident_args()},
+            children=child_entries(all_children(self.custom_workflows_file), self),
             platform_retry_window_seconds=self.platform_retry_window,
+            tools=self.tools_config(),
+            platforms=self.platform_traits(),
         )
 
+    def tools_config(self) -> ToolsConfig | None:
+        """The model's tools (workflows/tools/), offered when a language model is configured (unless turned off)."""
+        if not self.llm_base_url or not self.llm_tools:
+            return None
+        return ToolsConfig(
+            workflows=load_registry(self.custom_workflows_file).tools(),
+            max_rounds=self.llm_tool_rounds,
+            model_timeout_seconds=self.llm_timeout + 10,
+            confirm_timeout_seconds=self.incident_approval_timeout,
+        )
+
+    def platform_traits(self) -> dict[str, PlatformTraits]:
+        """Every known platform's traits (built-ins and THREADWORK_ADAPTERS): what workflow inputs carry."""
+        from bots.adapters import platform_traits
+
+        return platform_traits(self.adapters)
+
+    def child_args(self) -> dict[str, dict[str, Any]]:
+        """Operator options by child workflow type, as sessions pass them (for starters outside a session)."""
+        return {entry.workflow_type: entry.args for entry in self.session_config().children if entry.args}
+
     def incident_args(self) -> dict[str, Any]:
-        """IncidentWorkflow options (workflows.incident_models.IncidentOptions) from these settings."""
-        return {
-            "responders": [r for r in self.incident_responders.replace(",", " ").split() if r],
-            "update_interval_seconds": self.incident_update_interval,
-            "approval_timeout_seconds": self.incident_approval_timeout,
-            "announce_channels": IncidentOptions.model_validate({"announce_channels": self.incident_announce_channels}).announce_channels,
-        }
+        """IncidentWorkflow options (workflows.incident.incident_models.IncidentOptions) from these settings."""
+        return incident_options(self)
 
 
 @lru_cache

@@ -23,7 +23,7 @@ from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError, RPCStatusCode
 
 from bots.errors import StartupError
-
+from workflows.chat_session import ChatSessionWorkflow
 
 SESSIONS = "WorkflowType = 'ChatSessionWorkflow' AND ExecutionStatus = 'Running'"
 #: How the status table names sessions that run on no build (started by unversioned workers).
@@ -57,7 +57,7 @@ async def describe(client: Client, name: str) -> DescribeWorkerDeploymentRespons
         raise
 
 
-def _status_name(status: int) -> str:
+def _status_name(status: WorkerDeploymentVersionStatus.ValueType) -> str:
     return WorkerDeploymentVersionStatus.Name(status).removeprefix("WORKER_DEPLOYMENT_VERSION_STATUS_").lower()
 
 
@@ -143,7 +143,7 @@ async def move_idle(client: Client, name: str, task_queue: str, build_id: str) -
     woken = 0
     async for wf in client.list_workflows(query):
         try:
-            await client.get_workflow_handle(wf.id, run_id=wf.run_id).signal("check_build")
+            await client.get_workflow_handle(wf.id, run_id=wf.run_id).signal(ChatSessionWorkflow.check_build)
             woken += 1
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:  # it ended or moved meanwhile

@@ -9,6 +9,7 @@ and the worker would serve that one (issue 10).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import logging
@@ -50,10 +51,8 @@ def temporal_binary() -> str:
 
 
 def _die_with_parent() -> None:  # runs in the child before exec
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 #: In the dev server's data directory while it runs: its address, for `threadwork sessions`.
@@ -112,32 +111,38 @@ class DevServer:
         if problem is not None:
             raise DevServerError(problem)
 
-    async def start(self, timeout: float = 60.0) -> None:
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        """Our child ``temporal server start-dev``, its output appended to temporal.log (a quick, one-off start)."""
         binary = temporal_binary()
         self.check_ports()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.data_dir / "temporal.log", "ab")
         cmd = [
             binary, "server", "start-dev",
             "--ip", self.ip, "--port", str(self.port), "--ui-port", str(self.ui_port),
             "--db-filename", str(self.data_dir / "temporal.db"),
             "--log-level", "warn", "--log-format", "text", "--ui-disable-news-fetch",
         ]
-        self.process = subprocess.Popen(
-            cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if os.name == "posix" else None,
-        )
-        log_file.close()
+        with open(self.data_dir / "temporal.log", "ab") as log_file:
+            return subprocess.Popen(
+                cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if os.name == "posix" else None,
+            )
+
+    async def start(self, timeout: float = 60.0) -> None:
+        self.process = self._spawn()
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             if self.process.poll() is not None:
                 raise self._exited()
-            if await self._answers() and self.process.poll() is None:
-                # Whoever answered is ours only if our child holds the port: another server
-                # that took the port after our check could answer the health check too.
-                if listens_on(self.process.pid, self.port) is not False:
-                    self._record()
-                    return
+            # Whoever answered is ours only if our child holds the port: another server
+            # that took the port after our check could answer the health check too.
+            if (
+                await self._answers()
+                and self.process.poll() is None
+                and listens_on(self.process.pid, self.port) is not False
+            ):
+                self._record()
+                return
             if asyncio.get_running_loop().time() > deadline:
                 await self.stop()
                 raise DevServerError(
@@ -171,7 +176,7 @@ class DevServer:
         process.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(asyncio.to_thread(process.wait), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("temporal dev server did not stop in %ss; killing it", timeout)
             process.kill()
             await asyncio.to_thread(process.wait)

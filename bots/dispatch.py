@@ -18,12 +18,9 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.base import Delivery
 from bots.metrics import ACTIONS, MESSAGES
-from workflows.activities.incidents import find_incident
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import (
     ActionEvent,
@@ -36,6 +33,10 @@ from workflows.contracts import (
     SessionState,
     TriggerRequest,
 )
+from workflows.failures import failure_message, failure_type
+from workflows.handlers import ActionTarget, signal_name
+from workflows.incident.activities import find_incident
+from workflows.platform_port import Delivery
 from workflows.stream_contracts import StopRequest, StopResult
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,6 @@ ACCEPT_TIMEOUT = timedelta(seconds=15)
 #: Temporal refusing the request itself (an id too long, a payload over the blob limit...):
 #: no retry can help. Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED...) is an outage.
 PERMANENT_REFUSALS = frozenset({RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE})
-
-
-def _failure_type(err: WorkflowUpdateFailedError) -> tuple[str, str]:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return cause.type or "", cause.message
-    return "", str(cause or err)
 
 
 def _consume_start_failure(start: WithStartWorkflowOperation) -> None:
@@ -98,7 +92,7 @@ class Dispatcher:
                 )
                 return Delivery(Delivery.ACCEPTED, session_id)
             except WorkflowUpdateFailedError as err:
-                kind, text = _failure_type(err)
+                kind, text = failure_type(err), failure_message(err)
                 if kind == "DuplicateMessage":
                     return Delivery(Delivery.DUPLICATE, session_id, text)
                 if kind == "SessionEnded":
@@ -132,14 +126,13 @@ class Dispatcher:
         handle = self.client.get_workflow_handle(workflow_id)
         try:
             return await handle.execute_update(
-                "handle_action",
+                ActionTarget.handle_action,
                 event,
                 id=event.event_id or None,
-                result_type=ActionResult,
                 rpc_timeout=ACCEPT_TIMEOUT,
             )
         except WorkflowUpdateFailedError as err:
-            return ActionResult(ephemeral=_failure_type(err)[1])
+            return ActionResult(ephemeral=failure_message(err))
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return ActionResult(ephemeral="That workflow has finished; this button no longer does anything.")
@@ -157,7 +150,7 @@ class Dispatcher:
                 SessionInput(key=key, config=self.session_config),
                 id=session_id,
                 task_queue=self.task_queue,
-                start_signal="trigger_workflow",
+                start_signal=signal_name(ChatSessionWorkflow.trigger_workflow),
                 start_signal_args=[request],
             )
         except (RPCError, RuntimeError) as err:  # RuntimeError: a lazy client that cannot connect
@@ -209,7 +202,7 @@ class Dispatcher:
                 rpc_timeout=ACCEPT_TIMEOUT,
             )
         except WorkflowUpdateFailedError as err:
-            return StopResult(stopped=False, detail=_failure_type(err)[1])
+            return StopResult(stopped=False, detail=failure_message(err))
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return StopResult(stopped=False, detail="This conversation has no running session.")

@@ -6,13 +6,14 @@ import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from temporalio.client import Client
 
-from adapters.base import SessionDispatcher
 from adapters.storage import StoreUnavailable
 from bots import metrics
 from bots.queued_dispatch import QueuedDispatcher
 from bots.wiring import Platforms
+from workflows.platform_port import SessionDispatcher
 
 HEALTH_TIMEOUT = 2.0
 STORE_UNAVAILABLE_TEXT = "the chat store is unavailable right now; please try again in a moment"
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @web.middleware
-async def store_outage(request: web.Request, handler):
+async def store_outage(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A shared-database outage is a 503 the client may retry, logged in one line; nothing was stored."""
     try:
         return await handler(request)

@@ -7,9 +7,9 @@ process sharing the store can drain what another one left behind, and a SIGKILLe
 gateway's entries come back once their lease runs out.
 
 ``InboundQueue`` is the interface the dispatcher uses; ``SQLiteInboundQueue`` is the
-one-host implementation (WAL, one file in THREADWORK_DATA_DIR). A shared store for
-several hosts (PostgreSQL, ``SELECT ... FOR UPDATE SKIP LOCKED``) implements the same
-methods.
+one-host implementation (WAL, one file in THREADWORK_DATA_DIR);
+``PostgresInboundQueue`` (bots/inbound_queue_postgres.py) is the one gateways on many
+hosts share.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import AsyncIterator, Protocol
+from typing import Protocol
 
 import aiosqlite
 
-from adapters.sqlite_file import open_sqlite
-
+from adapters.sqlite_file import SqliteConnection, fetch_one, open_sqlite
 from workflows.contracts import ChatMessage
 
 SCHEMA = """
@@ -106,26 +106,16 @@ class InboundQueue(Protocol):
     async def stats(self) -> QueueStats: ...
 
 
-class SQLiteInboundQueue:
+class SQLiteInboundQueue(SqliteConnection):
+    _not_open = "the inbound queue is not open"
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db: aiosqlite.Connection | None = None
         #: One connection, many coroutines: transactions must not interleave on it.
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         self._db = await open_sqlite(self.path, SCHEMA, timeout=30, isolation_level=None)
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("the inbound queue is not open")
-        return self._db
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -149,16 +139,18 @@ class SQLiteInboundQueue:
                 (session_id, msg.message_id, msg.model_dump_json(), now, now),
             )
             if cur.rowcount == 0:
-                rows = await db.execute_fetchall(
-                    "SELECT seq FROM inbound WHERE session_id = ? AND message_id = ?", (session_id, msg.message_id)
+                queued = await fetch_one(
+                    db, "SELECT seq FROM inbound WHERE session_id = ? AND message_id = ?", (session_id, msg.message_id)
                 )
-                return Enqueued.ALREADY_QUEUED, rows[0][0], 0
+                assert queued is not None  # the INSERT was ignored because this row exists (same transaction)
+                return Enqueued.ALREADY_QUEUED, queued[0], 0
             seq = cur.lastrowid
-            older = await db.execute_fetchall(
-                "SELECT attempts FROM inbound WHERE session_id = ? AND seq < ? ORDER BY seq LIMIT 1", (session_id, seq)
+            assert seq is not None  # set by the INSERT above
+            older = await fetch_one(
+                db, "SELECT attempts FROM inbound WHERE session_id = ? AND seq < ? ORDER BY seq LIMIT 1", (session_id, seq)
             )
-            if older:
-                return Enqueued.BEHIND, seq, older[0][0]
+            if older is not None:
+                return Enqueued.BEHIND, seq, older[0]
             await db.execute(
                 "UPDATE inbound SET lease_owner = ?, lease_until = ? WHERE seq = ?", (owner, now + lease_seconds, seq)
             )
@@ -186,13 +178,13 @@ class SQLiteInboundQueue:
 
     async def done(self, seq: int) -> None:
         async with self._transaction() as db:
-            rows = await db.execute_fetchall("SELECT session_id FROM inbound WHERE seq = ?", (seq,))
+            row = await fetch_one(db, "SELECT session_id FROM inbound WHERE seq = ?", (seq,))
             await db.execute("DELETE FROM inbound WHERE seq = ?", (seq,))
-            if rows:  # the conversation's outage is over once nothing of it waits
+            if row is not None:  # the conversation's outage is over once nothing of it waits
                 await db.execute(
                     "DELETE FROM catching_up_said WHERE session_id = ?"
                     " AND NOT EXISTS (SELECT 1 FROM inbound WHERE session_id = ?)",
-                    (rows[0][0], rows[0][0]),
+                    (row[0], row[0]),
                 )
 
     async def retry_later(self, seq: int, owner: str, delay: float, error: str) -> None:
@@ -212,6 +204,6 @@ class SQLiteInboundQueue:
 
     async def stats(self) -> QueueStats:
         async with self._lock:
-            rows = await self.db.execute_fetchall("SELECT COUNT(*), MIN(enqueued_at) FROM inbound")
-        depth, oldest = rows[0]
+            row = await fetch_one(self.db, "SELECT COUNT(*), MIN(enqueued_at) FROM inbound")
+        depth, oldest = row if row is not None else (0, None)
         return QueueStats(depth, max(0.0, time.time() - oldest) if oldest is not None else 0.0)

@@ -82,3 +82,10 @@ def listens_on(pid: int, port: int) -> bool | None:
         except OSError:
             continue
     return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS has just given out as free on ``host`` (the SDK's metrics endpoint, tests' servers)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

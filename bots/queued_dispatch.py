@@ -19,16 +19,19 @@ import os
 import socket
 import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from adapters.base import Delivery
-from adapters.temporal_limits import id_problem, payload_problem
 from temporalio.client import Client
 
+from adapters.storage import StoreUnavailable
+from adapters.storage.backends import Storage
+from adapters.temporal_limits import id_problem, payload_problem
 from bots.config import Settings
 from bots.dispatch import ACCEPT_TIMEOUT, Dispatcher
 from bots.inbound_queue import Enqueued, Entry, InboundQueue, QueueStats, SQLiteInboundQueue
+from bots.inbound_queue_postgres import PostgresInboundQueue
 from bots.metrics import MESSAGES, QUEUE_DEPTH, QUEUE_OLDEST_AGE, QUEUE_RETRIES
 from workflows.contracts import (
     ActionEvent,
@@ -39,12 +42,18 @@ from workflows.contracts import (
     SessionState,
     TriggerRequest,
 )
+from workflows.platform_port import Delivery
 from workflows.stream_contracts import StopResult
 
 log = logging.getLogger(__name__)
 
 #: A Delivery status that means "the session has it, or never will": the entry is finished.
 FINAL = (Delivery.ACCEPTED, Delivery.DUPLICATE, Delivery.INVALID)
+#: What the queue's store raises when it cannot be used (then messages go without it).
+STORE_ERRORS = (sqlite3.Error, OSError, StoreUnavailable)
+
+#: Tells a sender that a message accepted earlier was refused when its session finally saw it.
+RefusedNotice = Callable[[ChatMessage, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -62,15 +71,23 @@ class QueueOptions:
     poll_seconds: float = 0.5
 
 
-def gateway_dispatcher(client: Client, settings: Settings) -> QueuedDispatcher:
-    """The dispatcher a gateway runs: its queue file in THREADWORK_DATA_DIR, options from settings."""
+def gateway_dispatcher(
+    client: Client, settings: Settings, storage: Storage | None = None, tell_refused: RefusedNotice | None = None
+) -> QueuedDispatcher:
+    """The dispatcher a gateway runs: the queue in PostgreSQL when the storage has a database (gateways on
+    many hosts share it), else a file in THREADWORK_DATA_DIR; options from settings."""
     options = QueueOptions(
         concurrency=settings.queue_concurrency,
         lease_seconds=settings.queue_lease_seconds,
         inline_timeout=settings.queue_inline_timeout,
     )
     inner = Dispatcher(client, settings.task_queue, settings.session_config())
-    return QueuedDispatcher(inner, SQLiteInboundQueue(settings.data_dir / "inbound-queue.sqlite3"), options)
+    queue: InboundQueue
+    if storage is not None and storage.database is not None:
+        queue = PostgresInboundQueue(storage.database)
+    else:
+        queue = SQLiteInboundQueue(settings.data_dir / "inbound-queue.sqlite3")
+    return QueuedDispatcher(inner, queue, options, tell_refused)
 
 
 class Slots:
@@ -89,7 +106,7 @@ class Slots:
         async with self._changed:
             try:
                 await asyncio.wait_for(self._changed.wait_for(lambda: self.busy < self.size), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
             self.busy += 1
             return True
@@ -106,10 +123,17 @@ class Slots:
 class QueuedDispatcher:
     """A SessionDispatcher (adapters/base.py) with the durable inbound queue in front of ``inner``."""
 
-    def __init__(self, inner: Dispatcher, queue: InboundQueue, options: QueueOptions | None = None) -> None:
+    def __init__(
+        self,
+        inner: Dispatcher,
+        queue: InboundQueue,
+        options: QueueOptions | None = None,
+        tell_refused: RefusedNotice | None = None,
+    ) -> None:
         self.inner = inner
         self.queue = queue
         self.options = options or QueueOptions()
+        self.tell_refused = tell_refused
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.slots = Slots(self.options.concurrency)
         self._wake = asyncio.Event()
@@ -148,7 +172,7 @@ class QueuedDispatcher:
             return Delivery(Delivery.INVALID, session_id, problem)
         try:
             state, seq, head_attempts = await self.queue.enqueue(msg, self.owner, self.options.lease_seconds)
-        except (sqlite3.Error, OSError) as err:
+        except STORE_ERRORS as err:
             log.error("the inbound queue could not store %s (%s); delivering without it", msg.message_id, err)
             return await self.inner.deliver_once(msg)
         if state is Enqueued.ALREADY_QUEUED:
@@ -176,12 +200,20 @@ class QueuedDispatcher:
         return await self._settle(seq, msg, result, attempts=0)
 
     async def _settle(self, seq: int, msg: ChatMessage, result: Delivery, attempts: int) -> Delivery:
+        # A store that fails here leaves the entry leased: it comes back when the lease runs out,
+        # and a repeat is harmless (same update id), so the outcome stands.
         if result.status in FINAL:
-            await self.queue.done(seq)
+            try:
+                await self.queue.done(seq)
+            except STORE_ERRORS as err:
+                log.warning("could not mark %s as delivered in the inbound queue: %s", msg.message_id, err)
             self._wake.set()  # the session's next message may go now
             return result
         delay = min(self.options.first_backoff * 2**attempts, self.options.max_backoff)
-        await self.queue.retry_later(seq, self.owner, delay, result.detail)
+        try:
+            await self.queue.retry_later(seq, self.owner, delay, result.detail)
+        except STORE_ERRORS as err:
+            log.warning("could not reschedule %s in the inbound queue: %s", msg.message_id, err)
         QUEUE_RETRIES.inc()
         return await self._queued(msg.key.session_id(), result.detail)
 
@@ -195,7 +227,7 @@ class QueuedDispatcher:
             self._wake.clear()
             try:
                 entries = await self.queue.claim(self.owner, self.slots.free, self.options.lease_seconds)
-            except (sqlite3.Error, OSError) as err:
+            except STORE_ERRORS as err:
                 log.warning("the inbound queue could not be read: %s", err)
                 entries = []
             self.slots.take(len(entries))
@@ -211,6 +243,7 @@ class QueuedDispatcher:
             result = await self.inner.deliver_once(entry.message, ACCEPT_TIMEOUT)
             if result.status == Delivery.INVALID:
                 log.warning("queued message %s for %s was refused: %s", entry.message.message_id, entry.session_id, result.detail)
+                await self._tell_refused(entry.message, result.detail)
             elif result.status in (Delivery.ACCEPTED, Delivery.DUPLICATE):
                 log.info("delivered queued message %s to %s after %d attempts", entry.message.message_id, entry.session_id, entry.attempts + 1)
             await self._settle(entry.seq, entry.message, result, attempts=entry.attempts + 1)
@@ -221,6 +254,15 @@ class QueuedDispatcher:
         finally:
             await self.slots.release()
             self._wake.set()
+
+    async def _tell_refused(self, msg: ChatMessage, reason: str) -> None:
+        """The sender was told "catching up" (or nothing): now they learn it will not be answered, and why."""
+        if self.tell_refused is None:
+            return
+        try:
+            await self.tell_refused(msg, reason)
+        except Exception as err:  # the platform is down too: the log line above still says it
+            log.warning("could not tell %s that message %s was refused: %s", msg.actor.id, msg.message_id, err)
 
     async def stats(self) -> QueueStats:
         stats = await self.queue.stats()

@@ -8,6 +8,7 @@ import errno
 import logging
 import re
 import signal
+from typing import Any
 
 from aiohttp import web
 from temporalio.client import Client
@@ -18,9 +19,10 @@ from bots import deployment as deployments
 from bots.config import Settings
 from bots.devserver import DevServer
 from bots.errors import StartupError
-from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
 from bots.ports import PortClaim
+from bots.queued_dispatch import gateway_dispatcher
+from bots.refused_notice import refused_notice
 from bots.temporal import connect, runtime
 from bots.wiring import Platforms, build_platforms
 from workflows.activities.replies import LLMConfig
@@ -51,7 +53,7 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _start_gateway(settings: Settings, client: Client, platforms: Platforms) -> web.AppRunner:
-    dispatcher = gateway_dispatcher(client, settings)
+    dispatcher = gateway_dispatcher(client, settings, platforms.storage, refused_notice(platforms.registry))
     runner = web.AppRunner(build_app(client, dispatcher, platforms), access_log=None)
     await runner.setup()
     try:
@@ -132,12 +134,12 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         if devserver:
             print(f"  Temporal UI: {devserver.ui_url}", flush=True)
         print(f"  Temporal:    {settings.temporal_target}  (Ctrl-C stops)", flush=True)
-        waiters = [asyncio.create_task(stop.wait())]
+        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
         if worker_task:
             waiters.append(worker_task)
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if worker_task and worker_task.done() and worker_task.exception():
-            raise worker_task.exception()  # type: ignore[misc]
+        if worker_task and worker_task.done() and (failure := worker_task.exception()) is not None:
+            raise failure
     finally:
         if http is not None or temporal_worker is not None:
             log.info("stopping")

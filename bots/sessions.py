@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.api.enums.v1 import VersioningBehavior
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from bots.config import Settings
@@ -49,7 +49,7 @@ async def show(client: Client, session_id: str) -> dict[str, Any] | None:
     return {**state.model_dump(mode="json"), **await build_of(handle)}
 
 
-async def build_of(handle) -> dict[str, Any]:
+async def build_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     """The Worker Deployment build the session's current run is on (None: unversioned)."""
     info = (await handle.describe()).raw_description.workflow_execution_info.versioning_info
     version = info.deployment_version
@@ -70,5 +70,5 @@ async def end(client: Client, session_id: str) -> bool:
         raise
     if desc.status != WorkflowExecutionStatus.RUNNING:
         return False
-    await handle.execute_update("end_session", "command")
+    await handle.execute_update(ChatSessionWorkflow.end_session, "command")
     return True

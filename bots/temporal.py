@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import socket
-
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from bots.ports import free_port
+
 _runtime: Runtime | None = None
 _metrics_address: str | None = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def runtime(metrics_port: int | None = None, metrics_host: str = "127.0.0.1") -> Runtime:
     """The process's Temporal Runtime; its SDK metrics are served on ``metrics_address()``."""
     global _runtime, _metrics_address
     if _runtime is None:
-        _metrics_address = f"{metrics_host}:{metrics_port or _free_port()}"
+        _metrics_address = f"{metrics_host}:{metrics_port or free_port()}"
         _runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=_metrics_address)))
     return _runtime
 

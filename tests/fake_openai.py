@@ -1,7 +1,10 @@
 """A local OpenAI-compatible chat-completions server for tests (records requests).
 
-``stream=True`` requests are answered as the real API does: server-sent events, one
-``chat.completion.chunk`` per piece of the answer (``stream_chunks`` pieces,
+Requests that offer ``tools`` are answered from ``script`` in order (tool calls or text);
+when the script is used up, and for requests without tools, it answers text as before.
+``on_tools_request`` (n, body) runs before the n-th tools request is answered (a test's crash point).
+Requests without tools and with ``stream=True`` are answered as the real API does: server-sent
+events, one ``chat.completion.chunk`` per piece of the answer (``stream_chunks`` pieces,
 ``chunk_delay`` seconds apart), then ``data: [DONE]``.
 """
 
@@ -11,7 +14,8 @@ import asyncio
 import contextlib
 import json
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -25,12 +29,35 @@ class FakeOpenAI:
         #: A fixed answer; unset, the fake answers "LLM heard: <last message>".
         self.answer: str | None = None
         self.base_url = ""
+        #: Scripted answers to requests with tools: {"tool_calls": [(name, args)]} or {"text": ...}.
+        self.script: list[dict[str, Any]] = []
+        self.on_tools_request: Callable[[int, dict], Awaitable[None]] | None = None
+        #: Instead of ``script``: decides each tools answer from the request body (same shape as a script step).
+        self.responder: Callable[[dict], dict[str, Any]] | None = None
+        self._calls = 0
         #: Streamed answers: how many chunks, and the pause before each one after the first.
         self.stream_chunks = 4
         self.chunk_delay = 0.0
         #: Chunks sent so far, over all streamed answers (a fault test waits for "after chunk 10").
         self.chunks_sent = 0
         self._progress = asyncio.Condition()
+
+    def script_tool_calls(self, *calls: tuple[str, Any], text: str = "") -> None:
+        """The next tools request answers with these calls; ``args`` a dict, or raw text (malformed JSON)."""
+        self.script.append({"tool_calls": list(calls), "text": text})
+
+    def script_text(self, text: str) -> None:
+        self.script.append({"text": text})
+
+    @property
+    def tool_requests(self) -> list[dict]:
+        """Bodies of the requests that offered tools (the model's turns), in order."""
+        return [r["body"] for r in self.requests if "tools" in r["body"]]
+
+    def tool_results(self, n: int = -1) -> list[str]:
+        """The tool results the model was given in the ``n``-th model turn request (any request with tool messages)."""
+        turns = [r["body"] for r in self.requests if any(m.get("role") == "tool" for m in r["body"]["messages"])]
+        return [m["content"] for m in turns[n]["messages"] if m.get("role") == "tool"] if turns else []
 
     async def wait_chunks(self, n: int, timeout: float = 30) -> None:
         """Until ``n`` chunks were sent in all (bounded)."""
@@ -42,23 +69,41 @@ class FakeOpenAI:
         self.requests.append({"body": body, "auth": request.headers.get("Authorization")})
         if self.fail_with:
             return web.json_response({"error": {"message": "overloaded"}}, status=self.fail_with)
-        last = body["messages"][-1]["content"]
-        content = self.answer if self.answer is not None else f"LLM heard: {last}"
-        if body.get("stream"):
-            return await self._stream(request, body, content)
+        message: dict[str, Any]
+        if "tools" in body:
+            self._calls += 1
+            if self.on_tools_request is not None:
+                await self.on_tools_request(self._calls, body)
+        if "tools" in body and (self.script or self.responder):
+            step = self.responder(body) if self.responder else self.script.pop(0)
+            message = {"role": "assistant", "content": step.get("text") or None}
+            if step.get("tool_calls"):
+                message["tool_calls"] = [
+                    {
+                        "id": f"call_{self._calls}_{i}",
+                        "type": "function",
+                        "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
+                    }
+                    for i, (name, args) in enumerate(step["tool_calls"], 1)
+                ]
+            finish = "tool_calls" if step.get("tool_calls") else "stop"
+        else:
+            last = body["messages"][-1]["content"]
+            content = self.answer if self.answer is not None else f"LLM heard: {last}"
+            if body.get("stream"):
+                return await self._stream(request, body, content)
+            message = {"role": "assistant", "content": content}
+            finish = "stop"
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(self.requests)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": body["model"],
-                "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-                ],
+                "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
         )
-
 
     async def _stream(self, request: web.Request, body: dict, content: str) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -92,13 +137,13 @@ def split_chunks(text: str, n: int) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+async def fake_openai(port: int | None = None) -> AsyncIterator[FakeOpenAI]:
     fake = FakeOpenAI()
     app = web.Application()
     app.router.add_post("/v1/chat/completions", fake.completions)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
+    port = port or free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     fake.base_url = f"http://127.0.0.1:{port}/v1"
     try:

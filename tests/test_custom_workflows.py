@@ -11,6 +11,7 @@ from aiohttp import web
 from tests.support.events import AUTH, TOKEN, channel_texts, wait_until
 from tests.support.httpserver import local_server
 from tests.support.stack import running_stack
+from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import Actor, TriggerRequest
 from workflows.examples.deploy_approval import DeployApprovalWorkflow
 from workflows.registry import RegistryError, list_workflows, load_registry
@@ -25,7 +26,7 @@ def test_the_example_is_listed():
 
 
 @pytest.mark.parametrize(
-    "entry, error",
+    ("entry", "error"),
     [
         ("{name: x, entry_point: 'no.such.module:Thing'}", "cannot load 'no.such.module:Thing'"),
         ("{name: x, entry_point: 'workflows.contracts:Reply'}", "is not a @workflow.defn class"),
@@ -61,7 +62,7 @@ async def test_started_by_command_requester_cannot_approve_someone_else_can(stac
     first = await stack.say("hello", user="alice")
     await stack.wait_bot_messages(first["thread"], 1)
     session = stack.client.get_workflow_handle(first["session_id"])
-    await session.signal("trigger_workflow", TriggerRequest(
+    await session.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(
         workflow_type="deploy-approval", title="deploy api", actor=Actor(id="alice", name="alice"),
         args={"text": "api v1.4 to production"}, request_id="cmd-1",
     ))

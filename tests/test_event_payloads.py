@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
@@ -107,7 +108,7 @@ def fake_graph(app: web.Application, _recorded: list) -> None:
         if request.headers.get("Authorization") != f"Bearer {GRAPH_TOKEN}":
             return web.json_response({"error": {"code": "InvalidAuthenticationToken"}}, status=401)
         list_id = request.match_info["list"]
-        modified = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+        modified = (datetime.now(UTC) - timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
         return web.json_response({"value": [{
             "id": "1", "eTag": f'"{{{list_id}}},1"', "lastModifiedDateTime": modified,
             "driveItem": {"id": f"item-{list_id}", "name": "report.pdf", "size": len(PDF),
@@ -128,7 +129,7 @@ def fake_graph(app: web.Application, _recorded: list) -> None:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def corpus_stack(temporal_env, tmp_path_factory, moto_s3: str, azurite: str) -> AsyncIterator[Stack]:  # noqa: F811
+async def corpus_stack(temporal_env, tmp_path_factory, moto_s3: str, azurite: str) -> AsyncIterator[Stack]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
             env.setenv(name, value)

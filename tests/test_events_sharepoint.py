@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -19,7 +19,7 @@ PDF = make_pdf(REPORT_LINES)
 
 
 def fake_graph(app: web.Application, _recorded: list) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def authorized(request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {GRAPH_TOKEN}"

@@ -11,11 +11,11 @@ from aiohttp import web
 from temporalio.client import Client
 
 from adapters.base import CATCHING_UP_TEXT
-from bots.queued_dispatch import gateway_dispatcher
+from bots.config import Settings
 from bots.gateway import build_app
+from bots.queued_dispatch import gateway_dispatcher
 from bots.temporal import connect
 from bots.wiring import build_platforms
-from bots.config import Settings
 from tests.support.stack import free_port
 
 BAD_BODIES = [
@@ -34,7 +34,7 @@ async def _sessions(client: Client, task_queue: str) -> list[str]:
     return [wf.id async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'")]
 
 
-@pytest.mark.parametrize("body,reason", BAD_BODIES)
+@pytest.mark.parametrize(("body", "reason"), BAD_BODIES)
 async def test_bad_message_is_400_with_reason_and_starts_nothing(stack, body, reason):
     resp = await stack.http.post("/webchat/api/messages", content=body, headers={"Content-Type": "application/json"})
     assert resp.status_code == 400

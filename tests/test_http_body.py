@@ -8,7 +8,7 @@ from adapters.http_body import MAX_DEPTH, BodyError, decode_text, parse_json
 
 
 @pytest.mark.parametrize(
-    "text,status,reason",
+    ("text", "status", "reason"),
     [
         ("", 400, "body is empty"),
         ("  \n", 400, "body is empty"),
@@ -43,7 +43,7 @@ def test_what_is_valid_passes_unchanged():
 
 
 @pytest.mark.parametrize(
-    "raw,charset,status,reason",
+    ("raw", "charset", "status", "reason"),
     [
         (b"{}", "klingon", 415, "charset 'klingon' is unknown"),
         (b"{}", "utf-16", 415, "'utf-16' is not supported"),

@@ -1,12 +1,51 @@
-"""The inbound queue's store: dedupe, order per session, leases two gateways share."""
+"""The inbound queue's store: dedupe, order per session, leases two gateways share.
+
+Every test runs on both stores: the SQLite file (one host) and PostgreSQL (many hosts).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from bots.inbound_queue import Enqueued, SQLiteInboundQueue
+import pytest
+
+from adapters.storage.postgres import PostgresDatabase
+from bots.inbound_queue import Enqueued, InboundQueue, SQLiteInboundQueue
+from bots.inbound_queue_postgres import PostgresInboundQueue
+from tests.support.postgres import PostgresServer
 from workflows.contracts import Actor, ChatMessage, ConversationKey
+
+#: A gateway process's queue: ``Gateways(n)`` opens n of them on one shared store.
+Gateways = Callable[[int], contextlib.AbstractAsyncContextManager[list[InboundQueue]]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gateways(request: pytest.FixtureRequest, tmp_path: Path) -> Gateways:
+    @contextlib.asynccontextmanager
+    async def open_gateways(n: int) -> AsyncIterator[list[InboundQueue]]:
+        databases: list[PostgresDatabase] = []
+        queues: list[InboundQueue] = []
+        if request.param == "sqlite":
+            queues = [SQLiteInboundQueue(tmp_path / "q.sqlite3") for _ in range(n)]
+        else:
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            url = server.create_database()
+            databases = [PostgresDatabase(url) for _ in range(n)]  # one pool per gateway process
+            queues = [PostgresInboundQueue(db) for db in databases]
+        try:
+            for q in queues:
+                await q.open()
+            yield queues
+        finally:
+            for q in queues:
+                await q.close()
+            for db in databases:
+                await db.close()
+
+    return open_gateways
 
 
 def _msg(thread: str, n: int) -> ChatMessage:
@@ -16,16 +55,8 @@ def _msg(thread: str, n: int) -> ChatMessage:
     )
 
 
-async def _two_gateways(path: Path) -> tuple[SQLiteInboundQueue, SQLiteInboundQueue]:
-    a, b = SQLiteInboundQueue(path), SQLiteInboundQueue(path)
-    await a.open()
-    await b.open()
-    return a, b
-
-
-async def test_dedupe_and_order_per_session(tmp_path: Path):
-    a, b = await _two_gateways(tmp_path / "q.sqlite3")
-    try:
+async def test_dedupe_and_order_per_session(gateways: Gateways):
+    async with gateways(2) as (a, b):
         assert (await a.enqueue(_msg("t1", 1), "A", 30))[0] is Enqueued.HEAD
         assert (await a.enqueue(_msg("t1", 2), "A", 30))[0] is Enqueued.BEHIND
         assert (await b.enqueue(_msg("t1", 2), "B", 30))[0] is Enqueued.ALREADY_QUEUED  # a platform retry
@@ -42,14 +73,10 @@ async def test_dedupe_and_order_per_session(tmp_path: Path):
         for entry in await a.claim("A", 10, 0.01):  # nothing: t1-1 is still A's own inline lease
             seqs[entry.message.message_id] = entry.seq
         assert seqs == {}
-    finally:
-        await a.close()
-        await b.close()
 
 
-async def test_a_dead_gateways_lease_runs_out_and_another_takes_over(tmp_path: Path):
-    a, b = await _two_gateways(tmp_path / "q.sqlite3")
-    try:
+async def test_a_dead_gateways_lease_runs_out_and_another_takes_over(gateways: Gateways):
+    async with gateways(2) as (a, b):
         head = await a.enqueue(_msg("t1", 1), "A", 0.3)  # A then "dies" with the lease
         await a.enqueue(_msg("t1", 2), "A", 0.3)
         assert await b.claim("B", 10, 30) == []
@@ -61,19 +88,24 @@ async def test_a_dead_gateways_lease_runs_out_and_another_takes_over(tmp_path: P
         assert second.message.message_id == "t1-2"
         await a.retry_later(second.seq, "A", 0, "stale owner")  # not A's any more: no effect
         assert await a.claim("A", 10, 30) == []
-    finally:
-        await a.close()
-        await b.close()
 
 
-async def test_catching_up_is_said_once_per_outage(tmp_path: Path):
-    q = SQLiteInboundQueue(tmp_path / "q.sqlite3")
-    await q.open()
-    try:
+async def test_catching_up_is_said_once_per_outage(gateways: Gateways):
+    async with gateways(1) as (q,):
         _, seq, _ = await q.enqueue(_msg("t1", 1), "A", 30)
         assert await q.first_notice("webchat:general:t1") is True
         assert await q.first_notice("webchat:general:t1") is False
         await q.done(seq)  # the thread's queue is empty: that outage is over
         assert await q.first_notice("webchat:general:t1") is True
-    finally:
-        await q.close()
+
+
+async def test_gateways_draining_at_once_never_take_the_same_entry(gateways: Gateways):
+    """Four gateways claim concurrently: each session's head goes to exactly one of them."""
+    async with gateways(4) as queues:
+        for n in range(40):
+            _, seq, _ = await queues[0].enqueue(_msg(f"t{n}", 1), "seed", 30)
+            await queues[0].retry_later(seq, "seed", 0, "Temporal unreachable")  # due, unleased
+            await queues[0].enqueue(_msg(f"t{n}", 2), "seed", 30)  # behind: never handed out yet
+        claims = await asyncio.gather(*(q.claim(f"G{i}", 40, 30) for i, q in enumerate(queues)))
+        taken = [e.message.message_id for entries in claims for e in entries]
+        assert sorted(taken) == sorted(f"t{n}-1" for n in range(40))  # each head once, no second message

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from bots.config import Settings
-from workflows.approval import ApprovalRecord
-from workflows.contracts import Actor, ConversationKey
+from adapters.slack.blocks import message_links as slack_message_links
 from adapters.slack.blocks import render as slack_render
 from adapters.teams.cards import render_activity
-from workflows.contracts import Reply, conversation_link as link_token, plain_links, user_mention
-from workflows.incident_card import announcement, card, channel_name, conversation_link, duration_text, postmortem_reply, short_title, summary_text
-from workflows.incident_models import DecisionRecord, IncidentOptions, IncidentState, TimelineEntry
-from workflows.incident_routing import parse_incident_command
-from workflows.postmortem import render_postmortem
+from bots.config import Settings
+from workflows.approval import ApprovalRecord
+from workflows.contracts import Actor, ConversationKey, Reply, plain_links, user_mention
+from workflows.contracts import conversation_link as link_token
+from workflows.incident.incident_card import (
+    announcement,
+    card,
+    channel_name,
+    conversation_link,
+    duration_text,
+    postmortem_reply,
+    short_title,
+    summary_text,
+)
+from workflows.incident.incident_models import DecisionRecord, IncidentOptions, IncidentState, TimelineEntry
+from workflows.incident.incident_routing import parse_incident_command
+from workflows.incident.postmortem import render_postmortem
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
-T0 = datetime(2026, 11, 26, 1, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
 
 
 def test_channel_name_is_dated_slugged_and_valid_for_slack():
@@ -53,7 +63,7 @@ def test_incident_commands_parse_into_card_actions():
 
 def test_options_from_settings_and_validation():
     settings = Settings(incident_responders="U1, U2 S-oncall", incident_update_interval=60, incident_approval_timeout=30)
-    options = IncidentOptions.model_validate(settings.session_config().child_args["IncidentWorkflow"])
+    options = IncidentOptions.model_validate(settings.child_args()["IncidentWorkflow"])
     assert options.responders == ["U1", "U2", "S-oncall"]
     assert options.update_interval_seconds == 60 and options.approval_timeout_seconds == 30
     assert IncidentOptions.model_validate({"responders": "a,b", "documents": []}).responders == ["a", "b"]
@@ -115,6 +125,14 @@ def test_links_render_per_platform_with_a_plain_fallback():
     assert plain_links(text) == "in #inc-a by @Ann <now>"
     [message] = slack_render(Reply(text=text))
     assert message.text == "in <#C42> by <@U7> &lt;now&gt;" and message.blocks[0]["text"]["text"] == message.text
+    # A message (a key with a thread) links to its permalink when the platform found one, else to its channel.
+    approval = ConversationKey(platform="slack", workspace="T1", channel="C42", thread="1700000000.000100")
+    reply = Reply(text=f"approve it on {link_token(approval, 'the approval message')}")
+    assert slack_message_links(reply) == [approval]
+    url = "https://test.slack.com/archives/C42/p1700000000000100"
+    [message] = slack_render(reply, {("C42", "1700000000.000100"): url})
+    assert message.text == f"approve it on <{url}|the approval message>"
+    assert slack_render(reply)[0].text == "approve it on <#C42>"
     # A web chat id is no Slack user: it stays a name.
     [message] = slack_render(Reply(text=user_mention(Actor(id="web-1f2e", name="Cy"))))
     assert message.text == "@Cy"

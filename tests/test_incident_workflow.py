@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.worker import Replayer
 
 from adapters.base import PlatformError
 from adapters.webchat.platform import WebChatPlatform
+from bots.dispatch import Dispatcher
 from tests.support.helpers import eventually
 from tests.support.incident_chat import Incident, buttons, declare, fields
 from tests.support.stack import running_stack
-from bots.dispatch import Dispatcher
-from workflows.contracts import ActionEvent, Actor, ChildWorkflowInput, ConversationKey, TriggerRequest, plain_links
+from workflows.chat_session import ChatSessionWorkflow
+from workflows.contracts import (
+    ActionEvent,
+    Actor,
+    ChildWorkflowInput,
+    ConversationKey,
+    TriggerRequest,
+    plain_links,
+)
 from workflows.incident import IncidentWorkflow
 from workflows.worker import WORKFLOWS
 
@@ -28,12 +36,12 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         inc = await declare(stack, DECLARATION)
         card = await inc.card()
         state = await inc.state()
-        today = datetime.now(timezone.utc).strftime("%Y%m%d")
+        today = datetime.now(UTC).strftime("%Y%m%d")
         assert state.conversation_name == f"inc-{today}-payments-are-down" and state.title == "Payments are down"
         assert card["channel"] == state.conversation.channel == state.conversation_name
         assert state.responders == ["bob", "carol"] and state.commander.id == "alice" and state.severity == "SEV1"
-        assert buttons(card) == [["Take command", "Change severity", "Post update", "Resolve"]]
-        assert fields(card)["Status"] == "investigating" and fields(card)["Commander"] == "alice"
+        assert buttons(card) == [["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]]
+        assert fields(card)["Status"] == "investigating" and plain_links(fields(card)["Commander"]) == "@alice"
         assert {"Severity", "Started", "Duration", "Last update"} <= set(fields(card))
         origin = await eventually(inc.origin_texts, lambda t: any(state.conversation_name in x for x in t), what="link")
         assert any(f"#{state.conversation_name}" in plain_links(t) for t in origin)
@@ -49,7 +57,7 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         # A responder takes command; the card is updated in place.
         assert (await inc.click("incident.take_command", "bob"))["ephemeral"] is None
         card = await inc.card()
-        assert fields(card)["Commander"] == "bob"
+        assert plain_links(fields(card)["Commander"]) == "@bob"
         # The reporter is no longer in command and not a responder: refused.
         assert "not authorized" in (await inc.click("incident.severity", "alice"))["ephemeral"]
 
@@ -116,7 +124,7 @@ async def test_reminder_after_update_interval_without_updates(client, tmp_path):
         assert "no update on incident \"Search is slow\" for 1s" in reminder and "alice" in reminder
         # Reminders go to the incident conversation only, not to the origin thread.
         assert not any(t.startswith("Reminder:") for t in await inc.origin_texts())
-        await client.get_workflow_handle(inc.workflow_id).execute_update("system_resolve", "test over")
+        await client.get_workflow_handle(inc.workflow_id).execute_update(IncidentWorkflow.system_resolve, "test over")
         assert (await inc.result()).status == "resolved"
 
 
@@ -234,7 +242,7 @@ async def test_alert_started_incident_keeps_the_child_input_contract(stack):
     inc = Incident(stack, "", "", "alert:fp-1234")
     state = await inc.wait_state(lambda s: s.card is not None, "the card")
     assert state.commander is None and state.severity == "SEV2"
-    assert fields(await inc.card())["Commander"] == "unassigned"
+    assert plain_links(fields(await inc.card())["Commander"]) == "unassigned"
     # Nobody is in charge and no responders are configured: anyone may take command, then only they act.
     assert (await inc.click("incident.take_command", "erin"))["ephemeral"] is None
     assert "not authorized" in (await inc.click("incident.resolve", "frank"))["ephemeral"]
@@ -272,12 +280,12 @@ async def test_explicit_declaration_guesses_severity_and_is_not_duplicated(stack
     first = await stack.say("hello")
     await stack.wait_bot_messages(first["thread"], 1)
     handle = stack.client.get_workflow_handle(first["session_id"])
-    await handle.signal("trigger_workflow", TriggerRequest(workflow_type="IncidentWorkflow", title="checkout is down"))
+    await handle.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="IncidentWorkflow", title="checkout is down"))
     await eventually(lambda: stack.state(first["session_id"]), lambda s: bool(s["triggered_workflows"]), what="the child")
     inc = Incident(stack, first["session_id"], first["thread"], f"{first['session_id']}/incident/1")
     state = await inc.wait_state(lambda s: s.card is not None, "the card")
     assert state.severity == "SEV1"
-    await handle.signal("trigger_workflow", TriggerRequest(workflow_type="IncidentWorkflow", title="checkout still down"))
+    await handle.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="IncidentWorkflow", title="checkout still down"))
     await eventually(inc.origin_texts, lambda t: any("already running" in x for x in t), what="pointer")
     assert len((await stack.state(first["session_id"]))["triggered_workflows"]) == 1
     await stack.client.get_workflow_handle(inc.workflow_id).execute_update(IncidentWorkflow.system_resolve, "test over")

@@ -103,7 +103,7 @@ def _expand(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return out
 
 
-@pytest.mark.parametrize("command,env,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("command", "env", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_misconfiguration_is_one_line(tmp_path: Path, command: str, env: dict[str, str], expected: list[str]):
     result = run(tmp_path, [command], _expand(env, tmp_path))
     assert_one_line(result, *expected)

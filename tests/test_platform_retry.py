@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adapters.base import PlatformError, retry_after
 from workflows.activities.late_note import delay_since, with_late_note
 from workflows.activities.platform import _as_temporal
 from workflows.contracts import Reply, TextBlock
 from workflows.delivery import delivery_retry
+from workflows.platform_traits import LEGACY_TRAITS
 
 
 def test_backoff_is_capped_at_a_minute_or_a_tenth_of_a_short_window():
@@ -32,11 +33,12 @@ def test_retry_after_becomes_the_next_attempts_delay():
 
 def test_a_late_reply_says_so_once_in_its_text_and_its_blocks():
     reply = Reply(text="Hello", blocks=[TextBlock(text="Hello")])
-    assert with_late_note(reply, "slack", 5) == reply
-    assert with_late_note(reply, "webchat", 600) == reply
-    late = with_late_note(reply, "slack", 7 * 60)
+    assert with_late_note(reply, LEGACY_TRAITS["slack"], 5) == reply
+    assert with_late_note(reply, LEGACY_TRAITS["webchat"], 600) == reply
+    late = with_late_note(reply, LEGACY_TRAITS["slack"], 7 * 60)
     assert late.text == "Hello\n_(delayed: Slack was unreachable for 7 min)_"
     assert late.blocks[-1] == TextBlock(text="_(delayed: Slack was unreachable for 7 min)_", style="context")
-    assert with_late_note(Reply(text="Hi"), "teams", 42).text.endswith("_(delayed: Teams was unreachable for 42 s)_")
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    teams_late = with_late_note(Reply(text="Hi"), LEGACY_TRAITS["teams"], 42)
+    assert teams_late.text.endswith("_(delayed: Teams was unreachable for 42 s)_")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert delay_since(now - timedelta(minutes=3), now) == 180

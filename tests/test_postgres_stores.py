@@ -14,10 +14,10 @@ from adapters.storage import StoreUnavailable
 from adapters.storage.backends import Storage
 from adapters.storage.postgres import PostgresDatabase, migrations
 from adapters.storage.uploads import S3UploadFiles, UploadMissing
+from adapters.webchat.upload_fetcher import WebChatUploadFetcher
 from bots.config import Settings
 from tests.support.services import aws_env, moto_s3  # noqa: F401  (fixtures)
 from workflows.activities.fetchers import FetchError
-from workflows.activities.fetchers.webchat import WebChatUploadFetcher
 from workflows.contracts import FileRef
 
 BOUND = 30.0
@@ -173,7 +173,7 @@ async def test_the_whole_stack_on_postgresql_and_a_bucket(client, tmp_path: Path
         sent = resp.json()
         keys = [o["Key"] for o in boto3.client("s3", endpoint_url=aws_env).list_objects_v2(Bucket="uploads")["Contents"]]
         assert keys == [f"webchat/{sent['message_id']}/report.md"]
-        [file] = [m for m in await stack.store.messages("general", sent["thread"]) if m["id"] == sent["message_id"]][0]["files"]
+        [file] = next(m for m in await stack.store.messages("general", sent["thread"]) if m["id"] == sent["message_id"])["files"]
         served = await stack.http.get(file["url"])
         assert served.status_code == 200 and served.content == REPORT_TEXT.encode()
         assert served.headers["content-disposition"].startswith("attachment")

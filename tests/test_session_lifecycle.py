@@ -107,8 +107,8 @@ async def test_trigger_workflow_signal_starts_named_child(stack):
     handle = stack.client.get_workflow_handle(first["session_id"])
     from workflows.contracts import TriggerRequest
 
-    await handle.signal("trigger_workflow", TriggerRequest(workflow_type="IncidentWorkflow", title="db failover"))
-    await handle.signal("trigger_workflow", TriggerRequest(workflow_type="NoSuchWorkflow"))
+    await handle.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="IncidentWorkflow", title="db failover"))
+    await handle.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="NoSuchWorkflow"))
     bot = await stack.wait_bot_messages(first["thread"], 4)
     texts = [m["text"] for m in bot]
     assert any("db failover" in t for t in texts)

@@ -7,8 +7,9 @@ Slack posted log while the worker set the same file up.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

@@ -22,7 +22,7 @@ def _slow(llm) -> None:
 
 
 async def test_slow_model_reply_streams_into_one_message_with_the_full_text(client, tmp_path):
-    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url) as stack:
+    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack:
         _slow(llm)
         http = await stack.user("alice")
         sent = await stack.say("tell me everything")
@@ -40,7 +40,7 @@ async def test_slow_model_reply_streams_into_one_message_with_the_full_text(clie
         # Exactly one bot message in the store, final, with the full text.
         bots = await stack.bot_messages(sent["thread"], streaming=True)
         assert [(m["text"], is_streaming(m)) for m in bots] == [(ANSWER, False)]
-        assert llm.requests[-1]["body"]["stream"] is True
+        assert llm.requests[-1]["body"]["stream"] is True and not llm.tool_requests  # THREADWORK_LLM_TOOLS=false
 
         # The workflow recorded the final text only: no chunk travelled through its history.
         history = await stack.client.get_workflow_handle(sent["session_id"]).fetch_history()
@@ -66,7 +66,7 @@ async def test_builtin_responder_streams_too(client, tmp_path):
 
 
 async def test_stop_ends_the_turn_in_the_workflow_and_the_next_message_is_answered(client, tmp_path):
-    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url) as stack:
+    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack:
         _slow(llm)
         llm.chunk_delay = 0.25  # 5 s in all: Stop lands mid-answer
         sent = await stack.say("tell me everything")

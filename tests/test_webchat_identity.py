@@ -225,7 +225,7 @@ async def test_cli_prints_a_one_time_link_the_gateway_redeems(client, tmp_path):
 # ---- cross-site requests --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("headers, reason", [
+@pytest.mark.parametrize(("headers", "reason"), [
     ({"Origin": "http://evil.example"}, "Origin 'http://evil.example' is not this server"),
     ({"Origin": "null"}, "Origin 'null' is not this server"),
     ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site: cross-site"),

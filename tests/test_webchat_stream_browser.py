@@ -43,7 +43,7 @@ def keep_for_docs(shot: Path) -> None:
 async def test_reply_streams_in_the_page_and_stop_ends_it(browser: Browser, client, tmp_path: Path):
     async with (
         fake_openai() as llm,
-        running_stack(client, tmp_path, webchat_auth="open", llm_base_url=llm.base_url) as stack,
+        running_stack(client, tmp_path, webchat_auth="open", llm_base_url=llm.base_url, llm_tools=False) as stack,
         open_page(browser, stack, width=1100, height=640) as page,
     ):
         llm.answer, llm.stream_chunks, llm.chunk_delay = ANSWER, CHUNKS, 0.15

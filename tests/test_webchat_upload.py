@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from adapters.webchat.upload_fetcher import WebChatUploadFetcher
 from tests.support.documents import REPORT_TEXT
 from tests.support.stack import Stack, running_stack
 from workflows.activities.fetchers import FetchError
-from workflows.activities.fetchers.webchat import WebChatUploadFetcher
 from workflows.contracts import FileRef
 
 

@@ -17,8 +17,8 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest
@@ -229,7 +229,7 @@ async def test_deploy_cli_errors_are_one_line(client, tmp_path):
             sys.executable, "-m", "bots.cli", *args, cwd=REPO, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+        _out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
         lines = err.decode().strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1 and expected in lines[0], err.decode()
 

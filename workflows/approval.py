@@ -26,9 +26,9 @@ step for hosts that must keep serving other updates while a question is pending.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         MessageRef,
         Reply,
         TextBlock,
+        user_mention,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster
 
@@ -71,6 +72,9 @@ class ApprovalRequest(BaseModel):
     escalate_to: list[str] = Field(default_factory=list)
     #: After escalating, wait this much longer, then expire; None waits until decided or cancelled.
     escalation_timeout_seconds: float | None = None
+    #: Button labels (a confirmation of the model's tool call says "Cancel").
+    approve_label: str = "Approve"
+    reject_label: str = "Reject"
 
 
 class ApprovalRecord(BaseModel):
@@ -111,14 +115,14 @@ def question_reply(req: ApprovalRequest, record: ApprovalRecord, workflow_id: st
     blocks: list[Any] = [
         TextBlock(text="Approval needed", style="heading"),
         TextBlock(text=req.question),
-        FieldsBlock(fields=[("Requested by", _who(req.requested_by)), ("Status", status)]),
+        FieldsBlock(fields=[("Requested by", user_mention(req.requested_by)), ("Status", status)]),
     ]
     if record.outcome == "pending":
         blocks.append(
             ButtonsBlock(
                 buttons=[
-                    Button(label="Approve", action_id=APPROVE, value=req.approval_id, workflow_id=workflow_id, style="primary"),
-                    Button(label="Reject", action_id=REJECT, value=req.approval_id, workflow_id=workflow_id, style="danger"),
+                    Button(label=req.approve_label, action_id=APPROVE, value=req.approval_id, workflow_id=workflow_id, style="primary"),
+                    Button(label=req.reject_label, action_id=REJECT, value=req.approval_id, workflow_id=workflow_id, style="danger"),
                 ]
             )
         )
@@ -185,7 +189,7 @@ class ApprovalStep:
         try:
             await workflow.wait_condition(decided, timeout=timedelta(seconds=req.timeout_seconds))
             return record
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         if record.outcome != "pending":
             await workflow.wait_condition(decided)
@@ -202,7 +206,7 @@ class ApprovalStep:
         try:
             timeout = None if req.escalation_timeout_seconds is None else timedelta(seconds=req.escalation_timeout_seconds)
             await workflow.wait_condition(decided, timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._finish(req, record, "expired", None)
         return record
 
@@ -236,7 +240,7 @@ class ApprovalStep:
         if not self.may_decide(event.value, event.actor):
             record.refusals.append((event.actor.id, workflow.now()))
             return ActionResult(ephemeral="You are not authorized to decide this approval; nothing changed.")
-        outcome = "approved" if event.action_id == APPROVE else "rejected"
+        outcome: Outcome = "approved" if event.action_id == APPROVE else "rejected"
         await self._finish(self._requests[event.value], record, outcome, event.actor)
         return ActionResult(update=question_reply(self._requests[event.value], record, workflow.info().workflow_id))
 

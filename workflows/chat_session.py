@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -22,17 +23,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.activities.streaming_turn import StreamTurnRequest
     from workflows.activities.turn import TurnActivities, TurnRequest, TurnResult
-    from workflows.children import child_kind, resolve_child
+    from workflows.children import ChildCatalog, load_hooks_class
+    from workflows.childspec import SessionHooks
     from workflows.contracts import (
         MAX_MESSAGE_CHARS,
+        UNDELIVERED_KEPT,
         ActionEvent,
         ActionResult,
         Actor,
         ChatMessage,
+        ChildEntry,
         ChildStatus,
         ChildWorkflowInput,
         HistoryEntry,
-        MessageReceipt,
         Participant,
         Reply,
         SessionInput,
@@ -40,14 +43,14 @@ with workflow.unsafe.imports_passed_through():
         SessionSummary,
         TriggeredWorkflow,
         TriggerRequest,
-        UNDELIVERED_KEPT,
         WorkflowStart,
         plain_links,
     )
-    from workflows.delivery import DELIVERY_FAILURES, LOCAL_PLATFORMS, Poster
+    from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.feedback import FEEDBACK_ACTION, record_feedback
-    from workflows.incident_routing import IncidentRouter
     from workflows.stream_contracts import Redelivery, StopRequest, StopResult
+    from workflows.tools.loop import SessionTools
+    from workflows.tools.runner import SessionAccess
     from workflows.turn_runner import STREAMED_TURN_PATCH, TURN_ATTEMPTS, TurnRunner
 
 REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -76,8 +79,19 @@ class ChatSessionWorkflow:
             self.state = inp.state
         self._recent = set(self.state.recent_message_ids)
         self._lock = asyncio.Lock()
-        self._poster = Poster(self.config.platform_retry_window_seconds)
-        self._incidents = IncidentRouter(self._poster)
+        self._poster = Poster(self.config.platform_retry_window_seconds, self.config.platforms)
+        # The children this session may start travel in its input (never the worker's registry).
+        self.children = ChildCatalog(self.config)
+        self._hooks: dict[str, SessionHooks] = {
+            e.workflow_type: load_hooks_class(e.hooks)(self._poster, e) for e in self.children.entries if e.hooks
+        }
+        self._child_handles: dict[str, Any] = {}  # started this run: a tool may wait for a result
+        # The model's tools (workflows/tools/): only with a language model (config.tools).
+        self._tools = SessionTools(self.config.tools, SessionAccess(
+            state=self.state, poster=self._poster, lock=self._lock, child_hooks=self._hooks,
+            start_child=self._start_child, child_handles=self._child_handles, post=self._post,
+            summary=self._summary, append=self._append,
+        ))
         self._turns = TurnRunner()
         self._turns_this_run = 0
         self._end_reason: str | None = None
@@ -93,26 +107,34 @@ class ChatSessionWorkflow:
             idle_left = self.config.idle_timeout_seconds - (workflow.now() - self._last_activity).total_seconds()
             try:
                 await workflow.wait_condition(
-                    lambda: self._end_reason is not None
-                    or self._should_continue_as_new()
-                    or self._new_build_is_current()
-                    or self._activity_seq != seq,
+                    lambda: (
+                        self._end_reason is not None
+                        or self._should_continue_as_new()
+                        or self._new_build_is_current()
+                        or self._activity_seq != seq  # noqa: B023 - awaited within this iteration
+                    ),
                     timeout=timedelta(seconds=max(idle_left, 0.001)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if self._lock.locked() or not workflow.all_handlers_finished():
                     continue
                 self._end_reason = "idle"
             if self._end_reason is not None:
                 break
             if self._should_continue_as_new() or self._new_build_is_current():
-                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() and not self._lock.locked() and self._tools.settled()
+                )
                 if self._end_reason is None:
                     self._continue_as_new()
         # Ending: refuse new messages (the gateway retries them into a fresh run), finish
         # what is in flight, then say goodbye once.
         self.state.is_active = False
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+        self._tools.cancel_pending("the conversation ended")
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._lock.locked() and self._tools.settled()
+        )
+        await self._tools.close_cancelled()
         await self._post(goodbye_reply(self._end_reason, self.config.idle_timeout_seconds))
         return self.state
 
@@ -145,20 +167,24 @@ class ChatSessionWorkflow:
 
     # ---- messages ------------------------------------------------------------
 
+    def spec_for(self, name: str) -> ChildEntry | None:
+        """The child this session may start under a workflow type or short name (from its own input)."""
+        return self.children.spec_for(name)
+
     @workflow.update
-    async def receive_message(self, msg: ChatMessage) -> MessageReceipt:
+    async def receive_message(self, msg: ChatMessage) -> None:
+        """Answered once the turn is done; what it said reaches the user through the platform."""
         self._remember(msg.message_id)
         self._touch()
         async with self._lock:
             # Not try/finally: when a worker drops a suspended handler, closing it must not
             # call into the workflow (GeneratorExit is not an Exception).
             try:
-                receipt = await self._handle_message(msg)
+                await self._handle_message(msg)
             except Exception:
                 self._touch()
                 raise
             self._touch()
-            return receipt
 
     @receive_message.validator
     def validate_message(self, msg: ChatMessage) -> None:
@@ -190,14 +216,14 @@ class ChatSessionWorkflow:
                 self._recent.discard(old)
             del self.state.recent_message_ids[:overflow]
 
-    async def _handle_message(self, msg: ChatMessage) -> MessageReceipt:
+    async def _handle_message(self, msg: ChatMessage) -> None:
         participant = self._participant(msg.actor)
         if msg.reply_context is not None:
             self.state.reply_context = msg.reply_context
         if msg.actor.is_guest and participant.message_count >= self.config.guest_message_limit:
             reply = guest_limit_reply(self.config.guest_message_limit, self.config.upgrade_hint)
             await self._post(reply)
-            return self._receipt(counted=False, reply=reply)
+            return
 
         participant.message_count += 1
         self.state.message_count += 1
@@ -207,27 +233,34 @@ class ChatSessionWorkflow:
 
         if command_of(msg.text) == "end":
             self._end_reason = "command"
-            return self._receipt(counted=True)
+            return
 
-        handled, reply = await self._incidents.command(msg, self.state)
-        if handled:
-            if reply is not None:
-                await self._post(reply)
-                self._append("assistant", "threadwork", plain_links(reply.text))  # history (and the LLM) get plain text
-            return self._receipt(counted=True, reply=reply)
-        return await self._answer(msg)
+        for hooks in self._hooks.values():
+            handled, answer = await hooks.command(msg, self.state)
+            if handled:
+                if answer is not None:
+                    await self._post(answer)
+                    # History (and the LLM) get plain text.
+                    self._append("assistant", "threadwork", plain_links(answer.text))
+                return
+        await self._answer(msg)
 
-    async def _answer(self, msg: ChatMessage) -> MessageReceipt:
-        """One activity matches triggers and writes (and streams, or for the web chat posts) the reply."""
-        if workflow.patched(STREAMED_TURN_PATCH):
+    async def _answer(self, msg: ChatMessage) -> None:
+        """One activity matches triggers and writes the reply: streamed (or, for the web chat before
+        STREAMED_TURN_PATCH, posted) by the activity; with the model's tools, the tool loop answers."""
+        streamed = not self._tools.active and workflow.patched(STREAMED_TURN_PATCH)
+        if streamed:
             turn = await self._streamed_turn(msg)
         else:
             turn = await self._local_turn(msg)
+        if turn.decision is None and turn.reply is None:
+            # No rule matched: the model answers, with tools the workflow runs (workflows/tools/).
+            turn.reply = await self._tools.converse(msg, self._summary())
         started = None
         said: list[Reply] = []
         if turn.decision is not None:
-            # A second declaration where an incident is already running points to it instead.
-            turn.reply = await self._incidents.already_running(turn.decision, self.state)
+            # E.g. a second declaration where an incident is already running points to it instead.
+            turn.reply = await self._already_running(turn.decision)
             if turn.reply is None:
 
                 async def say_started(child: TriggeredWorkflow) -> None:
@@ -237,17 +270,16 @@ class ChatSessionWorkflow:
                 started = await self._start_child(turn.decision, msg.actor, msg.message_id, say_started)
                 turn.reply = said[0] if said else await self._generate_reply(msg, started)
         assert turn.reply is not None
-        stop = self._turns.stopped_by if turn.decision is None else None
-        if self._turns.refusal is not None and turn.decision is None:
+        stop = self._turns.stopped_by if streamed and turn.decision is None else None
+        if streamed and self._turns.refusal is not None and turn.decision is None:
             # The platform refused the streamed reply for good (the channel is gone): recorded, not retried.
             self._record_undelivered(ApplicationError(self._turns.refusal, type="PlatformError"), turn.reply)
         elif turn.posted is None and not said and stop is None:
-            await self._post(turn.reply, self._turns.redelivery if turn.decision is None else None)
+            await self._post(turn.reply, self._turns.redelivery if streamed and turn.decision is None else None)
         self._append("assistant", "threadwork", turn.reply.text)
         if stop is not None:
             who = stop.actor.name or stop.actor.id
             self._append("system", who, f"{who} stopped the reply after {len(turn.reply.text)} characters")
-        return self._receipt(counted=True, reply=turn.reply, started=started)
 
     async def _streamed_turn(self, msg: ChatMessage) -> TurnResult:
         """The turn as a streamed normal activity: tokens go to the platform, only the final text comes back.
@@ -273,9 +305,10 @@ class ChatSessionWorkflow:
         return TurnResult(reply=result.turn.reply, posted=result.turn.posted)
 
     async def _local_turn(self, msg: ChatMessage) -> TurnResult:
-        """Before STREAMED_TURN_PATCH: one local activity (the web chat's post folded in)."""
+        """Before STREAMED_TURN_PATCH, and with the model's tools: one local activity (the web chat's post
+        folded in); with tools it leaves the reply to the model (``model_decides``)."""
         post = None
-        if self.state.key.platform in LOCAL_PLATFORMS:
+        if self._poster.is_local(self.state.key.platform):
             post = PostRequest(
                 key=self.state.key,
                 reply=Reply(text=""),
@@ -286,7 +319,7 @@ class ChatSessionWorkflow:
         try:
             return await workflow.execute_local_activity_method(
                 TurnActivities.take_turn,
-                TurnRequest(reply=request, files=msg.files, post=post),
+                TurnRequest(reply=request, files=msg.files, post=post, model_decides=self._tools.active),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=REPLY_RETRY,
             )
@@ -303,18 +336,9 @@ class ChatSessionWorkflow:
         participant.is_guest = actor.is_guest
         return participant
 
-    def _append(self, role: str, actor: str, text: str) -> None:
+    def _append(self, role: Literal["user", "assistant", "system"], actor: str, text: str) -> None:
         self.state.history.append(HistoryEntry(role=role, actor=actor, text=text, ts=workflow.now()))
         del self.state.history[: -self.config.history_limit]
-
-    def _receipt(self, counted: bool, reply: Reply | None = None, started: TriggeredWorkflow | None = None) -> MessageReceipt:
-        return MessageReceipt(
-            session_id=self.state.session_id,
-            message_count=self.state.message_count,
-            counted=counted,
-            reply=reply,
-            started_workflow=started.workflow_id if started else None,
-        )
 
     def _summary(self) -> SessionSummary:
         return SessionSummary(
@@ -367,7 +391,7 @@ class ChatSessionWorkflow:
         say_started: Callable[[TriggeredWorkflow], Awaitable[None]] | None = None,
     ) -> TriggeredWorkflow:
         """Start a child; ``say_started`` (posting "I've started …") runs before it starts (STARTED_FIRST_PATCH)."""
-        kind = child_kind(decision.workflow_type)
+        kind = self.children.kind(decision.workflow_type)
         n = 1 + sum(1 for w in self.state.triggered_workflows if w.workflow_type == decision.workflow_type)
         workflow_id = f"{self.state.session_id}/{kind}/{n}"
         child_input = ChildWorkflowInput(
@@ -378,19 +402,21 @@ class ChatSessionWorkflow:
             requested_by=actor,
             origin_message_id=origin_message_id,
             origin_context=self.state.reply_context,
-            args={**self.config.child_args.get(decision.workflow_type, {}), **decision.args},
+            args={**self.children.args(decision.workflow_type), **decision.args},
             platform_retry_window_seconds=self.config.platform_retry_window_seconds,
+            platforms=self.config.platforms,
         )
         started = TriggeredWorkflow(
             workflow_id=workflow_id,
             workflow_type=decision.workflow_type,
             started_at=workflow.now(),
             title=decision.title,
+            display_name=self.children.display_name(decision.workflow_type),
         )
         if say_started is not None and workflow.patched(STARTED_FIRST_PATCH):
             await say_started(started)
         try:
-            await workflow.start_child_workflow(
+            self._child_handles[workflow_id] = await workflow.start_child_workflow(
                 decision.workflow_type,
                 child_input,
                 id=workflow_id,
@@ -405,12 +431,13 @@ class ChatSessionWorkflow:
     async def trigger_workflow(self, req: TriggerRequest) -> None:
         self._touch()
         async with self._lock:
-            workflow_type = resolve_child(req.workflow_type)  # a type name or a registered short name
-            if workflow_type is None:
+            entry = self.spec_for(req.workflow_type)  # a type name or a short name
+            if entry is None:
                 await self._post(Reply(text=f"I don't know a workflow called {req.workflow_type!r}."))
                 return
-            decision = WorkflowStart(workflow_type=workflow_type, title=req.title or req.workflow_type, args=req.args)
-            pointer = await self._incidents.already_running(decision, self.state)
+            title = req.title or req.workflow_type
+            decision = WorkflowStart(workflow_type=entry.workflow_type, title=title, args=req.args)
+            pointer = await self._already_running(decision)
             if pointer is not None:
                 await self._post(pointer)
                 return
@@ -420,10 +447,17 @@ class ChatSessionWorkflow:
                 said.append(True)
                 await self._post(builtin_reply("", self._summary(), child))
 
-            started = await self._start_child(await self._incidents.with_severity(decision), req.actor, req.request_id, say_started)
+            hooks = self._hooks.get(decision.workflow_type)
+            prepared = await hooks.prepare(decision) if hooks is not None else decision
+            started = await self._start_child(prepared, req.actor, req.request_id, say_started)
             if not said:
                 await self._post(builtin_reply("", self._summary(), started))
         self._touch()
+
+    async def _already_running(self, decision: WorkflowStart) -> Reply | None:
+        """The child type's own answer instead of a start (its hooks), or None."""
+        hooks = self._hooks.get(decision.workflow_type)
+        return await hooks.already_running(decision, self.state) if hooks is not None else None
 
     @workflow.signal
     def child_status(self, status: ChildStatus) -> None:
@@ -441,6 +475,8 @@ class ChatSessionWorkflow:
     @workflow.update
     async def handle_action(self, event: ActionEvent) -> ActionResult:
         self._touch()
+        if self._tools.owns(event.action_id):
+            return await self._tools.handle_action(event)  # Approve/Cancel of a model's proposal
         if event.action_id == FEEDBACK_ACTION:  # a rating: no need to wait for a running turn
             return record_feedback(self.state, event, workflow.now())
         async with self._lock:

@@ -7,12 +7,18 @@ Everything here is plain data (pydantic) so it travels through Temporal with
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-Platform = Literal["webchat", "slack", "teams"]
+from workflows import session_ids
+from workflows.platform_traits import PlatformTraits
+from workflows.tools.models import ToolCallRecord, ToolsConfig
+
+#: A platform's name, as its adapter registers it (workflows/session_ids.py); ids start with it.
+Platform = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 #: Longest message text accepted anywhere (adapters answer 400 / refuse beyond it).
 MAX_MESSAGE_CHARS = 40_000
@@ -31,33 +37,14 @@ class ConversationKey(BaseModel):
     thread: str | None = None
 
     def session_id(self) -> str:
-        """The workflow id of this conversation's ChatSessionWorkflow.
-
-        webchat:{channel}:{thread}, slack:{team}:{channel}:{thread_ts},
-        teams:{tenant}:{conversation_id}.
-        """
-        if self.platform == "webchat":
-            return f"webchat:{self.channel}:{self.thread or 'main'}"
-        if self.platform == "slack":
-            return f"slack:{self.workspace}:{self.channel}:{self.thread or 'dm'}"
-        return f"teams:{self.workspace}:{self.channel}"
+        """The workflow id of this conversation's ChatSessionWorkflow, by the codec its adapter registered
+        (workflows/session_ids.py); an unregistered platform raises UnknownPlatform."""
+        return session_ids.session_id(self)
 
     @classmethod
     def from_session_id(cls, session_id: str) -> ConversationKey:
-        """Inverse of session_id(); raises ValueError for an unknown shape."""
-        parts = session_id.split(":")
-        if parts[0] == "webchat" and len(parts) == 3:
-            return cls(platform="webchat", channel=parts[1], thread=parts[2])
-        if parts[0] == "slack" and len(parts) == 4:
-            return cls(platform="slack", workspace=parts[1], channel=parts[2], thread=parts[3])
-        if parts[0] == "teams" and len(parts) >= 3:
-            return cls(platform="teams", workspace=parts[1], channel=":".join(parts[2:]))
-        # A channel-level key ("slack:T1:C1", "webchat:documents") for event posts.
-        if parts[0] == "slack" and len(parts) == 3:
-            return cls(platform="slack", workspace=parts[1], channel=parts[2])
-        if parts[0] == "webchat" and len(parts) == 2:
-            return cls(platform="webchat", channel=parts[1])
-        raise ValueError(f"not a conversation id: {session_id!r}")
+        """Inverse of session_id(); raises ValueError for an unknown shape (UnknownPlatform for an unknown platform)."""
+        return session_ids.parse_session_id(session_id)
 
 
 class CreatedChannel(ConversationKey):
@@ -180,7 +167,7 @@ class DividerBlock(BaseModel):
 
 
 Block = Annotated[
-    Union[TextBlock, FieldsBlock, ButtonsBlock, DividerBlock], Field(discriminator="type")
+    TextBlock | FieldsBlock | ButtonsBlock | DividerBlock, Field(discriminator="type")
 ]
 
 
@@ -242,6 +229,8 @@ class TriggeredWorkflow(BaseModel):
     status: str = "running"
     started_at: datetime
     title: str = ""
+    #: What replies call it ("incident response"); empty in states recorded before ChildSpec.
+    display_name: str = ""
 
 
 class Participant(BaseModel):
@@ -262,6 +251,22 @@ class TriggerRule(BaseModel):
     severity: dict[str, list[str]] = Field(default_factory=dict)
 
 
+class ChildEntry(BaseModel):
+    """One child workflow a session may start: the serializable part of a ChildSpec
+    (workflows/childspec.py), carried in SessionConfig so replays never read worker state."""
+
+    workflow_type: str
+    #: The id segment: ``{session}/{kind}/{n}``.
+    kind: str
+    display_name: str = ""
+    #: Short names for a start by name (``deploy-approval``).
+    aliases: list[str] = Field(default_factory=list)
+    #: Operator options, merged under each start's args.
+    args: dict[str, Any] = Field(default_factory=dict)
+    #: ``module:Class`` of the child's SessionHooks, or None.
+    hooks: str | None = None
+
+
 class SessionConfig(BaseModel):
     """Settings a session needs, fixed at start so the workflow stays deterministic."""
 
@@ -271,11 +276,19 @@ class SessionConfig(BaseModel):
     history_limit: int = 50
     dedupe_window: int = 200
     upgrade_hint: str = "Ask a workspace admin to make you a full member for unlimited messages."
-    #: Operator settings for children, by workflow type; merged under each child's args
-    #: (e.g. {"IncidentWorkflow": {"responders": [...], "update_interval_seconds": 1800}}).
+    #: The child workflows this session may start (empty: the built-ins, as sessions started
+    #: before this field existed; workflows/children.py).
+    children: list[ChildEntry] = Field(default_factory=list)
+    #: Operator settings for children, by workflow type, as sessions started before ``children``
+    #: carried them; merged under each child's args.
     child_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: Seconds a refused (5xx, 429, network) Slack/Teams post is retried before it is given up.
     platform_retry_window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW
+    #: The model's tools (workflows/tools/): set when a language model is configured.
+    tools: ToolsConfig | None = None
+    #: Every configured platform's traits, by name (empty in inputs recorded before they travelled:
+    #: workflows.platform_traits.LEGACY_TRAITS then says what those inputs meant).
+    platforms: dict[str, PlatformTraits] = Field(default_factory=dict)
 
 
 class Undelivered(BaseModel):
@@ -323,6 +336,8 @@ class SessionState(BaseModel):
     reply_context: dict[str, Any] | None = None
     #: Replies the platform never accepted (newest last, at most UNDELIVERED_KEPT).
     undelivered: list[Undelivered] = Field(default_factory=list)
+    #: The model's tool calls (newest last, at most TOOL_CALLS_KEPT): ``threadwork sessions show``.
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     #: Ratings of the bot's answers (feedback buttons; newest last, at most FEEDBACK_KEPT).
     feedback: list[Feedback] = Field(default_factory=list)
 
@@ -331,16 +346,6 @@ class SessionInput(BaseModel):
     key: ConversationKey
     config: SessionConfig = Field(default_factory=SessionConfig)
     state: SessionState | None = None
-
-
-class MessageReceipt(BaseModel):
-    """What receive_message answers: enough for an adapter to say what happened."""
-
-    session_id: str
-    message_count: int
-    counted: bool
-    reply: Reply | None = None
-    started_workflow: str | None = None
 
 
 class TriggerRequest(BaseModel):
@@ -390,3 +395,5 @@ class ChildWorkflowInput(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
     #: The session's (or the events starter's) THREADWORK_PLATFORM_RETRY_WINDOW.
     platform_retry_window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW
+    #: The session's (or the events starter's) platform traits, as in SessionConfig.platforms.
+    platforms: dict[str, PlatformTraits] = Field(default_factory=dict)

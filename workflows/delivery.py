@@ -1,8 +1,9 @@
 """Workflow-side helpers to post and update messages through the platform activities.
 
-The web chat writes to a local database, so its posts run as local activities (no
-task-queue round trip). Slack and Teams calls may be slow, rate-limited or down, so
-they are normal activities: posts and updates are retried with capped exponential
+A platform whose traits say ``local_delivery`` (the web chat writes to a local
+database) gets its posts as local activities (no task-queue round trip). Other
+platforms' calls (Slack, Teams) may be slow, rate-limited or down, so they are
+normal activities: posts and updates are retried with capped exponential
 backoff for the whole platform retry window (THREADWORK_PLATFORM_RETRY_WINDOW, in the
 workflow's input); what is still refused after it is reported by ``Poster.undelivered``
 (ERROR log line, metric, an entry in the workflow's state), never dropped silently.
@@ -15,7 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import (
@@ -28,9 +29,16 @@ with workflow.unsafe.imports_passed_through():
         UpdateRequest,
     )
     from workflows.activities.platform import PlatformActivities
-    from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ConversationKey, CreatedChannel, MessageRef, Reply, Undelivered
-
-LOCAL_PLATFORMS = {"webchat"}
+    from workflows.contracts import (
+        DEFAULT_PLATFORM_RETRY_WINDOW,
+        ConversationKey,
+        CreatedChannel,
+        MessageRef,
+        Reply,
+        Undelivered,
+    )
+    from workflows.failures import failure_message
+    from workflows.platform_traits import PlatformTraits, traits_for
 
 #: What a failed post/update raises in workflow code: ActivityError for a normal activity,
 #: the activity's ApplicationError itself for a local one (the web chat). Catch both.
@@ -39,10 +47,7 @@ DELIVERY_FAILURES = (ActivityError, ApplicationError)
 
 def failure_reason(err: BaseException) -> str:
     """The platform's own words from a failed (local or normal) activity, and whether the window closed."""
-    cause = err.cause if isinstance(err, ActivityError) else err
-    if isinstance(cause, TimeoutError) and cause.cause is not None:
-        cause = cause.cause  # the last attempt's failure
-    reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+    reason = failure_message(err)
     if isinstance(err, ActivityError) and err.retry_state == RetryState.TIMEOUT:
         return f"still failing when the platform retry window closed: {reason}"
     return reason
@@ -84,10 +89,20 @@ class Poster:
     Every method raises one of DELIVERY_FAILURES when the platform refused for good.
     """
 
-    def __init__(self, window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW) -> None:
+    def __init__(
+        self, window_seconds: float = DEFAULT_PLATFORM_RETRY_WINDOW, platforms: dict[str, PlatformTraits] | None = None
+    ) -> None:
+        self._platforms = platforms or {}
         self._seq = 0
         self._window = timedelta(seconds=window_seconds)
         self._retry = delivery_retry(window_seconds)
+
+    def traits(self, platform: str) -> PlatformTraits:
+        """The traits of ``platform`` from the workflow's input (workflows/platform_traits.py)."""
+        return traits_for(self._platforms, platform)
+
+    def is_local(self, platform: str) -> bool:
+        return self.traits(platform).local_delivery
 
     def next_key(self) -> str:
         self._seq += 1
@@ -156,7 +171,7 @@ class Poster:
 
     async def _deliver(self, method: Any, arg: Any, platform: str) -> Any:
         """A post or update: retried for the whole platform retry window."""
-        if platform in LOCAL_PLATFORMS:
+        if self.is_local(platform):
             return await self._run(method, arg, platform)
         return await workflow.execute_activity_method(
             method,
@@ -168,7 +183,7 @@ class Poster:
 
     async def _run(self, method: Any, arg: Any, platform: str, give_up_after: timedelta = timedelta(minutes=5)) -> Any:
         """A local activity for local platforms, else a normal one with the platform retry policy."""
-        if platform in LOCAL_PLATFORMS:
+        if self.is_local(platform):
             return await workflow.execute_local_activity_method(
                 method, arg, start_to_close_timeout=timedelta(seconds=10), retry_policy=LOCAL_RETRY
             )

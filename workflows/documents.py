@@ -12,7 +12,7 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.documents import (
@@ -21,14 +21,22 @@ with workflow.unsafe.imports_passed_through():
         ExtractedDocument,
         extractive_summary,
     )
-    from workflows.contracts import UNDELIVERED_KEPT, ChildWorkflowInput, ConversationKey, FileRef, MessageRef, Reply, TextBlock, Undelivered
+    from workflows.contracts import (
+        UNDELIVERED_KEPT,
+        ChildWorkflowInput,
+        ConversationKey,
+        FileRef,
+        MessageRef,
+        Reply,
+        TextBlock,
+        Undelivered,
+    )
     from workflows.delivery import DELIVERY_FAILURES, Poster
+    from workflows.failures import failure_message
     from workflows.notify import report_status
 
 FETCH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=4)
 LLM_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=3)
-#: Platforms where a channel-level post starts a thread we can answer in.
-THREADED = {"webchat", "slack"}
 
 
 class DocumentResult(BaseModel):
@@ -37,13 +45,6 @@ class DocumentResult(BaseModel):
     status: str = "starting"
     #: Progress and summaries the platform never accepted (newest last).
     undelivered: list[Undelivered] = Field(default_factory=list)
-
-
-def _failure_text(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause or err)
 
 
 def failure_sentence(name: str, reason: str) -> str:
@@ -59,7 +60,7 @@ class DocumentProcessingWorkflow:
     @workflow.init
     def __init__(self, inp: ChildWorkflowInput) -> None:
         self.result = DocumentResult()
-        self._poster = Poster(inp.platform_retry_window_seconds)
+        self._poster = Poster(inp.platform_retry_window_seconds, inp.platforms)
         self._where: ConversationKey = inp.origin
         self._ctx = inp.origin_context
         self._status_ref: MessageRef | None = None
@@ -73,7 +74,8 @@ class DocumentProcessingWorkflow:
         names = ", ".join(d.name for d in docs)
         self.result.status = "processing"
         self._status_ref = await self._say(f"Processing {len(docs)} document(s): {names}…")
-        if self._status_ref is not None and self._where.thread is None and self._where.platform in THREADED:
+        threads = self._poster.traits(self._where.platform).threads
+        if self._status_ref is not None and self._where.thread is None and threads:
             self._where = self._where.model_copy(update={"thread": self._status_ref.message_id})
         for n, doc in enumerate(docs, 1):
             await self._progress(f"Processing {names}: reading {doc.name} ({n}/{len(docs)})…")
@@ -83,7 +85,7 @@ class DocumentProcessingWorkflow:
                     start_to_close_timeout=timedelta(minutes=2), retry_policy=FETCH_RETRY,
                 )
             except ActivityError as err:
-                message = failure_sentence(doc.name, _failure_text(err))
+                message = failure_sentence(doc.name, failure_message(err))
                 self.result.errors.append(message)
                 await self._say(message)
                 continue

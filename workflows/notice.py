@@ -18,7 +18,7 @@ class EventNoticeWorkflow:
     @workflow.run
     async def run(self, inp: ChildWorkflowInput) -> str:
         text = str(inp.args.get("text") or inp.title)
-        poster = Poster(inp.platform_retry_window_seconds)
+        poster = Poster(inp.platform_retry_window_seconds, inp.platforms)
         reply = Reply(text=text)
         try:
             await poster.post(inp.origin, reply, inp.origin_context)

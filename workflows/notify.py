@@ -7,6 +7,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.chat_session import ChatSessionWorkflow
     from workflows.contracts import ChildStatus
 
 
@@ -15,7 +16,8 @@ async def report_status(session_id: str, status: str) -> None:
         return
     handle = workflow.get_external_workflow_handle(session_id)
     try:
-        await handle.signal("child_status", ChildStatus(workflow_id=workflow.info().workflow_id, status=status))
+        report = ChildStatus(workflow_id=workflow.info().workflow_id, status=status)
+        await handle.signal(ChatSessionWorkflow.child_status, report)
     except ApplicationError:
         # The session has ended; its next run starts fresh and does not list us.
         workflow.logger.info("session %s is closed; status %s not delivered", session_id, status)

@@ -1,12 +1,15 @@
 """Custom workflows: an operator adds a workflow in config, without touching the core.
 
-Each entry names a workflow class by module path (``package.module:Class``), its trigger
-phrases (case-insensitive regexes, checked after the built-in trigger rules), a webhook
+Each entry names a workflow class or a ChildSpec (workflows/childspec.py) by module path
+(``package.module:Class``, ``package.module:SPEC``), its trigger phrases (case-insensitive regexes, checked after the built-in trigger rules), a webhook
 name (``POST /events/webhook/{name}``) and optionally a list of activities
 (``package.module:attr``, a list or a function returning one). The worker registers the
 classes and activities; sessions start them by trigger phrase or by name (the
 ``trigger_workflow`` signal, ``/threadwork run NAME``). Every custom workflow takes a
-``ChildWorkflowInput``: ``args["text"]`` from chat, ``args["payload"]`` from a webhook.
+``ChildWorkflowInput``: ``args["text"]`` from chat, ``args["payload"]`` from a webhook or
+from the language model's ``run_workflow`` tool (validated against ``arguments:``; with
+``confirm: true`` a human approves first: docs/ai.md).
+Every entry becomes a ChildSpec, the same record the built-ins are (``CustomWorkflow.child``).
 
 The file is THREADWORK_CUSTOM_WORKFLOWS, or workflows/custom_workflows.default.yaml.
 """
@@ -15,16 +18,18 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from workflows.children import register_child
+from workflows.childspec import ChildSpec, WorkerResources, text_args, workflow_type_of
 from workflows.contracts import TriggerRule
+from workflows.tools.models import ArgumentSpec, WorkflowTool
 
 DEFAULT_REGISTRY_FILE = Path(__file__).with_name("custom_workflows.default.yaml")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -41,6 +46,10 @@ class CustomWorkflowSpec(BaseModel):
     triggers: list[str] = Field(default_factory=list)
     webhook: str | None = Field(None, pattern=NAME_PATTERN)
     activities: str | None = Field(None, pattern=r"^[\w.]+:[\w.]+$")
+    #: The arguments the language model passes with ``run_workflow`` (validated before anything starts).
+    arguments: dict[str, ArgumentSpec] = Field(default_factory=dict)
+    #: A human confirms with Approve/Cancel before the model's ``run_workflow`` starts it.
+    confirm: bool = False
 
     @field_validator("triggers")
     @classmethod
@@ -67,8 +76,16 @@ class WorkflowListing(BaseModel):
 @dataclass
 class CustomWorkflow:
     spec: CustomWorkflowSpec
-    cls: type
-    workflow_type: str
+    #: The entry as a ChildSpec: the one its entry point names, or one built from the entry.
+    child: ChildSpec
+
+    @property
+    def cls(self) -> type:
+        return self.child.workflow
+
+    @property
+    def workflow_type(self) -> str:
+        return self.child.workflow_type
 
     def listing(self) -> WorkflowListing:
         return WorkflowListing(
@@ -104,28 +121,22 @@ class CustomWorkflowRegistry:
     def for_webhook(self, name: str) -> CustomWorkflow | None:
         return self._by_webhook.get(name)
 
+    def tools(self) -> list[WorkflowTool]:
+        """What the language model may run with ``run_workflow`` (SessionConfig.tools)."""
+        return [
+            WorkflowTool(
+                name=w.spec.name, workflow_type=w.workflow_type, description=w.spec.description,
+                arguments=w.spec.arguments, confirm=w.spec.confirm,
+            )
+            for w in self.workflows
+        ]
+
     def listings(self) -> list[WorkflowListing]:
         return [w.listing() for w in self.workflows]
 
-    def classes(self) -> list[type]:
-        return [w.cls for w in self.workflows]
-
-    def trigger_rules(self) -> list[TriggerRule]:
-        return [
-            TriggerRule(name=w.spec.name, workflow=w.workflow_type, patterns=w.spec.triggers)
-            for w in self.workflows
-            if w.spec.triggers
-        ]
-
-    def activities(self) -> list[Callable[..., Any]]:
-        found: list[Callable[..., Any]] = []
-        for w in self.workflows:
-            if not w.spec.activities:
-                continue
-            target = _resolve(w.spec.activities)
-            items = target() if callable(target) and not hasattr(target, "__temporal_activity_definition") else target
-            found.extend(items if isinstance(items, (list, tuple)) else [items])
-        return found
+    def children(self) -> list[ChildSpec]:
+        """Each entry as a ChildSpec (the same record the built-ins are)."""
+        return [w.child for w in self.workflows]
 
     def check_against(self, builtins: list[type]) -> None:
         """Refuse a custom workflow that reuses a built-in workflow type's name with another class."""
@@ -138,10 +149,40 @@ class CustomWorkflowRegistry:
                     f"a built-in workflow type: give it another @workflow.defn(name=...)"
                 )
 
-    def register_children(self) -> None:
-        """Let sessions start these workflows (children.py) by type and by short name."""
-        for w in self.workflows:
-            register_child(w.workflow_type, w.spec.name, alias=w.spec.name)
+
+def _activities(entry_point: str) -> list[Callable[..., Any]]:
+    """The activities ``entry_point`` names: a list, one activity, or a function returning a list."""
+    target = _resolve(entry_point)
+    items = target() if callable(target) and not hasattr(target, "__temporal_activity_definition") else target
+    return list(items) if isinstance(items, (list, tuple)) else [items]
+
+
+def _child(spec: CustomWorkflowSpec, target: Any, where: str) -> ChildSpec:
+    """The ChildSpec of one entry: its own (a ChildSpec entry point) or one built from a workflow class.
+    The entry's name becomes a short name, its phrases trigger rules; its activities are added."""
+    if isinstance(target, ChildSpec):
+        base = target
+    else:
+        try:
+            workflow_type_of(target)
+        except TypeError:
+            raise RegistryError(f"{where}: {spec.entry_point!r} is not a @workflow.defn class or a ChildSpec") from None
+        base = ChildSpec(workflow=target, kind=spec.name, display_name=workflow_type_of(target))
+    rules = (TriggerRule(name=spec.name, workflow=base.workflow_type, patterns=spec.triggers),) if spec.triggers else ()
+    extra = _activities(spec.activities) if spec.activities else []
+    own = base.activities
+
+    def activities(resources: WorkerResources) -> list[Callable[..., Any]]:
+        return [*(own(resources) if own is not None else []), *extra]
+
+    return replace(
+        base,
+        aliases=base.aliases if spec.name in base.aliases else (*base.aliases, spec.name),
+        description=spec.description or base.description,
+        triggers=(*base.triggers, *rules),
+        start_args=base.start_args or text_args,
+        activities=activities,
+    )
 
 
 def load_registry(path: Path | None = None) -> CustomWorkflowRegistry:
@@ -191,14 +232,13 @@ def _load_cached(path: str, _mtime: int) -> CustomWorkflowRegistry:
             if label and label in seen:
                 raise RegistryError(f"custom workflows file {path}: {label} is used twice")
             seen.add(label)
+        where = f"custom workflows file {path}: entry {spec.name!r}"
         try:
-            cls = _resolve(spec.entry_point)
+            target = _resolve(spec.entry_point)
+            child = _child(spec, target, where)
         except RegistryError as err:
-            raise RegistryError(f"custom workflows file {path}: entry {spec.name!r}: {err}") from None
-        definition = getattr(cls, "__temporal_workflow_definition", None)
-        if definition is None or definition.name is None:
-            raise RegistryError(f"custom workflows file {path}: entry {spec.name!r}: {spec.entry_point!r} is not a @workflow.defn class")
-        workflows.append(CustomWorkflow(spec, cls, definition.name))
+            raise RegistryError(str(err) if str(err).startswith(where) else f"{where}: {err}") from None
+        workflows.append(CustomWorkflow(spec, child))
     return CustomWorkflowRegistry(workflows)
 
 

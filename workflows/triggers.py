@@ -9,17 +9,18 @@ about the file is one line naming the file (and the rule), because operators rea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from workflows.contracts import FileRef, TriggerRule, WorkflowStart
+from workflows.severity import DEFAULT_SEVERITY
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("triggers.default.yaml")
-DEFAULT_SEVERITY = "SEV3"
 _URL = re.compile(r"https?://\S+")
 
 
@@ -103,8 +104,14 @@ def guess_severity(rule: TriggerRule, text: str) -> str:
     return DEFAULT_SEVERITY
 
 
-def match(rules: list[TriggerRule], text: str, files: list[FileRef] | None = None) -> WorkflowStart | None:
-    """The first rule that matches ``text`` (or the attached files), as a start decision."""
+def match(
+    rules: list[TriggerRule],
+    text: str,
+    files: list[FileRef] | None = None,
+    start_args: Mapping[str, Callable[[str, list[FileRef]], dict[str, Any]]] | None = None,
+) -> WorkflowStart | None:
+    """The first rule that matches ``text`` (or the attached files), as a start decision; its args
+    come from the started type's ``start_args`` (a ChildSpec's: e.g. the links and files of a document job)."""
     files = files or []
     for rule in rules:
         hit = any(_search(p, text) for p in rule.patterns) or (rule.on_files and bool(files))
@@ -114,11 +121,8 @@ def match(rules: list[TriggerRule], text: str, files: list[FileRef] | None = Non
         start = WorkflowStart(workflow_type=rule.workflow, title=title)
         if rule.severity:
             start.severity = guess_severity(rule, text)
-        if rule.workflow == "DocumentProcessingWorkflow":
-            urls = _URL.findall(text)
-            start.args = {
-                "documents": [f.model_dump() for f in files]
-                + [FileRef(name=u.rsplit("/", 1)[-1] or u, url=u).model_dump() for u in urls]
-            }
+        build_args = (start_args or {}).get(rule.workflow)
+        if build_args is not None:
+            start.args = build_args(text, files)
         return start
     return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,27 +12,37 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from adapters.base import PlatformRegistry
 from workflows import TASK_QUEUE
-from workflows.activities.documents import DocumentActivities
 from workflows.activities.fetchers import SourceSettings
-from workflows.activities.incidents import IncidentActivities
+from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
 from workflows.activities.streaming_turn import StreamingTurnActivities
 from workflows.activities.triggering import TriggerActivities
 from workflows.activities.turn import TurnActivities
+from workflows.builtin_children import BUILTIN_CHILDREN, all_children
 from workflows.chat_session import ChatSessionWorkflow
-from workflows.documents import DocumentProcessingWorkflow
-from workflows.incident import IncidentWorkflow
-from workflows.incident_links import IncidentLinkWorkflow
+from workflows.childspec import ChildSpec, WorkerResources
 from workflows.notice import EventNoticeWorkflow
+from workflows.platform_port import PlatformRegistry
 from workflows.registry import CustomWorkflowRegistry, load_registry
 
 #: Longest wait between two heartbeats a worker sends (Stop waits for the next one; issue 13: within 2 s).
 HEARTBEAT_THROTTLE = timedelta(milliseconds=500)
 
-WORKFLOWS = [ChatSessionWorkflow, IncidentWorkflow, IncidentLinkWorkflow, DocumentProcessingWorkflow, EventNoticeWorkflow]
+
+def spec_workflows(children: list[ChildSpec] | tuple[ChildSpec, ...]) -> list[type]:
+    """The workflow classes of ``children`` and their helpers, each once, in order."""
+    found: list[type] = []
+    for spec in children:
+        for cls in (spec.workflow, *spec.helper_workflows):
+            if cls not in found:
+                found.append(cls)
+    return found
+
+
+#: The core workflows and the built-in children's (what the recorded histories cover).
+WORKFLOWS = [ChatSessionWorkflow, *spec_workflows(BUILTIN_CHILDREN), EventNoticeWorkflow]
 
 
 @dataclass
@@ -58,9 +68,9 @@ class WorkerOptions:
 def registered_workflows(custom: CustomWorkflowRegistry, replace: list[type] | None = None) -> list[type]:
     """The built-in workflows and the operator's custom ones (each class once); a class in
     ``replace`` stands in for the one registered under its name."""
-    replacing = {name: cls for cls, name in zip(replace or [], workflow_types(replace or []))}
-    builtin = [replacing.get(name, cls) for cls, name in zip(WORKFLOWS, workflow_types(WORKFLOWS))]
-    return builtin + [cls for cls in custom.classes() if cls not in WORKFLOWS]
+    replacing = {name: cls for cls, name in zip(replace or [], workflow_types(replace or []), strict=True)}
+    builtin = [replacing.get(name, cls) for cls, name in zip(WORKFLOWS, workflow_types(WORKFLOWS), strict=True)]
+    return builtin + [cls for cls in spec_workflows(custom.children()) if cls not in WORKFLOWS]
 
 
 def deployment_config(version: WorkerDeploymentVersion | None) -> WorkerDeploymentConfig | None:
@@ -85,14 +95,19 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     platform = PlatformActivities(registry)
     custom = load_registry(options.custom_workflows_file)
     custom.check_against(WORKFLOWS)
-    custom.register_children()
+    children = all_children(custom)
     workflows = registered_workflows(custom, options.replace_workflows)
     # Rules naming a workflow this worker does not register are refused at start-up.
-    trigger = TriggerActivities(options.triggers_file, custom.trigger_rules(), workflow_types(workflows))
-    documents = DocumentActivities(options.document_max_bytes, options.sources, options.llm)
+    trigger = TriggerActivities(options.triggers_file, children, workflow_types(workflows))
+    # Files attached on a platform are read by that platform's fetchers (e.g. web chat uploads).
+    sources = options.sources or SourceSettings()
+    sources = replace(sources, extra={**registry.fetchers(), **sources.extra})
     turn = TurnActivities(trigger, replies, platform)
     streaming = StreamingTurnActivities(trigger, replies, registry)
-    incidents = IncidentActivities(client)
+    model = ModelTurnActivities(options.llm)
+    # The children's activities (e.g. documents) see the sources with the platforms' fetchers.
+    resources = WorkerResources(client=client, options=replace(options, sources=sources))
+    child_activities = [act for spec in children if spec.activities is not None for act in spec.activities(resources)]
     return Worker(
         client,
         task_queue=options.task_queue,
@@ -109,11 +124,8 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             trigger.match_trigger,
             turn.take_turn,
             streaming.stream_turn,
-            documents.fetch_and_extract,
-            documents.summarize,
-            incidents.find_incident_for,
-            incidents.send_incident_action,
-            *custom.activities(),
+            model.model_turn,
+            *child_activities,
         ],
         max_cached_workflows=options.max_cached_workflows,
         deployment_config=deployment_config(options.deployment),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -47,7 +47,7 @@ class Alert(BaseModel):
     def key(self) -> str:
         # Alertmanager's fingerprint is a hash of the label set; compute one if a sender omits it.
         fp = self.fingerprint or hashlib.sha256(json.dumps(self.labels, sort_keys=True).encode()).hexdigest()[:16]
-        start = self.startsAt.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        start = self.startsAt.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         return f"{fp}@{start}"
 
     def name(self) -> str:

@@ -19,10 +19,6 @@ class BadEvent(ValueError):
     """The payload is malformed; the message is the 400's reason."""
 
 
-def bad_request(reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=400)
-
-
 async def read_json(request: web.Request, *, require_object: bool = True) -> Any:
     """The body as JSON whatever its content type (SNS posts JSON as text/plain), through the
     gateway's hardened reader: its BodyError carries the 4xx (EventRoutes answers it)."""

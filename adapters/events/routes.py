@@ -9,16 +9,17 @@ was started, deduplicated, updated or ignored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from aiohttp import web
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.events import alertmanager, auth, azure_blob, s3, sharepoint, webhook
-from adapters.events.common import BadEvent, bad_request, read_json
+from adapters.events.common import BadEvent, read_json
 from adapters.events.starter import EventStarter, Outcome
 from adapters.http_body import BodyError
+from adapters.http_errors import bad_request
 from workflows.activities.fetchers import FetchError
 from workflows.registry import CustomWorkflowRegistry
 

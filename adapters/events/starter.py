@@ -19,6 +19,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.events.common import BadEvent
 from adapters.temporal_limits import id_problem, payload_problem
 from workflows.contracts import DEFAULT_PLATFORM_RETRY_WINDOW, ChildWorkflowInput, ConversationKey
+from workflows.incident import IncidentWorkflow
+from workflows.platform_traits import PlatformTraits
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +56,11 @@ class EventStarter:
         events_key: ConversationKey,
         child_args: dict[str, dict[str, Any]] | None = None,
         platform_retry_window: float = DEFAULT_PLATFORM_RETRY_WINDOW,
+        platforms: dict[str, PlatformTraits] | None = None,
     ) -> None:
         self.client = client
+        #: The configured platforms' traits, carried in every child's input (workflows/platform_traits.py).
+        self.platforms = platforms or {}
         self.platform_retry_window = platform_retry_window
         self.task_queue = task_queue
         self.events_key = events_key
@@ -65,7 +70,7 @@ class EventStarter:
     def child_input(self, title: str, args: dict[str, Any], severity: str | None = None) -> ChildWorkflowInput:
         return ChildWorkflowInput(
             origin=self.events_key, session_id="", title=title[:200], severity=severity, args=args,
-            platform_retry_window_seconds=self.platform_retry_window,
+            platform_retry_window_seconds=self.platform_retry_window, platforms=self.platforms,
         )
 
     async def start(
@@ -102,7 +107,7 @@ class EventStarter:
     async def resolve(self, outcome: Outcome, workflow_id: str, reason: str, what: str) -> None:
         """``system_resolve`` the incident ``workflow_id``; nothing open is a deliberate ignore, said in the 202."""
         try:
-            await self.client.get_workflow_handle(workflow_id).execute_update("system_resolve", reason)
+            await self.client.get_workflow_handle(workflow_id).execute_update(IncidentWorkflow.system_resolve, reason)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise

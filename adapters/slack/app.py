@@ -10,39 +10,56 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import Delivery, SessionDispatcher, notice_for
 from adapters.slack.agent_stop import on_agent_session_stopped
 from adapters.slack.blocks import decode_button_value
 from adapters.slack.commands import register_commands
 from adapters.slack.incident_events import on_reaction_added
 from adapters.slack.mapping import Route, is_dm, mentions, route, to_action_event, to_chat_message
 from adapters.slack.platform import thread_ts_of
+from adapters.slack.received_events import ReceivedEvents
 from adapters.slack.thread_membership import BotIdentity, ThreadMembership
 from adapters.slack.users import ActorCache
+from adapters.user_notice import Notice, deliver_and_tell
 from workflows.contracts import ConversationKey
+from workflows.platform_port import SessionDispatcher
 from workflows.registry import WorkflowListing
+
+if TYPE_CHECKING:
+    from slack_bolt.context.ack.async_ack import AsyncAck
 
 log = logging.getLogger(__name__)
 
 
 class SlackBot:
-    """Listeners for one AsyncApp; the dispatcher is attached when the gateway mounts the routes."""
+    """Listeners for one AsyncApp, built when the gateway mounts the adapter (adapters/slack/adapter.py)."""
 
-    def __init__(self, app: AsyncApp, actors: ActorCache | None = None, custom_workflows: list[WorkflowListing] | None = None) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        sessions: SessionDispatcher,
+        actors: ActorCache | None = None,
+        custom_workflows: list[WorkflowListing] | None = None,
+        received: ReceivedEvents | None = None,
+    ) -> None:
         self.app = app
+        #: Where messages, clicks and commands go (the gateway's dispatcher).
+        self.sessions = sessions
         self.actors = actors or ActorCache()
         #: Operator-registered workflows (workflows/registry.py) for /threadwork workflows | run.
         self.custom_workflows = list(custom_workflows or [])
-        self.dispatcher: SessionDispatcher | None = None
         #: Which threads belong to a session: thread replies without a mention need one.
         self.threads = ThreadMembership()
+        #: Message events kept from before the acknowledgement until ``_on_message`` ends.
+        self.received = received
+        if received is not None:
+            app.middleware(received.middleware)
         app.event("app_mention")(self._on_message)
         app.event("message")(self._on_message)
         app.event("reaction_added")(self._on_reaction)
@@ -50,15 +67,6 @@ class SlackBot:
         app.event(re.compile(".+"))(self._on_ignored_event)  # anything else subscribed later: ack, no retries
         app.action(re.compile(".+"))(self._on_action)
         register_commands(app, self)
-
-    def attach(self, dispatcher: SessionDispatcher) -> None:
-        self.dispatcher = dispatcher
-
-    @property
-    def sessions(self) -> SessionDispatcher:
-        if self.dispatcher is None:
-            raise RuntimeError("the Slack adapter is not mounted in a gateway yet")
-        return self.dispatcher
 
     # ---- messages ---------------------------------------------------------------
 
@@ -74,6 +82,13 @@ class SlackBot:
         """Subscribed but not used (yet): acknowledged so Slack does not retry it."""
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        try:
+            await self._handle_message(event, body, context, client)
+        finally:
+            if self.received is not None:
+                await self.received.done(body)
+
+    async def _handle_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         team_id = body.get("team_id") or context.team_id or ""
         where = route(event, team_id, context.bot_user_id, context.bot_id)
         if where.key is None:
@@ -87,18 +102,14 @@ class SlackBot:
         msg = to_chat_message(event, where.key, actor, context.bot_user_id)
         if not msg.text and not msg.files and mentions(event.get("text", ""), context.bot_user_id):
             msg.text = "help"  # a bare mention asks what the bot can do
-        try:
-            result = await self.sessions.deliver(msg)
-        except Exception:  # the user must hear something rather than nothing
-            log.exception("delivering %s to %s failed", msg.message_id, where.key.session_id())
-            result = Delivery(Delivery.UNAVAILABLE, where.key.session_id())
-        notice = notice_for(result)
-        if notice is None:
-            return
-        if notice.private:
-            await self._whisper(client, where.key, actor.id, notice.text)
-        else:
-            await self._say(client, where.key, notice.text)
+
+        async def tell(notice: Notice) -> None:
+            if notice.private:
+                await self._whisper(client, msg.key, actor.id, notice.text)
+            else:
+                await self._say(client, msg.key, notice.text)
+
+        await deliver_and_tell(self.sessions, msg, tell)
 
     async def _belongs_to_session(self, where: Route, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> bool:
         """A mention marks its thread at once; a reply without one asks what Slack knows (thread_membership.py)."""
@@ -137,7 +148,7 @@ class SlackBot:
 
     # ---- buttons ----------------------------------------------------------------
 
-    async def _on_action(self, ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         await ack()
         team_id = (body.get("team") or {}).get("id") or context.team_id or ""
         user_id = (body.get("user") or {}).get("id", "")

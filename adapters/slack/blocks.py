@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from workflows.contracts import (
+    LINK_TOKEN,
     Button,
     ButtonsBlock,
     ConversationKey,
@@ -49,9 +53,45 @@ class SlackMessage:
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 
 
+#: Permalinks of messages named in the reply being rendered: (channel, ts) -> URL (see ``render``).
+_permalinks: ContextVar[Mapping[tuple[str, str], str] | None] = ContextVar("slack_permalinks", default=None)
+
+
+@contextmanager
+def _using_permalinks(permalinks: Mapping[tuple[str, str], str] | None) -> Iterator[None]:
+    token = _permalinks.set(permalinks or {})
+    try:
+        yield
+    finally:
+        _permalinks.reset(token)
+
+
 def _channel_link(key: ConversationKey, label: str) -> str:
-    """Slack draws ``<#C…>`` as the channel's current name, so a renamed or suffixed channel still reads right."""
-    return f"<#{key.channel}>" if key.platform == "slack" else f"#{label}"
+    """A message (or thread) as its permalink when known; a channel as ``<#C…>``.
+
+    Slack draws ``<#C…>`` as the channel's current name, so a renamed or suffixed channel still reads right.
+    """
+    if key.platform != "slack":
+        return f"#{label}"
+    known = _permalinks.get() or {}
+    url = known.get((key.channel, key.thread)) if key.thread else None
+    return f"<{url}|{label}>" if url else f"<#{key.channel}>"
+
+
+def message_links(reply: Reply) -> list[ConversationKey]:
+    """Slack messages and threads the reply links to (their permalinks are looked up before ``render``)."""
+    text = json.dumps(reply.model_dump(mode="json"), ensure_ascii=False)
+    keys: list[ConversationKey] = []
+    for m in LINK_TOKEN.finditer(text):
+        if m.group(1) != "conv":
+            continue
+        try:
+            key = ConversationKey.from_session_id(m.group(2))
+        except ValueError:
+            continue
+        if key.platform == "slack" and key.thread and key not in keys:
+            keys.append(key)
+    return keys
 
 
 def _user_link(user_id: str, label: str) -> str:
@@ -185,8 +225,17 @@ def _fallback(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def render(reply: Reply) -> list[SlackMessage]:
-    """One or more Slack messages (in order) that together show ``reply``."""
+def render(reply: Reply, permalinks: Mapping[tuple[str, str], str] | None = None) -> list[SlackMessage]:
+    """One or more Slack messages (in order) that together show ``reply``.
+
+    ``permalinks`` maps (channel, ts) of messages the reply links to (``message_links``) to their
+    ``chat.getPermalink`` URL; a message without one is linked as its channel.
+    """
+    with _using_permalinks(permalinks):
+        return _render(reply)
+
+
+def _render(reply: Reply) -> list[SlackMessage]:
     used: set[str] = set()
     blocks: list[dict[str, Any]] = []
     for block in reply.blocks:

@@ -16,15 +16,19 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import UNAVAILABLE_TEXT, Delivery
 from adapters.slack.blocks import escape
 from adapters.slack.incident_events import on_incident_subcommand
 from adapters.slack.mapping import DM_THREAD
-from workflows.activities.responder import WORKFLOW_NAMES
+from adapters.user_notice import UNAVAILABLE_TEXT
+from workflows.builtin_children import BUILTIN_CHILDREN
 from workflows.contracts import ActionEvent, ConversationKey, SessionState, TriggerRequest
+from workflows.platform_port import Delivery
 from workflows.registry import WorkflowListing
 
 if TYPE_CHECKING:
+    from slack_bolt.context.ack.async_ack import AsyncAck
+    from slack_bolt.context.respond.async_respond import AsyncRespond
+
     from adapters.slack.app import SlackBot
 
 log = logging.getLogger(__name__)
@@ -50,7 +54,7 @@ def command_key(command: dict[str, Any]) -> ConversationKey:
 
 
 def workflows_text(custom: list[WorkflowListing]) -> str:
-    lines = [f"• {name} ({wf_type})" for wf_type, name in WORKFLOW_NAMES.items()]
+    lines = [f"• {spec.display_name} ({spec.workflow_type})" for spec in BUILTIN_CHILDREN]
     for wf in custom:
         said = f"; or say \"{wf.triggers[0]}\"" if wf.triggers else ""
         hook = f"; webhook {wf.webhook_path}" if wf.webhook_path else ""
@@ -79,7 +83,7 @@ def status_text(state: SessionState | None) -> str:
 
 def register_commands(app: AsyncApp, bot: SlackBot) -> None:
     @app.command("/threadwork")
-    async def threadwork(ack, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
+    async def threadwork(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         key = command_key(command)
@@ -109,7 +113,7 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
             await ack(text=f"I don't know /threadwork {escape(sub)}.\n{USAGE}", response_type="ephemeral")
 
     @app.command("/incident")
-    async def incident(ack, command: dict[str, Any], respond, client: AsyncWebClient) -> None:
+    async def incident(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         if await on_incident_subcommand(bot, command, ack, client):
             return
         title = " ".join((command.get("text") or "").split())
@@ -124,7 +128,7 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
         )
 
 
-async def run_workflow(bot: SlackBot, command: dict[str, Any], words: list[str], ack, respond, client: AsyncWebClient) -> None:
+async def run_workflow(bot: SlackBot, command: dict[str, Any], words: list[str], ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient) -> None:
     """``/threadwork run NAME [text]``: start a registered custom workflow in a new thread."""
     names = {wf.name: wf for wf in bot.custom_workflows}
     if not words or words[0] not in names:
@@ -141,7 +145,7 @@ async def run_workflow(bot: SlackBot, command: dict[str, Any], words: list[str],
     )
 
 
-async def start_in_thread(bot: SlackBot, command: dict[str, Any], client: AsyncWebClient, respond, *, announce: str, request: TriggerRequest) -> None:
+async def start_in_thread(bot: SlackBot, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, *, announce: str, request: TriggerRequest) -> None:
     """Post an anchor message in the channel and start the workflow from that new thread's session.
 
     (In a DM the workflow starts from the DM's own session.)

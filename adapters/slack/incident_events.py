@@ -15,8 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import escape
 from workflows.contracts import ActionEvent, ConversationKey, MessageRef
-from workflows.incident_card import NOTE
-from workflows.incident_routing import parse_incident_command
+from workflows.incident.incident_card import NOTE
+from workflows.incident.incident_routing import parse_incident_command
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackBot
@@ -32,7 +32,8 @@ async def message_text(client: AsyncWebClient, channel: str, ts: str) -> str | N
     except (SlackClientError, OSError) as err:
         log.warning("could not read message %s in %s: %s", ts, channel, err)
         return None
-    for message in resp.get("messages", []):
+    messages: list[dict[str, Any]] = resp.get("messages", [])
+    for message in messages:
         if message.get("ts") == ts:
             return message.get("text", "")
     return None

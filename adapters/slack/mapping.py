@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from workflows.contracts import ActionEvent, Actor, ChatMessage, ConversationKey, FileRef, MessageRef
@@ -87,7 +87,7 @@ def message_id(channel: str, ts: str) -> str:
 
 def slack_time(ts: str | None) -> datetime | None:
     try:
-        return datetime.fromtimestamp(float(ts), tz=timezone.utc) if ts else None
+        return datetime.fromtimestamp(float(ts), tz=UTC) if ts else None
     except ValueError:
         return None
 

@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -28,7 +28,7 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=lambda v: v.timestamp() if isinstance(v, datetime) else str(v)))
 
 
-def _keys(enterprise_id: Optional[str], team_id: Optional[str], is_enterprise_install: Optional[bool]) -> tuple[str, str]:
+def _keys(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None) -> tuple[str, str]:
     return enterprise_id or "", "" if is_enterprise_install else (team_id or "")
 
 
@@ -62,8 +62,8 @@ class PostgresInstallationStore(AsyncInstallationStore):
         )
 
     async def async_find_bot(
-        self, *, enterprise_id: Optional[str], team_id: Optional[str], is_enterprise_install: Optional[bool] = False
-    ) -> Optional[Bot]:
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
         e_id, t_id = _keys(enterprise_id, team_id, is_enterprise_install)
         await self.database.open()
         data = await self.database.pool.fetchval(
@@ -76,11 +76,11 @@ class PostgresInstallationStore(AsyncInstallationStore):
     async def async_find_installation(
         self,
         *,
-        enterprise_id: Optional[str],
-        team_id: Optional[str],
-        user_id: Optional[str] = None,
-        is_enterprise_install: Optional[bool] = False,
-    ) -> Optional[Installation]:
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
         e_id, t_id = _keys(enterprise_id, team_id, is_enterprise_install)
         await self.database.open()
         query = "SELECT data FROM slack_installations WHERE client_id = $1 AND enterprise_id = $2 AND team_id = $3"
@@ -91,14 +91,14 @@ class PostgresInstallationStore(AsyncInstallationStore):
         data = await self.database.pool.fetchval(query + " ORDER BY installed_at DESC, n DESC LIMIT 1", *args)
         return Installation(**data) if data else None
 
-    async def async_delete_bot(self, *, enterprise_id: Optional[str], team_id: Optional[str]) -> None:
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.database.pool.execute(
             "DELETE FROM slack_bots WHERE client_id = $1 AND enterprise_id = $2 AND team_id = $3",
             self.client_id, enterprise_id or "", team_id or "",
         )
 
     async def async_delete_installation(
-        self, *, enterprise_id: Optional[str], team_id: Optional[str], user_id: Optional[str] = None
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
         query = "DELETE FROM slack_installations WHERE client_id = $1 AND enterprise_id = $2 AND team_id = $3"
         args: list[Any] = [self.client_id, enterprise_id or "", team_id or ""]

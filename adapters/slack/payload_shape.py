@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from adapters.http_body import BodyError
 
+
 def _id() -> Any:
     """An optional Slack id or timestamp: no whitespace, never empty."""
     return Field(None, pattern=r"^\S+$", max_length=255)

@@ -25,15 +25,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
-from adapters.base import PlatformError
 from adapters.posted_log import PostedLog
 from adapters.slack.agent_status import AgentStatus
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, TIMEOUT_SECONDS, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
 from adapters.slack.metadata import METADATA_EVENT, post_metadata
+from adapters.slack.permalinks import Permalinks
 from adapters.slack.streaming import SlackReplyStream, Target, end_stream, stream_record_key
 from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
+from workflows.platform_port import PlatformError
 
 log = logging.getLogger(__name__)
 LOOKBACK_SECONDS = 20 * 60  # outside an activity (tests, tools): how far back to look for a post
@@ -89,6 +90,7 @@ class SlackPlatform:
         self.agent = agent
         self._post_clients: dict[str, AsyncWebClient] = {}
         self._stream_clients: dict[str, AsyncWebClient] = {}
+        self.permalinks = Permalinks(self._client)
 
     async def _client(self, team: str) -> AsyncWebClient:
         return await self.clients.client_for(team)
@@ -169,7 +171,7 @@ class SlackPlatform:
         context: dict[str, Any] | None = None,
     ) -> MessageRef:
         try:
-            messages = render(reply)
+            messages = render(reply, await self.permalinks.of(reply))
         except RenderError as err:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         client = await self._post_client(key.workspace)
@@ -228,7 +230,8 @@ class SlackPlatform:
                 resp = await client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
         except (SlackClientError, OSError) as err:
             raise platform_error("conversations lookup", err) from err
-        for message in resp.get("messages", []):
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        for message in messages:
             meta = message.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == part_key:
                 return message.get("ts")
@@ -251,14 +254,14 @@ class SlackPlatform:
 
     async def update(self, ref: MessageRef, reply: Reply) -> None:
         try:
-            messages = render(reply)
+            messages = render(reply, await self.permalinks.of(reply))
         except RenderError as err:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         client = await self._client(ref.key.workspace)
         channel = ref.extra.get("channel") or ref.key.channel
         parts = list(ref.extra.get("parts") or [ref.message_id])
         # Parts beyond what was first posted go into the thread; fewer parts leave the rest as they were.
-        for ts, message in zip(parts, messages):
+        for ts, message in zip(parts, messages, strict=False):
             try:
                 await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
             except (SlackClientError, OSError) as err:

@@ -26,8 +26,9 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -112,8 +113,9 @@ class ThreadMembership:
         try:
             while not _known(state, at) and not lookup.done():
                 woken = asyncio.ensure_future(state.wake.wait())
+                either: set[asyncio.Future[Any]] = {lookup, woken}
                 try:
-                    await asyncio.wait({lookup, woken}, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     woken.cancel()
         finally:
@@ -176,7 +178,7 @@ class ThreadMembership:
                 cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
                 if not resp.get("has_more") or not cursor:
                     break
-        except (SlackClientError, OSError, asyncio.TimeoutError) as err:
+        except (TimeoutError, SlackClientError, OSError) as err:
             log.warning("could not read Slack thread %s in %s to see whether it is for the bot: %s", thread_ts, channel, err)
             return
         state.covered = max(state.covered, newest)

@@ -1,4 +1,4 @@
-"""Builds the Slack adapter from settings: the ChatPlatform for workers, the routes for gateways."""
+"""Builds the Slack adapter's parts from its settings: the ChatPlatform for workers, the routes for gateways."""
 
 from __future__ import annotations
 
@@ -6,23 +6,26 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
+from adapters.posted_log import PostedLog
 from adapters.slack.app import SlackBot
 from adapters.slack.client import SlackClients, make_client
 from adapters.slack.oauth import installation_store, oauth_settings
 from adapters.slack.platform import SlackPlatform
-from adapters.storage.backends import Storage
-from workflows.registry import list_workflows
+from adapters.slack.received_events import ReceivedEvents
 from adapters.slack.routes import SlackRoutes
+from adapters.storage.backends import Storage
+from workflows.platform_port import SessionDispatcher
+from workflows.registry import WorkflowListing
 
 if TYPE_CHECKING:
-    from bots.config import Settings
-    from bots.wiring import Platforms
+    from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+
+    from adapters.slack.adapter import SlackSettings
 
 
-def build_bolt_app(settings: Settings, store=None, storage: Storage | None = None) -> AsyncApp:
+def build_bolt_app(settings: SlackSettings, store: AsyncInstallationStore | None, storage: Storage) -> AsyncApp:
     """Single workspace with SLACK_BOT_TOKEN, or OAuth installs with SLACK_CLIENT_ID/SECRET."""
-    if store is not None:
-        storage = storage or Storage.from_settings(settings)
+    if store is not None and settings.slack_client_id and settings.slack_client_secret:
         return AsyncApp(
             signing_secret=settings.slack_signing_secret,
             client=make_client(settings.slack_api_url),
@@ -36,17 +39,31 @@ def build_bolt_app(settings: Settings, store=None, storage: Storage | None = Non
     )
 
 
-async def setup_slack(settings: Settings, platforms: Platforms) -> SlackRoutes:
+async def start_platform(
+    settings: SlackSettings, storage: Storage
+) -> tuple[SlackPlatform, PostedLog, AsyncInstallationStore | None]:
+    """The worker's side: API clients (one token, or OAuth installations) and the post log."""
     store = None
     if settings.slack_client_id and settings.slack_client_secret:
-        store = installation_store(platforms.storage, settings.slack_client_id)
+        store = installation_store(storage, settings.slack_client_id)
     clients = SlackClients(settings.slack_api_url, settings.slack_bot_token, store)
-    posted = platforms.storage.posted_log("slack")
+    posted = storage.posted_log("slack")
     await posted.open()
-    platforms.closers.append(posted.close)
-    platform = SlackPlatform(clients, posted, agent=settings.slack_agent)
-    routes = SlackRoutes(SlackBot(build_bolt_app(settings, store, platforms.storage), custom_workflows=list_workflows(settings.custom_workflows_file)), settings.slack_signing_secret or "", settings.slack_app_token)
-    platform.routes = routes  # for operators and tests: which mode was chosen
-    platforms.registry.register(platform)
-    platforms.mounts.append(lambda app, dispatcher: routes.add_to(app, dispatcher))
-    return routes
+    return SlackPlatform(clients, posted, agent=settings.slack_agent), posted, store
+
+
+def build_routes(
+    settings: SlackSettings,
+    storage: Storage,
+    store: AsyncInstallationStore | None,
+    dispatcher: SessionDispatcher,
+    custom_workflows: list[WorkflowListing],
+) -> SlackRoutes:
+    """The gateway's side: the bolt app, its listeners handing over to ``dispatcher``, HTTP or Socket Mode routes.
+
+    Message events are journaled before bolt acknowledges them and replayed by a live gateway when
+    the one that took them died first (adapters/slack/received_events.py).
+    """
+    received = ReceivedEvents(storage.slack_received_journal(), settings.slack_replay_after)
+    bot = SlackBot(build_bolt_app(settings, store, storage), dispatcher, custom_workflows=custom_workflows, received=received)
+    return SlackRoutes(bot, settings.slack_signing_secret or "", settings.slack_app_token)

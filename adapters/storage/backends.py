@@ -33,7 +33,7 @@ class Storage:
         self.aws_endpoint_url = aws_endpoint_url
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Storage":
+    def from_settings(cls, settings: Any) -> Storage:
         return cls(settings.data_dir, settings.database_url, settings.uploads_url, settings.aws_endpoint_url)
 
     @property
@@ -56,6 +56,16 @@ class Storage:
 
             return PostgresPostedLog(self.database, platform)
         return SqlitePostedLog(self.data_dir / f"{platform}-posted.sqlite3")
+
+    def slack_received_journal(self) -> Any:
+        """Slack events acknowledged but not yet queued (adapters/slack/received_journal.py)."""
+        if self.database is not None:
+            from adapters.slack.received_journal_postgres import PostgresReceivedJournal
+
+            return PostgresReceivedJournal(self.database)
+        from adapters.slack.received_journal import SqliteReceivedJournal
+
+        return SqliteReceivedJournal(self.data_dir / "slack-received.sqlite3")
 
     def slack_installation_store(self, client_id: str) -> Any:
         if self.database is not None:

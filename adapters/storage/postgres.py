@@ -14,11 +14,13 @@ import inspect
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from adapters.storage import StoreUnavailable
 
@@ -27,10 +29,12 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: pg_advisory_lock key of the migration runner ("threadwk" as a 64-bit number).
 MIGRATION_LOCK = 0x7468726561647770
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+#: A connection of its own, or one borrowed from the pool.
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 
 def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.split("://", 1)[0] in ("postgres", "postgresql")
+    return url is not None and url.split("://", 1)[0] in ("postgres", "postgresql")
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def migrate(conn: asyncpg.Connection) -> list[int]:
+async def migrate(conn: Conn) -> list[int]:
     """Apply the migrations this database lacks, under the advisory lock; returns the versions applied."""
     applied: list[int] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
@@ -152,7 +156,7 @@ def outages_as_unavailable(cls: type[T]) -> type[T]:
             continue
 
         @functools.wraps(fn)
-        async def wrapper(*args: Any, _fn=fn, **kwargs: Any) -> Any:
+        async def wrapper(*args: Any, _fn: Callable[..., Awaitable[Any]] = fn, **kwargs: Any) -> Any:
             try:
                 return await _fn(*args, **kwargs)
             except OUTAGES as err:

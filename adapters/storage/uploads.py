@@ -14,7 +14,11 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 UPLOADS_DIR = "webchat-uploads"
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -100,9 +104,9 @@ class S3UploadFiles(UploadFiles):
         self.prefix = f"{prefix}/" if prefix else ""
         self.endpoint_url = endpoint_url
         self.staging = Path(tempfile.gettempdir()) / "threadwork-upload-staging"
-        self._client = None
+        self._client: S3Client | None = None
 
-    def _s3(self):
+    def _s3(self) -> S3Client:
         if self._client is None:
             import boto3
 

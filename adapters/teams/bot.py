@@ -10,12 +10,13 @@ from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from msrest.serialization import Model
 
-from adapters.base import PlatformError, SessionDispatcher, notice_for
 from adapters.teams.cards import error_card, render_card
 from adapters.teams.mapping import MemberDirectory, action_event, card_data, chat_message
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import key_of, tenant_of
+from adapters.user_notice import Notice, deliver_and_tell
 from workflows.contracts import MAX_MESSAGE_CHARS, ActionResult
+from workflows.platform_port import PlatformError, SessionDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +68,14 @@ class ThreadworkTeamsBot(TeamsActivityHandler):
                 MessageFactory.text(f"That message is {len(msg.text)} characters; I take at most {MAX_MESSAGE_CHARS}.")
             )
             return
-        notice = notice_for(await self.dispatcher.deliver(msg))
-        if notice is None:
-            return
-        if notice.private:
-            await self._say_privately(turn_context, notice.text)
-        else:
-            await turn_context.send_activity(MessageFactory.text(notice.text))
+
+        async def tell(notice: Notice) -> None:
+            if notice.private:
+                await self._say_privately(turn_context, notice.text)
+            else:
+                await turn_context.send_activity(MessageFactory.text(notice.text))
+
+        await deliver_and_tell(self.dispatcher, msg, tell)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name == "adaptiveCard/action":
@@ -114,13 +116,13 @@ class ThreadworkTeamsBot(TeamsActivityHandler):
 class _InvokeBody(Model):
     """The adaptiveCard/action response body (the SDK's model types ``value`` as a dict only)."""
 
-    _attribute_map = {
+    _attribute_map = {  # noqa: RUF012 - msrest reads this per class, as its Model declares it (no ClassVar)
         "status_code": {"key": "statusCode", "type": "int"},
         "type": {"key": "type", "type": "str"},
         "value": {"key": "value", "type": "object"},
     }
 
-    def __init__(self, *, status_code: int, type: str, value: Any) -> None:  # noqa: A002 (the wire name)
+    def __init__(self, *, status_code: int, type: str, value: Any) -> None:
         super().__init__()
         self.status_code = status_code
         self.type = type

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ChannelAccount, Mention
 
-from adapters.teams.links import markdown, plain
+from adapters.teams.links import markdown, mention_entities, plain
 from workflows.contracts import Button, ButtonsBlock, DividerBlock, FieldsBlock, Reply, TextBlock
 
 CARD_VERSION = "1.5"
@@ -67,13 +67,27 @@ def render_card(reply: Reply) -> dict[str, Any]:
             element["separator"] = True
         separate = False
         body.append(element)
-    return {
+    card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": CARD_SCHEMA,
         "version": CARD_VERSION,
         "fallbackText": plain(reply.text),
         "body": body,
     }
+    mentions = mention_entities(*_block_texts(reply))
+    if mentions:
+        card["msteams"] = {"entities": mentions}
+    return card
+
+
+def _block_texts(reply: Reply) -> list[str]:
+    texts: list[str] = []
+    for block in reply.blocks or [TextBlock(text=reply.text)]:
+        if isinstance(block, TextBlock):
+            texts.append(block.text)
+        elif isinstance(block, FieldsBlock):
+            texts.extend(v for _, v in block.fields)
+    return texts
 
 
 def error_card(text: str) -> dict[str, Any]:
@@ -90,7 +104,13 @@ def error_card(text: str) -> dict[str, Any]:
 def render_activity(reply: Reply) -> Activity:
     """Plain text for text-only replies; a card (plus summary text) when there are blocks."""
     if not reply.blocks:
-        return MessageFactory.text(markdown(reply.text))
+        activity = MessageFactory.text(markdown(reply.text))
+        mentions = mention_entities(reply.text)
+        if mentions:
+            activity.entities = [
+                Mention(type="mention", text=e["text"], mentioned=ChannelAccount(**e["mentioned"])) for e in mentions
+            ]
+        return activity
     activity = MessageFactory.attachment(CardFactory.adaptive_card(render_card(reply)))
     activity.summary = plain(reply.text)
     return activity

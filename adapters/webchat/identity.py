@@ -18,7 +18,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from aiohttp import web
 from itsdangerous import BadData, URLSafeSerializer
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 AuthMode = Literal["open", "invite", "proxy"]
 AUTH_MODES: tuple[AuthMode, ...] = ("open", "invite", "proxy")
 COOKIE = "threadwork_id"
+#: Any response a cookie can be set on (JSON answers, the page files); remember() gives back the same type.
+ResponseT = TypeVar("ResponseT", bound=web.StreamResponse)
 COOKIE_MAX_AGE = 365 * 86400
 SECRET_FILE = "webchat-secret"
 #: Browser ids look like this; invited member ids are their names, which may not.
@@ -137,7 +139,7 @@ class Identities:
             return None
         return value
 
-    def remember(self, response: web.StreamResponse, identity: Identity, request: web.Request) -> web.StreamResponse:
+    def remember(self, response: ResponseT, identity: Identity, request: web.Request) -> ResponseT:
         """Set the identity cookie on ``response`` when this identity needs one."""
         if identity.cookie is not None:
             response.set_cookie(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import PlatformError
 from adapters.webchat.store import WebChatStore
 from adapters.webchat.stream import BOT_USER, WebChatStream
 from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply
+from workflows.platform_port import PlatformError
 
 
 class WebChatPlatform:

@@ -12,10 +12,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from adapters.base import SessionDispatcher
-from adapters.storage.uploads import LocalUploadFiles, UploadFiles
 from adapters.http_body import BodyError, read_json
-from adapters.webchat.answers import bad_request, deliver
+from adapters.http_errors import bad_request
+from adapters.storage.uploads import LocalUploadFiles, UploadFiles
+from adapters.webchat.answers import deliver
 from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.invites import SIGNIN_PATH, InviteError, Invites
 from adapters.webchat.origin import same_origin
@@ -23,6 +23,7 @@ from adapters.webchat.stop import STOP_PATH, PostStop, StopRoute
 from adapters.webchat.store import WebChatStore, new_id
 from adapters.webchat.uploads import WebChatUploads
 from workflows.contracts import MAX_MESSAGE_CHARS, ActionEvent, Actor, ChatMessage, ConversationKey, MessageRef
+from workflows.platform_port import SessionDispatcher
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.base import SessionDispatcher
-from adapters.webchat.answers import bad_request
+from adapters.http_errors import bad_request
 from adapters.webchat.identity import Identities
 from adapters.webchat.store import WebChatStore, new_id
 from workflows.contracts import Actor, ConversationKey

@@ -9,6 +9,7 @@ an idempotency key, so an activity retried after a crash cannot post twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from abc import ABC, abstractmethod
@@ -61,12 +62,10 @@ class WebChatStore(ABC):
         """Wake on a change, or after ``timeout`` at the latest."""
         changed = self._changed  # a change made while _before_wait runs still wakes this wait
         await self._before_wait()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
 
-    async def _before_wait(self) -> None:
+    async def _before_wait(self) -> None:  # noqa: B027 - a hook: a backend that needs nothing keeps this no-op
         """A backend's chance to make sure other processes' changes will wake the wait."""
 
     # ---- channels ----

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from adapters.storage.postgres import OUTAGES, PostgresDatabase, outages_as_unavailable
+from adapters.storage.postgres import OUTAGES, Conn, PostgresDatabase, outages_as_unavailable
 from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class PostgresWebChatStore(WebChatStore):
     def pool(self) -> asyncpg.Pool:
         return self.database.pool
 
-    async def _event(self, conn: asyncpg.Connection, kind: str, message_id: str) -> None:
+    async def _event(self, conn: Conn, kind: str, message_id: str) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
         seq = await conn.fetchval("INSERT INTO webchat_events(kind, message_id) VALUES ($1, $2) RETURNING seq", kind, message_id)
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(seq))

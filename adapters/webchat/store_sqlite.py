@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from adapters.sqlite_file import open_sqlite
+from adapters.sqlite_file import SqliteConnection, fetch_one, open_sqlite
 from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
 
 SCHEMA = """
@@ -41,11 +41,12 @@ CREATE TABLE IF NOT EXISTS invites (
 """
 
 
-class SqliteWebChatStore(WebChatStore):
+class SqliteWebChatStore(SqliteConnection, WebChatStore):
+    _not_open = "SqliteWebChatStore.open() was not called"
+
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
-        self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
         self._db = await open_sqlite(self.path, SCHEMA + INVITES)
@@ -63,24 +64,13 @@ class SqliteWebChatStore(WebChatStore):
 
         Another process opening the same file may add the column first: that is success too.
         """
-        columns = {r["name"] for r in await self._db.execute_fetchall("PRAGMA table_info(messages)")}
+        columns = {r["name"] for r in await self.db.execute_fetchall("PRAGMA table_info(messages)")}
         if "files" not in columns:
             try:
-                await self._db.execute("ALTER TABLE messages ADD COLUMN files TEXT NOT NULL DEFAULT '[]'")
+                await self.db.execute("ALTER TABLE messages ADD COLUMN files TEXT NOT NULL DEFAULT '[]'")
             except sqlite3.OperationalError as err:
                 if "duplicate column name" not in str(err):
                     raise
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("SqliteWebChatStore.open() was not called")
-        return self._db
 
     # ---- channels ----------------------------------------------------------------
 
@@ -182,12 +172,12 @@ class SqliteWebChatStore(WebChatStore):
         return await self.get_message(message_id)
 
     async def _by_idempotency_key(self, key: str) -> dict[str, Any] | None:
-        rows = await self.db.execute_fetchall("SELECT * FROM messages WHERE idempotency_key = ?", (key,))
-        return _message(rows[0]) if rows else None
+        row = await fetch_one(self.db, "SELECT * FROM messages WHERE idempotency_key = ?", (key,))
+        return _message(row) if row is not None else None
 
     async def get_message(self, message_id: str) -> dict[str, Any] | None:
-        rows = await self.db.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,))
-        return _message(rows[0]) if rows else None
+        row = await fetch_one(self.db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+        return _message(row) if row is not None else None
 
     async def messages(self, channel: str, thread: str | None = None) -> list[dict[str, Any]]:
         if thread is None:
@@ -199,8 +189,8 @@ class SqliteWebChatStore(WebChatStore):
         return [_message(r) for r in rows]
 
     async def last_event_seq(self) -> int:
-        rows = await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) AS seq FROM events")
-        return int(rows[0]["seq"])
+        row = await fetch_one(self.db, "SELECT COALESCE(MAX(seq), 0) AS seq FROM events")
+        return int(row["seq"]) if row is not None else 0
 
     async def events_after(self, seq: int, limit: int = 200) -> list[tuple[int, str, dict[str, Any]]]:
         rows = await self.db.execute_fetchall(
@@ -225,8 +215,8 @@ class SqliteWebChatStore(WebChatStore):
             (now, token_hash, now),
         )
         await self.db.commit()
-        rows = await self.db.execute_fetchall("SELECT name, expires_at, used_at FROM invites WHERE token_hash = ?", (token_hash,))
-        row = InviteRow(rows[0]["name"], rows[0]["expires_at"], rows[0]["used_at"]) if rows else None
+        found = await fetch_one(self.db, "SELECT name, expires_at, used_at FROM invites WHERE token_hash = ?", (token_hash,))
+        row = InviteRow(found["name"], found["expires_at"], found["used_at"]) if found is not None else None
         return cur.rowcount == 1 and row is not None, row
 
 

@@ -2,7 +2,7 @@
 (the shared data dir or an S3 bucket: adapters/storage/uploads.py), stored with the
 message, delivered as a FileRef.
 
-The worker reads the file through the same UploadFiles (workflows/activities/fetchers/webchat.py);
+The worker reads the file through the same UploadFiles (adapters/webchat/upload_fetcher.py);
 FileRef.url is ``webchat-uploads/{id}/{name}``, never a client-supplied name.
 """
 
@@ -18,14 +18,15 @@ from urllib.parse import quote
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from adapters.base import SessionDispatcher
-from adapters.webchat.answers import bad_request, deliver
-from adapters.webchat.identity import Identities, Identity
+from adapters.http_errors import bad_request
 from adapters.storage.uploads import UPLOADS_DIR, UploadFiles, UploadMissing, UploadStoreUnavailable
+from adapters.webchat.answers import deliver
+from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.origin import same_origin
 from adapters.webchat.store import WebChatStore, new_id
 from workflows.activities.fetchers import DocumentTooLarge
 from workflows.contracts import MAX_MESSAGE_CHARS, Actor, ChatMessage, ConversationKey, FileRef
+from workflows.platform_port import SessionDispatcher
 
 log = logging.getLogger(__name__)
 FIELDS = {"channel", "thread", "user", "guest", "text"}
@@ -84,7 +85,7 @@ class WebChatUploads:
         name = safe_name(part.filename)
         if name is None:
             raise Refused(f"file name {part.filename!r} is not usable")
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - local disk, as the chunk writes below
         size = 0
         with (folder / name).open("wb") as out:
             while chunk := await part.read_chunk(CHUNK):

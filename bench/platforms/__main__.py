@@ -20,7 +20,7 @@ import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown shape or path {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     docs = args.docs or (None if args.quick else ROOT / "docs" / "performance.md")
-    started, load_before = datetime.now(timezone.utc), os.getloadavg()
+    started, load_before = datetime.now(UTC), os.getloadavg()
     results = asyncio.run(run(plan, shapes, paths))
     command = "python -m bench.platforms " + shlex.join(sys.argv[1:] if argv is None else argv)
     head = bench_report.header(command.strip(), started, load_before, os.getloadavg())

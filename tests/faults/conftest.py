@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest_asyncio
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 import json
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 FIVE_MB = 5 * 1024 * 1024
 DEEP = 1_000
@@ -32,10 +33,10 @@ def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
     out = [prefix]
     if isinstance(value, dict):
         for key, item in value.items():
-            out += _paths(item, prefix + (key,))
+            out += _paths(item, (*prefix, key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            out += _paths(item, prefix + (i,))
+            out += _paths(item, (*prefix, i))
     return out
 
 
@@ -81,9 +82,9 @@ class Mutator:
             ("long-string", lambda: "x" * r.choice([81, 129, 40_001, 100_000])),
             ("unicode", lambda: "ü€😀\u200b\u202e\x00"),
             ("list", lambda: [1, "a", None]),
-            ("empty-list", lambda: []),
+            ("empty-list", list),
             ("object", lambda: {"a": 1}),
-            ("empty-object", lambda: {}),
+            ("empty-object", dict),
             ("string-number", lambda: "12345678901234567890"),
             ("path-like", lambda: "../../etc/passwd"),
             ("html", lambda: "<script>alert(1)</script>"),

@@ -14,16 +14,17 @@ import json
 import logging
 import os
 import time
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
 
+from tests.faults.conftest import slack_sign
 from tests.faults.multipart_cases import multipart_cases
 from tests.faults.mutator import Case, Mutator
 from tests.slack.conftest import slack_stack
-from tests.faults.conftest import slack_sign
 from tests.slack.fake_slack import BOT_USER, TEAM
 from tests.support.events import AUTH, TOKEN, s3_record
 from tests.support.httpserver import local_server

@@ -8,8 +8,8 @@ import logging
 import pytest
 import pytest_asyncio
 
-from tests.faults.multipart_cases import BOUNDARY, part
 from tests.faults.conftest import slack_sign
+from tests.faults.multipart_cases import BOUNDARY, part
 from tests.slack.conftest import slack_stack
 from tests.support.events import AUTH, TOKEN
 from tests.support.stack import free_port, running_stack

@@ -170,7 +170,7 @@ async def test_a_permanent_refusal_is_not_retried_and_is_shown(client, tmp_path,
 async def test_teams_replies_survive_a_connector_outage(client, tmp_path):
     connector, runner = await start_connector()
     try:
-        settings = dict(teams_enabled=True, teams_service_url=connector.url, platform_retry_window=90)
+        settings = {"teams_enabled": True, "teams_service_url": connector.url, "platform_retry_window": 90}
         async with running_stack(client, tmp_path, **settings) as stack:
             conv = "a:outage-chat"
             connector.down_until = time.monotonic() + 15

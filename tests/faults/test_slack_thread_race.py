@@ -96,7 +96,7 @@ async def test_forty_threads_mention_plus_two_immediate_follow_ups_all_answered_
 
 
 async def test_follow_ups_racing_their_own_retries_are_answered_once(slack):
-    stack, sim = slack
+    _stack, sim = slack
     roots = []
     for _ in range(10):
         root, events = thread_events(sim, "C1", "UALICE")
@@ -108,7 +108,7 @@ async def test_follow_ups_racing_their_own_retries_are_answered_once(slack):
 
 
 async def test_socket_mode_follow_ups_are_answered_once(client, tmp_path, fake_slack):
-    async with slack_stack(client, tmp_path, fake_slack, slack_app_token="xapp-1-test") as (stack, sim):
+    async with slack_stack(client, tmp_path, fake_slack, slack_app_token="xapp-1-test") as (_stack, sim):
         await fake_slack.wait_for(lambda: fake_slack.sockets, what="the Socket Mode connection")
         roots = []
         for n in range(10):
@@ -127,7 +127,7 @@ async def test_busy_channel_of_unrelated_threads_costs_a_bounded_number_of_looku
     and one conversations.replies per thread for the first message; the rest are either covered
     by that answer or wait for the thread's next lookup (at most one per interval)."""
     stack, sim = slack
-    membership = stack.platforms.registry.get("slack").routes.bot.threads
+    membership = stack.platforms.adapters["slack"].routes.bot.threads
     membership.min_interval = 3600  # within the test, each thread's later messages wait for the next lookup
     threads, per_thread = 20, 10
     roots = [new_ts() for _ in range(threads)]
@@ -161,7 +161,7 @@ async def test_busy_channel_of_unrelated_threads_costs_a_bounded_number_of_looku
 async def test_follow_ups_that_arrive_before_their_mention_are_answered_once(slack):
     """Slack's first delivery of the mention failed and its retry comes later: the follow-ups
     reach the gateway first, when no session exists yet; the thread itself says they belong."""
-    stack, sim = slack
+    _stack, sim = slack
     roots = []
     for _ in range(10):
         root, events = thread_events(sim, "C1", "UALICE")
@@ -170,7 +170,10 @@ async def test_follow_ups_that_arrive_before_their_mention_are_answered_once(sla
             sim.fake.record(event)
         follow_ups = [e for e in events if e.get("thread_ts")]
         await send_all_at_once(sim, follow_ups)
-        await sim.fake.wait_for(lambda: len(sim.fake.posts("C1", root)) >= FOLLOW_UPS, what="the follow-ups' answers")
+        await sim.fake.wait_for(
+            lambda: len(sim.fake.posts("C1", root)) >= FOLLOW_UPS,  # noqa: B023 - awaited within this iteration
+            what="the follow-ups' answers",
+        )
         mention = [e for e in events if not e.get("thread_ts")]
         await send_all_at_once(sim, mention)
         for event in mention:  # and Slack's retry of it

@@ -25,7 +25,7 @@ DEADLINE = 90.0
 async def test_worker_sigkilled_mid_stream_still_one_message_with_the_full_text(tmp_path: Path):
     async with fake_openai() as llm:
         llm.answer, llm.stream_chunks, llm.chunk_delay = ANSWER, CHUNKS, CHUNK_DELAY
-        deployment = Deployment(tmp_path, THREADWORK_LLM_BASE_URL=llm.base_url)
+        deployment = Deployment(tmp_path, THREADWORK_LLM_BASE_URL=llm.base_url, THREADWORK_LLM_TOOLS="false")
         try:
             await deployment.temporal.start()
             await deployment.start_worker()

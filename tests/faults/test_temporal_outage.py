@@ -15,7 +15,16 @@ from pathlib import Path
 import httpx
 
 from adapters.base import CATCHING_UP_TEXT
-from tests.faults.support import Deployment, answer_numbers, catching_up_notes, figure, say, scaled, thread_messages, until
+from tests.faults.support import (
+    Deployment,
+    answer_numbers,
+    catching_up_notes,
+    figure,
+    say,
+    scaled,
+    thread_messages,
+    until,
+)
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.support import SIGNING_SECRET, SlackSim
 

@@ -19,8 +19,9 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -72,6 +73,10 @@ class Outage:
         fault = self.faults[self.served % len(self.faults)]
         self.served += 1
         return fault
+
+
+def permalink(channel: str, ts: str) -> str:
+    return f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
 class FakeSlack:
@@ -293,7 +298,7 @@ class FakeSlack:
 
     def _chat_postMessage(self, p: dict, token: str) -> dict:
         channel = p.get("channel", "")
-        if channel not in self.messages and channel not in self.channels and not channel[:1] in ("C", "D", "G"):
+        if channel not in self.messages and channel not in self.channels and channel[:1] not in ("C", "D", "G"):
             return {"ok": False, "error": "channel_not_found"}
         msg = {
             "ts": self._new_ts(),
@@ -320,6 +325,13 @@ class FakeSlack:
             return {"ok": False, "error": "cant_update_message"}
         msg.update(text=p.get("text", ""), blocks=p.get("blocks") or [], edited=True)
         return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "text": msg["text"]}
+
+    def _chat_getPermalink(self, p: dict, token: str) -> dict:
+        """The URL shape Slack documents: https://{workspace}.slack.com/archives/{channel}/p{ts without the dot}."""
+        channel, ts = p.get("channel", ""), p.get("message_ts", "")
+        if self._find(channel, ts) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "permalink": permalink(channel, ts)}
 
     def _chat_postEphemeral(self, p: dict, token: str) -> dict:
         self.ephemeral.append(dict(p))

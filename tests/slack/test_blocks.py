@@ -38,7 +38,7 @@ def test_limits_fields_headers_and_buttons():
     [message] = render(Reply(text="x", blocks=[many_fields, long_heading, many_buttons]))
     sections = [b for b in message.blocks if b["type"] == "section" and "fields" in b]
     assert [len(s["fields"]) for s in sections] == [10, 10, 3]
-    heading = [b for b in message.blocks if b["type"] == "section" and "text" in b][0]
+    heading = next(b for b in message.blocks if b["type"] == "section" and "text" in b)
     assert heading["text"]["text"] == "*" + "H" * 200 + "*"  # too long for a header block
     actions = [b for b in message.blocks if b["type"] == "actions"]
     assert [len(a["elements"]) for a in actions] == [25, 5]
@@ -55,7 +55,7 @@ def test_too_long_button_value_and_foreign_values_are_errors():
     with pytest.raises(RenderError):
         render(Reply(text="x", blocks=[ButtonsBlock(buttons=[Button(label="x", action_id="a", value="v" * 2100, workflow_id="wf")])]))
     for bad in ("", "not json", "[1]", '{"w": 1}'):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="the button value"):
             decode_button_value(bad)
 
 

@@ -14,7 +14,7 @@ from workflows.incident import IncidentWorkflow
 
 
 async def test_threadwork_help_workflows_and_unknown_are_answered_in_the_ack(slack):
-    stack, sim = slack
+    _stack, sim = slack
     resp = await sim.command("/threadwork", "help")
     assert resp.status_code == 200
     assert "I'm threadwork" in resp.json()["text"] and "/incident <title>" in resp.json()["text"]
@@ -66,7 +66,7 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
     # The ack came back while nothing could be posted yet: the work happens after it.
     assert resp.status_code == 200
     assert resp.json() == {"text": 'Declaring incident "checkout is down"…', "response_type": "ephemeral"}
-    assert [m for m in sim.fake.messages.get("C1", [])] == []
+    assert list(sim.fake.messages.get("C1", [])) == []
     gate.set()
 
     anchor = (await sim.fake.wait_for(lambda: [m for m in sim.fake.posts("C1") if not m["thread_ts"]], what="the incident thread"))[0]
@@ -79,7 +79,7 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
 
     card = (await sim.fake.wait_for(card_posted, what="the incident card"))[0]
     assert card["blocks"][0]["text"]["text"] == "Incident SEV1: Checkout is down"
-    resolve = [b for b in card["blocks"] if b["type"] == "actions"][0]["elements"][3]
+    resolve = next(b for b in card["blocks"] if b["type"] == "actions")["elements"][3]
     assert json.loads(resolve["value"]) == {"w": incident_id, "a": "incident.resolve", "v": ""}
     session_id = f"slack:T1:C1:{anchor['ts']}"
     # The card may land before the session has recorded its child: ask until it has.
@@ -118,7 +118,7 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
 
 
 async def test_session_button_reaches_the_session_and_foreign_buttons_are_refused(slack):
-    stack, sim = slack
+    _stack, sim = slack
     root = await sim.mention("C1", "UALICE", "help")
     help_reply = (await sim.fake.wait_for(lambda: sim.fake.posts("C1", root["ts"]), what="help"))[0]
     resp = await sim.click(help_reply, 0, user="UBOB")  # Status

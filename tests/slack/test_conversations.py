@@ -17,7 +17,8 @@ async def stack_has_workflow(stack, workflow_id: str) -> bool:
     try:
         await stack.client.get_workflow_handle(workflow_id).describe()
     except RPCError as err:
-        assert err.status == RPCStatusCode.NOT_FOUND
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
         return False
     return True
 
@@ -34,7 +35,7 @@ async def threadwork_cli(*args: str, temporal: str, cwd: Path) -> tuple[int, str
 
 
 async def test_mention_gets_reply_in_thread_and_follow_up_reaches_same_session(slack, client, tmp_path):
-    stack, sim = slack
+    _stack, sim = slack
     root = await sim.mention("C1", "UALICE", "hello bot")
     session_id = f"slack:T1:C1:{root['ts']}"
 
@@ -94,11 +95,11 @@ async def test_direct_messages_share_a_dm_session_and_dm_threads_are_their_own(s
 
 
 async def test_bare_mention_answers_with_help_and_buttons(slack):
-    stack, sim = slack
+    _stack, sim = slack
     root = await sim.mention("C1", "UALICE", "")
     reply = (await sim.fake.wait_for(lambda: sim.fake.posts("C1", root["ts"]), what="help"))[0]
     assert reply["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "How I can help", "emoji": True}}
-    actions = [b for b in reply["blocks"] if b["type"] == "actions"][0]
+    actions = next(b for b in reply["blocks"] if b["type"] == "actions")
     values = [json.loads(e["value"]) for e in actions["elements"]]
     assert {v["a"] for v in values} == {"session.status", "session.help", "session.end"}
     assert {v["w"] for v in values} == {f"slack:T1:C1:{root['ts']}"}
@@ -106,7 +107,7 @@ async def test_bare_mention_answers_with_help_and_buttons(slack):
 
 
 async def test_a_child_workflow_posts_its_progress_into_the_thread_that_started_it(slack):
-    stack, sim = slack
+    _stack, sim = slack
     root = await sim.mention("C1", "UALICE", "hello")
     ts = root["ts"]
     await sim.fake.wait_for(lambda: sim.fake.posts("C1", ts), what="the first reply")

@@ -34,7 +34,7 @@ async def test_mention_twin_and_three_retries_give_one_reply_each(slack):
 
 
 async def test_two_429s_on_post_message_still_deliver_the_reply_once(slack):
-    stack, sim = slack
+    _stack, sim = slack
     sim.fake.start_stream_429 = True  # the reply is posted (and updated), not streamed
     sim.fake.fail("chat.postMessage", "429", times=2, retry_after=1)
     root = await sim.mention("C1", "UALICE", "are you rate limited?")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from temporalio.service import RPCError
 
-from tests.slack.fake_slack import TEAM
-from tests.slack.support import new_ts
 from tests.slack.conftest import slack_stack
+from tests.slack.fake_slack import TEAM, permalink
+from tests.slack.support import new_ts
 from tests.support.helpers import eventually
 from workflows.incident import IncidentWorkflow
-from workflows.incident_models import IncidentState
+from workflows.incident.incident_models import IncidentState
 
 SLACK_CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 DECLARATION = "we have a critical incident: checkout is down"
@@ -60,7 +60,7 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
         # conversations.create with a short, dated name; topic set; reporter and responder invited.
         create = (await fake.wait_for(lambda: fake.calls_to("conversations.create"), what="conversations.create"))[0]
         name = create.params["name"]
-        today = datetime.now(timezone.utc).strftime("%Y%m%d")
+        today = datetime.now(UTC).strftime("%Y%m%d")
         assert name == f"inc-{today}-checkout-is-down" and SLACK_CHANNEL_NAME.match(name) and len(name) < 40
         [channel] = [cid for cid, c in fake.channels.items() if c["name"] == name]
         invited = await fake.wait_for(lambda: fake.calls_to("conversations.invite"), what="invite")
@@ -71,7 +71,7 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
 
         # The card with its buttons is posted in the new channel and pinned.
         card = (await fake.wait_for(lambda: [m for m in fake.posts(channel) if actions(m)], what="the card"))[0]
-        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve"]
+        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]
         await fake.wait_for(lambda: (channel, card["ts"]) in fake.pins, what="the pin")
         # The origin thread links the channel the way Slack draws a channel link: <#C…>.
         [link] = await fake.wait_for(
@@ -103,8 +103,11 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
         [asked] = await fake.wait_for(
             lambda: [m for m in fake.posts("C1", thread_ts=root["ts"]) if m["text"].startswith("Approval requested")], what="the answer"
         )
-        assert asked["text"] == f'Approval requested: "roll back checkout to v41?". Approve or Reject it on <#{channel}>.'
-        assert [m for m in fake.posts(channel) if "roll back checkout to v41?" in m["text"] and actions(m) == ["Approve", "Reject"]]
+        [buttons] = [m for m in fake.posts(channel) if "roll back checkout to v41?" in m["text"] and actions(m) == ["Approve", "Reject"]]
+        # The link opens the message that holds the buttons (its chat.getPermalink URL), not just the channel.
+        approval_link = f"<{permalink(channel, buttons['ts'])}|the approval message>"
+        assert asked["text"] == f'Approval requested: "roll back checkout to v41?". Approve or Reject it on {approval_link}.'
+        assert approval_link in asked["blocks"][0]["text"]["text"]
 
         # The commander (the reporter) clicks Resolve.
         assert (await sim.click(card, 3, user="UALICE")).status_code == 200
@@ -130,7 +133,7 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
 
 async def test_slack_name_taken_gets_a_suffix(client, tmp_path, fake_slack):
     fake = fake_slack
-    today = datetime.now(timezone.utc).strftime("%Y%m%d")
+    today = datetime.now(UTC).strftime("%Y%m%d")
     taken = f"inc-{today}-search-is-slow"
     fake.channels["CTAKEN"] = {"id": "CTAKEN", "name": taken, "topic": "", "members": []}
     async with slack_stack(client, tmp_path, fake) as (stack, sim):
@@ -157,7 +160,7 @@ async def test_slack_refused_conversations_create_runs_in_the_origin_thread(clie
         thread = fake.posts("C1", thread_ts=root["ts"])
         assert any(m["text"].startswith("I couldn't open an incident channel") and "restricted_action" in m["text"] for m in thread)
         card = next(m for m in thread if actions(m))
-        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve"]
+        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]
         assert (await sim.click(card, 3, user="UALICE")).status_code == 200
         result = await stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id).result()
         assert result.status == "resolved"

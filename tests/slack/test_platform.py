@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from adapters.base import PlatformError
+from adapters.posted_log import SqlitePostedLog
 from adapters.slack.client import SlackClients
 from adapters.slack.platform import SlackPlatform, channel_name
-from adapters.posted_log import SqlitePostedLog
 from tests.slack.fake_slack import BOT_TOKEN
 from workflows.contracts import Button, ButtonsBlock, ConversationKey, MessageRef, Reply, TextBlock
 

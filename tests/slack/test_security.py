@@ -48,7 +48,7 @@ async def test_forged_and_stale_requests_are_refused_and_start_nothing(slack):
 
 
 async def test_url_verification_is_answered(slack):
-    stack, sim = slack
+    _stack, sim = slack
     body = json.dumps({"token": "legacy", "challenge": "c-123", "type": "url_verification"})
     resp = await sim.send(body, "application/json")
     assert resp.status_code == 200

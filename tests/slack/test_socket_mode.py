@@ -14,7 +14,7 @@ from tests.slack.fake_slack import BOT_USER
 
 async def test_socket_mode_is_chosen_and_carries_events_and_commands(client, tmp_path, fake_slack):
     async with slack_stack(client, tmp_path, fake_slack, slack_app_token="xapp-1-test") as (stack, sim):
-        routes = stack.platforms.registry.get("slack").routes
+        routes = stack.platforms.adapters["slack"].routes
         assert routes.socket_mode is True
         assert (await stack.http.post("/slack/events", content=b"{}")).status_code in (404, 405)  # no public route
         await fake_slack.wait_for(lambda: fake_slack.sockets, what="the Socket Mode connection")
@@ -35,6 +35,6 @@ async def test_socket_mode_is_chosen_and_carries_events_and_commands(client, tmp
 
 
 async def test_http_mode_without_app_token(slack):
-    stack, sim = slack
-    routes = stack.platforms.registry.get("slack").routes
+    stack, _sim = slack
+    routes = stack.platforms.adapters["slack"].routes
     assert routes.socket_mode is False and routes.socket_handler is None

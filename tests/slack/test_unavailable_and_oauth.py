@@ -13,8 +13,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.base import CATCHING_UP_TEXT
 from bots.config import Settings
-from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
+from bots.queued_dispatch import gateway_dispatcher
 from bots.wiring import build_platforms
 from tests.slack.conftest import slack_stack
 from tests.slack.fake_slack import BOT_TOKEN
@@ -61,7 +61,7 @@ async def test_oauth_install_then_events_of_that_workspace_use_its_token(client,
         "authed_user": {"id": "UADMIN"}, "is_enterprise_install": False,
     }
     overrides = {"slack_bot_token": None, "slack_client_id": "111.222", "slack_client_secret": "oauth-secret"}
-    async with slack_stack(client, tmp_path, fake_slack, **overrides) as (stack, sim):
+    async with slack_stack(client, tmp_path, fake_slack, **overrides) as (stack, _sim):
         page = await stack.http.get("/slack/install")
         assert page.status_code == 200
         link = re.search(r'href="(https://slack.com/oauth/v2/authorize\?[^"]+)"', page.text).group(1).replace("&amp;", "&")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 TOKEN = "events-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

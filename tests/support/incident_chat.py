@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tests.support.helpers import eventually
 from tests.support.stack import Stack
 from workflows.incident import IncidentWorkflow
-from workflows.incident_models import IncidentState
+from workflows.incident.incident_models import IncidentState
 
 
 @dataclass

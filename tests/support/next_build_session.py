@@ -12,7 +12,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.chat_session import ChatSessionWorkflow
-    from workflows.contracts import ChatMessage, MessageReceipt, SessionInput, SessionState
+    from workflows.contracts import ChatMessage, SessionInput, SessionState
 
 
 @workflow.defn(name="ChatSessionWorkflow")
@@ -25,6 +25,6 @@ class NextBuildSession(ChatSessionWorkflow):
     async def run(self, inp: SessionInput) -> SessionState:
         return await super().run(inp)
 
-    async def _answer(self, msg: ChatMessage) -> MessageReceipt:
+    async def _answer(self, msg: ChatMessage) -> None:
         await workflow.sleep(timedelta(milliseconds=1))
-        return await super()._answer(msg)
+        await super()._answer(msg)

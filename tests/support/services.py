@@ -6,8 +6,8 @@ import asyncio
 import shutil
 import socket
 import subprocess
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
@@ -67,7 +67,7 @@ async def azurite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str
         raise RuntimeError("azurite needs Node.js: apt-get install nodejs")
     port = free_port()
     location = tmp_path_factory.mktemp("azurite")
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - the fixture's one-off start
         [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(location),
          "--skipApiVersionCheck", "--silent", "--loose"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

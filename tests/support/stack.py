@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 from aiohttp import web
@@ -18,18 +18,13 @@ from temporalio.worker import Worker
 
 from adapters.webchat.invites import Invites
 from bots.config import Settings
-from bots.queued_dispatch import gateway_dispatcher
 from bots.gateway import build_app
+from bots.ports import free_port
+from bots.queued_dispatch import gateway_dispatcher
 from bots.runner import worker_options
 from bots.temporal import connect
 from bots.wiring import Platforms, build_platforms
 from workflows.worker import build_worker
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

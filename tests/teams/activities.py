@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 TENANT = "tenant-1"
@@ -19,7 +19,7 @@ def activity(
     service_url: str,
     conversation_id: str,
     *,
-    type: str = "message",  # noqa: A002 (the wire name)
+    type: str = "message",
     text: str | None = None,
     user: str = "29:alice",
     user_name: str = "Alice",
@@ -31,7 +31,7 @@ def activity(
     body: dict[str, Any] = {
         "type": type,
         "id": activity_id or next_id(),
-        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "timestamp": datetime.now(UTC).isoformat(),
         "serviceUrl": service_url,
         "channelId": "msteams",
         "from": {"id": user, "name": user_name, "aadObjectId": f"aad-{user}"},

@@ -42,7 +42,7 @@ class OpenIdServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 if self.path == "/openid":
                     body = {"issuer": ISSUER, "jwks_uri": f"{outer.url}/keys", "id_token_signing_alg_values_supported": ["RS256"]}
                 elif self.path == "/keys":

@@ -8,7 +8,7 @@ MicrosoftAppCredentials.get_access_token is replaced (the HTTP boundary).
 from __future__ import annotations
 
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -66,7 +66,7 @@ async def test_valid_token_is_accepted_and_replies_carry_the_bots_token(secured,
 async def test_bad_tokens_are_401_and_reach_no_session(secured, connector, case):
     conv = f"a:refused-{case}"
     body = activity(connector.url, conv, text="let me in")
-    good = dict(audience=APP_ID, service_url=connector.url)
+    good = {"audience": APP_ID, "service_url": connector.url}
     headers = {
         "missing": {},
         "malformed": {"Authorization": "Bearer not.a.jwt"},
@@ -87,7 +87,7 @@ async def test_bad_tokens_are_401_and_reach_no_session(secured, connector, case)
 
 
 async def test_without_app_id_the_endpoint_is_anonymous_and_says_so(client, tmp_path, connector, caplog):
-    with caplog.at_level(logging.WARNING, logger="adapters.teams.wiring"):
+    with caplog.at_level(logging.WARNING, logger="adapters.teams.adapter"):
         async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url) as stack:
             conv = "a:anonymous-chat"
             assert (await send(stack, activity(connector.url, conv, text="hi"))).status_code == 201

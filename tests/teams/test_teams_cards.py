@@ -31,6 +31,10 @@ async def test_execute_click_reaches_workflow_with_clicker_and_updates_card(team
     card_post = await declare_incident(teams, connector, conv)
     card = card_post.card
     assert card["version"] == "1.5"
+    # The commander is a real @mention (an entity with Alice's Teams id), not a bold name.
+    commander = next(f["value"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"] if f["title"] == "Commander")
+    mention = {"type": "mention", "text": commander, "mentioned": {"id": "29:alice", "name": commander[4:-5]}}
+    assert commander.startswith("<at>") and mention in card["msteams"]["entities"]
     assert {e["type"] for e in card["body"]} >= {"TextBlock", "FactSet", "ActionSet"}
     data = resolve_data(card)
     workflow_id = f"teams:{TENANT}:{conv}/incident/1"

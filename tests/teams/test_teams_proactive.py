@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from adapters.posted_log import SqlitePostedLog
 from adapters.teams.platform import TeamsPlatform
 from tests.support.stack import running_stack
@@ -16,7 +18,7 @@ from workflows.incident import IncidentWorkflow
 
 async def test_child_posts_into_conversation_after_gateway_and_worker_restart(client, tmp_path, connector):
     conv = "19:ops@thread.tacv2;messageid=77"
-    settings = dict(teams_enabled=True, teams_service_url=connector.url)
+    settings = {"teams_enabled": True, "teams_service_url": connector.url}
     async with running_stack(client, tmp_path, **settings) as first:
         task_queue = first.settings.task_queue
         body = activity(connector.url, conv, text="critical incident: the database is down", conversation_type="channel")
@@ -77,12 +79,8 @@ async def test_without_incident_channel_create_channel_explains(teams, connector
     from adapters.base import PlatformError
 
     platform = teams.platforms.registry.get("teams")
-    try:
+    with pytest.raises(PlatformError, match="TEAMS_INCIDENT_CHANNEL_ID"):
         await platform.create_channel("inc-x", like=ConversationKey(platform="teams", workspace=TENANT, channel="a:x"))
-    except PlatformError as err:
-        assert "TEAMS_INCIDENT_CHANNEL_ID" in str(err)
-    else:
-        raise AssertionError("create_channel without TEAMS_INCIDENT_CHANNEL_ID must fail")
     assert connector.created == []
 
 
@@ -115,12 +113,9 @@ async def test_post_without_any_reference_or_service_url_is_refused(teams, conne
 
     platform = teams.platforms.registry.get("teams")
     platform.default_service_url = ""
-    try:
+    with pytest.raises(PlatformError, match="serviceUrl") as refused:
         await platform.post(ConversationKey(platform="teams", workspace="t9", channel="a:unknown"), Reply(text="x"))
-    except PlatformError as err:
-        assert "serviceUrl" in str(err) and not err.retryable
-    else:
-        raise AssertionError("a post with no way to address the conversation must fail")
+    assert not refused.value.retryable
 
 
 async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_channel(client, tmp_path, connector):
@@ -151,6 +146,6 @@ async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_
         # A deep link that opens the incident thread (Teams has no inline channel syntax).
         message_id = thread.split(";messageid=")[1]
         shown = " ".join(e.get("text", "") for e in pointer.card["body"])
-        assert f"[#inc-" in shown and f"](https://teams.microsoft.com/l/message/19%3Aincidents%40thread.tacv2/{message_id}?" in shown
+        assert "[#inc-" in shown and f"](https://teams.microsoft.com/l/message/19%3Aincidents%40thread.tacv2/{message_id}?" in shown
         assert "\u27e6" not in shown + pointer.searchable() and "#inc-" in pointer.searchable()
         await incident.execute_update(IncidentWorkflow.system_resolve, "test over")

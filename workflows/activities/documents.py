@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -15,9 +16,12 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.activities.extract import UnsupportedDocument, extract_text
 from workflows.activities.failures import expected_failure
-from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetcher, SourceSettings, build_fetchers
+from workflows.activities.fetchers import DocumentTooLarge, Fetcher, FetchError, SourceSettings, build_fetchers
 from workflows.activities.replies import LLMConfig
 from workflows.contracts import FileRef
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI  # loaded on first use: a worker without an LLM never imports it
 
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 200_000
@@ -81,7 +85,7 @@ class DocumentActivities:
         self.max_bytes = max_bytes
         self.fetchers = fetchers if fetchers is not None else build_fetchers(sources or SourceSettings())
         self._llm = llm if llm and llm.base_url else None
-        self._client = None
+        self._client: AsyncOpenAI | None = None
 
     @activity.defn
     async def fetch_and_extract(self, doc: FileRef) -> ExtractedDocument:
@@ -99,7 +103,7 @@ class DocumentActivities:
             raise _fail(str(err), "UnsupportedDocument", doc=doc) from None
         return ExtractedDocument(name=doc.name, text=text[:MAX_TEXT_CHARS], truncated=len(text) > MAX_TEXT_CHARS)
 
-    def _openai(self):
+    def _openai(self) -> AsyncOpenAI:
         if self._client is None:
             from openai import AsyncOpenAI
 

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from adapters.base import PlatformError, ReplyStream
 from workflows.contracts import MessageRef, Reply
+from workflows.platform_port import PlatformError, ReplyStream
 from workflows.stream_contracts import StepState
 
 log = logging.getLogger(__name__)

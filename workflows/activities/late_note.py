@@ -6,14 +6,13 @@ workflow stays deterministic and the note is exact for the attempt that succeeds
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from workflows.contracts import Reply, TextBlock
+from workflows.platform_traits import PlatformTraits
 
 #: Below this delay a reply is not called late (one quick retry is not worth a note).
 LATE_AFTER_SECONDS = 10.0
-#: Platforms whose posts can be late (the web chat writes to a local database).
-PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams"}
 
 
 def describe_delay(seconds: float) -> str:
@@ -24,18 +23,18 @@ def describe_delay(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def late_note(platform: str, seconds: float) -> str:
-    return f"_(delayed: {PLATFORM_NAMES[platform]} was unreachable for {describe_delay(seconds)})_"
+def late_note(platform: PlatformTraits, seconds: float) -> str:
+    return f"_(delayed: {platform.label()} was unreachable for {describe_delay(seconds)})_"
 
 
 def delay_since(scheduled: datetime, now: datetime | None = None) -> float:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return max(0.0, (now - scheduled).total_seconds())
 
 
-def with_late_note(reply: Reply, platform: str, seconds: float) -> Reply:
-    """``reply`` unchanged when on time, else with the note after its text (and its blocks)."""
-    if seconds < LATE_AFTER_SECONDS or platform not in PLATFORM_NAMES:
+def with_late_note(reply: Reply, platform: PlatformTraits, seconds: float) -> Reply:
+    """``reply`` unchanged when on time (a local write is never late), else with the note after its text and blocks."""
+    if seconds < LATE_AFTER_SECONDS or platform.local_delivery:
         return reply
     note = late_note(platform, seconds)
     blocks = [*reply.blocks, TextBlock(text=note, style="context")] if reply.blocks else []

@@ -8,7 +8,6 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from adapters.base import PlatformError, PlatformRegistry
 from workflows.activities.late_note import delay_since, with_late_note
 from workflows.activities.models import (
     CreateChannelRequest,
@@ -20,6 +19,8 @@ from workflows.activities.models import (
     UpdateRequest,
 )
 from workflows.contracts import CreatedChannel, MessageRef, Reply
+from workflows.platform_port import PlatformError, PlatformRegistry
+from workflows.platform_traits import PlatformTraits, traits_for
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,13 @@ def _as_temporal(err: PlatformError) -> ApplicationError:
     return ApplicationError(str(err), type="PlatformError", non_retryable=True, category=ApplicationErrorCategory.BENIGN)
 
 
-def _late(req: PostRequest) -> Reply:
+def _late(req: PostRequest, traits: PlatformTraits) -> Reply:
     """The reply, with a short note when this attempt runs well after the post was first scheduled
     (or, for a streamed reply the platform refused, after it was first refused)."""
     if not activity.in_activity() or (req.late_since is None and activity.info().attempt <= 1):
         return req.reply
     since = req.late_since or activity.info().scheduled_time
-    return with_late_note(req.reply, req.key.platform, delay_since(since))
+    return with_late_note(req.reply, traits, delay_since(since))
 
 
 class PlatformActivities:
@@ -60,8 +61,9 @@ class PlatformActivities:
     async def post_reply(self, req: PostRequest) -> MessageRef:
         try:
             platform = self._registry.get(req.key.platform)
+            late = _late(req, traits_for(self._registry.traits(), req.key.platform))
             return await platform.post(
-                req.key, _late(req), idempotency_key=req.idempotency_key, context=req.reply_context
+                req.key, late, idempotency_key=req.idempotency_key, context=req.reply_context
             )
         except PlatformError as err:
             raise _as_temporal(err) from None
@@ -71,7 +73,8 @@ class PlatformActivities:
         try:
             reply = req.reply
             if req.late_since is not None:
-                reply = with_late_note(reply, req.ref.key.platform, delay_since(req.late_since))
+                traits = traits_for(self._registry.traits(), req.ref.key.platform)
+                reply = with_late_note(reply, traits, delay_since(req.late_since))
             await self._registry.get(req.ref.key.platform).update(req.ref, reply)
         except PlatformError as err:
             raise _as_temporal(err) from None

@@ -7,13 +7,17 @@ a final failure into a polite fallback reply.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from temporalio import activity
 
 from workflows.activities.models import ReplyRequest
 from workflows.activities.responder import builtin_reply, command_of
 from workflows.contracts import Reply
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI  # loaded on first use: a worker without an LLM never imports it
+    from openai.types.chat import ChatCompletionMessageParam
 
 SYSTEM_PROMPT = (
     "You are threadwork, a helpful assistant for on-call engineers in a team chat. "
@@ -29,39 +33,39 @@ class LLMConfig:
         self.timeout = timeout
 
 
+def openai_client(llm: LLMConfig) -> AsyncOpenAI:
+    """The SDK client for ``llm`` (openai imported on first use); Temporal owns retries, so the SDK must not."""
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(base_url=llm.base_url, api_key=llm.api_key, timeout=llm.timeout, max_retries=0)
+
+
 class ReplyActivities:
     def __init__(self, llm: LLMConfig | None = None) -> None:
         self._llm = llm if llm and llm.base_url else None
-        self._client = None
+        self._client: AsyncOpenAI | None = None
 
     @property
     def uses_llm(self) -> bool:
         return self._llm is not None
 
-    def _openai(self):
+    def _openai(self) -> AsyncOpenAI:
         if self._client is None:
-            from openai import AsyncOpenAI
-
             assert self._llm is not None
-            # Temporal owns retries, so the SDK must not retry on its own.
-            self._client = AsyncOpenAI(
-                base_url=self._llm.base_url,
-                api_key=self._llm.api_key,
-                timeout=self._llm.timeout,
-                max_retries=0,
-            )
+            self._client = openai_client(self._llm)
         return self._client
 
     def answers_builtin(self, req: ReplyRequest) -> bool:
         """Commands, "I've started …" and every reply without a configured model come from the built-in responder."""
         return self._llm is None or command_of(req.text) is not None or req.started is not None
 
-    def llm_messages(self, req: ReplyRequest) -> list[dict[str, Any]]:
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+    def llm_messages(self, req: ReplyRequest) -> list[ChatCompletionMessageParam]:
+        messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}]
         for entry in req.summary.history[-20:]:
-            role = "assistant" if entry.role == "assistant" else "user"
-            content = entry.text if role == "assistant" else f"{entry.actor}: {entry.text}"
-            messages.append({"role": role, "content": content})
+            if entry.role == "assistant":
+                messages.append({"role": "assistant", "content": entry.text})
+            else:
+                messages.append({"role": "user", "content": f"{entry.actor}: {entry.text}"})
         if not req.summary.history or req.summary.history[-1].text != req.text:
             messages.append({"role": "user", "content": f"{req.actor.name or req.actor.id}: {req.text}"})
         return messages

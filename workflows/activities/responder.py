@@ -7,8 +7,8 @@ user about workflows their message started.
 from __future__ import annotations
 
 from workflows.contracts import (
-    ButtonsBlock,
     Button,
+    ButtonsBlock,
     DividerBlock,
     FieldsBlock,
     Reply,
@@ -21,10 +21,15 @@ HELP_WORDS = {"help", "/help", "?", "commands"}
 STATUS_WORDS = {"status", "/status"}
 END_WORDS = {"end", "/end", "end session", "bye", "goodbye"}
 
-WORKFLOW_NAMES = {
+#: Names of the built-ins for states recorded before TriggeredWorkflow carried its display name.
+LEGACY_NAMES = {
     "IncidentWorkflow": "incident response",
     "DocumentProcessingWorkflow": "document processing",
 }
+
+
+def display_name(wf: TriggeredWorkflow) -> str:
+    return wf.display_name or LEGACY_NAMES.get(wf.workflow_type, wf.workflow_type)
 
 
 def command_of(text: str) -> str | None:
@@ -64,7 +69,7 @@ def help_reply(session_id: str) -> Reply:
 
 
 def _describe(wf: TriggeredWorkflow) -> str:
-    kind = WORKFLOW_NAMES.get(wf.workflow_type, wf.workflow_type)
+    kind = display_name(wf)
     title = f" \"{wf.title}\"" if wf.title else ""
     return f"{kind}{title} ({wf.status})"
 
@@ -97,7 +102,7 @@ def status_reply(summary: SessionSummary) -> Reply:
 
 
 def started_reply(started: TriggeredWorkflow) -> Reply:
-    kind = WORKFLOW_NAMES.get(started.workflow_type, started.workflow_type)
+    kind = display_name(started)
     text = (
         f"I've started {kind} for \"{started.title}\". "
         "It will post its progress here; you can keep chatting meanwhile."

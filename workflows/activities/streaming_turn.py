@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from adapters.base import ChatPlatform, PlatformError, PlatformRegistry, ReplyStream
 from workflows.activities.guarded_stream import GuardedStream
 from workflows.activities.models import ReplyRequest
 from workflows.activities.platform import _as_temporal
@@ -27,6 +26,7 @@ from workflows.activities.replies import ReplyActivities
 from workflows.activities.responder import builtin_reply, fallback_reply
 from workflows.activities.triggering import TriggerActivities
 from workflows.contracts import Actor, ConversationKey, FileRef, MessageRef, Reply, WorkflowStart
+from workflows.platform_port import ChatPlatform, PlatformError, PlatformRegistry, ReplyStream, StreamingPlatform
 from workflows.stream_contracts import STOPPED_NOTE, StreamedTurn
 
 log = logging.getLogger(__name__)
@@ -74,11 +74,9 @@ async def open_reply_stream(
     context: dict[str, Any] | None,
 ) -> ReplyStream | None:
     """The platform's own stream; None for a platform that has none (yet): the session posts its reply whole."""
-    opener = getattr(platform, "open_stream", None)
-    if opener is None:
+    if not isinstance(platform, StreamingPlatform):
         return None
-    stream: ReplyStream = await opener(key, idempotency_key, recipient, context=context)
-    return stream
+    return await platform.open_stream(key, idempotency_key, recipient, context=context)
 
 
 class StreamingTurnActivities:

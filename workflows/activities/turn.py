@@ -14,6 +14,7 @@ from temporalio import activity
 from workflows.activities.models import PostRequest, ReplyRequest
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import ReplyActivities
+from workflows.activities.responder import command_of
 from workflows.activities.triggering import TriggerActivities
 from workflows.contracts import FileRef, MessageRef, Reply, WorkflowStart
 
@@ -23,6 +24,8 @@ class TurnRequest(BaseModel):
     files: list[FileRef] = Field(default_factory=list)
     #: Set when the reply should be posted here too (local platforms); its reply is filled in.
     post: PostRequest | None = None
+    #: The model answers with tools (workflows/tools/): only match the rules; no reply unless a command.
+    model_decides: bool = False
 
 
 class TurnResult(BaseModel):
@@ -44,6 +47,8 @@ class TurnActivities:
         decision = await self._trigger.match_trigger_now(req.reply.text, req.files)
         if decision is not None:
             return TurnResult(decision=decision)
+        if req.model_decides and not command_of(req.reply.text):
+            return TurnResult()  # the workflow runs the model's turn (tool calls are its to run)
         reply = await self._replies.generate_reply(req.reply)
         if req.post is None or self._replies.uses_llm:
             # With a language model, a failed post must not ask the model again on retry:

@@ -71,7 +71,7 @@ class DeployApprovalWorkflow:
     def __init__(self, inp: ChildWorkflowInput) -> None:
         self.inp = inp
         self.state = DeployState()
-        self.poster = Poster()
+        self.poster = Poster(platforms=inp.platforms)
         self.approvals = ApprovalStep(self.poster, authorize=self._may_approve)
         self._requester = inp.requested_by
 

@@ -7,9 +7,9 @@ worker without, say, Azure settings never loads the Azure SDK.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import AsyncIterator, Protocol
+from typing import Protocol
 
 from workflows.contracts import FileRef
 
@@ -70,8 +70,6 @@ async def read_limited(doc: FileRef, chunks: AsyncIterator[bytes], max_bytes: in
 class SourceSettings:
     """Credentials and endpoints of every document source (from bots/config.py)."""
 
-    slack_bot_token: str | None = None
-    slack_api_url: str = "https://slack.com/api/"
     aws_endpoint_url: str | None = None
     azure_connection_string: str | None = None
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
@@ -80,28 +78,21 @@ class SourceSettings:
     graph_client_id: str | None = None
     graph_client_secret: str | None = None
     graph_login_url: str = "https://login.microsoftonline.com"
-    #: THREADWORK_DATA_DIR, where the gateway saves web chat uploads (shared with the worker).
-    data_dir: Path | None = None
-    #: THREADWORK_UPLOADS_URL (s3://bucket/prefix): web chat uploads live there instead.
-    uploads_url: str | None = None
+    #: Fetchers of sources the process adds (FileRef.source -> fetcher): e.g. the web chat's uploads,
+    #: which bots/ passes in from adapters/webchat/upload_fetcher.py.
     extra: dict[str, Fetcher] = field(default_factory=dict)
 
 
 def build_fetchers(settings: SourceSettings) -> dict[str, Fetcher]:
-    """FileRef.source -> the fetcher for it."""
+    """FileRef.source -> the fetcher for it: the document sources; chat platforms add theirs (``extra``)."""
     from workflows.activities.fetchers.azure_blob import AzureBlobFetcher
     from workflows.activities.fetchers.graph import GraphClient, SharePointFetcher
-    from workflows.activities.fetchers.http import HttpFetcher, SlackFileFetcher
+    from workflows.activities.fetchers.http import HttpFetcher
     from workflows.activities.fetchers.s3 import S3Fetcher
-    from workflows.activities.fetchers.webchat import WebChatUploadFetcher
 
     plain = HttpFetcher()
     fetchers: dict[str, Fetcher] = {
         "url": plain,
-        # Teams file-consent downloads are pre-authorized URLs.
-        "teams": plain,
-        "webchat": WebChatUploadFetcher(settings.data_dir, settings.uploads_url, settings.aws_endpoint_url),
-        "slack": SlackFileFetcher(settings.slack_bot_token, settings.slack_api_url),
         "s3": S3Fetcher(settings.aws_endpoint_url),
         "azure_blob": AzureBlobFetcher(settings.azure_connection_string),
         "sharepoint": SharePointFetcher(GraphClient.from_settings(settings)),

@@ -7,18 +7,22 @@ URL is refused rather than fetched with our credentials.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetched, check_declared_size
+from workflows.activities.fetchers import DocumentTooLarge, Fetched, FetchError, check_declared_size
 from workflows.contracts import FileRef
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobServiceClient  # loaded on first use (the Azure SDK is large)
 
 
 class AzureBlobFetcher:
     def __init__(self, connection_string: str | None) -> None:
         self.connection_string = connection_string
-        self._service = None
+        self._service: BlobServiceClient | None = None
 
-    def _client(self):
+    def _client(self) -> BlobServiceClient:
         if not self.connection_string:
             raise FetchError("I can't fetch Azure blobs: AZURE_STORAGE_CONNECTION_STRING is not set")
         if self._service is None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from workflows.activities.fetchers import FetchError, Fetched, SourceSettings, check_declared_size, read_limited
+from workflows.activities.fetchers import Fetched, FetchError, SourceSettings, check_declared_size, read_limited
 from workflows.contracts import FileRef
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -110,7 +110,7 @@ class GraphClient:
         """Files of the list modified within ``lookback``: SharePoint's notification says only *that* the list changed."""
         site = await self.site_id(site_url)
         items = await self.get_json(f"/sites/{site}/lists/{list_id}/items", {"$expand": "driveItem", "$top": "50"})
-        since = datetime.now(timezone.utc) - lookback
+        since = datetime.now(UTC) - lookback
         changed = []
         for item in items.get("value", []):
             drive_item = item.get("driveItem") or {}

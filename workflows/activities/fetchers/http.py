@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import logging
+from urllib.parse import urlsplit
 
 import httpx
 
-from workflows.activities.fetchers import FetchError, Fetched, check_declared_size, read_limited
+from workflows.activities.fetchers import Fetched, FetchError, check_declared_size, read_limited
 from workflows.contracts import FileRef
 
 log = logging.getLogger(__name__)
-SLACK_FILE_HOSTS = {"files.slack.com"}
 
 
 def _failure(host: str, err: httpx.HTTPError) -> str:
@@ -47,19 +45,3 @@ async def http_get(doc: FileRef, url: str, max_bytes: int, headers: dict[str, st
 class HttpFetcher:
     async def fetch(self, doc: FileRef, max_bytes: int) -> Fetched:
         return await http_get(doc, doc.url, max_bytes)
-
-
-class SlackFileFetcher:
-    """Slack's ``url_private_download`` needs the bot token as a bearer, and only Slack may see it."""
-
-    def __init__(self, token: str | None, api_url: str = "https://slack.com/api/") -> None:
-        self.token = token
-        # The API host is allowed too, so tests (and Enterprise Grid proxies) can serve files.
-        self.hosts = SLACK_FILE_HOSTS | {urlsplit(api_url).netloc}
-
-    async def fetch(self, doc: FileRef, max_bytes: int) -> Fetched:
-        if not self.token:
-            raise FetchError("Slack files need SLACK_BOT_TOKEN, which is not set")
-        if urlsplit(doc.url).netloc not in self.hosts:
-            raise FetchError(f"{doc.url!r} is not a Slack file address, and the bot token goes only to Slack")
-        return await http_get(doc, doc.url, max_bytes, {"Authorization": f"Bearer {self.token}"})

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from workflows.activities.fetchers import DocumentTooLarge, FetchError, Fetched, check_declared_size
+from workflows.activities.fetchers import DocumentTooLarge, Fetched, FetchError, check_declared_size
 from workflows.contracts import FileRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -19,9 +23,9 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 class S3Fetcher:
     def __init__(self, endpoint_url: str | None = None) -> None:
         self.endpoint_url = endpoint_url
-        self._client = None
+        self._client: S3Client | None = None
 
-    def _s3(self):
+    def _s3(self) -> S3Client:
         if self._client is None:
             import boto3
 

@@ -20,15 +20,15 @@ from workflows.contracts import (
     MessageRef,
     Reply,
     TextBlock,
+    user_mention,
 )
 from workflows.contracts import conversation_link as link_token
-from workflows.incident_models import SEVERITIES, STATUSES, IncidentState
+from workflows.incident.incident_models import STATUSES, IncidentState
+from workflows.platform_traits import DEFAULT_CHANNEL_NAMES, ChannelNameRule
+from workflows.severity import SEVERITIES
 
-#: Channel names stay readable in every sidebar (Slack allows 80).
-MAX_CHANNEL_NAME = 40
 #: Titles longer than this are cut at a word boundary.
 MAX_TITLE = 60
-_NOT_NAME = re.compile(r"[^a-z0-9_]+")
 #: What declares an incident rather than describing it: "we have a critical incident:", "SEV1 -"...
 _DECLARATION = re.compile(
     r"^(?:(?:we|i|there)(?:'ve|'re| have| has| got| are having| is| are)?(?:\s+got)?\s+)?(?:(?:a|an)\s+)?"
@@ -47,6 +47,9 @@ RESOLVE = "incident.resolve"
 CLOSE_PICKER = "incident.close_picker"
 NOTE = "incident.note"
 REQUEST_APPROVAL = "incident.approval"
+#: Incident AI (workflows/incident_ai.py): a private catch-up, a stakeholder update draft.
+CATCH_UP = "incident.catch_up"
+DRAFT_UPDATE = "incident.draft_update"
 
 
 def short_title(text: str, limit: int = MAX_TITLE) -> str:
@@ -74,16 +77,16 @@ def short_title(text: str, limit: int = MAX_TITLE) -> str:
     return title[0].upper() + title[1:] if first.isalpha() and first.islower() else title
 
 
-def channel_name(title: str, when: datetime, suffix: int = 1) -> str:
-    """``inc-{yyyymmdd}-{slug}``: a valid Slack channel name under 40 characters, deterministic from title and time.
+def channel_name(title: str, when: datetime, suffix: int = 1, rule: ChannelNameRule | None = None) -> str:
+    """``inc-{yyyymmdd}-{slug}``: valid by the platform's ``rule`` (its traits), deterministic from title and time.
 
     The slug is cut at a word (hyphen) boundary; ``suffix`` > 1 appends ``-{suffix}`` (after ``name_taken``).
     """
+    rule = rule or DEFAULT_CHANNEL_NAMES
     prefix = f"inc-{when:%Y%m%d}-"
     tail = f"-{suffix}" if suffix > 1 else ""
-    slug = _NOT_NAME.sub("-", title.lower()).strip("-_")
-    slug = re.sub(r"-{2,}", "-", slug) or "incident"
-    room = MAX_CHANNEL_NAME - len(prefix) - len(tail)
+    slug = rule.clean(title) or "incident"
+    room = rule.max_length - len(prefix) - len(tail)
     if len(slug) > room:
         cut = slug.rfind("-", 0, room + 1)
         slug = slug[:cut] if cut > room // 2 else slug[:room]
@@ -148,7 +151,7 @@ def card(state: IncidentState, workflow_id: str, now: datetime) -> Reply:
     fields = [
         ("Severity", state.severity),
         ("Status", state.status),
-        ("Commander", who(state.commander)),
+        ("Commander", user_mention(state.commander)),
         ("Started", _clock(state.started_at)),
         ("Duration", duration_text(end - state.started_at)),
         ("Last update", _clock(state.last_update_at)),
@@ -175,6 +178,8 @@ def _main_buttons(workflow_id: str) -> list[Button]:
         Button(label="Change severity", action_id=CHANGE_SEVERITY, workflow_id=workflow_id),
         Button(label="Post update", action_id=POST_UPDATE, workflow_id=workflow_id),
         Button(label="Resolve", action_id=RESOLVE, workflow_id=workflow_id, style="primary"),
+        Button(label="Catch up", action_id=CATCH_UP, workflow_id=workflow_id),
+        Button(label="Draft update", action_id=DRAFT_UPDATE, workflow_id=workflow_id),
     ]
 
 
@@ -184,7 +189,7 @@ def _picker_buttons(state: IncidentState, workflow_id: str) -> list[Button]:
     else:
         choices = [(s.capitalize(), POST_UPDATE, s) for s in STATUSES[:-1] if s != state.status]
     buttons = [Button(label=label, action_id=action, value=value, workflow_id=workflow_id) for label, action, value in choices]
-    return buttons + [Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
+    return [*buttons, Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
 
 
 def link_reply(state: IncidentState) -> Reply:

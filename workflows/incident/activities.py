@@ -9,11 +9,12 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.contracts import ActionEvent, ActionResult, ConversationKey
-from workflows.incident_links import MEMO_KEY, link_id
+from workflows.failures import failure_message
+from workflows.incident.incident import IncidentWorkflow
+from workflows.incident.incident_links import MEMO_KEY, link_id
 
 
 class IncidentLookup(BaseModel):
@@ -53,11 +54,10 @@ async def send_incident_action(client: Client, workflow_id: str, event: ActionEv
     """Deliver a command to the incident as the same update its buttons use."""
     try:
         return await client.get_workflow_handle(workflow_id).execute_update(
-            "handle_action", event, id=event.event_id or None, result_type=ActionResult
+            IncidentWorkflow.handle_action, event, id=event.event_id or None
         )
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        return ActionResult(ephemeral=cause.message if isinstance(cause, ApplicationError) else str(cause or err))
+        return ActionResult(ephemeral=failure_message(err))
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return ActionResult(ephemeral="That incident has finished.")

@@ -6,8 +6,8 @@ who changed what) and leaves headed sections for what only people can write.
 
 from __future__ import annotations
 
-from workflows.incident_card import duration_text, who
-from workflows.incident_models import IncidentState
+from workflows.incident.incident_card import duration_text, who
+from workflows.incident.incident_models import IncidentState
 
 
 def _cell(text: str) -> str:
@@ -48,7 +48,7 @@ def render_postmortem(state: IncidentState) -> str:
     else:
         lines.append("None.")
     lines += ["", "## Decisions and changes", ""]
-    changes = [d for d in state.decisions]
+    changes = list(state.decisions)
     if changes:
         lines += ["| At | Who | Action | Detail | Allowed |", "|---|---|---|---|---|"]
         for d in changes:

@@ -12,15 +12,14 @@ postmortem.py; the data in incident_models.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import incident_card as ui
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
     from workflows.contracts import (
@@ -28,27 +27,30 @@ with workflow.unsafe.imports_passed_through():
         ActionEvent,
         ActionResult,
         Actor,
+        Button,
+        ButtonsBlock,
         ChildWorkflowInput,
         ConversationKey,
         Reply,
+        TextBlock,
         conversation_link,
+        user_mention,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster, failure_reason
-    from workflows.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
-    from workflows.incident_models import (
-        DEFAULT_SEVERITY,
-        SEVERITIES,
+    from workflows.incident import incident_card as ui
+    from workflows.incident.incident_ai import NARRATIVE_PATCH, IncidentAI
+    from workflows.incident.incident_links import MEMO_KEY, IncidentLinkWorkflow, link_id
+    from workflows.incident.incident_models import (
         STATUSES,
         DecisionRecord,
         IncidentOptions,
         IncidentState,
         TimelineEntry,
     )
+    from workflows.incident.postmortem import render_postmortem
     from workflows.notify import report_status
-    from workflows.postmortem import render_postmortem
+    from workflows.severity import DEFAULT_SEVERITY, SEVERITIES
 
-#: How many names to try after ``name_taken`` before giving up on a channel.
-NAME_ATTEMPTS = 5
 #: Short titles, readable channel names, announcements, a current topic, linked answers (docs/incidents.md).
 #: Incidents recorded before it replay without the announcement and topic calls.
 PRESENTATION_PATCH = "incident-presentation-v1"
@@ -78,7 +80,7 @@ class IncidentWorkflow:
             origin=inp.origin,
         )
         self._context = inp.origin_context  # reply context of state.conversation
-        self._poster = Poster(inp.platform_retry_window_seconds)
+        self._poster = Poster(inp.platform_retry_window_seconds, inp.platforms)
         self.approvals = ApprovalStep(self._poster, authorize=self._authorized, on_event=self._approval_event)
         self._lock = asyncio.Lock()
         self._ready = False
@@ -94,7 +96,10 @@ class IncidentWorkflow:
             ui.CLOSE_PICKER: (True, self._close_picker),
             ui.REQUEST_APPROVAL: (True, self._request_approval),
             ui.NOTE: (False, self._note),
+            ui.CATCH_UP: (False, self._catch_up),
+            ui.DRAFT_UPDATE: (True, self._draft_update),
         }
+        self._ai = IncidentAI()
 
     # ---- life ------------------------------------------------------------------
 
@@ -115,10 +120,10 @@ class IncidentWorkflow:
             due = max(self.state.last_update_at, nudged) + interval
             try:
                 await workflow.wait_condition(
-                    lambda: self.state.is_resolved() or self._updates != seen,
+                    lambda: self.state.is_resolved() or self._updates != seen,  # noqa: B023 - awaited within this iteration
                     timeout=max(due - workflow.now(), timedelta(milliseconds=1)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 nudged = workflow.now()
                 self.state.reminders_sent += 1
                 await self._say(ui.reminder_reply(self.state, self.options.update_interval_seconds))
@@ -143,27 +148,22 @@ class IncidentWorkflow:
             initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
             maximum_attempts=self.options.channel_attempts,
         )
-        for suffix in range(1, NAME_ATTEMPTS + 1):
-            name = ui.channel_name(self.state.title, self.state.started_at, suffix)
-            topic = ui.topic(self.state)
-            try:
-                created = await self._poster.create_channel(
-                    CreateChannelRequest(like=self.inp.origin, name=name, topic=topic, members=members), retry
-                )
-            except DELIVERY_FAILURES as err:
-                reason = failure_reason(err)
-                if "name_taken" in reason and suffix < NAME_ATTEMPTS:
-                    continue
-                self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
-                self._log(None, "channel", f"No incident channel: {reason}")
-                await self._tell_origin(ui.fallback_reply(self.state), always=True)
-                return
-            # The platform may have suffixed a taken name: show the name it really gave.
-            self.state.conversation, self.state.conversation_name, self._context = created.key(), created.name or name, None
-            name = self.state.conversation_name
-            self._log(None, "channel", f"Incident conversation opened: #{name}")
-            await self._start_link()
+        # A taken name is the platform's to solve (Slack tries suffixes itself): one request here.
+        rule = self._poster.traits(self.inp.origin.platform).channel_names
+        name = ui.channel_name(self.state.title, self.state.started_at, rule=rule)
+        request = CreateChannelRequest(like=self.inp.origin, name=name, topic=ui.topic(self.state), members=members)
+        try:
+            created = await self._poster.create_channel(request, retry)
+        except DELIVERY_FAILURES as err:
+            reason = failure_reason(err)
+            self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
+            self._log(None, "channel", f"No incident channel: {reason}")
+            await self._tell_origin(ui.fallback_reply(self.state), always=True)
             return
+        # The platform may have suffixed a taken name: show the name it really gave.
+        self.state.conversation, self.state.conversation_name, self._context = created.key(), created.name or name, None
+        self._log(None, "channel", f"Incident conversation opened: #{self.state.conversation_name}")
+        await self._start_link()
 
     async def _start_link(self) -> None:
         wf_id = workflow.info().workflow_id
@@ -211,6 +211,8 @@ class IncidentWorkflow:
         await self.approvals.close_cancelled()
         self.state.summary = ui.summary_text(self.state)
         self.state.postmortem = render_postmortem(self.state)
+        if workflow.patched(NARRATIVE_PATCH):
+            self.state.postmortem += await self._ai.narrative(self.state, workflow.now())
         await self._refresh_card()
         summary = ui.summary_reply(self.state)
         await self._say(summary)
@@ -225,6 +227,9 @@ class IncidentWorkflow:
     @workflow.update
     async def handle_action(self, event: ActionEvent) -> ActionResult:
         """Buttons of the card and of approvals, and commands (``incident note ...``) sent as the same events."""
+        return await self._act(event)
+
+    async def _act(self, event: ActionEvent) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         if ApprovalStep.owns(event.action_id):
             return await self._approval_click(event)
@@ -253,7 +258,7 @@ class IncidentWorkflow:
         """A timeline note from outside a click (e.g. a :pushpin: reaction seen by the Slack adapter)."""
         if not event.value.strip():
             raise ApplicationError("a note needs text", type="InvalidNote")
-        await self.handle_action(event.model_copy(update={"action_id": ui.NOTE}))
+        await self._act(event.model_copy(update={"action_id": ui.NOTE}))
         return self.state
 
     @add_note.validator
@@ -282,7 +287,7 @@ class IncidentWorkflow:
         before = ui.who(self.state.commander)
         self.state.commander = event.actor
         self._log(event.actor, "command", f"{ui.who(event.actor)} took command (was {before})")
-        await self._say(Reply(text=f"{ui.who(event.actor)} is now the incident commander (was {before})."))
+        await self._say(Reply(text=f"{user_mention(event.actor)} is now the incident commander (was {before})."))
         return None
 
     async def _change_severity(self, event: ActionEvent) -> ActionResult | None:
@@ -339,6 +344,22 @@ class IncidentWorkflow:
             return ActionResult(ephemeral="A note needs text: `incident note <text>`.")
         self._log(event.actor, "note", event.value.strip())
         return None
+
+    async def _catch_up(self, event: ActionEvent) -> ActionResult | None:
+        """The incident so far, for the asker only (a private message where the platform has them)."""
+        return ActionResult(ephemeral=await self._ai.catch_up(self.state, workflow.now()))
+
+    async def _draft_update(self, event: ActionEvent) -> ActionResult | None:
+        """A stakeholder update proposed in the incident conversation: posted only when someone clicks."""
+        message, draft = await self._ai.draft_update(self.state, workflow.now())
+        head, _, _ = message.partition("\n")
+        hint = "Post it as it is with the button, or edit it and send `incident update <your text>`."
+        post = Button(label="Post this update", action_id=ui.POST_UPDATE, value=draft, workflow_id=workflow.info().workflow_id, style="primary")
+        await self._say(Reply(
+            text=f"{message}\n{hint}",
+            blocks=[TextBlock(text=head.rstrip(":"), style="heading"), TextBlock(text=draft), TextBlock(text=hint, style="context"), ButtonsBlock(buttons=[post])],
+        ))
+        return self._outcome("A draft update is posted in the incident conversation for review.")
 
     async def _request_approval(self, event: ActionEvent) -> ActionResult | None:
         question = event.value.strip()

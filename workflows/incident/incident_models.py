@@ -10,10 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from workflows.approval import ApprovalRecord
 from workflows.contracts import Actor, ConversationKey, MessageRef, Undelivered
 
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 #: Statuses in the order an incident normally moves through them.
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
-DEFAULT_SEVERITY = "SEV3"
 
 Status = Literal["investigating", "identified", "monitoring", "resolved"]
 Picker = Literal["severity", "status"]
@@ -51,7 +49,7 @@ class IncidentOptions(BaseModel):
             bad = [p[0] for p in pairs if len(p) != 2 or not p[0] or not p[1]]
             if bad:
                 raise ValueError(f"announce channels must be platform=channel pairs, not {' '.join(bad)!r}")
-            return {k: v for k, v in pairs}
+            return dict(pairs)
         return value
 
     @field_validator("responders", "escalate_to", mode="before")
