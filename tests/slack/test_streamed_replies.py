@@ -58,7 +58,7 @@ def shown_text(message: dict) -> str:
 async def test_slow_model_reply_streams_and_ends_as_one_message_with_the_full_text(client, tmp_path, fake_slack):
     async with (
         fake_openai() as llm,
-        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url) as (stack, sim),
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False) as (stack, sim),
     ):
         slow(llm)
         root = await sim.mention("C1", "UALICE", "tell me everything")
@@ -105,7 +105,7 @@ async def test_start_stream_answering_429_still_delivers_the_reply_once(client, 
     fake_slack.start_stream_429 = True
     async with (
         fake_openai() as llm,
-        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url) as (stack, sim),
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False) as (stack, sim),
     ):
         slow(llm, 0.02)
         root = await sim.mention("C1", "UALICE", "are streams rate limited?")
@@ -124,7 +124,7 @@ async def test_slacks_stop_button_ends_the_turn_in_the_workflow_and_the_next_mes
 ):
     async with (
         fake_openai() as llm,
-        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, slack_agent=True) as (stack, sim),
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False, slack_agent=True) as (stack, sim),
     ):
         slow(llm, 0.25)  # 5 s in all: Stop lands mid-answer
         root = await sim.mention("C1", "UALICE", "tell me everything")
