@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from workflows.platform_port import PlatformError
 from adapters.slack.agent_status import AgentStatus
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import platform_error
@@ -36,6 +35,7 @@ from adapters.slack.feedback import feedback_block
 from adapters.slack.mapping import DM_THREAD
 from adapters.slack.metadata import post_metadata
 from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
+from workflows.platform_port import PlatformError
 from workflows.stream_contracts import StepState
 
 if TYPE_CHECKING:

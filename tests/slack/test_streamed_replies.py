@@ -124,7 +124,10 @@ async def test_slacks_stop_button_ends_the_turn_in_the_workflow_and_the_next_mes
 ):
     async with (
         fake_openai() as llm,
-        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False, slack_agent=True) as (stack, sim),
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False, slack_agent=True) as (
+            stack,
+            sim,
+        ),
     ):
         slow(llm, 0.25)  # 5 s in all: Stop lands mid-answer
         root = await sim.mention("C1", "UALICE", "tell me everything")
