@@ -156,6 +156,9 @@ def parser() -> argparse.ArgumentParser:
     ms = msub.add_parser("slack", help="print the Slack app manifest (YAML)")
     ms.add_argument("--url", help="public base URL of the gateway, e.g. https://bot.example.com")
     ms.add_argument("--socket-mode", action="store_true", help="the Socket Mode variant (no request URLs)")
+    ms.add_argument(
+        "--agent", action="store_true", help="declare the app an agent (features.agent_view, agent sessions, Stop button)"
+    )
     mt = msub.add_parser("teams", help="build the Teams app package (zip)")
     mt.add_argument("--app-id", required=True, help="the bot's Microsoft App ID")
     mt.add_argument("--domain", required=True, help="the gateway's host name")
@@ -171,7 +174,7 @@ def _manifest(args: argparse.Namespace) -> int:
             print("error: give --url URL, or --socket-mode", file=sys.stderr)
             return 2
         try:
-            print(render_manifest(url=args.url, socket_mode=args.socket_mode), end="")
+            print(render_manifest(url=args.url, socket_mode=args.socket_mode, agent=args.agent), end="")
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

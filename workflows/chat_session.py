@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         plain_links,
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster
+    from workflows.feedback import FEEDBACK_ACTION, record_feedback
     from workflows.stream_contracts import Redelivery, StopRequest, StopResult
     from workflows.tools.loop import SessionTools
     from workflows.tools.runner import SessionAccess
@@ -476,6 +477,8 @@ class ChatSessionWorkflow:
         self._touch()
         if self._tools.owns(event.action_id):
             return await self._tools.handle_action(event)  # Approve/Cancel of a model's proposal
+        if event.action_id == FEEDBACK_ACTION:  # a rating: no need to wait for a running turn
+            return record_feedback(self.state, event, workflow.now())
         async with self._lock:
             if event.action_id == "session.status":
                 await self._post(builtin_reply("status", self._summary(), None))

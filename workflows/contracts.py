@@ -176,6 +176,8 @@ class Reply(BaseModel):
 
     text: str
     blocks: list[Block] = Field(default_factory=list)
+    #: The session's last reply (its goodbye): a platform with session status (Slack agent sessions) closes it.
+    closes_session: bool = False
 
 
 class MessageRef(BaseModel):
@@ -303,6 +305,19 @@ class Undelivered(BaseModel):
 UNDELIVERED_KEPT = 20
 
 
+FEEDBACK_KEPT = 100
+
+
+class Feedback(BaseModel):
+    """One person's rating of one bot message (a feedback button; a second click replaces the first)."""
+
+    at: datetime
+    actor_id: str
+    actor: str = ""
+    rating: Literal["positive", "negative"]
+    message_id: str = ""
+
+
 class SessionState(BaseModel):
     """Everything a session carries across continue-as-new."""
 
@@ -323,6 +338,8 @@ class SessionState(BaseModel):
     undelivered: list[Undelivered] = Field(default_factory=list)
     #: The model's tool calls (newest last, at most TOOL_CALLS_KEPT): ``threadwork sessions show``.
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    #: Ratings of the bot's answers (feedback buttons; newest last, at most FEEDBACK_KEPT).
+    feedback: list[Feedback] = Field(default_factory=list)
 
 
 class SessionInput(BaseModel):

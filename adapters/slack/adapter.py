@@ -26,6 +26,8 @@ class SlackSettings(AdapterSettings):
     slack_client_secret: str | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
     #: Seconds after which a Slack event whose listener never finished (its gateway died) is replayed.
     slack_replay_after: float = Field(30.0, gt=0, validation_alias="THREADWORK_SLACK_REPLAY_AFTER")
+    #: The app was installed with `threadwork manifest slack --agent`: agent sessions follow each turn.
+    slack_agent: bool = Field(False, validation_alias="THREADWORK_SLACK_AGENT")
 
     @property
     def enabled(self) -> bool:

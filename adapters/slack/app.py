@@ -17,6 +17,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.agent_stop import on_agent_session_stopped
 from adapters.slack.blocks import decode_button_value
 from adapters.slack.commands import register_commands
 from adapters.slack.incident_events import on_reaction_added
@@ -62,6 +63,7 @@ class SlackBot:
         app.event("app_mention")(self._on_message)
         app.event("message")(self._on_message)
         app.event("reaction_added")(self._on_reaction)
+        app.event("agent_session_stopped")(self._on_agent_stop)
         app.event(re.compile(".+"))(self._on_ignored_event)  # anything else subscribed later: ack, no retries
         app.action(re.compile(".+"))(self._on_action)
         register_commands(app, self)
@@ -71,6 +73,10 @@ class SlackBot:
     async def _on_reaction(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         """A :pushpin: on a message in an incident channel adds it to the incident's timeline."""
         await on_reaction_added(self, event, body, client)
+
+    async def _on_agent_stop(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """Slack's native Stop button (agent sessions): cancel the session's running turn in its workflow."""
+        await on_agent_session_stopped(self, event, body, context, client)
 
     async def _on_ignored_event(self) -> None:
         """Subscribed but not used (yet): acknowledged so Slack does not retry it."""

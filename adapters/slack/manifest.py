@@ -1,7 +1,8 @@
 """The Slack app manifest (``threadwork manifest slack``): what a workspace admin installs.
 
-manifest/slack-app.yaml and manifest/slack-app.socket-mode.yaml in the repository are
-this rendering for an example URL; a test keeps them in step with this module.
+manifest/slack-app.yaml, manifest/slack-app.socket-mode.yaml and manifest/slack-app.agent.yaml
+(``--agent``) in the repository are this rendering for an example URL; a test keeps them in
+step with this module.
 """
 
 from __future__ import annotations
@@ -37,6 +38,20 @@ COMMANDS = [
 ]
 EXAMPLE_URL = "https://threadwork.example.com"
 
+#: ``--agent``: Slack's agent messaging experience (agent view, agent sessions with a native Stop button).
+#: Declaring an app as an agent adds ``assistant:write``; ``agent_session_stopped`` is the Stop button's event.
+AGENT_SCOPES = ["assistant:write"]
+AGENT_EVENTS = ["agent_session_stopped"]
+AGENT_DESCRIPTION = (
+    "threadwork answers in threads and DMs, streams its replies, shows what it is working on, "
+    "and starts incident response or document processing when asked."
+)
+AGENT_PROMPTS = [
+    {"title": "What can you do?", "message": "help"},
+    {"title": "Session status", "message": "status"},
+    {"title": "Declare an incident", "message": "we have an incident: "},
+]
+
 
 def public_base_url(url: str) -> str:
     """``url`` as the gateway's public base: Slack only calls https URLs with a host."""
@@ -48,8 +63,12 @@ def public_base_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-def manifest(url: str | None = None, socket_mode: bool = False) -> dict[str, Any]:
-    """The manifest as data. ``url`` is the gateway's public base URL (not needed for Socket Mode)."""
+def manifest(url: str | None = None, socket_mode: bool = False, agent: bool = False) -> dict[str, Any]:
+    """The manifest as data. ``url`` is the gateway's public base URL (not needed for Socket Mode).
+
+    ``agent`` declares the app an agent (``features.agent_view``): Slack then shows agent sessions
+    whose status follows the session workflow, and a Stop button (docs/assistant-slack.md).
+    """
     if not socket_mode and not url:
         raise ValueError("a request URL is needed unless Socket Mode is used")
     base = public_base_url(url) if url else None
@@ -60,25 +79,28 @@ def manifest(url: str | None = None, socket_mode: bool = False) -> dict[str, Any
         if not socket_mode:
             entry["url"] = events_url
         commands.append(entry)
-    event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    event_subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS) + (list(AGENT_EVENTS) if agent else [])}
     interactivity: dict[str, Any] = {"is_enabled": True}
     if not socket_mode:
         event_subscriptions = {"request_url": events_url, **event_subscriptions}
         interactivity["request_url"] = events_url
-    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES) + (list(AGENT_SCOPES) if agent else [])}}
     if base:
         oauth = {"redirect_urls": [f"{base}/slack/oauth_redirect"], **oauth}
+    features: dict[str, Any] = {
+        "app_home": {"messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
+        "bot_user": {"display_name": "threadwork", "always_online": True},
+        "slash_commands": commands,
+    }
+    if agent:
+        features["agent_view"] = {"agent_description": AGENT_DESCRIPTION, "suggested_prompts": [dict(p) for p in AGENT_PROMPTS]}
     return {
         "display_information": {
             "name": "threadwork",
             "description": "Durable chat sessions: every thread is a Temporal workflow.",
             "background_color": "#2c2d30",
         },
-        "features": {
-            "app_home": {"messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
-            "bot_user": {"display_name": "threadwork", "always_online": True},
-            "slash_commands": commands,
-        },
+        "features": features,
         "oauth_config": oauth,
         "settings": {
             "event_subscriptions": event_subscriptions,
@@ -90,6 +112,6 @@ def manifest(url: str | None = None, socket_mode: bool = False) -> dict[str, Any
     }
 
 
-def render_manifest(url: str | None = None, socket_mode: bool = False) -> str:
+def render_manifest(url: str | None = None, socket_mode: bool = False, agent: bool = False) -> str:
     """The manifest as YAML, ready to paste into https://api.slack.com/apps -> Create New App -> From a manifest."""
-    return yaml.safe_dump(manifest(url, socket_mode), sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(manifest(url, socket_mode, agent), sort_keys=False, allow_unicode=True)

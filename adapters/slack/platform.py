@@ -26,15 +26,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
 from adapters.posted_log import PostedLog
+from adapters.slack.agent_status import AgentStatus
 from adapters.slack.blocks import RenderError, SlackMessage, render
-from adapters.slack.client import RATE_LIMIT_RETRIES, SlackClients, platform_error
+from adapters.slack.client import RATE_LIMIT_RETRIES, TIMEOUT_SECONDS, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
+from adapters.slack.metadata import METADATA_EVENT, post_metadata
 from adapters.slack.permalinks import Permalinks
-from workflows.contracts import ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
+from adapters.slack.streaming import SlackReplyStream, Target, end_stream, stream_record_key
+from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
 from workflows.platform_port import PlatformError
 
 log = logging.getLogger(__name__)
-METADATA_EVENT = "threadwork_post"
 LOOKBACK_SECONDS = 20 * 60  # outside an activity (tests, tools): how far back to look for a post
 CLOCK_SKEW_SECONDS = 120  # between the Temporal server's clock and Slack's
 CHANNEL_NAME_LIMIT = 80
@@ -81,10 +83,13 @@ def _error_code(err: SlackApiError) -> str:
 class SlackPlatform:
     name = "slack"
 
-    def __init__(self, clients: SlackClients, posted: PostedLog) -> None:
+    def __init__(self, clients: SlackClients, posted: PostedLog, *, agent: bool = False) -> None:
         self.clients = clients
         self.posted = posted
+        #: The app is declared an agent (THREADWORK_SLACK_AGENT): agent sessions follow each turn.
+        self.agent = agent
         self._post_clients: dict[str, AsyncWebClient] = {}
+        self._stream_clients: dict[str, AsyncWebClient] = {}
         self.permalinks = Permalinks(self._client)
 
     async def _client(self, team: str) -> AsyncWebClient:
@@ -105,6 +110,56 @@ class SlackPlatform:
             )
         return client
 
+    async def _stream_client(self, team: str) -> AsyncWebClient:
+        """No 429 retries: a rate-limited chat.startStream falls back to posting at once."""
+        token = await self.clients.token_for(team)
+        client = self._stream_clients.get(token)
+        if client is None:
+            client = self._stream_clients[token] = AsyncWebClient(
+                token=token,
+                base_url=self.clients.for_token(token).base_url,
+                timeout=TIMEOUT_SECONDS,
+                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError])],
+            )
+        return client
+
+    # ---- streams (adapters/slack/streaming.py) -----------------------------------
+
+    async def open_stream(
+        self, key: ConversationKey, idempotency_key: str, recipient: Actor | None, *, context: dict[str, Any] | None = None
+    ) -> SlackReplyStream:
+        """One reply that grows while a turn runs; a retried turn gets its earlier message back (``context``: unused)."""
+        client = await self._client(key.workspace)
+        stream = SlackReplyStream(
+            self,
+            Target(key, recipient),
+            idempotency_key,
+            await self._stream_client(key.workspace),
+            client,
+            AgentStatus(client, self.agent, recipient.id if recipient else None),
+        )
+        await stream.resume()
+        return stream
+
+    async def set_agent_status(self, key: ConversationKey, status: str) -> None:
+        """The agent session of ``key``'s thread (a no-op unless the app is an agent)."""
+        client = await self._client(key.workspace)
+        await AgentStatus(client, self.agent).set(Target(key, None), status)
+
+    async def find_post(self, key: ConversationKey, part_key: str) -> str | None:
+        """The ts of the part posted under ``part_key`` (PostedLog, or on a retry Slack's message metadata)."""
+        client = await self._post_client(key.workspace)
+        return await self._already_posted(client, key.channel, thread_ts_of(key), part_key)
+
+    async def post_part(self, key: ConversationKey, message: SlackMessage, part_key: str, *, lookup: bool = False) -> str:
+        """Post one rendered message once per ``part_key`` (the stream's fallback uses the same keys as ``post``).
+
+        ``lookup``: an earlier try of this post failed after it may have reached Slack; look for it first.
+        """
+        client = await self._post_client(key.workspace)
+        ts = await self._already_posted(client, key.channel, thread_ts_of(key), part_key, lookup=lookup)
+        return ts if ts is not None else await self._post_part(client, key.channel, thread_ts_of(key), message, part_key)
+
     # ---- post / update -----------------------------------------------------
 
     async def post(
@@ -121,6 +176,8 @@ class SlackPlatform:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         client = await self._post_client(key.workspace)
         thread_ts = thread_ts_of(key)
+        if idempotency_key:
+            await self._adopt_streamed(key, idempotency_key)
         parts: list[str] = []
         for i, message in enumerate(messages):
             part_key = f"{idempotency_key}#{i}" if idempotency_key else None
@@ -128,16 +185,35 @@ class SlackPlatform:
             if ts is None:
                 ts = await self._post_part(client, key.channel, thread_ts, message, part_key)
             parts.append(ts)
+        if reply.closes_session:
+            await self.set_agent_status(key, "closed")  # the session's goodbye: its agent session ends too
         return MessageRef(key=key, message_id=parts[0], extra={"channel": key.channel, "ts": parts[0], "parts": parts})
 
-    async def _already_posted(self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str | None) -> str | None:
+    async def _adopt_streamed(self, key: ConversationKey, idempotency_key: str) -> None:
+        """A streamed turn whose platform calls failed is delivered by ``post`` under the stream's key:
+        the message it streamed (ended here if still open) is that post's first part, never a second message.
+        The workflow then updates it with the whole reply."""
+        if await self.posted.get(f"{idempotency_key}#0") is not None:
+            return
+        record = await self.posted.get(stream_record_key(idempotency_key))
+        if record is None:
+            return
+        if record.get("mode") == "stream" and record.get("state") != "done":
+            # Raises while Slack cannot end it: the post is retried, and only then updated.
+            await end_stream(await self._stream_client(key.workspace), record["channel"], record["ts"])
+        await self.posted.put(f"{idempotency_key}#0", {"channel": record["channel"], "ts": record["ts"]})
+
+    async def _already_posted(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str | None, *, lookup: bool = False
+    ) -> str | None:
+        """The part's ts if it was posted: the PostedLog, then (on a retry, or ``lookup``) Slack's message metadata."""
         if part_key is None:
             return None
         found = await self.posted.get(part_key)
         if found is not None:
             log.info("post %s was already made (%s); not posting again", part_key, found["ts"])
             return found["ts"]
-        if not _is_retry():
+        if not (lookup or _is_retry()):
             return None
         ts = await self._find_by_metadata(client, channel, thread_ts, part_key)
         if ts is not None:
@@ -166,7 +242,7 @@ class SlackPlatform:
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         if part_key:
-            kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": part_key}}
+            kwargs["metadata"] = post_metadata(part_key)
         try:
             resp = await client.chat_postMessage(**kwargs)
         except (SlackClientError, OSError) as err:

@@ -34,7 +34,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.mapping import from_self_or_bot, mentions
-from adapters.slack.platform import METADATA_EVENT
+from adapters.slack.metadata import METADATA_EVENT
 
 log = logging.getLogger(__name__)
 

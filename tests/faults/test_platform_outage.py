@@ -54,6 +54,8 @@ async def _wait_answered(stack, root_ts: str, timeout: float) -> None:
 async def test_replies_survive_a_slack_outage_exactly_once(client, tmp_path, fake_slack):
     async with slack_stack(client, tmp_path, fake_slack, platform_retry_window=WINDOW) as (stack, sim):
         start = time.monotonic()
+        # Slack is down for streams too: each reply falls back to chat.postMessage (docs/assistant-slack.md).
+        fake_slack.outage("chat.startStream", OUTAGE, HARD_DOWN)
         fake_slack.outage("chat.postMessage", OUTAGE / 2, HARD_DOWN)
         flaky = asyncio.get_running_loop().call_later(
             OUTAGE / 2, lambda: fake_slack.outage("chat.postMessage", OUTAGE / 2, FLAKY)
@@ -132,6 +134,7 @@ async def _wait_undelivered(stack, session_id: str, timeout: float) -> list[dict
 async def test_a_reply_undeliverable_past_the_window_is_logged_counted_and_shown(client, tmp_path, fake_slack, caplog):
     caplog.set_level(logging.ERROR)
     async with slack_stack(client, tmp_path, fake_slack, platform_retry_window=5) as (stack, sim):
+        fake_slack.outage("chat.startStream", 120, [Fault("500")])  # no stream: the reply falls back to a post
         fake_slack.outage("chat.postMessage", 120, [Fault("500")])
         root = await sim.mention("C1", "UALICE", "will anyone hear this?")
         session_id = f"slack:T1:C1:{root['ts']}"
@@ -156,6 +159,7 @@ async def test_a_reply_undeliverable_past_the_window_is_logged_counted_and_shown
 
 async def test_a_permanent_refusal_is_not_retried_and_is_shown(client, tmp_path, fake_slack):
     async with slack_stack(client, tmp_path, fake_slack) as (stack, sim):
+        fake_slack.fail("chat.startStream", "error", error="channel_not_found")  # the stream falls back to a post
         fake_slack.fail("chat.postMessage", "error", error="channel_not_found")
         root = await sim.mention("C1", "UALICE", "is this channel still there?")
         [entry] = await _wait_undelivered(stack, f"slack:T1:C1:{root['ts']}", timeout=15)

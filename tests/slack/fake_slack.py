@@ -3,7 +3,11 @@
 It keeps channels and messages, records every call, checks bot tokens, and can be told
 to answer 429 + Retry-After, to accept a post and then fail (a crash after Slack
 processed it), to hold a method until the test releases it, or to fail a method for a
-while (``outage``: 500s, 429s and "ambiguous" 500s after storing, in turn). Like Slack, it
+while (``outage``: 500s, 429s and "ambiguous" 500s after storing, in turn). It streams as
+Slack does (chat.startStream / appendStream / stopStream: recipient fields required outside
+DMs, ``message_not_in_streaming_state`` once a stream idled past ``stream_idle_expiry`` or
+was stopped by the user, ``start_stream_429`` to rate-limit every start), and records
+assistant.threads.setStatus and agents.sessions.setStatus. Like Slack, it
 stores a user's message before the event about it is sent (``record``, called by the test
 helpers for every message event they send), so ``conversations.replies`` and
 ``conversations.history`` answer from the users' messages and the bot's own posts.
@@ -26,6 +30,8 @@ BOT_TOKEN = "xoxb-test-token"
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 TEAM = "T1"
+#: What agents.sessions.setStatus accepts (anything else: invalid_arguments).
+AGENT_SESSION_STATUSES = ("processing", "active", "suspended", "closed")
 
 
 _last_us = 0
@@ -95,6 +101,14 @@ class FakeSlack:
         self.oauth_codes: dict[str, dict[str, Any]] = {}
         self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections
         self.socket_acks: list[dict[str, Any]] = []
+        #: Seconds without an append after which a stream leaves the streaming state (None: never).
+        self.stream_idle_expiry: float | None = None
+        #: Answer every chat.startStream with 429 + Retry-After (Slack rate-limits starts harder than posts).
+        self.start_stream_429 = False
+        #: assistant.threads.setStatus calls as (channel, thread_ts, status), in order.
+        self.statuses: list[tuple[str, str, str]] = []
+        #: agents.sessions.setStatus: (channel, thread_ts) -> statuses set, in order.
+        self.agent_sessions: dict[tuple[str, str], list[str]] = {}
 
     # ---- test controls ---------------------------------------------------------
 
@@ -137,16 +151,32 @@ class FakeSlack:
         out = list(self.user_messages.get(channel, {}).values()) + list(self.messages.get(channel, []))
         return sorted(out, key=lambda m: float(m["ts"]))
 
+    def stop_streams(self, channel: str, thread_ts: str) -> list[str]:
+        """The user pressed Stop: Slack ends the bot's streams in that thread (the ts of each)."""
+        stopped = []
+        for msg in self.messages.get(channel, []):
+            if msg.get("streaming") and msg.get("thread_ts") == thread_ts:
+                msg["streaming"] = False
+                msg["stopped_by_user"] = True
+                stopped.append(msg["ts"])
+        return stopped
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    def posts(self, channel: str | None = None, thread_ts: str | None = None) -> list[dict[str, Any]]:
-        """Messages the bot posted (in order), optionally in one channel / thread."""
+    def posts(self, channel: str | None = None, thread_ts: str | None = None, *, streaming: bool = False) -> list[dict[str, Any]]:
+        """Messages the bot posted (in order), optionally in one channel / thread.
+
+        A reply still being streamed (chat.startStream without chat.stopStream yet) counts only with ``streaming``.
+        """
         out = []
         for ch, msgs in self.messages.items():
             if channel and ch != channel:
                 continue
-            out += [m for m in msgs if thread_ts is None or m.get("thread_ts") == thread_ts]
+            out += [
+                m for m in msgs
+                if (thread_ts is None or m.get("thread_ts") == thread_ts) and (streaming or not self._streaming(m))
+            ]
         return sorted(out, key=lambda m: float(m["ts"]))
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
@@ -212,7 +242,7 @@ class FakeSlack:
                 params.update(json.loads(body))
             else:
                 params.update(dict(parse_qsl(body.decode())))
-        for name in ("blocks", "metadata"):
+        for name in ("blocks", "metadata", "chunks", "loading_messages"):
             if isinstance(params.get(name), str):
                 params[name] = json.loads(params[name])
         return params
@@ -237,6 +267,8 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)})
         if fault and fault.kind == "error":
             return web.json_response({"ok": False, "error": fault.error})
+        if method == "chat.startStream" and self.start_stream_429:
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "30"})
         if method == "apps.connections.open":
             if not (token or "").startswith("xapp-"):
                 return web.json_response({"ok": False, "error": "invalid_auth"})
@@ -289,6 +321,8 @@ class FakeSlack:
         msg = self._find(p.get("channel", ""), p.get("ts", ""))
         if msg is None:
             return {"ok": False, "error": "message_not_found"}
+        if self._streaming(msg):  # stricter than documented: a stream is finished with chat.stopStream first
+            return {"ok": False, "error": "cant_update_message"}
         msg.update(text=p.get("text", ""), blocks=p.get("blocks") or [], edited=True)
         return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "text": msg["text"]}
 
@@ -388,3 +422,100 @@ class FakeSlack:
             return {"ok": False, "error": "invalid_code"}
         self.tokens[grant["access_token"]] = (grant["team"]["id"], grant["bot_user_id"], "B" + grant["team"]["id"])
         return {"ok": True, **grant}
+
+    # ---- streaming, status, agent sessions ---------------------------------------
+
+    @staticmethod
+    def _stream_text(p: dict) -> tuple[str, list[dict[str, Any]]]:
+        """The markdown text and the other chunks (task_update, plan_update, blocks) of one call."""
+        text = p.get("markdown_text") or ""
+        others = []
+        for chunk in p.get("chunks") or []:
+            if chunk.get("type") == "markdown_text":
+                text += chunk.get("text", "")
+            else:
+                others.append(chunk)
+        return text, others
+
+    def _streaming(self, msg: dict[str, Any]) -> bool:
+        if not msg.get("streaming"):
+            return False
+        if self.stream_idle_expiry is not None and time.monotonic() - msg["last_append"] > self.stream_idle_expiry:
+            msg["streaming"] = False
+            msg["expired"] = True
+            return False
+        return True
+
+    def _apply_chunks(self, msg: dict[str, Any], p: dict) -> None:
+        text, others = self._stream_text(p)
+        msg["text"] += text
+        msg["stream_calls"] += 1
+        for chunk in others:
+            if chunk.get("type") == "task_update":
+                msg["tasks"][chunk["id"]] = {"title": chunk.get("title", ""), "status": chunk.get("status", "")}
+            elif chunk.get("type") == "plan_update":
+                msg["plan_title"] = chunk.get("title", "")
+        msg["last_append"] = time.monotonic()
+
+    def _chat_startStream(self, p: dict, token: str) -> dict:
+        channel, thread_ts = p.get("channel", ""), p.get("thread_ts")
+        if not channel or not thread_ts:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["channel and thread_ts are required"]}}
+        if not channel.startswith("D") and not (p.get("recipient_user_id") and p.get("recipient_team_id")):
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["recipient_user_id and recipient_team_id are required outside DMs"]}}
+        msg = {
+            "ts": self._new_ts(),
+            "channel": channel,
+            "text": "",
+            "blocks": [],
+            "thread_ts": thread_ts,
+            "user": self.tokens[token][1],
+            "bot_id": self.tokens[token][2],
+            "streaming": True,
+            "stream_calls": 0,
+            "tasks": {},
+            "recipient_user_id": p.get("recipient_user_id"),
+            "recipient_team_id": p.get("recipient_team_id"),
+            "task_display_mode": p.get("task_display_mode"),
+        }
+        self._apply_chunks(msg, p)
+        self.messages.setdefault(channel, []).append(msg)
+        return {"ok": True, "channel": channel, "ts": msg["ts"]}
+
+    def _chat_appendStream(self, p: dict, token: str) -> dict:
+        msg = self._find(p.get("channel", ""), p.get("ts", ""))
+        if msg is None:
+            return {"ok": False, "error": "message_not_found"}
+        if not self._streaming(msg):
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        self._apply_chunks(msg, p)
+        return {"ok": True, "channel": msg["channel"], "ts": msg["ts"]}
+
+    def _chat_stopStream(self, p: dict, token: str) -> dict:
+        msg = self._find(p.get("channel", ""), p.get("ts", ""))
+        if msg is None:
+            return {"ok": False, "error": "message_not_found"}
+        if not self._streaming(msg):
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        self._apply_chunks(msg, p)
+        msg["streaming"] = False
+        msg["blocks"] = p.get("blocks") or []
+        if p.get("metadata"):
+            msg["metadata"] = p["metadata"]
+        if p.get("session_status"):
+            if p["session_status"] not in AGENT_SESSION_STATUSES:
+                return {"ok": False, "error": "invalid_arguments"}
+            self.agent_sessions.setdefault((msg["channel"], msg["thread_ts"]), []).append(p["session_status"])
+        return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "message": {k: v for k, v in msg.items() if k != "last_append"}}
+
+    def _assistant_threads_setStatus(self, p: dict, token: str) -> dict:
+        if not p.get("channel_id") or not p.get("thread_ts") or "status" not in p:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.statuses.append((p["channel_id"], p["thread_ts"], p["status"]))
+        return {"ok": True}
+
+    def _agents_sessions_setStatus(self, p: dict, token: str) -> dict:
+        if not p.get("channel_id") or p.get("status") not in AGENT_SESSION_STATUSES:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.agent_sessions.setdefault((p["channel_id"], p.get("thread_ts") or ""), []).append(p["status"])
+        return {"ok": True}

@@ -127,3 +127,43 @@ class SlackSim:
             ],
         }
         return await self.send(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def agent_stop(self, channel: str, thread_ts: str, user: str = "UALICE", *, event_id: str | None = None) -> httpx.Response:
+        """The user presses Slack's Stop button: Slack ends the bot's streams there, then sends the signed event."""
+        stopped = self.fake.stop_streams(channel, thread_ts)
+        event = {
+            "type": "agent_session_stopped",
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "user": user,
+            "streaming_message_ts": stopped,
+            "event_ts": new_ts(),
+        }
+        return await self.event(event, event_id=event_id)
+
+    async def click_feedback(self, message: dict[str, Any], positive: bool = True, *, user: str = "UALICE") -> httpx.Response:
+        """Click the thumbs up (or down) of the feedback buttons under a bot message."""
+        [element] = [el for b in message["blocks"] if b["type"] == "context_actions" for el in b["elements"] if el["type"] == "feedback_buttons"]
+        button = element["positive_button" if positive else "negative_button"]
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.team, "domain": "test"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"], "is_ephemeral": False, "thread_ts": message.get("thread_ts")},
+            "trigger_id": f"trig-{next(_seq)}",
+            "channel": {"id": message["channel"], "name": "general"},
+            "message": {k: message[k] for k in ("ts", "text", "blocks", "thread_ts", "user", "bot_id") if k in message} | {"type": "message"},
+            "response_url": f"{self.fake.url}/response/{next(_seq)}",
+            "actions": [
+                {
+                    "type": "feedback_buttons",
+                    "action_id": element["action_id"],
+                    "block_id": "fb",
+                    "value": button["value"],
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return await self.send(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")

@@ -35,6 +35,7 @@ async def test_mention_twin_and_three_retries_give_one_reply_each(slack):
 
 async def test_two_429s_on_post_message_still_deliver_the_reply_once(slack):
     _stack, sim = slack
+    sim.fake.start_stream_429 = True  # the reply is posted (and updated), not streamed
     sim.fake.fail("chat.postMessage", "429", times=2, retry_after=1)
     root = await sim.mention("C1", "UALICE", "are you rate limited?")
     replies = await sim.fake.wait_for(lambda: sim.fake.posts("C1", root["ts"]), what="the reply after two 429s")
@@ -50,6 +51,7 @@ async def test_two_429s_on_post_message_still_deliver_the_reply_once(slack):
 async def test_post_retried_after_slack_accepted_it_does_not_post_twice(slack):
     """Slack stores the message but the answer is lost (500): the activity's retry finds it by metadata."""
     stack, sim = slack
+    sim.fake.start_stream_429 = True  # the reply is posted (and updated), not streamed
     sim.fake.fail("chat.postMessage", "accept_then_500")
     root = await sim.mention("C1", "UALICE", "a reply whose answer gets lost")
     await sim.fake.wait_for(lambda: sim.fake.calls_to("conversations.replies"), what="the retry's lookup", timeout=30)

@@ -69,6 +69,7 @@ def test_the_schema_check_can_fail():
 def test_manifest_folder_is_the_current_rendering():
     assert (REPO / "manifest" / "slack-app.yaml").read_text() == render_manifest(url=EXAMPLE_URL)
     assert (REPO / "manifest" / "slack-app.socket-mode.yaml").read_text() == render_manifest(socket_mode=True)
+    assert (REPO / "manifest" / "slack-app.agent.yaml").read_text() == render_manifest(url=EXAMPLE_URL, agent=True)
     assert set(BOT_SCOPES) >= {"pins:write"} and "reaction_added" in BOT_EVENTS
 
 
@@ -103,3 +104,28 @@ def test_cli_is_quiet_when_its_reader_closes_the_pipe():
         os.close(write_end)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert done.returncode == 141
+
+
+@pytest.mark.parametrize("socket_mode", [False, True])
+def test_agent_manifest_validates_and_declares_the_agent(socket_mode):
+    args = ("--agent", "--socket-mode") if socket_mode else ("--agent", "--url", "https://bot.example.com")
+    data = yaml.safe_load(cli(*args))
+    errors = sorted(validator().iter_errors(data), key=str)
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    view = data["features"]["agent_view"]
+    assert view["agent_description"] and len(view["agent_description"]) <= 300
+    assert 1 <= len(view["suggested_prompts"]) <= 4
+    assert "assistant:write" in data["oauth_config"]["scopes"]["bot"]
+    assert "agent_session_stopped" in data["settings"]["event_subscriptions"]["bot_events"]
+    # Without --agent nothing of it is declared.
+    plain = yaml.safe_load(cli(*args[1:]))
+    assert "agent_view" not in plain["features"]
+    assert "assistant:write" not in plain["oauth_config"]["scopes"]["bot"]
+    assert "agent_session_stopped" not in plain["settings"]["event_subscriptions"]["bot_events"]
+
+
+def test_the_schema_checks_the_agent_view():
+    broken = manifest(url="https://bot.example.com", agent=True)
+    broken["features"]["agent_view"]["suggested_prompts"] *= 2  # more than 4 prompts
+    broken["features"]["agent_view"]["agent_name"] = "x"  # not a property of agent_view
+    assert len(list(validator().iter_errors(broken))) == 2

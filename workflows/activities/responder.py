@@ -144,7 +144,7 @@ def goodbye_reply(reason: str, idle_seconds: float) -> Reply:
         text = f"This conversation has been quiet for {span}, so I'm closing the session. Write again any time to start a new one."
     else:
         text = "Session ended. Goodbye! Write again any time to start a new one."
-    return Reply(text=text)
+    return Reply(text=text, closes_session=True)
 
 
 def guest_limit_reply(limit: int, hint: str) -> Reply:
