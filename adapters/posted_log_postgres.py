@@ -35,5 +35,8 @@ class PostgresPostedLog(PostedLog):
         await self.database.pool.execute(
             "INSERT INTO posted_log(log, idempotency_key, value, created_at) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (log, idempotency_key) DO UPDATE SET value = EXCLUDED.value, created_at = EXCLUDED.created_at",
-            self.log, key, value, time.time(),
+            self.log,
+            key,
+            value,
+            time.time(),
         )

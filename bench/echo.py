@@ -32,9 +32,7 @@ class EchoWorkflow:
 
     @workflow.update
     async def echo(self, text: str) -> str:
-        return await workflow.execute_local_activity(
-            echo_text, text, start_to_close_timeout=timedelta(seconds=10)
-        )
+        return await workflow.execute_local_activity(echo_text, text, start_to_close_timeout=timedelta(seconds=10))
 
 
 async def serve(address: str, task_queue: str, max_cached: int) -> None:

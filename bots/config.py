@@ -44,9 +44,7 @@ class Settings(BaseSettings):
     port: int = Field(3000, validation_alias="THREADWORK_PORT")
     dev_temporal_port: int = Field(7233, validation_alias="THREADWORK_DEV_TEMPORAL_PORT")
     dev_ui_port: int = Field(8233, validation_alias="THREADWORK_DEV_UI_PORT")
-    worker_max_cached_workflows: int = Field(
-        300, validation_alias="THREADWORK_WORKER_MAX_CACHED_WORKFLOWS"
-    )
+    worker_max_cached_workflows: int = Field(300, validation_alias="THREADWORK_WORKER_MAX_CACHED_WORKFLOWS")
     worker_metrics_port: int | None = Field(None, validation_alias="THREADWORK_WORKER_METRICS_PORT")
 
     # Shared state (adapters/storage): PostgreSQL and an S3-compatible bucket instead of the data dir
@@ -66,9 +64,7 @@ class Settings(BaseSettings):
     # Sessions
     guest_message_limit: int = Field(3, validation_alias="THREADWORK_GUEST_MESSAGE_LIMIT")
     session_idle_timeout: float = Field(86_400, validation_alias="THREADWORK_SESSION_IDLE_TIMEOUT")
-    session_max_turns_per_run: int = Field(
-        100, validation_alias="THREADWORK_SESSION_MAX_TURNS_PER_RUN"
-    )
+    session_max_turns_per_run: int = Field(100, validation_alias="THREADWORK_SESSION_MAX_TURNS_PER_RUN")
     triggers_file: Path | None = Field(None, validation_alias="THREADWORK_TRIGGERS_FILE")
     #: Seconds a Slack/Teams post or update refused with 5xx, 429 or a network error is retried.
     platform_retry_window: float = Field(
@@ -114,7 +110,9 @@ class Settings(BaseSettings):
     incident_responders: str = Field("", validation_alias="THREADWORK_INCIDENT_RESPONDERS")
     incident_update_interval: float = Field(1800, validation_alias="THREADWORK_INCIDENT_UPDATE_INTERVAL")
     incident_approval_timeout: float = Field(900, validation_alias="THREADWORK_INCIDENT_APPROVAL_TIMEOUT")
-    incident_announce_channels: str = Field("webchat=incidents", validation_alias="THREADWORK_INCIDENT_ANNOUNCE_CHANNELS")
+    incident_announce_channels: str = Field(
+        "webchat=incidents", validation_alias="THREADWORK_INCIDENT_ANNOUNCE_CHANNELS"
+    )
 
     # Documents and external events
     document_max_bytes: int = Field(20 * 1024 * 1024, validation_alias="THREADWORK_DOCUMENT_MAX_BYTES")
@@ -135,7 +133,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _webchat_proxy_needs_header(self) -> Settings:
         if self.webchat_auth == "proxy" and not (self.webchat_proxy_header or "").strip():
-            raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
+            raise ValueError(
+                "THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)"
+            )
         return self
 
     @field_validator("deployment_name")
@@ -151,7 +151,9 @@ class Settings(BaseSettings):
     def _build_id(cls, value: str | None) -> str | None:
         value = (value or "").strip()
         if value and not _BUILD.match(value):
-            raise ValueError("up to 200 characters: letters, digits, '.', '-', '_' and '+' (e.g. a git sha or image tag)")
+            raise ValueError(
+                "up to 200 characters: letters, digits, '.', '-', '_' and '+' (e.g. a git sha or image tag)"
+            )
         return value or None
 
     def deployment_version(self, *, dev: bool = False) -> WorkerDeploymentVersion | None:

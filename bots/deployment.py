@@ -92,7 +92,9 @@ def format_status(name: str, rows: list[BuildRow]) -> str:
     return "\n".join(lines)
 
 
-async def promote(client: Client, name: str, build_id: str, ramp_percent: float | None = None, timeout: float = 30) -> str:
+async def promote(
+    client: Client, name: str, build_id: str, ramp_percent: float | None = None, timeout: float = 30
+) -> str:
     """Make ``build_id`` current (or ramp it to ``ramp_percent`` of new sessions); wait until
     the task queues route by the new rule. Returns what was done, for the operator."""
     if ramp_percent is not None and not 0 <= ramp_percent <= 100:
@@ -111,16 +113,23 @@ async def promote(client: Client, name: str, build_id: str, ramp_percent: float 
         if ramp_percent is None:
             await client.workflow_service.set_worker_deployment_current_version(
                 SetWorkerDeploymentCurrentVersionRequest(
-                    namespace=client.namespace, deployment_name=name, build_id=build_id,
-                    conflict_token=desc.conflict_token, identity=client.identity,
+                    namespace=client.namespace,
+                    deployment_name=name,
+                    build_id=build_id,
+                    conflict_token=desc.conflict_token,
+                    identity=client.identity,
                 )
             )
             done = f"{build_id} is now the current build of {name}"
         else:
             await client.workflow_service.set_worker_deployment_ramping_version(
                 SetWorkerDeploymentRampingVersionRequest(
-                    namespace=client.namespace, deployment_name=name, build_id=build_id, percentage=ramp_percent,
-                    conflict_token=desc.conflict_token, identity=client.identity,
+                    namespace=client.namespace,
+                    deployment_name=name,
+                    build_id=build_id,
+                    percentage=ramp_percent,
+                    conflict_token=desc.conflict_token,
+                    identity=client.identity,
                 )
             )
             done = f"{build_id} now takes {ramp_percent:g}% of new sessions of {name}"
@@ -159,7 +168,9 @@ async def wait_routed(client: Client, name: str, timeout: float = 30) -> None:
         RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_COMPLETED
     ):
         if asyncio.get_running_loop().time() > deadline:
-            raise DeploymentError(f"the routing change of {name} did not reach its task queues within {timeout:.0f}s; check `threadwork deploy status`")
+            raise DeploymentError(
+                f"the routing change of {name} did not reach its task queues within {timeout:.0f}s; check `threadwork deploy status`"
+            )
         await asyncio.sleep(0.2)
 
 

@@ -117,14 +117,29 @@ class DevServer:
         self.check_ports()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
-            binary, "server", "start-dev",
-            "--ip", self.ip, "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--db-filename", str(self.data_dir / "temporal.db"),
-            "--log-level", "warn", "--log-format", "text", "--ui-disable-news-fetch",
+            binary,
+            "server",
+            "start-dev",
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--db-filename",
+            str(self.data_dir / "temporal.db"),
+            "--log-level",
+            "warn",
+            "--log-format",
+            "text",
+            "--ui-disable-news-fetch",
         ]
         with open(self.data_dir / "temporal.log", "ab") as log_file:
             return subprocess.Popen(
-                cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cmd,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent if os.name == "posix" else None,
             )
 

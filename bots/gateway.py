@@ -52,8 +52,12 @@ def build_app(client: Client, dispatcher: SessionDispatcher, platforms: Platform
             try:
                 await asyncio.wait_for(database.pool.fetchval("SELECT 1"), HEALTH_TIMEOUT)
             except Exception as err:  # any failure to reach PostgreSQL means unhealthy
-                return web.json_response({"status": "unavailable", "temporal": "ok", "database": str(err) or type(err).__name__}, status=503)
-            return web.json_response({"status": "ok", "temporal": "ok", "database": "ok", "platforms": platforms.registry.names()})
+                return web.json_response(
+                    {"status": "unavailable", "temporal": "ok", "database": str(err) or type(err).__name__}, status=503
+                )
+            return web.json_response(
+                {"status": "ok", "temporal": "ok", "database": "ok", "platforms": platforms.registry.names()}
+            )
         return web.json_response({"status": "ok", "temporal": "ok", "platforms": platforms.registry.names()})
 
     async def metrics_page(request: web.Request) -> web.Response:

@@ -147,7 +147,9 @@ class SQLiteInboundQueue(SqliteConnection):
             seq = cur.lastrowid
             assert seq is not None  # set by the INSERT above
             older = await fetch_one(
-                db, "SELECT attempts FROM inbound WHERE session_id = ? AND seq < ? ORDER BY seq LIMIT 1", (session_id, seq)
+                db,
+                "SELECT attempts FROM inbound WHERE session_id = ? AND seq < ? ORDER BY seq LIMIT 1",
+                (session_id, seq),
             )
             if older is not None:
                 return Enqueued.BEHIND, seq, older[0]

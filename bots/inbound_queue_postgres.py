@@ -51,7 +51,10 @@ class PostgresInboundQueue:
             seq = await conn.fetchval(
                 "INSERT INTO inbound(session_id, message_id, body, enqueued_at, next_attempt_at)"
                 " VALUES ($1, $2, $3, $4, $4) ON CONFLICT (session_id, message_id) DO NOTHING RETURNING seq",
-                session_id, msg.message_id, msg.model_dump_json(), now,
+                session_id,
+                msg.message_id,
+                msg.model_dump_json(),
+                now,
             )
             if seq is None:
                 queued = await conn.fetchval(
@@ -79,7 +82,9 @@ class PostgresInboundQueue:
                 [(owner, now + lease_seconds, r["seq"]) for r in rows],
             )
         return [
-            Entry(r["seq"], r["session_id"], ChatMessage.model_validate_json(r["body"]), r["enqueued_at"], r["attempts"])
+            Entry(
+                r["seq"], r["session_id"], ChatMessage.model_validate_json(r["body"]), r["enqueued_at"], r["attempts"]
+            )
             for r in rows
         ]
 
@@ -97,13 +102,17 @@ class PostgresInboundQueue:
         await self.database.pool.execute(
             "UPDATE inbound SET attempts = attempts + 1, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL,"
             " last_error = $2 WHERE seq = $3 AND lease_owner = $4",
-            time.time() + delay, error[:500], seq, owner,
+            time.time() + delay,
+            error[:500],
+            seq,
+            owner,
         )
 
     async def first_notice(self, session_id: str) -> bool:
         status = await self.database.pool.execute(
             "INSERT INTO inbound_catching_up_said(session_id, said_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            session_id, time.time(),
+            session_id,
+            time.time(),
         )
         return status == "INSERT 0 1"
 

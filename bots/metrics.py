@@ -11,9 +11,12 @@ MESSAGES = Counter(
     "threadwork_messages_total", "Inbound chat messages by platform and outcome", ["platform", "outcome"]
 )
 ACTIONS = Counter("threadwork_actions_total", "Button clicks by platform", ["platform"])
-QUEUE_DEPTH = Gauge("threadwork_inbound_queue_depth", "Messages in the gateway's inbound queue not yet accepted by their session")
+QUEUE_DEPTH = Gauge(
+    "threadwork_inbound_queue_depth", "Messages in the gateway's inbound queue not yet accepted by their session"
+)
 QUEUE_OLDEST_AGE = Gauge(
-    "threadwork_inbound_queue_oldest_age_seconds", "Age of the oldest message waiting in the inbound queue (0 when empty)"
+    "threadwork_inbound_queue_oldest_age_seconds",
+    "Age of the oldest message waiting in the inbound queue (0 when empty)",
 )
 QUEUE_RETRIES = Counter("threadwork_inbound_queue_retries_total", "Deliveries left queued after a transient failure")
 

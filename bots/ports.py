@@ -48,7 +48,9 @@ def claim_problem(claims: list[PortClaim]) -> str | None:
             continue
         if err.errno == errno.EADDRINUSE:
             return claim.in_use_line()
-        return f"cannot listen on {claim.host}:{claim.port} ({claim.what}): {err.strerror or err}; check {claim.variable}"
+        return (
+            f"cannot listen on {claim.host}:{claim.port} ({claim.what}): {err.strerror or err}; check {claim.variable}"
+        )
     return None
 
 

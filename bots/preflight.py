@@ -28,7 +28,11 @@ def check(settings: Settings, *, worker: bool, gateway: bool, dev: bool) -> None
     if gateway:
         claims.append(PortClaim(settings.host, settings.port, "the gateway and web chat", "THREADWORK_PORT"))
     if worker and not gateway and settings.worker_metrics_port:
-        claims.append(PortClaim("127.0.0.1", settings.worker_metrics_port, "the worker's metrics", "THREADWORK_WORKER_METRICS_PORT"))
+        claims.append(
+            PortClaim(
+                "127.0.0.1", settings.worker_metrics_port, "the worker's metrics", "THREADWORK_WORKER_METRICS_PORT"
+            )
+        )
     problem = claim_problem(claims)
     if problem is not None:
         raise StartupError(problem)
@@ -40,7 +44,9 @@ def check_data_dir(settings: Settings) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise StartupError(f"THREADWORK_DATA_DIR {path}: {err.strerror or err}; point it at a writable directory") from err
+        raise StartupError(
+            f"THREADWORK_DATA_DIR {path}: {err.strerror or err}; point it at a writable directory"
+        ) from err
     if not os.access(path, os.W_OK | os.X_OK):
         raise StartupError(f"THREADWORK_DATA_DIR {path} is not writable by this user; point it at a writable directory")
 
@@ -56,16 +62,24 @@ def check_slack(s: Settings) -> None:
         raise _missing("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID", "multi-workspace installs need both")
     has_credentials = bool(s.slack_bot_token or s.slack_client_id)
     if s.slack_bot_token and s.slack_bot_token.startswith("xapp-"):
-        raise StartupError("SLACK_BOT_TOKEN holds an app-level token (xapp-...): put it in SLACK_APP_TOKEN, and the bot token (xoxb-...) in SLACK_BOT_TOKEN")
+        raise StartupError(
+            "SLACK_BOT_TOKEN holds an app-level token (xapp-...): put it in SLACK_APP_TOKEN, and the bot token (xoxb-...) in SLACK_BOT_TOKEN"
+        )
     if s.slack_app_token and not s.slack_app_token.startswith("xapp-"):
-        raise StartupError("SLACK_APP_TOKEN must be an app-level token (xapp-..., scope connections:write) for Socket Mode; unset it to serve /slack/events instead")
+        raise StartupError(
+            "SLACK_APP_TOKEN must be an app-level token (xapp-..., scope connections:write) for Socket Mode; unset it to serve /slack/events instead"
+        )
     if s.slack_app_token and not has_credentials:
         raise _missing("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "Socket Mode also needs the bot token to act")
     if has_credentials and not s.slack_signing_secret:
         present = "SLACK_BOT_TOKEN" if s.slack_bot_token else "SLACK_CLIENT_ID"
-        raise _missing(present, "SLACK_SIGNING_SECRET", "Slack stays off without it (every request is verified with it)")
+        raise _missing(
+            present, "SLACK_SIGNING_SECRET", "Slack stays off without it (every request is verified with it)"
+        )
     if s.slack_signing_secret and not has_credentials:
-        raise _missing("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "Slack needs the bot token (or SLACK_CLIENT_ID/SECRET) to act")
+        raise _missing(
+            "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "Slack needs the bot token (or SLACK_CLIENT_ID/SECRET) to act"
+        )
 
 
 def check_teams(s: Settings) -> None:

@@ -242,10 +242,20 @@ class QueuedDispatcher:
         try:
             result = await self.inner.deliver_once(entry.message, ACCEPT_TIMEOUT)
             if result.status == Delivery.INVALID:
-                log.warning("queued message %s for %s was refused: %s", entry.message.message_id, entry.session_id, result.detail)
+                log.warning(
+                    "queued message %s for %s was refused: %s",
+                    entry.message.message_id,
+                    entry.session_id,
+                    result.detail,
+                )
                 await self._tell_refused(entry.message, result.detail)
             elif result.status in (Delivery.ACCEPTED, Delivery.DUPLICATE):
-                log.info("delivered queued message %s to %s after %d attempts", entry.message.message_id, entry.session_id, entry.attempts + 1)
+                log.info(
+                    "delivered queued message %s to %s after %d attempts",
+                    entry.message.message_id,
+                    entry.session_id,
+                    entry.attempts + 1,
+                )
             await self._settle(entry.seq, entry.message, result, attempts=entry.attempts + 1)
         except asyncio.CancelledError:
             raise

@@ -62,7 +62,11 @@ async def _start_gateway(settings: Settings, client: Client, platforms: Platform
     except OSError as err:
         await runner.cleanup()
         claim = PortClaim(settings.host, settings.port, "the gateway and web chat", "THREADWORK_PORT")
-        line = claim.in_use_line() if err.errno == errno.EADDRINUSE else f"cannot listen on {settings.host}:{settings.port}: {err.strerror or err}; check THREADWORK_HOST / THREADWORK_PORT"
+        line = (
+            claim.in_use_line()
+            if err.errno == errno.EADDRINUSE
+            else f"cannot listen on {settings.host}:{settings.port}: {err.strerror or err}; check THREADWORK_HOST / THREADWORK_PORT"
+        )
         raise StartupError(line) from err
     return runner
 
@@ -85,7 +89,9 @@ async def _connect(settings: Settings, lazy: bool) -> Client:
         ) from err
 
 
-async def _adopt(client: Client, version: WorkerDeploymentVersion, *, force: bool, worker_task: asyncio.Task | None) -> None:
+async def _adopt(
+    client: Client, version: WorkerDeploymentVersion, *, force: bool, worker_task: asyncio.Task | None
+) -> None:
     """A versioned worker becomes current on a deployment's first start (and always in dev)."""
     adopting = asyncio.create_task(deployments.adopt(client, version, force=force))
     waiters: list[asyncio.Future] = [adopting] + ([worker_task] if worker_task else [])

@@ -34,7 +34,9 @@ async def list_sessions(client: Client, include_closed: bool = False) -> list[di
         query += " AND ExecutionStatus = 'Running'"
     rows = []
     async for wf in client.list_workflows(query):
-        rows.append({"session_id": wf.id, "status": wf.status.name.lower() if wf.status else "", "started_at": wf.start_time})
+        rows.append(
+            {"session_id": wf.id, "status": wf.status.name.lower() if wf.status else "", "started_at": wf.start_time}
+        )
     return rows
 
 
@@ -56,7 +58,9 @@ async def build_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     return {
         "build": version.build_id or None,
         "deployment": version.deployment_name or None,
-        "versioning": VersioningBehavior.Name(info.behavior).removeprefix("VERSIONING_BEHAVIOR_").lower() if version.build_id else None,
+        "versioning": VersioningBehavior.Name(info.behavior).removeprefix("VERSIONING_BEHAVIOR_").lower()
+        if version.build_id
+        else None,
     }
 
 

@@ -63,8 +63,11 @@ async def build_platforms(settings: Settings) -> Platforms:
     storage = Storage.from_settings(settings)
     platforms = Platforms(registry=PlatformRegistry(), storage=storage, closers=[storage.close])
     context = AdapterContext(
-        storage=storage, data_dir=settings.data_dir, document_max_bytes=settings.document_max_bytes,
-        guest_message_limit=settings.guest_message_limit, custom_workflows_file=settings.custom_workflows_file,
+        storage=storage,
+        data_dir=settings.data_dir,
+        document_max_bytes=settings.document_max_bytes,
+        guest_message_limit=settings.guest_message_limit,
+        custom_workflows_file=settings.custom_workflows_file,
     )
     try:
         for cls in adapter_classes(settings.adapters):
@@ -103,10 +106,15 @@ def events_config(settings: Settings, platforms: Platforms) -> Any:
 
     assert settings.events_token
     return EventsConfig(
-        token=settings.events_token, channel=settings.events_channel, sources=settings.document_sources(),
-        custom_workflows_file=settings.custom_workflows_file, sharepoint_host=settings.sharepoint_host,
-        sharepoint_lookback=settings.sharepoint_lookback, child_args=settings.child_args(),
-        platform_retry_window=settings.platform_retry_window, platforms=settings.platform_traits(),
+        token=settings.events_token,
+        channel=settings.events_channel,
+        sources=settings.document_sources(),
+        custom_workflows_file=settings.custom_workflows_file,
+        sharepoint_host=settings.sharepoint_host,
+        sharepoint_lookback=settings.sharepoint_lookback,
+        child_args=settings.child_args(),
+        platform_retry_window=settings.platform_retry_window,
+        platforms=settings.platform_traits(),
     )
 
 

@@ -58,9 +58,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     import sys
     import threading
 
-    stuck = [t.name for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    stuck = [
+        t.name for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive() and not t.daemon
+    ]
     if stuck and _EXIT_STATUS:
-        print(f"\nleft-over non-daemon threads after the run (a test did not close them): {', '.join(stuck)}", file=sys.stderr)
+        print(
+            f"\nleft-over non-daemon threads after the run (a test did not close them): {', '.join(stuck)}",
+            file=sys.stderr,
+        )
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_EXIT_STATUS[-1])

@@ -108,8 +108,12 @@ class FakeOpenAI:
     async def _stream(self, request: web.Request, body: dict, content: str) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
-        base = {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": body["model"]}
+        base = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body["model"],
+        }
         try:
             for n, piece in enumerate(split_chunks(content, self.stream_chunks)):
                 if n and self.chunk_delay:

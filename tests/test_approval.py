@@ -30,7 +30,9 @@ async def host_worker(stack):
 
 
 async def start(stack, queue: str, **fields):
-    req = ApprovalRequest(approval_id="rollback-1", question="Approve rollback of checkout to v1.4.2?", conversation=GENERAL, **fields)
+    req = ApprovalRequest(
+        approval_id="rollback-1", question="Approve rollback of checkout to v1.4.2?", conversation=GENERAL, **fields
+    )
     return await stack.client.start_workflow(
         ApprovalHostWorkflow.run, req, id=f"approval-host-{uuid.uuid4().hex[:8]}", task_queue=queue
     )

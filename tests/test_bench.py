@@ -35,8 +35,15 @@ async def test_quick_bench_prints_every_row_and_writes_the_docs(tmp_path: Path) 
     docs = tmp_path / "performance.md"
     docs.write_text("# Performance\n\nProse that the bench must keep.\n")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.run", "--quick", "--docs", str(docs),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--quick",
+        "--docs",
+        str(docs),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 240)
     assert proc.returncode == 0, err.decode()[-3000:]
@@ -71,8 +78,15 @@ async def test_quick_platform_bench_prints_every_path_in_both_shapes(tmp_path: P
     docs = tmp_path / "performance.md"
     docs.write_text("# Performance\n\nProse that the bench must keep.\n")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.platforms", "--quick", "--docs", str(docs),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bench.platforms",
+        "--quick",
+        "--docs",
+        str(docs),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 280)
     assert proc.returncode == 0, err.decode()[-3000:]

@@ -49,7 +49,11 @@ def test_registry_entries_become_child_specs(tmp_path: Path):
     assert plain.kind == "plain" and plain.aliases == ("plain",) and plain.session_hooks is None
     entry = spec.entry(Settings(_env_file=None))
     assert entry == ChildEntry(
-        workflow_type="ToyChildWorkflow", kind="toy", display_name="the toy", aliases=["toy"], args={"level": 7},
+        workflow_type="ToyChildWorkflow",
+        kind="toy",
+        display_name="the toy",
+        aliases=["toy"],
+        args={"level": 7},
         hooks="tests.toy_child:ToyHooks",
     )
 

@@ -20,7 +20,13 @@ async def test_continue_as_new_carries_state_and_dedupe(client, tmp_path):
         state = await stack.state(session_id)
         assert state["message_count"] == 5
         assert state["runs"] == 2
-        assert [h["text"] for h in state["history"] if h["role"] == "user"] == ["one", "message 2", "message 3", "message 4", "message 5"]
+        assert [h["text"] for h in state["history"] if h["role"] == "user"] == [
+            "one",
+            "message 2",
+            "message 3",
+            "message 4",
+            "message 5",
+        ]
         assert "can-1" in state["recent_message_ids"]
         assert (await handle.describe()).run_id != first_run
 

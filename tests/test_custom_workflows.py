@@ -30,7 +30,10 @@ def test_the_example_is_listed():
     [
         ("{name: x, entry_point: 'no.such.module:Thing'}", "cannot load 'no.such.module:Thing'"),
         ("{name: x, entry_point: 'workflows.contracts:Reply'}", "is not a @workflow.defn class"),
-        ("{name: x, entry_point: 'workflows.notice:EventNoticeWorkflow', triggers: ['(unclosed']}", "bad trigger pattern"),
+        (
+            "{name: x, entry_point: 'workflows.notice:EventNoticeWorkflow', triggers: ['(unclosed']}",
+            "bad trigger pattern",
+        ),
         ("{name: 'Bad Name', entry_point: 'workflows.notice:EventNoticeWorkflow'}", "name"),
     ],
 )
@@ -45,7 +48,11 @@ def test_invalid_registry_entries_are_refused_with_a_reason(tmp_path: Path, entr
 async def _approval_message(stack, channel: str, thread: str | None = None) -> dict:
     async def find():
         for m in await stack.store.messages(channel, thread):
-            if m["is_bot"] and m["text"].startswith("Approval needed") and any(b["type"] == "buttons" for b in m["blocks"]):
+            if (
+                m["is_bot"]
+                and m["text"].startswith("Approval needed")
+                and any(b["type"] == "buttons" for b in m["blocks"])
+            ):
                 return m
         return None
 
@@ -62,10 +69,16 @@ async def test_started_by_command_requester_cannot_approve_someone_else_can(stac
     first = await stack.say("hello", user="alice")
     await stack.wait_bot_messages(first["thread"], 1)
     session = stack.client.get_workflow_handle(first["session_id"])
-    await session.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(
-        workflow_type="deploy-approval", title="deploy api", actor=Actor(id="alice", name="alice"),
-        args={"text": "api v1.4 to production"}, request_id="cmd-1",
-    ))
+    await session.signal(
+        ChatSessionWorkflow.trigger_workflow,
+        TriggerRequest(
+            workflow_type="deploy-approval",
+            title="deploy api",
+            actor=Actor(id="alice", name="alice"),
+            args={"text": "api v1.4 to production"},
+            request_id="cmd-1",
+        ),
+    )
     question = await _approval_message(stack, "general", first["thread"])
     assert "Deploy api v1.4 to production?" in question["text"]
     refused = await _click(stack, question, "alice")
@@ -97,8 +110,13 @@ async def test_started_by_webhook_once_and_tells_the_pipeline(client, tmp_path):
         app.router.add_post("/deploys/callback", callback)
 
     async with local_server(pipeline) as ci, running_stack(client, tmp_path, events_token=TOKEN) as stack:
-        payload = {"service": "billing", "version": "v3.1", "environment": "production", "requested_by": "ci-bot",
-                   "callback_url": f"{ci.base_url}/deploys/callback"}
+        payload = {
+            "service": "billing",
+            "version": "v3.1",
+            "environment": "production",
+            "requested_by": "ci-bot",
+            "callback_url": f"{ci.base_url}/deploys/callback",
+        }
         headers = {**AUTH, "Idempotency-Key": "pipeline-run-981"}
         first = await stack.http.post("/events/webhook/deploy", json=payload, headers=headers)
         again = await stack.http.post("/events/webhook/deploy", json=payload, headers=headers)

@@ -17,7 +17,9 @@ from workflows.contracts import Actor, ChatMessage, ConversationKey
 def _msg(thread: str = "t1", message_id: str = "m1", text: str = "hi") -> ChatMessage:
     return ChatMessage(
         key=ConversationKey(platform="slack", workspace="T1", channel="C1", thread=thread),
-        actor=Actor(id="U1", name="u"), text=text, message_id=message_id,
+        actor=Actor(id="U1", name="u"),
+        text=text,
+        message_id=message_id,
     )
 
 

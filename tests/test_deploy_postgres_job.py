@@ -51,35 +51,92 @@ def server() -> Iterator[tuple[Path, int]]:
             os.chown(path, user.pw_uid, user.pw_gid)
     try:
         subprocess.run(
-            as_server_user([str(pg / "initdb"), "-D", str(root / "data"), "-U", SUPERUSER, "-A", "scram-sha-256",
-                            f"--pwfile={pwfile}", "--no-sync", "--no-instructions"]),
-            check=True, capture_output=True, timeout=TIMEOUT,
+            as_server_user(
+                [
+                    str(pg / "initdb"),
+                    "-D",
+                    str(root / "data"),
+                    "-U",
+                    SUPERUSER,
+                    "-A",
+                    "scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--no-sync",
+                    "--no-instructions",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=TIMEOUT,
         )
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
-            as_server_user([str(pg / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-o", options,
-                            "-w", "-t", str(TIMEOUT), "start"]),
-            check=True, capture_output=True, timeout=TIMEOUT + 10,
+            as_server_user(
+                [
+                    str(pg / "pg_ctl"),
+                    "-D",
+                    str(root / "data"),
+                    "-l",
+                    str(root / "log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    str(TIMEOUT),
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=TIMEOUT + 10,
         )
         yield pg, port
     finally:
-        subprocess.run(as_server_user([str(pg / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop"]),
-                       capture_output=True, timeout=TIMEOUT)
+        subprocess.run(
+            as_server_user([str(pg / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+            timeout=TIMEOUT,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run_job(port: int, db_password: str, superuser_password: str = SUPERUSER_PASSWORD) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"] + f":{bin_dir()}", "PGHOST": "127.0.0.1", "PGPORT": str(port),
-           "PGUSER": SUPERUSER, "PGPASSWORD": superuser_password, "THREADWORK_DB_PASSWORD": db_password}
+def run_job(
+    port: int, db_password: str, superuser_password: str = SUPERUSER_PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ["PATH"] + f":{bin_dir()}",
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(port),
+        "PGUSER": SUPERUSER,
+        "PGPASSWORD": superuser_password,
+        "THREADWORK_DB_PASSWORD": db_password,
+    }
     return subprocess.run(["/bin/sh", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def psql_as_threadwork(pg: Path, port: int, password: str, sql: str) -> subprocess.CompletedProcess[str]:
     env = {"PGPASSWORD": password, "PATH": os.environ["PATH"]}
     return subprocess.run(
-        [str(pg / "psql"), "-X", "-h", "127.0.0.1", "-p", str(port), "-U", "threadwork", "-d", "threadwork",
-         "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-        env=env, capture_output=True, text=True, timeout=TIMEOUT,
+        [
+            str(pg / "psql"),
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "threadwork",
+            "-d",
+            "threadwork",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            sql,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
 
 
@@ -90,8 +147,12 @@ def test_the_job_creates_a_role_that_owns_only_its_database_and_runs_again_safel
     assert first.returncode == 0, first.stderr
     assert "database threadwork ready" in first.stdout
 
-    created = psql_as_threadwork(pg, port, password, "CREATE TABLE t (x int); SELECT current_user, rolsuper, rolcreatedb "
-                                 "FROM pg_roles WHERE rolname = current_user")
+    created = psql_as_threadwork(
+        pg,
+        port,
+        password,
+        "CREATE TABLE t (x int); SELECT current_user, rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user",
+    )
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip().splitlines()[-1] == "threadwork|f|f"  # owns its database, nothing more
 
@@ -124,8 +185,13 @@ def test_a_missing_or_wrong_secret_stops_the_job_with_its_reason(server):
 
 def superuser(pg: Path, port: int, tool: str, *args: str, stdin=None) -> subprocess.CompletedProcess:
     env = {"PGPASSWORD": SUPERUSER_PASSWORD, "PATH": os.environ["PATH"]}
-    return subprocess.run([str(pg / tool), "-h", "127.0.0.1", "-p", str(port), "-U", SUPERUSER, *args],
-                          env=env, stdin=stdin, capture_output=True, timeout=TIMEOUT)
+    return subprocess.run(
+        [str(pg / tool), "-h", "127.0.0.1", "-p", str(port), "-U", SUPERUSER, *args],
+        env=env,
+        stdin=stdin,
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
 
 
 def test_the_documented_restore_gives_the_threadwork_role_its_tables_back(server, tmp_path):
@@ -133,7 +199,10 @@ def test_the_documented_restore_gives_the_threadwork_role_its_tables_back(server
     pg, port = server
     password = "restore-pw-0123456789"
     assert run_job(port, password).returncode == 0
-    assert psql_as_threadwork(pg, port, password, "CREATE TABLE notes (x int); INSERT INTO notes VALUES (7)").returncode == 0
+    assert (
+        psql_as_threadwork(pg, port, password, "CREATE TABLE notes (x int); INSERT INTO notes VALUES (7)").returncode
+        == 0
+    )
     dump = tmp_path / "threadwork.dump"
     with dump.open("wb") as out:
         dumped = superuser(pg, port, "pg_dump", "-Fc", "threadwork")
@@ -143,9 +212,13 @@ def test_the_documented_restore_gives_the_threadwork_role_its_tables_back(server
     assert superuser(pg, port, "dropdb", "threadwork").returncode == 0  # the fresh stack has none
     assert run_job(port, password).returncode == 0
     with dump.open("rb") as source:
-        restored = superuser(pg, port, "pg_restore", "--no-owner", "--role=threadwork", "-d", "threadwork", stdin=source)
+        restored = superuser(
+            pg, port, "pg_restore", "--no-owner", "--role=threadwork", "-d", "threadwork", stdin=source
+        )
     assert restored.returncode == 0, restored.stderr
 
-    check = psql_as_threadwork(pg, port, password, "SELECT x FROM notes; SELECT tableowner FROM pg_tables WHERE tablename = 'notes'")
+    check = psql_as_threadwork(
+        pg, port, password, "SELECT x FROM notes; SELECT tableowner FROM pg_tables WHERE tablename = 'notes'"
+    )
     assert check.stdout.split() == ["7", "threadwork"], check.stderr
     assert psql_as_threadwork(pg, port, password, "CREATE TABLE later (y int)").returncode == 0  # migrations still can

@@ -135,7 +135,9 @@ def secret_problems(compose: dict[str, Any]) -> list[str]:
 def image_problems(compose: dict[str, Any]) -> list[str]:
     out = []
     for name, service in services(compose).items():
-        if service.get("image", "").startswith("threadwork:") and ("build" in service or service.get("pull_policy") == "never"):
+        if service.get("image", "").startswith("threadwork:") and (
+            "build" in service or service.get("pull_policy") == "never"
+        ):
             continue  # our own image, built here and tagged by THREADWORK_IMAGE_TAG
         image = service.get("image", "")
         if not PINNED_IMAGE.match(image):
@@ -156,8 +158,13 @@ def replica_problems(compose: dict[str, Any]) -> list[str]:
 
 
 INVARIANTS: list[Callable[[dict[str, Any]], list[str]]] = [
-    schema_problems, health_problems, depends_on_problems, port_problems, secret_problems,
-    image_problems, replica_problems,
+    schema_problems,
+    health_problems,
+    depends_on_problems,
+    port_problems,
+    secret_problems,
+    image_problems,
+    replica_problems,
 ]
 
 
@@ -187,7 +194,10 @@ def broken(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
 MISTAKES = {
     "unknown key": (schema_problems, lambda c: c["services"]["worker"].update(replica=2)),
     "service without healthcheck": (health_problems, lambda c: c["services"]["temporal-ui"].pop("healthcheck")),
-    "depends_on as a list": (depends_on_problems, lambda c: c["services"]["temporal-ui"].update(depends_on=["temporal"])),
+    "depends_on as a list": (
+        depends_on_problems,
+        lambda c: c["services"]["temporal-ui"].update(depends_on=["temporal"]),
+    ),
     "waits for started only": (
         depends_on_problems,
         lambda c: c["services"]["temporal"]["depends_on"]["temporal-schema"].update(condition="service_started"),
@@ -216,7 +226,10 @@ MISTAKES = {
     "bare major": (image_problems, lambda c: c["services"]["postgresql"].update(image="postgres:16")),
     "no tag": (image_problems, lambda c: c["services"]["temporal"].update(image="temporalio/server")),
     "one worker": (replica_problems, lambda c: c["services"]["worker"]["deploy"].update(replicas=1)),
-    "gateway on SQLite": (replica_problems, lambda c: c["services"]["gateway"]["environment"].pop("THREADWORK_DATABASE_URL")),
+    "gateway on SQLite": (
+        replica_problems,
+        lambda c: c["services"]["gateway"]["environment"].pop("THREADWORK_DATABASE_URL"),
+    ),
 }
 
 
@@ -252,7 +265,7 @@ def test_the_setup_scripts_the_compose_mounts_exist():
         for arg in service.get("command") or []:
             for target, source in mounts.items():
                 if arg.startswith(target + "/"):
-                    script = source / arg[len(target) + 1:]
+                    script = source / arg[len(target) + 1 :]
                     assert script.is_file(), f"{name} runs missing {arg}"
                     assert "\nset -eu\n" in script.read_text(), f"{arg} does not stop at its first failure"
                     syntax = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, timeout=30)
@@ -266,7 +279,10 @@ def test_temporal_dynamic_config_caps_ids_and_keeps_worker_versioning_on():
         assert config[key] == [{"value": True}], key
     mount = services(COMPOSE)["temporal"]["volumes"][0].split(":")
     assert mount[0] == "./deploy/temporal/dynamicconfig.yaml"
-    assert services(COMPOSE)["temporal"]["environment"]["DYNAMIC_CONFIG_FILE_PATH"] == "config/dynamicconfig/threadwork.yaml"
+    assert (
+        services(COMPOSE)["temporal"]["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+        == "config/dynamicconfig/threadwork.yaml"
+    )
     assert mount[1] == "/etc/temporal/config/dynamicconfig/threadwork.yaml"
 
 
@@ -313,7 +329,8 @@ def test_postgresql_allows_enough_connections_for_every_replica():
     allowed = int(re.search(r"max_connections=(\d+)", " ".join(command)).group(1))
     threadwork = sum(
         (s.get("deploy") or {}).get("replicas", 1)
-        for s in services(COMPOSE).values() if s.get("image", "").startswith("threadwork:")
+        for s in services(COMPOSE).values()
+        if s.get("image", "").startswith("threadwork:")
     )
     assert threadwork == 6  # worker, gateway, worker-previous: two each
     assert allowed >= threadwork * 11 + 2 * 20 + 20, allowed  # + Temporal's two stores + tools

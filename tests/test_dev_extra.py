@@ -33,14 +33,16 @@ def test_dev_without_the_extra_names_the_install_command(tmp_path: Path):
     empty_path = tmp_path / "path"
     empty_path.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
-    env.update({
-        "PATH": str(empty_path),
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-        "THREADWORK_DATA_DIR": str(tmp_path / "data"),
-        "THREADWORK_PORT": str(free_port()),
-        "THREADWORK_DEV_TEMPORAL_PORT": str(free_port()),
-        "THREADWORK_DEV_UI_PORT": str(free_port()),
-    })
+    env.update(
+        {
+            "PATH": str(empty_path),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "THREADWORK_DATA_DIR": str(tmp_path / "data"),
+            "THREADWORK_PORT": str(free_port()),
+            "THREADWORK_DEV_TEMPORAL_PORT": str(free_port()),
+            "THREADWORK_DEV_UI_PORT": str(free_port()),
+        }
+    )
     script = WITHOUT_EXTRA.format(python=str(venv_bin / "python"))
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=RUN_DEADLINE

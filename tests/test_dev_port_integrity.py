@@ -42,9 +42,23 @@ def other_temporal(tmp_path: Path) -> Iterator[int]:
     """Another `temporal server start-dev` on a free port; yields its port."""
     port = free_port()
     proc = subprocess.Popen(
-        [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--headless",
-         "--db-filename", str(tmp_path / "other.db"), "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--headless",
+            "--db-filename",
+            str(tmp_path / "other.db"),
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + OTHER_SERVER_DEADLINE
@@ -63,22 +77,32 @@ def other_temporal(tmp_path: Path) -> Iterator[int]:
 
 
 def test_dev_refuses_a_temporal_port_held_by_another_server(tmp_path: Path, other_temporal: int):
-    result = run(tmp_path, ["dev"], {
-        "THREADWORK_DEV_TEMPORAL_PORT": str(other_temporal),
-        "THREADWORK_DEV_UI_PORT": str(free_port()),
-        "THREADWORK_PORT": str(free_port()),
-    })
-    line = assert_one_line(result, f"port {other_temporal} on 127.0.0.1", "already in use", "THREADWORK_DEV_TEMPORAL_PORT")
+    result = run(
+        tmp_path,
+        ["dev"],
+        {
+            "THREADWORK_DEV_TEMPORAL_PORT": str(other_temporal),
+            "THREADWORK_DEV_UI_PORT": str(free_port()),
+            "THREADWORK_PORT": str(free_port()),
+        },
+    )
+    line = assert_one_line(
+        result, f"port {other_temporal} on 127.0.0.1", "already in use", "THREADWORK_DEV_TEMPORAL_PORT"
+    )
     assert "Temporal" in line
     assert not (tmp_path / "data" / "temporal" / "temporal.db").exists(), "no dev server may have been started"
 
 
 def test_dev_refuses_a_taken_ui_port(tmp_path: Path, other_temporal: int):
-    result = run(tmp_path, ["dev"], {
-        "THREADWORK_DEV_TEMPORAL_PORT": str(free_port()),
-        "THREADWORK_DEV_UI_PORT": str(other_temporal),
-        "THREADWORK_PORT": str(free_port()),
-    })
+    result = run(
+        tmp_path,
+        ["dev"],
+        {
+            "THREADWORK_DEV_TEMPORAL_PORT": str(free_port()),
+            "THREADWORK_DEV_UI_PORT": str(other_temporal),
+            "THREADWORK_PORT": str(free_port()),
+        },
+    )
     assert_one_line(result, f"port {other_temporal}", "THREADWORK_DEV_UI_PORT")
 
 

@@ -65,9 +65,13 @@ async def _until(what: str, check, deadline: float, proc: subprocess.Popen | Non
         except (httpx.HTTPError, OSError) as err:
             last = err
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"threadwork dev exited with {proc.returncode} while waiting for {what}:\n{_tail(log)}")
+            raise AssertionError(
+                f"threadwork dev exited with {proc.returncode} while waiting for {what}:\n{_tail(log)}"
+            )
         if loop.time() > end:
-            raise AssertionError(f"gave up waiting for {what} after {deadline:.0f}s (last error: {last}):\n{_tail(log)}")
+            raise AssertionError(
+                f"gave up waiting for {what} after {deadline:.0f}s (last error: {last}):\n{_tail(log)}"
+            )
         await asyncio.sleep(0.25)
 
 
@@ -83,7 +87,11 @@ class DevProcess:
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bots.cli", "dev"],
-                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
 
@@ -100,7 +108,9 @@ class DevProcess:
 
     async def interrupt(self, deadline: float = STOP_DEADLINE) -> int:
         self.proc.send_signal(signal.SIGINT)
-        await _until("threadwork dev to exit after SIGINT", lambda: self.proc.poll() is not None, deadline, log=self.log)
+        await _until(
+            "threadwork dev to exit after SIGINT", lambda: self.proc.poll() is not None, deadline, log=self.log
+        )
         return self.proc.returncode
 
     def kill(self) -> None:
@@ -116,7 +126,9 @@ async def _bot_replies(http: httpx.AsyncClient, thread: str) -> list[str]:
 
 
 async def _say(http: httpx.AsyncClient, text: str, thread: str | None) -> dict:
-    resp = await http.post("/webchat/api/messages", json={"channel": "general", "thread": thread, "user": "dana", "text": text})
+    resp = await http.post(
+        "/webchat/api/messages", json={"channel": "general", "thread": thread, "user": "dana", "text": text}
+    )
     assert resp.status_code == 202, resp.text
     return resp.json()
 
@@ -150,12 +162,16 @@ async def test_dev_restart_on_same_data_dir_keeps_the_session(tmp_path: Path):
             assert me["mode"] == "open" and me["member"] is True and me["id"].startswith("webchat-")
             sent = await _say(http, "hello before the restart", None)
             thread, session_id = sent["thread"], sent["session_id"]
-            replies = await _until("the first reply", lambda: _bot_replies(http, thread), REPLY_DEADLINE, first.proc, log)
+            replies = await _until(
+                "the first reply", lambda: _bot_replies(http, thread), REPLY_DEADLINE, first.proc, log
+            )
             assert "message 1" in replies[0]
 
             # Ctrl-C stops everything, the embedded Temporal server included.
             assert await first.interrupt() == 0, _tail(log)
-            await _until(f"temporal dev server {server_pid} to be gone", lambda: not _alive(server_pid), STOP_DEADLINE, log=log)
+            await _until(
+                f"temporal dev server {server_pid} to be gone", lambda: not _alive(server_pid), STOP_DEADLINE, log=log
+            )
 
             # Second run on the same data dir: the same session answers, counting on.
             runs.append(second := DevProcess(env, log))
@@ -174,8 +190,11 @@ async def test_dev_restart_on_same_data_dir_keeps_the_session(tmp_path: Path):
             show = await asyncio.to_thread(
                 subprocess.run,
                 [sys.executable, "-m", "bots.cli", "sessions", "show", session_id],
-                cwd=REPO, env={**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"},
-                capture_output=True, text=True, timeout=60,
+                cwd=REPO,
+                env={**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"},
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
             assert show.returncode == 0, show.stderr
             state = json.loads(show.stdout)
@@ -195,7 +214,9 @@ async def test_dev_restart_on_same_data_dir_keeps_the_session(tmp_path: Path):
 
             server_pid = second.temporal_pid()
             assert await second.interrupt() == 0, _tail(log)
-            await _until(f"temporal dev server {server_pid} to be gone", lambda: not _alive(server_pid), STOP_DEADLINE, log=log)
+            await _until(
+                f"temporal dev server {server_pid} to be gone", lambda: not _alive(server_pid), STOP_DEADLINE, log=log
+            )
         finally:
             for run in runs:
                 run.kill()

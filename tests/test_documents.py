@@ -31,7 +31,9 @@ def test_pdf_written_by_hand_is_extracted():
 
 
 def test_docx_from_python_docx_is_extracted():
-    text = extract_text("notes.docx", "application/octet-stream", make_docx("Release notes", ["Version two adds search."]))
+    text = extract_text(
+        "notes.docx", "application/octet-stream", make_docx("Release notes", ["Version two adds search."])
+    )
     assert "Release notes" in text and "Version two adds search." in text
 
 
@@ -39,7 +41,10 @@ async def test_fetch_extracts_each_type_over_http():
     files = {
         "/report.pdf": (make_pdf(REPORT_LINES), PDF),
         "/notes.docx": (make_docx("Release notes", ["Version two adds search to every page."]), DOCX),
-        "/page.html": (b"<html><title>Status page</title><script>x()</script><p>All systems &amp; services run.</p></html>", "text/html"),
+        "/page.html": (
+            b"<html><title>Status page</title><script>x()</script><p>All systems &amp; services run.</p></html>",
+            "text/html",
+        ),
         "/plain": (REPORT_TEXT.encode(), "text/plain; charset=utf-8"),
         "/image.png": (b"\x89PNG\r\n", "image/png"),
     }
@@ -60,16 +65,23 @@ async def test_fetch_extracts_each_type_over_http():
     assert plain.text == REPORT_TEXT
     assert unsupported.value.type == "UnsupportedDocument" and "image/png" in unsupported.value.message
     assert missing.value.type == "FetchError" and missing.value.message == "127.0.0.1 answered HTTP 404 Not Found"
-    assert unsupported.value.message.startswith("I can't read image/png files") and "image.png" not in unsupported.value.message
+    assert (
+        unsupported.value.message.startswith("I can't read image/png files")
+        and "image.png" not in unsupported.value.message
+    )
 
 
 async def test_unreachable_host_is_one_plain_clause_without_errno_text():
     """What the user reads after "I couldn't process x.txt: " (the exception's own words go to the log)."""
     port = free_port()  # nothing listens there
     with pytest.raises(ApplicationError) as refused:
-        await ActivityEnvironment().run(DocumentActivities().fetch_and_extract, FileRef(name="x.txt", url=f"http://127.0.0.1:{port}/x.txt"))
+        await ActivityEnvironment().run(
+            DocumentActivities().fetch_and_extract, FileRef(name="x.txt", url=f"http://127.0.0.1:{port}/x.txt")
+        )
     assert refused.value.message == "127.0.0.1 could not be reached" and refused.value.type == "FetchError"
-    assert failure_sentence("x.txt", refused.value.message) == "I couldn't process x.txt: 127.0.0.1 could not be reached."
+    assert (
+        failure_sentence("x.txt", refused.value.message) == "I couldn't process x.txt: 127.0.0.1 could not be reached."
+    )
     # A reason that already names the file is not prefixed with it again.
     assert failure_sentence("a.txt", "a.txt is empty") == "A.txt is empty."
 
@@ -79,13 +91,17 @@ async def test_oversize_document_gets_a_clear_message():
     acts = DocumentActivities(max_bytes=4096)
     async with local_server(serve_files({"/big.txt": (big, "text/plain")})) as server:
         with pytest.raises(ApplicationError) as err:
-            await ActivityEnvironment().run(acts.fetch_and_extract, FileRef(name="big.txt", url=f"{server.base_url}/big.txt"))
+            await ActivityEnvironment().run(
+                acts.fetch_and_extract, FileRef(name="big.txt", url=f"{server.base_url}/big.txt")
+            )
     assert err.value.type == "DocumentTooLarge" and err.value.non_retryable
     assert err.value.message == "it is larger than the 4 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)"
 
 
 async def test_slack_file_is_fetched_with_the_bot_token_and_only_from_slack():
-    files = {"/files-pri/T1-F1/notes.txt": (b"Slack notes\nThe deploy moved to Tuesday after the review.", "text/plain")}
+    files = {
+        "/files-pri/T1-F1/notes.txt": (b"Slack notes\nThe deploy moved to Tuesday after the review.", "text/plain")
+    }
     async with local_server(serve_files(files, bearer="xoxb-test")) as server:
         acts = DocumentActivities(fetchers={"slack": SlackFileFetcher("xoxb-test", f"{server.base_url}/api/")})
         got = await ActivityEnvironment().run(
@@ -105,16 +121,24 @@ async def test_configured_llm_writes_the_summary():
     async with fake_openai() as llm:
         llm.answer = "Storage report Q3\nStorage grew 12%. Backups never failed."
         acts = DocumentActivities(llm=LLMConfig(llm.base_url, "test-model", "key"))
-        summary = await ActivityEnvironment().run(acts.summarize, ExtractedDocument(name="report.pdf", text=REPORT_TEXT))
+        summary = await ActivityEnvironment().run(
+            acts.summarize, ExtractedDocument(name="report.pdf", text=REPORT_TEXT)
+        )
     [sent] = [r["body"] for r in llm.requests]
     assert sent["model"] == "test-model"
     assert sent["messages"][1]["content"].startswith("Document report.pdf:")
-    assert (summary.title, summary.summary, summary.method) == ("Storage report Q3", "Storage grew 12%. Backups never failed.", "llm")
+    assert (summary.title, summary.summary, summary.method) == (
+        "Storage report Q3",
+        "Storage grew 12%. Backups never failed.",
+        "llm",
+    )
     assert "twelve percent" in sent["messages"][1]["content"]
 
 
 async def test_builtin_summary_without_llm():
-    summary = await ActivityEnvironment().run(DocumentActivities().summarize, ExtractedDocument(name="r.txt", text=REPORT_TEXT))
+    summary = await ActivityEnvironment().run(
+        DocumentActivities().summarize, ExtractedDocument(name="r.txt", text=REPORT_TEXT)
+    )
     assert summary.title == "Quarterly storage report" and summary.method == "extractive"
     assert "twelve percent" in summary.summary
 
@@ -148,6 +172,9 @@ async def test_started_reply_precedes_the_result_in_20_of_20_runs(stack):
     in_order = 0
     for n, texts in enumerate(runs, 1):
         assert not any("/document/" in t for t in texts), texts  # no workflow ids in chat
-        assert texts[1:] == [f"Processed r{n}.txt: 0 summarized, 1 failed.", f"I couldn't process r{n}.txt: 127.0.0.1 answered HTTP 404 Not Found."], texts
+        assert texts[1:] == [
+            f"Processed r{n}.txt: 0 summarized, 1 failed.",
+            f"I couldn't process r{n}.txt: 127.0.0.1 answered HTTP 404 Not Found.",
+        ], texts
         in_order += texts[0].startswith("I've started document processing for \"summarize")
     assert in_order == 20

@@ -36,9 +36,13 @@ from workflows.notice import EventNoticeWorkflow
 PAYLOADS = Path(__file__).parent / "payloads"
 FILES = sorted(str(p.relative_to(PAYLOADS)) for p in PAYLOADS.glob("*/*.json"))
 ROUTES = {
-    "grafana": "/events/alertmanager", "alertmanager": "/events/alertmanager",
-    "aws-s3": "/events/s3", "aws-sns": "/events/s3", "minio": "/events/s3",
-    "azure-event-grid": "/events/azure-blob", "azure-cloudevents": "/events/azure-blob",
+    "grafana": "/events/alertmanager",
+    "alertmanager": "/events/alertmanager",
+    "aws-s3": "/events/s3",
+    "aws-sns": "/events/s3",
+    "minio": "/events/s3",
+    "azure-event-grid": "/events/azure-blob",
+    "azure-cloudevents": "/events/azure-blob",
     "sharepoint": "/events/sharepoint",
 }
 #: The account URL in Microsoft's examples, replaced by Azurite's blob endpoint.
@@ -65,16 +69,29 @@ class Expect:
 
 
 EXPECT: dict[str, Expect] = {
-    "grafana/contact-point.json": Expect(("incident", "incident"), titles=(
-        "High memory usage: This alert was triggered for zone us-1", "High CPU usage: This alert was triggered for zone eu-1")),
-    "grafana/contact-point-grafana9.json": Expect(("incident",), titles=("Test alert: This is a summary field, failure on some_host",)),
+    "grafana/contact-point.json": Expect(
+        ("incident", "incident"),
+        titles=(
+            "High memory usage: This alert was triggered for zone us-1",
+            "High CPU usage: This alert was triggered for zone eu-1",
+        ),
+    ),
+    "grafana/contact-point-grafana9.json": Expect(
+        ("incident",), titles=("Test alert: This is a summary field, failure on some_host",)
+    ),
     "grafana/contact-point-test-button.json": Expect(("notice",)),
     "grafana/legacy-alerting.json": Expect(("incident",), titles=("Panel Title alert: Notification Message",)),
     "grafana/legacy-ok.json": Expect(ignored=1),
     "grafana/legacy-pending.json": Expect(ignored=1),
-    "alertmanager/group-status-only.json": Expect(("incident",), titles=("high_memory_load: Server High Memory usage",)),
-    "alertmanager/two-alerts.json": Expect(("incident", "incident"), titles=("High CPU Temperature: High CPU core temperature",) * 2),
-    "alertmanager/oncall-example.json": Expect(("incident",), titles=("TestAlert: This alert was sent by user for the\u2026",)),  # short title: cut at a word
+    "alertmanager/group-status-only.json": Expect(
+        ("incident",), titles=("high_memory_load: Server High Memory usage",)
+    ),
+    "alertmanager/two-alerts.json": Expect(
+        ("incident", "incident"), titles=("High CPU Temperature: High CPU core temperature",) * 2
+    ),
+    "alertmanager/oncall-example.json": Expect(
+        ("incident",), titles=("TestAlert: This alert was sent by user for the\u2026",)
+    ),  # short title: cut at a word
     "aws-s3/object-created-put.json": Expect(("doc",), documents="failed", document_name="HappyFace.jpg"),
     "aws-s3/test-event.json": Expect(ignored=1),
     "aws-sns/subscription-confirmation.json": Expect(sns_handshake=True),
@@ -109,11 +126,24 @@ def fake_graph(app: web.Application, _recorded: list) -> None:
             return web.json_response({"error": {"code": "InvalidAuthenticationToken"}}, status=401)
         list_id = request.match_info["list"]
         modified = (datetime.now(UTC) - timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
-        return web.json_response({"value": [{
-            "id": "1", "eTag": f'"{{{list_id}}},1"', "lastModifiedDateTime": modified,
-            "driveItem": {"id": f"item-{list_id}", "name": "report.pdf", "size": len(PDF),
-                          "file": {"mimeType": "application/pdf"}, "parentReference": {"driveId": "b!drive"}},
-        }]})
+        return web.json_response(
+            {
+                "value": [
+                    {
+                        "id": "1",
+                        "eTag": f'"{{{list_id}}},1"',
+                        "lastModifiedDateTime": modified,
+                        "driveItem": {
+                            "id": f"item-{list_id}",
+                            "name": "report.pdf",
+                            "size": len(PDF),
+                            "file": {"mimeType": "application/pdf"},
+                            "parentReference": {"driveId": "b!drive"},
+                        },
+                    }
+                ]
+            }
+        )
 
     async def site(request: web.Request) -> web.Response:
         assert request.match_info["path"].startswith("contoso.sharepoint.com:/"), request.match_info["path"]
@@ -131,13 +161,25 @@ def fake_graph(app: web.Application, _recorded: list) -> None:
 @pytest_asyncio.fixture(scope="module")
 async def corpus_stack(temporal_env, tmp_path_factory, moto_s3: str, azurite: str) -> AsyncIterator[Stack]:
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
             env.setenv(name, value)
         env.delenv("AWS_PROFILE", raising=False)
-        async with local_server(fake_graph) as graph, running_stack(
-            temporal_env.client, tmp_path_factory.mktemp("corpus"), events_token=TOKEN, aws_endpoint_url=moto_s3,
-            azure_storage_connection_string=azurite, graph_base_url=f"{graph.base_url}/v1.0", graph_token=GRAPH_TOKEN,
-        ) as stack:
+        async with (
+            local_server(fake_graph) as graph,
+            running_stack(
+                temporal_env.client,
+                tmp_path_factory.mktemp("corpus"),
+                events_token=TOKEN,
+                aws_endpoint_url=moto_s3,
+                azure_storage_connection_string=azurite,
+                graph_base_url=f"{graph.base_url}/v1.0",
+                graph_token=GRAPH_TOKEN,
+            ) as stack,
+        ):
             yield stack
 
 
@@ -175,13 +217,17 @@ def store_objects(sender: str, body: Any, stack: Stack) -> None:
                 continue
             bucket, key = record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"])
             s3.create_bucket(Bucket=bucket)
-            s3.put_object(Bucket=bucket, Key=key, Body=TEXT if key.endswith(".txt") else b"\xff\xd8\xff\xe0 not really a JPEG")
+            s3.put_object(
+                Bucket=bucket, Key=key, Body=TEXT if key.endswith(".txt") else b"\xff\xd8\xff\xe0 not really a JPEG"
+            )
     if sender.startswith("azure"):
         service = BlobServiceClient.from_connection_string(stack.settings.azure_storage_connection_string or "")
         events = body if isinstance(body, list) else [body]
         for event in events:
             url = (event.get("data") or {}).get("url", "")
-            if (event.get("type") or event.get("eventType")) != "Microsoft.Storage.BlobCreated" or not url.startswith(blob_endpoint(stack.settings.azure_storage_connection_string or "")):
+            if (event.get("type") or event.get("eventType")) != "Microsoft.Storage.BlobCreated" or not url.startswith(
+                blob_endpoint(stack.settings.azure_storage_connection_string or "")
+            ):
                 continue
             container, name = url.split("/")[-2:]
             client = service.get_container_client(container)
@@ -211,7 +257,9 @@ async def effect_of(stack: Stack, wid: str, expect: Expect) -> str:
 
 async def _incident_state(stack: Stack, wid: str) -> Any:
     try:
-        return await stack.client.get_workflow_handle_for(IncidentWorkflow.run, wid).query(IncidentWorkflow.get_incident_state)
+        return await stack.client.get_workflow_handle_for(IncidentWorkflow.run, wid).query(
+            IncidentWorkflow.get_incident_state
+        )
     except Exception:  # not queryable until its first task ran
         return None
 
@@ -231,14 +279,18 @@ def test_every_payload_has_an_expectation_and_a_named_source():
 
 
 @pytest.mark.parametrize("payload", FILES)
-async def test_published_payload_reaches_its_effect(payload: str, corpus_stack: Stack, caplog: pytest.LogCaptureFixture):
+async def test_published_payload_reaches_its_effect(
+    payload: str, corpus_stack: Stack, caplog: pytest.LogCaptureFixture
+):
     stack, expect = corpus_stack, EXPECT[payload]
     sender = payload.split("/")[0]
     text = localize(sender, (PAYLOADS / payload).read_text(), stack)
     store_objects(sender, json.loads(text), stack)
     caplog.set_level(logging.INFO, logger="adapters.events")
 
-    resp = await stack.http.post(ROUTES[sender], content=text.encode(), headers={**AUTH, "Content-Type": "application/json"})
+    resp = await stack.http.post(
+        ROUTES[sender], content=text.encode(), headers={**AUTH, "Content-Type": "application/json"}
+    )
 
     if expect.validation_code:
         assert resp.status_code == 200 and resp.json() == {"validationResponse": expect.validation_code}
@@ -252,7 +304,9 @@ async def test_published_payload_reaches_its_effect(payload: str, corpus_stack: 
     assert [await effect_of(stack, wid, expect) for wid in started] == list(expect.started), body
     assert len(body["ignored"]) == expect.ignored, body
     assert all(body["reasons"].get(item) for item in body["ignored"]), body
-    ignore_lines = [r for r in caplog.records if r.levelno == logging.INFO and r.getMessage().startswith("event ignored: ")]
+    ignore_lines = [
+        r for r in caplog.records if r.levelno == logging.INFO and r.getMessage().startswith("event ignored: ")
+    ]
     assert len(ignore_lines) == expect.ignored, [r.getMessage() for r in ignore_lines]
     if expect.titles:
         titles = [(await _incident_state(stack, wid)).title for wid in started]

@@ -18,9 +18,18 @@ ALERT = {
 
 
 def webhook(status: str, alerts: list[dict]) -> dict:
-    return {"version": "4", "groupKey": "{}:{alertname=\"CheckoutLatencyHigh\"}", "truncatedAlerts": 0, "status": status,
-            "receiver": "threadwork", "groupLabels": {"alertname": "CheckoutLatencyHigh"}, "commonLabels": {},
-            "commonAnnotations": {}, "externalURL": "http://alertmanager.local", "alerts": alerts}
+    return {
+        "version": "4",
+        "groupKey": '{}:{alertname="CheckoutLatencyHigh"}',
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "threadwork",
+        "groupLabels": {"alertname": "CheckoutLatencyHigh"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.local",
+        "alerts": alerts,
+    }
 
 
 async def _incidents(client, task_queue: str) -> list:
@@ -36,9 +45,13 @@ async def test_firing_opens_one_incident_resend_does_not_resolved_resolves(clien
         resent = await stack.http.post(f"/events/alertmanager?token={TOKEN}", json=webhook("firing", [ALERT]))
         assert resent.status_code == 202
 
-        incidents = await wait_until(lambda: _incidents(client, stack.settings.task_queue), "the incident in visibility")
+        incidents = await wait_until(
+            lambda: _incidents(client, stack.settings.task_queue), "the incident in visibility"
+        )
         assert [w.id for w in incidents] == [wid]
-        state = await client.get_workflow_handle_for(IncidentWorkflow.run, wid).query(IncidentWorkflow.get_incident_state)
+        state = await client.get_workflow_handle_for(IncidentWorkflow.run, wid).query(
+            IncidentWorkflow.get_incident_state
+        )
         assert state.severity == "SEV1" and state.status != "resolved"
         assert state.title == "CheckoutLatencyHigh: p99 latency above 2s for 10 minutes"
         assert state.origin.channel == "documents"  # the events channel
@@ -64,14 +77,25 @@ async def test_each_alert_of_a_group_gets_its_own_incident(client, tmp_path):
     # Workflow ids outlive a test on the shared dev server: this test uses its own alerts.
     first = {**ALERT, "fingerprint": "a1a1a1a1", "startsAt": "2026-11-26T02:00:00Z"}
     other = {**first, "labels": {**ALERT["labels"], "service": "search"}, "fingerprint": "beef5678"}
-    no_fingerprint = {**first, "labels": {"alertname": "DiskFull", "severity": "warning"}, "annotations": {}, "fingerprint": ""}
+    no_fingerprint = {
+        **first,
+        "labels": {"alertname": "DiskFull", "severity": "warning"},
+        "annotations": {},
+        "fingerprint": "",
+    }
     async with running_stack(client, tmp_path, events_token=TOKEN) as stack:
-        resp = await stack.http.post("/events/alertmanager", json=webhook("firing", [first, other, no_fingerprint]), headers=AUTH)
+        resp = await stack.http.post(
+            "/events/alertmanager", json=webhook("firing", [first, other, no_fingerprint]), headers=AUTH
+        )
         accepted = resp.json()["accepted"]
         assert len(accepted) == 3 and len(set(accepted)) == 3
-        disk = await client.get_workflow_handle_for(IncidentWorkflow.run, accepted[2]).query(IncidentWorkflow.get_incident_state)
+        disk = await client.get_workflow_handle_for(IncidentWorkflow.run, accepted[2]).query(
+            IncidentWorkflow.get_incident_state
+        )
         assert disk.severity == "SEV3" and disk.title == "DiskFull"
-        unsupported = await stack.http.post("/events/alertmanager", json={**webhook("firing", [ALERT]), "version": "3"}, headers=AUTH)
+        unsupported = await stack.http.post(
+            "/events/alertmanager", json={**webhook("firing", [ALERT]), "version": "3"}, headers=AUTH
+        )
         assert unsupported.status_code == 400 and "version" in unsupported.json()["error"]
         no_status = {k: v for k, v in ALERT.items() if k != "status"}
         neither = await stack.http.post("/events/alertmanager", json=webhook("", [no_status]), headers=AUTH)
@@ -80,7 +104,11 @@ async def test_each_alert_of_a_group_gets_its_own_incident(client, tmp_path):
 
 
 async def test_group_status_is_the_fallback_for_alerts_without_their_own(client, tmp_path):
-    firing = {**{k: v for k, v in ALERT.items() if k != "status"}, "fingerprint": "9r0up", "startsAt": "2026-11-26T03:00:00Z"}
+    firing = {
+        **{k: v for k, v in ALERT.items() if k != "status"},
+        "fingerprint": "9r0up",
+        "startsAt": "2026-11-26T03:00:00Z",
+    }
     async with running_stack(client, tmp_path, events_token=TOKEN) as stack:
         opened = await stack.http.post("/events/alertmanager", json=webhook("firing", [firing]), headers=AUTH)
         wid = "incident:alert:9r0up@20261126T030000.000000Z"
@@ -93,9 +121,19 @@ async def test_group_status_is_the_fallback_for_alerts_without_their_own(client,
 
 def legacy(state: str) -> dict:
     """Grafana legacy alerting's webhook body (the shape of grafana/grafana's old-alerting docs)."""
-    return {"dashboardId": 1, "evalMatches": [{"value": 1, "metric": "Count", "tags": {}}], "message": "Checkout errors above 5%",
-            "orgId": 3, "panelId": 2, "ruleId": 4242, "ruleName": "Checkout errors", "ruleUrl": "http://grafana.local/d/x",
-            "state": state, "tags": {"severity": "critical"}, "title": f"[{state}] Checkout errors"}
+    return {
+        "dashboardId": 1,
+        "evalMatches": [{"value": 1, "metric": "Count", "tags": {}}],
+        "message": "Checkout errors above 5%",
+        "orgId": 3,
+        "panelId": 2,
+        "ruleId": 4242,
+        "ruleName": "Checkout errors",
+        "ruleUrl": "http://grafana.local/d/x",
+        "state": state,
+        "tags": {"severity": "critical"},
+        "title": f"[{state}] Checkout errors",
+    }
 
 
 async def test_grafana_legacy_alert_opens_ok_resolves_and_a_later_alert_opens_again(client, tmp_path):

@@ -19,7 +19,9 @@ async def test_s3_put_and_event_delivered_twice_gives_one_summary(client, tmp_pa
     s3.create_bucket(Bucket="reports")
     body = make_pdf(REPORT_LINES)
     s3.put_object(Bucket="reports", Key="q3/storage report.pdf", Body=body, ContentType="application/pdf")
-    event = {"Records": [s3_record("ObjectCreated:Put", "reports", "q3/storage+report.pdf", "0055AED6DCD90281E5", len(body))]}
+    event = {
+        "Records": [s3_record("ObjectCreated:Put", "reports", "q3/storage+report.pdf", "0055AED6DCD90281E5", len(body))]
+    }
     async with running_stack(client, tmp_path, events_token=TOKEN, aws_endpoint_url=aws_env) as stack:
         first = await stack.http.post("/events/s3", json=event, headers=AUTH)
         again = await stack.http.post("/events/s3", json=event, headers=AUTH)
@@ -39,11 +41,17 @@ async def test_s3_put_and_event_delivered_twice_gives_one_summary(client, tmp_pa
 
 async def test_object_removed_inside_sns_envelope_posts_one_notice(client, tmp_path, aws_env):
     record = s3_record("ObjectRemoved:Delete", "reports", "old/notes.txt", "0066")
-    envelope = {"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:1:bucket-events",
-                "Message": json.dumps({"Records": [record]})}
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "TopicArn": "arn:aws:sns:us-east-1:1:bucket-events",
+        "Message": json.dumps({"Records": [record]}),
+    }
     async with running_stack(client, tmp_path, events_token=TOKEN, aws_endpoint_url=aws_env) as stack:
         for _ in range(2):
-            resp = await stack.http.post("/events/s3", content=json.dumps(envelope), headers={**AUTH, "Content-Type": "text/plain"})
+            resp = await stack.http.post(
+                "/events/s3", content=json.dumps(envelope), headers={**AUTH, "Content-Type": "text/plain"}
+            )
             assert resp.status_code == 202, resp.text
         wid = "notice:s3:reports/old/notes.txt#0066"
         await client.get_workflow_handle_for(EventNoticeWorkflow.run, wid).result()
@@ -51,34 +59,61 @@ async def test_object_removed_inside_sns_envelope_posts_one_notice(client, tmp_p
         assert notices == ["S3 object removed: s3://reports/old/notes.txt"]
 
 
-async def test_minio_prefixed_event_names_are_processed_and_other_events_ignored_with_a_reason(client, tmp_path, aws_env, caplog):
+async def test_minio_prefixed_event_names_are_processed_and_other_events_ignored_with_a_reason(
+    client, tmp_path, aws_env, caplog
+):
     s3 = boto3.client("s3", endpoint_url=aws_env)
     s3.create_bucket(Bucket="minio-reports")
     body = make_pdf(REPORT_LINES)
     s3.put_object(Bucket="minio-reports", Key="q4/report.pdf", Body=body, ContentType="application/pdf")
-    put = {**s3_record("s3:ObjectCreated:Put", "minio-reports", "q4%2Freport.pdf", "1800A1", len(body)), "eventSource": "minio:s3"}
-    delete = {**s3_record("s3:ObjectRemoved:Delete", "minio-reports", "q3%2Fold.pdf", "1800A2"), "eventSource": "minio:s3"}
-    accessed = {**s3_record("s3:ObjectAccessed:Get", "minio-reports", "q4%2Freport.pdf", "1800A3"), "eventSource": "minio:s3"}
+    put = {
+        **s3_record("s3:ObjectCreated:Put", "minio-reports", "q4%2Freport.pdf", "1800A1", len(body)),
+        "eventSource": "minio:s3",
+    }
+    delete = {
+        **s3_record("s3:ObjectRemoved:Delete", "minio-reports", "q3%2Fold.pdf", "1800A2"),
+        "eventSource": "minio:s3",
+    }
+    accessed = {
+        **s3_record("s3:ObjectAccessed:Get", "minio-reports", "q4%2Freport.pdf", "1800A3"),
+        "eventSource": "minio:s3",
+    }
     caplog.set_level("INFO", logger="adapters.events")
     async with running_stack(client, tmp_path, events_token=TOKEN, aws_endpoint_url=aws_env) as stack:
-        resp = await stack.http.post("/events/s3", json={"EventName": "s3:ObjectCreated:Put", "Key": "minio-reports/q4/report.pdf",
-                                                          "Records": [put, delete, accessed]}, headers=AUTH)
+        resp = await stack.http.post(
+            "/events/s3",
+            json={
+                "EventName": "s3:ObjectCreated:Put",
+                "Key": "minio-reports/q4/report.pdf",
+                "Records": [put, delete, accessed],
+            },
+            headers=AUTH,
+        )
         assert resp.status_code == 202, resp.text
         doc, notice = "doc:s3:minio-reports/q4/report.pdf#1800A1", "notice:s3:minio-reports/q3/old.pdf#1800A2"
         ignored = "s3:ObjectAccessed:Get minio-reports/q4/report.pdf#1800A3"
         assert resp.json()["accepted"] == [doc, notice] and resp.json()["ignored"] == [ignored]
-        assert resp.json()["reasons"][ignored] == "s3:ObjectAccessed:Get is not acted on (only ObjectCreated:* and ObjectRemoved:* are)"
+        assert (
+            resp.json()["reasons"][ignored]
+            == "s3:ObjectAccessed:Get is not acted on (only ObjectCreated:* and ObjectRemoved:* are)"
+        )
         result = await client.get_workflow_handle_for(DocumentProcessingWorkflow.run, doc).result()
         assert result.status == "completed" and result.summaries[0].title == "Quarterly storage report"
         await client.get_workflow_handle_for(EventNoticeWorkflow.run, notice).result()
         assert "S3 object removed: s3://minio-reports/q3/old.pdf" in await channel_texts(stack)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("event ignored: ")]
-    assert lines == [f"event ignored: {ignored}: s3:ObjectAccessed:Get is not acted on (only ObjectCreated:* and ObjectRemoved:* are)"]
+    assert lines == [
+        f"event ignored: {ignored}: s3:ObjectAccessed:Get is not acted on (only ObjectCreated:* and ObjectRemoved:* are)"
+    ]
 
 
 async def test_sns_subscription_confirmation_is_answered_without_network(client, tmp_path):
-    confirm = {"Type": "SubscriptionConfirmation", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Token": "tok",
-               "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok"}
+    confirm = {
+        "Type": "SubscriptionConfirmation",
+        "TopicArn": "arn:aws:sns:us-east-1:1:t",
+        "Token": "tok",
+        "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok",
+    }
     async with running_stack(client, tmp_path, events_token=TOKEN) as stack:
         resp = await stack.http.post("/events/s3", json=confirm, headers=AUTH)
     assert resp.status_code == 202
@@ -94,8 +129,14 @@ async def test_token_required_and_malformed_events_get_a_reason(client, tmp_path
         wrong_query = await stack.http.post("/events/alertmanager?token=nope", json={})
         not_json = await stack.http.post(f"/events/s3?token={TOKEN}", content=b"{not json")
         no_records = await stack.http.post("/events/s3", json={"Records": []}, headers=AUTH)
-        no_key = await stack.http.post("/events/s3", json={"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {}}}]}, headers=AUTH)
-        bad_alert = await stack.http.post("/events/alertmanager", json={"version": "4", "alerts": [{"status": "burning"}]}, headers=AUTH)
+        no_key = await stack.http.post(
+            "/events/s3",
+            json={"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {}}}]},
+            headers=AUTH,
+        )
+        bad_alert = await stack.http.post(
+            "/events/alertmanager", json={"version": "4", "alerts": [{"status": "burning"}]}, headers=AUTH
+        )
         posted = await channel_texts(stack)
     assert [r.status_code for r in (missing, wrong, wrong_query)] == [401, 401, 401]
     assert missing.json()["error"] == "missing or wrong events token"
@@ -111,12 +152,19 @@ async def test_oversize_s3_document_gets_a_clear_message(client, tmp_path, aws_e
     s3.create_bucket(Bucket="bulk")
     s3.put_object(Bucket="bulk", Key="big.txt", Body=b"word " * 1000, ContentType="text/plain")
     event = {"Records": [s3_record("ObjectCreated:Put", "bulk", "big.txt", "0077")]}  # no size: the fetch must notice
-    async with running_stack(client, tmp_path, events_token=TOKEN, aws_endpoint_url=aws_env, document_max_bytes=2048) as stack:
+    async with running_stack(
+        client, tmp_path, events_token=TOKEN, aws_endpoint_url=aws_env, document_max_bytes=2048
+    ) as stack:
         assert (await stack.http.post("/events/s3", json=event, headers=AUTH)).status_code == 202
-        result = await client.get_workflow_handle_for(DocumentProcessingWorkflow.run, "doc:s3:bulk/big.txt#0077").result()
+        result = await client.get_workflow_handle_for(
+            DocumentProcessingWorkflow.run, "doc:s3:bulk/big.txt#0077"
+        ).result()
         assert result.status == "failed"
         texts = await wait_until(lambda: channel_texts(stack), "messages")
-        assert "I couldn't process big.txt: it is larger than the 2 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)." in texts
+        assert (
+            "I couldn't process big.txt: it is larger than the 2 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)."
+            in texts
+        )
 
 
 async def test_the_events_channel_is_created_when_events_are_enabled(client, tmp_path):

@@ -37,14 +37,47 @@ def fake_graph(app: web.Application, _recorded: list) -> None:
         if not authorized(request) or request.match_info["list"] != LIST_ID:
             return web.json_response({"error": {"code": "itemNotFound"}}, status=404)
         drive = {"driveId": "b!drive"}
-        return web.json_response({"value": [
-            {"id": "7", "eTag": '"{AAA},3"', "lastModifiedDateTime": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
-             "driveItem": {"id": "01ITEM", "name": "budget.pdf", "size": len(PDF), "file": {"mimeType": "application/pdf"}, "parentReference": drive}},
-            {"id": "8", "eTag": '"{BBB},1"', "lastModifiedDateTime": (now - timedelta(minutes=2)).isoformat().replace("+00:00", "Z"),
-             "driveItem": {"id": "01FOLDER", "name": "Archive", "folder": {"childCount": 3}, "parentReference": drive}},
-            {"id": "9", "eTag": '"{CCC},9"', "lastModifiedDateTime": (now - timedelta(days=30)).isoformat().replace("+00:00", "Z"),
-             "driveItem": {"id": "01OLD", "name": "old.pdf", "size": 10, "file": {"mimeType": "application/pdf"}, "parentReference": drive}},
-        ]})
+        return web.json_response(
+            {
+                "value": [
+                    {
+                        "id": "7",
+                        "eTag": '"{AAA},3"',
+                        "lastModifiedDateTime": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
+                        "driveItem": {
+                            "id": "01ITEM",
+                            "name": "budget.pdf",
+                            "size": len(PDF),
+                            "file": {"mimeType": "application/pdf"},
+                            "parentReference": drive,
+                        },
+                    },
+                    {
+                        "id": "8",
+                        "eTag": '"{BBB},1"',
+                        "lastModifiedDateTime": (now - timedelta(minutes=2)).isoformat().replace("+00:00", "Z"),
+                        "driveItem": {
+                            "id": "01FOLDER",
+                            "name": "Archive",
+                            "folder": {"childCount": 3},
+                            "parentReference": drive,
+                        },
+                    },
+                    {
+                        "id": "9",
+                        "eTag": '"{CCC},9"',
+                        "lastModifiedDateTime": (now - timedelta(days=30)).isoformat().replace("+00:00", "Z"),
+                        "driveItem": {
+                            "id": "01OLD",
+                            "name": "old.pdf",
+                            "size": 10,
+                            "file": {"mimeType": "application/pdf"},
+                            "parentReference": drive,
+                        },
+                    },
+                ]
+            }
+        )
 
     async def content(request: web.Request) -> web.Response:
         if not authorized(request) or request.match_info["item"] != "01ITEM":
@@ -58,14 +91,28 @@ def fake_graph(app: web.Application, _recorded: list) -> None:
 
 
 def notification(client_state: str | None = TOKEN) -> dict:
-    return {"value": [{"subscriptionId": "sub-1", "clientState": client_state, "expirationDateTime": "2027-01-01T00:00:00Z",
-                       "resource": LIST_ID, "tenantId": "tenant", "siteUrl": "/sites/finance", "webId": "web-guid"}]}
+    return {
+        "value": [
+            {
+                "subscriptionId": "sub-1",
+                "clientState": client_state,
+                "expirationDateTime": "2027-01-01T00:00:00Z",
+                "resource": LIST_ID,
+                "tenantId": "tenant",
+                "siteUrl": "/sites/finance",
+                "webId": "web-guid",
+            }
+        ]
+    }
 
 
 async def test_sharepoint_handshake_and_notification_processed(client, tmp_path):
-    async with local_server(fake_graph) as graph, running_stack(
-        client, tmp_path, events_token=TOKEN, graph_base_url=f"{graph.base_url}/v1.0", graph_token=GRAPH_TOKEN
-    ) as stack:
+    async with (
+        local_server(fake_graph) as graph,
+        running_stack(
+            client, tmp_path, events_token=TOKEN, graph_base_url=f"{graph.base_url}/v1.0", graph_token=GRAPH_TOKEN
+        ) as stack,
+    ):
         handshake = await stack.http.post("/events/sharepoint?validationtoken=abc%3D123")
         assert handshake.status_code == 200 and handshake.text == "abc=123"
         assert handshake.headers["Content-Type"].startswith("text/plain")
@@ -90,9 +137,12 @@ async def test_sharepoint_handshake_and_notification_processed(client, tmp_path)
 
 
 async def test_graph_failure_asks_sharepoint_to_retry(client, tmp_path):
-    async with local_server(lambda app, _r: None) as graph, running_stack(
-        client, tmp_path, events_token=TOKEN, graph_base_url=f"{graph.base_url}/v1.0", graph_token=GRAPH_TOKEN
-    ) as stack:
+    async with (
+        local_server(lambda app, _r: None) as graph,
+        running_stack(
+            client, tmp_path, events_token=TOKEN, graph_base_url=f"{graph.base_url}/v1.0", graph_token=GRAPH_TOKEN
+        ) as stack,
+    ):
         resp = await stack.http.post("/events/sharepoint", json=notification())
     assert resp.status_code == 503 and "Microsoft Graph" in resp.json()["error"]
 
@@ -107,17 +157,26 @@ async def test_graph_client_credentials_are_exchanged_once_for_a_token(tmp_path)
         async def token(request: web.Request) -> web.Response:
             form = await request.post()
             assert request.match_info["tenant"] == "tenant-1"
-            assert (form["grant_type"], form["client_id"], form["client_secret"]) == ("client_credentials", "app-1", "s3cret")
+            assert (form["grant_type"], form["client_id"], form["client_secret"]) == (
+                "client_credentials",
+                "app-1",
+                "s3cret",
+            )
             assert form["scope"] == "https://graph.microsoft.com/.default"
             return web.json_response({"access_token": GRAPH_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
 
         app.router.add_post("/login/{tenant}/oauth2/v2.0/token", token)
 
     async with local_server(graph_with_login) as graph:
-        client = GraphClient.from_settings(SourceSettings(
-            graph_base_url=f"{graph.base_url}/v1.0", graph_tenant_id="tenant-1", graph_client_id="app-1",
-            graph_client_secret="s3cret", graph_login_url=f"{graph.base_url}/login",
-        ))
+        client = GraphClient.from_settings(
+            SourceSettings(
+                graph_base_url=f"{graph.base_url}/v1.0",
+                graph_tenant_id="tenant-1",
+                graph_client_id="app-1",
+                graph_client_secret="s3cret",
+                graph_login_url=f"{graph.base_url}/login",
+            )
+        )
         changed = await client.changed_files("/sites/finance", LIST_ID, timedelta(hours=1))
         fetched = await client.download(changed[0].file, 1_000_000)
         logins = [r for r in graph.requests if r["path"].startswith("/login/")]

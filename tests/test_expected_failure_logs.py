@@ -50,7 +50,9 @@ async def test_unreachable_url_logs_one_line_per_attempt(stack, caplog: pytest.L
     caplog.set_level(logging.INFO)
     url = f"http://127.0.0.1:{free_port()}/runbook.txt"
     sent = await stack.say(f"summarize {url}")
-    await wait_for_text(stack, sent["thread"], "I couldn't process runbook.txt: 127.0.0.1 could not be reached", timeout=60)
+    await wait_for_text(
+        stack, sent["thread"], "I couldn't process runbook.txt: 127.0.0.1 could not be reached", timeout=60
+    )
 
     loud = loud_records(caplog)
     assert_one_line_each(loud)
@@ -64,7 +66,9 @@ async def test_unsupported_document_type_logs_one_line(stack, caplog: pytest.Log
     caplog.set_level(logging.INFO)
     async with local_server(serve_files({"/diagram.png": (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")})) as server:
         sent = await stack.say(f"summarize {server.base_url}/diagram.png")
-        await wait_for_text(stack, sent["thread"], "I couldn't process diagram.png: I can't read image/png files", timeout=30)
+        await wait_for_text(
+            stack, sent["thread"], "I couldn't process diagram.png: I can't read image/png files", timeout=30
+        )
 
     loud = loud_records(caplog)
     assert_one_line_each(loud)
@@ -77,11 +81,15 @@ async def test_a_platform_refusal_is_one_benign_line(caplog: pytest.LogCaptureFi
     """No adapter for the conversation's platform: the activity fails as BENIGN, without a chained cause."""
     caplog.set_level(logging.WARNING)
     acts = PlatformActivities(PlatformRegistry())
-    req = PostRequest(key=ConversationKey(platform="slack", workspace="T1", channel="C1"), reply=Reply(text="hi"), idempotency_key="k")
+    req = PostRequest(
+        key=ConversationKey(platform="slack", workspace="T1", channel="C1"), reply=Reply(text="hi"), idempotency_key="k"
+    )
     with pytest.raises(ApplicationError) as err:
         await ActivityEnvironment().run(acts.post_reply, req)
     assert err.value.type == "PlatformError" and err.value.non_retryable
     assert err.value.category == ApplicationErrorCategory.BENIGN and err.value.__cause__ is None
     loud = loud_records(caplog)
     assert_one_line_each(loud)
-    assert [r.name for r in loud] == ["workflows.activities.platform"] and "no adapter for platform 'slack'" in loud[0].getMessage()
+    assert [r.name for r in loud] == ["workflows.activities.platform"] and "no adapter for platform 'slack'" in loud[
+        0
+    ].getMessage()

@@ -25,7 +25,10 @@ BAD_BODIES = [
     (b'{"channel": "general", "thread": null, "text": "hi"}', "user is required"),
     (b'{"thread": null, "user": "al", "text": "hi"}', "channel is required"),
     (b'{"channel": "general", "thread": null, "user": "al", "text": "   "}', "text: text is empty"),
-    (b'{"channel": "general", "thread": null, "user": "al", "text": "hi", "colour": "red"}', "colour is not a known field"),
+    (
+        b'{"channel": "general", "thread": null, "user": "al", "text": "hi", "colour": "red"}',
+        "colour is not a known field",
+    ),
     (b'{"channel": "nope", "thread": null, "user": "al", "text": "hi"}', "channel 'nope' does not exist"),
 ]
 
@@ -97,7 +100,9 @@ async def test_temporal_unreachable_queues_and_says_catching_up_once(tmp_path: P
             messages = await platforms.webchat_store.messages("general", thread)
             # Nothing lost, and the truth said once for the thread, not once per message.
             assert [(m["is_bot"], m["text"]) for m in messages] == [
-                (False, "anyone?"), (True, CATCHING_UP_TEXT), (False, "hello?"),
+                (False, "anyone?"),
+                (True, CATCHING_UP_TEXT),
+                (False, "hello?"),
             ]
             metrics = (await http.get("/metrics")).text
             assert "threadwork_inbound_queue_depth 2.0" in metrics

@@ -21,7 +21,7 @@ from adapters.http_body import MAX_DEPTH, BodyError, decode_text, parse_json
         ('{"n": -Infinity}', 400, "-Infinity is not valid JSON"),
         ('{"t": "\\ud800"}', 400, "lone UTF-16 surrogate"),
         ('{"\\udfff": 1}', 400, "a JSON key contains a lone UTF-16 surrogate"),
-        ('[1, 2]', 400, "must be a JSON object, not an array"),
+        ("[1, 2]", 400, "must be a JSON object, not an array"),
         ('"text"', 400, "must be a JSON object, not a string"),
         ("null", 400, "must be a JSON object, not null"),
         ("{not json", 400, "body is not valid JSON"),
@@ -36,7 +36,14 @@ def test_hostile_json_is_refused_with_a_reason(text, status, reason):
 
 
 def test_what_is_valid_passes_unchanged():
-    text = '{"t": "caf\\u00e9 \\ud83d\\ude00", "deep": ' + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + ', "n": ' + "9" * 100 + ', "s": "[[[[{{{{"}'
+    text = (
+        '{"t": "caf\\u00e9 \\ud83d\\ude00", "deep": '
+        + "[" * (MAX_DEPTH - 1)
+        + "]" * (MAX_DEPTH - 1)
+        + ', "n": '
+        + "9" * 100
+        + ', "s": "[[[[{{{{"}'
+    )
     value = parse_json(text)
     assert value["t"] == "café 😀" and value["n"] == int("9" * 100) and value["s"] == "[[[[{{{{"
     assert parse_json("[1]", require_object=False) == [1]

@@ -51,7 +51,9 @@ def gateways(request: pytest.FixtureRequest, tmp_path: Path) -> Gateways:
 def _msg(thread: str, n: int) -> ChatMessage:
     return ChatMessage(
         key=ConversationKey(platform="webchat", channel="general", thread=thread),
-        actor=Actor(id="al", name="al"), text=f"text {n}", message_id=f"{thread}-{n}",
+        actor=Actor(id="al", name="al"),
+        text=f"text {n}",
+        message_id=f"{thread}-{n}",
     )
 
 

@@ -51,8 +51,14 @@ def test_incident_commands_parse_into_card_actions():
     assert parse_incident_command("Incident severity sev 2") == ("incident.severity", "SEV2")
     assert parse_incident_command("incident sev 1") == ("incident.severity", "SEV1")
     assert parse_incident_command("incident status monitoring") == ("incident.update", "monitoring")
-    assert parse_incident_command("incident update error rate back to normal") == ("incident.update", "error rate back to normal")
-    assert parse_incident_command("incident approve Roll back to v1.4.2?") == ("incident.approval", "Roll back to v1.4.2?")
+    assert parse_incident_command("incident update error rate back to normal") == (
+        "incident.update",
+        "error rate back to normal",
+    )
+    assert parse_incident_command("incident approve Roll back to v1.4.2?") == (
+        "incident.approval",
+        "Roll back to v1.4.2?",
+    )
     assert parse_incident_command("incident resolve") == ("incident.resolve", "")
     assert parse_incident_command("incident take command") == ("incident.take_command", "")
     # Not commands: declarations and verbs without their text.
@@ -62,7 +68,9 @@ def test_incident_commands_parse_into_card_actions():
 
 
 def test_options_from_settings_and_validation():
-    settings = Settings(incident_responders="U1, U2 S-oncall", incident_update_interval=60, incident_approval_timeout=30)
+    settings = Settings(
+        incident_responders="U1, U2 S-oncall", incident_update_interval=60, incident_approval_timeout=30
+    )
     options = IncidentOptions.model_validate(settings.child_args()["IncidentWorkflow"])
     assert options.responders == ["U1", "U2", "S-oncall"]
     assert options.update_interval_seconds == 60 and options.approval_timeout_seconds == 30
@@ -74,15 +82,36 @@ def test_options_from_settings_and_validation():
 def _state() -> IncidentState:
     key = ConversationKey(platform="slack", workspace="T1", channel="C9")
     state = IncidentState(
-        title="Checkout | errors", severity="SEV1", reporter=Actor(id="U1", name="alice"), commander=Actor(id="U2", name="bob"),
-        responders=["U2"], started_at=T0, last_update_at=T0 + timedelta(minutes=5), conversation=key, conversation_name="inc-x",
-        origin=key.model_copy(update={"channel": "C1", "thread": "1.1"}), status="resolved", resolved_at=T0 + timedelta(hours=1, minutes=7),
+        title="Checkout | errors",
+        severity="SEV1",
+        reporter=Actor(id="U1", name="alice"),
+        commander=Actor(id="U2", name="bob"),
+        responders=["U2"],
+        started_at=T0,
+        last_update_at=T0 + timedelta(minutes=5),
+        conversation=key,
+        conversation_name="inc-x",
+        origin=key.model_copy(update={"channel": "C1", "thread": "1.1"}),
+        status="resolved",
+        resolved_at=T0 + timedelta(hours=1, minutes=7),
     )
-    state.timeline = [TimelineEntry(at=T0, actor="alice", kind="declared", text="Incident declared"),
-                      TimelineEntry(at=T0 + timedelta(minutes=3), actor="bob", kind="note", text="cache | flushed")]
-    state.approvals = [ApprovalRecord(approval_id="a1", question="Roll back?", outcome="approved", requested_at=T0,
-                                      decided_by=Actor(id="U2", name="bob"), decided_at=T0 + timedelta(minutes=4))]
-    state.decisions = [DecisionRecord(at=T0 + timedelta(minutes=2), actor_id="U9", action="incident.resolve", allowed=False)]
+    state.timeline = [
+        TimelineEntry(at=T0, actor="alice", kind="declared", text="Incident declared"),
+        TimelineEntry(at=T0 + timedelta(minutes=3), actor="bob", kind="note", text="cache | flushed"),
+    ]
+    state.approvals = [
+        ApprovalRecord(
+            approval_id="a1",
+            question="Roll back?",
+            outcome="approved",
+            requested_at=T0,
+            decided_by=Actor(id="U2", name="bob"),
+            decided_at=T0 + timedelta(minutes=4),
+        )
+    ]
+    state.decisions = [
+        DecisionRecord(at=T0 + timedelta(minutes=2), actor_id="U9", action="incident.resolve", allowed=False)
+    ]
     return state
 
 
@@ -113,7 +142,9 @@ def test_short_title_drops_the_declaring_words_and_stops_at_a_word():
     assert short_title("checkout is down") == "Checkout is down"
     assert short_title("we've got an outage in eu-west") == "Outage in eu-west"
     assert short_title("incident") == "Incident"
-    long = short_title("There is a major incident with the login page because the identity provider fails every request")
+    long = short_title(
+        "There is a major incident with the login page because the identity provider fails every request"
+    )
     assert long == "Incident with the login page because the identity provider\u2026" and len(long) <= 60
 
 
@@ -140,7 +171,12 @@ def test_links_render_per_platform_with_a_plain_fallback():
     assert activity.text == (
         "handled in [#inc-b](https://teams.microsoft.com/l/message/19%3Ainc%40thread.tacv2/1700?tenantId=tenant-1&parentMessageId=1700)"
     )
-    card_activity = render_activity(Reply(text=f"see {link_token(webchat, 'inc-1')}", blocks=[{"type": "text", "text": f"see {link_token(teams, 'x')}"}]))
+    card_activity = render_activity(
+        Reply(
+            text=f"see {link_token(webchat, 'inc-1')}",
+            blocks=[{"type": "text", "text": f"see {link_token(teams, 'x')}"}],
+        )
+    )
     assert card_activity.summary == "see #inc-1"
     assert "https://teams.microsoft.com/l/message/" in card_activity.attachments[0].content["body"][0]["text"]
     # A label cannot break out of its token.
@@ -151,10 +187,14 @@ def test_announcement_topic_and_postmortem_title_read_as_text():
     state = _state()
     state.conversation_name = "inc-20261126-checkout-errors"
     opened = announcement(state, opened=True)
-    assert plain_links(opened.text).startswith("SEV1 incident opened: Checkout | errors \u2014 in #inc-20261126-checkout-errors")
+    assert plain_links(opened.text).startswith(
+        "SEV1 incident opened: Checkout | errors \u2014 in #inc-20261126-checkout-errors"
+    )
     assert "resolved" not in opened.text.lower()
     assert plain_links(announcement(state, opened=False).text).startswith("Resolved: Checkout | errors (SEV1, 1h 07m)")
     state.postmortem = render_postmortem(state)
     reply = postmortem_reply(state)
     assert reply.blocks[0].style == "heading" and reply.blocks[0].text == "Postmortem (draft): Checkout | errors"
-    assert "|---|" not in reply.blocks[0].text and reply.text.startswith("Postmortem (draft): Checkout | errors\n\n| Field | Value |")
+    assert "|---|" not in reply.blocks[0].text and reply.text.startswith(
+        "Postmortem (draft): Checkout | errors\n\n| Field | Value |"
+    )

@@ -40,7 +40,9 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         assert state.conversation_name == f"inc-{today}-payments-are-down" and state.title == "Payments are down"
         assert card["channel"] == state.conversation.channel == state.conversation_name
         assert state.responders == ["bob", "carol"] and state.commander.id == "alice" and state.severity == "SEV1"
-        assert buttons(card) == [["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]]
+        assert buttons(card) == [
+            ["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]
+        ]
         assert fields(card)["Status"] == "investigating" and plain_links(fields(card)["Commander"]) == "@alice"
         assert {"Severity", "Started", "Duration", "Last update"} <= set(fields(card))
         origin = await eventually(inc.origin_texts, lambda t: any(state.conversation_name in x for x in t), what="link")
@@ -68,14 +70,20 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         await inc.click("incident.severity", "bob", value="SEV2")
         card = await inc.card()
         assert fields(card)["Severity"] == "SEV2" and len(buttons(card)) == 1
-        await eventually(inc.origin_texts, lambda t: any("severity SEV1 -> SEV2 (bob)" in x for x in t), what="severity progress")
+        await eventually(
+            inc.origin_texts, lambda t: any("severity SEV1 -> SEV2 (bob)" in x for x in t), what="severity progress"
+        )
 
         # Post update -> status picker -> identified; progress goes back to the origin thread.
         await inc.click("incident.update", "carol")
         assert buttons(await inc.card())[1] == ["Identified", "Monitoring", "Cancel"]
         await inc.click("incident.update", "carol", value="identified")
         assert fields(await inc.card())["Status"] == "identified"
-        await eventually(inc.origin_texts, lambda t: any("status investigating -> identified (carol)" in x for x in t), what="status progress")
+        await eventually(
+            inc.origin_texts,
+            lambda t: any("status investigating -> identified (carol)" in x for x in t),
+            what="status progress",
+        )
 
         # Anyone may add a note from the incident conversation.
         note = await stack.say("incident note restarted the primary database", channel=inc_channel(state), user="dave")
@@ -87,7 +95,15 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         await inc.click("incident.resolve", "bob")
         result = await inc.result()
         assert result.status == "resolved" and result.resolved_at is not None
-        assert [e.kind for e in result.timeline] == ["declared", "channel", "command", "severity", "status", "note", "resolved"]
+        assert [e.kind for e in result.timeline] == [
+            "declared",
+            "channel",
+            "command",
+            "severity",
+            "status",
+            "note",
+            "resolved",
+        ]
         assert result.postmortem.startswith("# Postmortem (draft): Payments are down")
         assert "| Severity | SEV2 |" in result.postmortem and "restarted the primary database" in result.postmortem
         assert "| mallory | incident.resolve | " in result.postmortem
@@ -119,9 +135,11 @@ async def test_reminder_after_update_interval_without_updates(client, tmp_path):
         inc = await declare(stack, "sev2 incident: search is slow")
         state = await inc.wait_state(lambda s: s.reminders_sent >= 1, "a reminder")
         assert state.severity == "SEV2"
-        texts = await eventually(inc.channel_texts, lambda t: any(x.startswith("Reminder:") for x in t), what="reminder post")
+        texts = await eventually(
+            inc.channel_texts, lambda t: any(x.startswith("Reminder:") for x in t), what="reminder post"
+        )
         reminder = next(t for t in texts if t.startswith("Reminder:"))
-        assert "no update on incident \"Search is slow\" for 1s" in reminder and "alice" in reminder
+        assert 'no update on incident "Search is slow" for 1s' in reminder and "alice" in reminder
         # Reminders go to the incident conversation only, not to the origin thread.
         assert not any(t.startswith("Reminder:") for t in await inc.origin_texts())
         await client.get_workflow_handle(inc.workflow_id).execute_update(IncidentWorkflow.system_resolve, "test over")
@@ -134,7 +152,9 @@ async def test_approval_in_incident_times_out_escalates_and_is_decided_by_a_resp
         channel = await inc.channel()
         asked = await stack.say("incident approve Roll back checkout to v1.4.2?", channel=channel, user="alice")
         await stack.wait_bot_messages(asked["thread"], 1, channel=channel)
-        texts = await eventually(inc.channel_texts, lambda t: any(x.startswith("Escalating:") for x in t), what="escalation")
+        texts = await eventually(
+            inc.channel_texts, lambda t: any(x.startswith("Escalating:") for x in t), what="escalation"
+        )
         escalation = next(t for t in texts if t.startswith("Escalating:"))
         assert "Roll back checkout to v1.4.2?" in escalation and "bob" in escalation
         question = next(m for m in await stack.store.messages(channel) if m["text"].startswith("Approval needed:"))
@@ -157,7 +177,9 @@ async def test_approval_in_incident_times_out_escalates_and_is_decided_by_a_resp
             "approval escalated: Roll back checkout to v1.4.2?",
             "approved: Roll back checkout to v1.4.2?",
         ]
-        await eventually(inc.channel_texts, lambda t: any(x.startswith("Approved by bob at ") for x in t), what="decision post")
+        await eventually(
+            inc.channel_texts, lambda t: any(x.startswith("Approved by bob at ") for x in t), what="decision post"
+        )
 
         # A pending approval is cancelled at resolve; decided ones land in the postmortem.
         await stack.say("incident approve Fail over to the EU region?", channel=channel, user="bob")
@@ -189,7 +211,9 @@ async def test_duplicate_declarations_point_to_the_running_incident(stack):
     await inc.result()
     await eventually(lambda: stack.state(inc.session_id), lambda s: s["triggered_workflows"][0]["status"] == "resolved")
     await stack.say("sev1 incident: payments down again", thread=inc.origin_thread)
-    state = await eventually(lambda: stack.state(inc.session_id), lambda s: len(s["triggered_workflows"]) == 2, what="second incident")
+    state = await eventually(
+        lambda: stack.state(inc.session_id), lambda s: len(s["triggered_workflows"]) == 2, what="second incident"
+    )
     assert state["triggered_workflows"][1]["workflow_id"] == f"{inc.session_id}/incident/2"
 
 
@@ -217,8 +241,10 @@ async def test_refused_channel_falls_back_to_the_origin_thread_and_says_why(clie
         # Status progress is not doubled when the incident runs in the origin thread.
         await inc.click("incident.update", "alice")
         await inc.click("incident.update", "alice", value="monitoring")
-        await eventually(inc.origin_texts, lambda t: any("Incident update: status investigating -> monitoring" in x for x in t))
-        assert not any(t.startswith("Incident \"") for t in await inc.origin_texts())
+        await eventually(
+            inc.origin_texts, lambda t: any("Incident update: status investigating -> monitoring" in x for x in t)
+        )
+        assert not any(t.startswith('Incident "') for t in await inc.origin_texts())
         # A typed refusal cannot be private on the web chat, so it is answered in the thread.
         await stack.say("incident resolve", thread=inc.origin_thread, user="mallory")
         await eventually(inc.origin_texts, lambda t: any(x.startswith("mallory: You are not authorized") for x in t))
@@ -238,7 +264,9 @@ async def test_alert_started_incident_keeps_the_child_input_contract(stack):
         IncidentWorkflow.run, inp, id="alert:fp-1234", task_queue=stack.settings.task_queue
     )
     with pytest.raises(WorkflowAlreadyStartedError):
-        await stack.client.start_workflow(IncidentWorkflow.run, inp, id="alert:fp-1234", task_queue=stack.settings.task_queue)
+        await stack.client.start_workflow(
+            IncidentWorkflow.run, inp, id="alert:fp-1234", task_queue=stack.settings.task_queue
+        )
     inc = Incident(stack, "", "", "alert:fp-1234")
     state = await inc.wait_state(lambda s: s.card is not None, "the card")
     assert state.commander is None and state.severity == "SEV2"
@@ -251,7 +279,9 @@ async def test_alert_started_incident_keeps_the_child_input_contract(stack):
     result = await handle.result()
     assert result.timeline[-1].text == "Resolved: alert cleared" and result.commander.id == "erin"
     texts = [m["text"] for m in await stack.store.messages("incidents") if m["is_bot"]]
-    assert any(plain_links(t).startswith("Incident SEV2 \"HighErrorRate on checkout\" is being handled in #inc-") for t in texts)
+    assert any(
+        plain_links(t).startswith('Incident SEV2 "HighErrorRate on checkout" is being handled in #inc-') for t in texts
+    )
     assert any(t.startswith("Incident resolved: HighErrorRate on checkout") for t in texts)
 
 
@@ -261,7 +291,13 @@ async def test_platform_events_reach_the_incident_of_a_channel(stack):
     channel = await inc.channel()
     dispatcher = Dispatcher(stack.client, stack.settings.task_queue, stack.settings.session_config())
     key = ConversationKey(platform="webchat", channel=channel, thread="some-message")
-    pin = ActionEvent(key=key, actor=Actor(id="dave", name="dave"), action_id="incident.note", value="error rate is 40%", event_id="reaction-1")
+    pin = ActionEvent(
+        key=key,
+        actor=Actor(id="dave", name="dave"),
+        action_id="incident.note",
+        value="error rate is 40%",
+        event_id="reaction-1",
+    )
     assert (await dispatcher.incident_action(key, pin)).ephemeral is None
     state = await inc.state()
     assert [(e.actor, e.text) for e in state.timeline if e.kind == "note"] == [("dave", "error rate is 40%")]
@@ -280,12 +316,19 @@ async def test_explicit_declaration_guesses_severity_and_is_not_duplicated(stack
     first = await stack.say("hello")
     await stack.wait_bot_messages(first["thread"], 1)
     handle = stack.client.get_workflow_handle(first["session_id"])
-    await handle.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="IncidentWorkflow", title="checkout is down"))
-    await eventually(lambda: stack.state(first["session_id"]), lambda s: bool(s["triggered_workflows"]), what="the child")
+    await handle.signal(
+        ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="IncidentWorkflow", title="checkout is down")
+    )
+    await eventually(
+        lambda: stack.state(first["session_id"]), lambda s: bool(s["triggered_workflows"]), what="the child"
+    )
     inc = Incident(stack, first["session_id"], first["thread"], f"{first['session_id']}/incident/1")
     state = await inc.wait_state(lambda s: s.card is not None, "the card")
     assert state.severity == "SEV1"
-    await handle.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="IncidentWorkflow", title="checkout still down"))
+    await handle.signal(
+        ChatSessionWorkflow.trigger_workflow,
+        TriggerRequest(workflow_type="IncidentWorkflow", title="checkout still down"),
+    )
     await eventually(inc.origin_texts, lambda t: any("already running" in x for x in t), what="pointer")
     assert len((await stack.state(first["session_id"]))["triggered_workflows"]) == 1
     await stack.client.get_workflow_handle(inc.workflow_id).execute_update(IncidentWorkflow.system_resolve, "test over")

@@ -25,7 +25,12 @@ def test_the_contract_names_each_crossing_and_allows_bots_to_use_both(tmp_path: 
     for path, source in modules.items():
         (tmp_path / path).write_text(source)
     run = subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--no-logo"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "Contracts: 0 kept, 2 broken." in run.stdout

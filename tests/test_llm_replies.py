@@ -7,9 +7,12 @@ from tests.support.stack import running_stack
 
 
 async def test_llm_answers_with_conversation_history(client, tmp_path):
-    async with fake_openai() as llm, running_stack(
-        client, tmp_path, llm_base_url=llm.base_url, llm_model="test-model", llm_api_key="sk-test"
-    ) as stack:
+    async with (
+        fake_openai() as llm,
+        running_stack(
+            client, tmp_path, llm_base_url=llm.base_url, llm_model="test-model", llm_api_key="sk-test"
+        ) as stack,
+    ):
         first = await stack.say("what is our rollback procedure?", user="carol")
         bot = await stack.wait_bot_messages(first["thread"], 1)
         assert bot[0]["text"] == "LLM heard: carol: what is our rollback procedure?"

@@ -41,7 +41,9 @@ class Cluster:
         self.tmp_path = tmp_path
         self.task_queue = f"pg-{uuid.uuid4().hex[:8]}"
         self.temporal = client.service_client.config.target_host
-        self.base = {k: v for k, v in os.environ.items() if not k.startswith(("THREADWORK_", "TEMPORAL_", "SLACK_", "TEAMS_"))}
+        self.base = {
+            k: v for k, v in os.environ.items() if not k.startswith(("THREADWORK_", "TEMPORAL_", "SLACK_", "TEAMS_"))
+        }
         self.base.update(
             TEMPORAL_ADDRESS=self.temporal,
             THREADWORK_TASK_QUEUE=self.task_queue,
@@ -61,10 +63,13 @@ class Cluster:
         return proc
 
     async def workflow_pollers(self) -> set[str]:
-        resp = await self.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-            namespace="default", task_queue=TaskQueue(name=self.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        ))
+        resp = await self.client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace="default",
+                task_queue=TaskQueue(name=self.task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
         return {p.identity for p in resp.pollers}
 
     def logs(self) -> str:
@@ -99,14 +104,20 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
         await fake.stop()
 
 
-async def test_browser_on_gateway_a_sees_a_reply_written_through_gateway_b(client: Client, tmp_path: Path, database_url: str):
+async def test_browser_on_gateway_a_sees_a_reply_written_through_gateway_b(
+    client: Client, tmp_path: Path, database_url: str
+):
     cluster = Cluster(client, tmp_path, database_url)
     try:
         workers = [cluster.start("worker", "worker-1"), cluster.start("worker", "worker-2")]
         gateway_a, gateway_b = cluster.start("gateway", "gateway-a"), cluster.start("gateway", "gateway-b")
         await asyncio.gather(gateway_a.wait_healthy(), gateway_b.wait_healthy())
-        pollers = await _until("both workers to poll the task queue",
-                               lambda: _at_least(cluster.workflow_pollers(), 2), REPLY_DEADLINE, cluster)
+        pollers = await _until(
+            "both workers to poll the task queue",
+            lambda: _at_least(cluster.workflow_pollers(), 2),
+            REPLY_DEADLINE,
+            cluster,
+        )
         assert {int(p.split("@", 1)[0]) for p in pollers} >= {w.proc.pid for w in workers}
 
         async with chromium() as browser, httpx.AsyncClient(base_url=gateway_b.url, timeout=30) as via_b:
@@ -128,12 +139,16 @@ async def test_browser_on_gateway_a_sees_a_reply_written_through_gateway_b(clien
             # Gateway B reads what gateway A stored, and writes into the same thread.
             listed = (await via_b.get("/webchat/api/channels/general/messages", params={"thread": thread})).json()
             assert [m["text"] for m in listed if not m["is_bot"]] == ["hello through gateway A"]
-            resp = await via_b.post("/webchat/api/messages", json={
-                "channel": "general", "thread": thread, "user": "Bo", "text": "and hello through gateway B"})
+            resp = await via_b.post(
+                "/webchat/api/messages",
+                json={"channel": "general", "thread": thread, "user": "Bo", "text": "and hello through gateway B"},
+            )
             assert resp.status_code == 202, resp.text
 
             # The page on A shows both, live: B's message and the bot's answer to it (from either worker).
-            await expect(page.locator('#messages [data-testid="message"]').filter(has_text="and hello through gateway B")).to_have_count(1)
+            await expect(
+                page.locator('#messages [data-testid="message"]').filter(has_text="and hello through gateway B")
+            ).to_have_count(1)
             await expect(bot).to_have_count(2)
             await expect(bot.nth(1)).to_contain_text("message 2")
             assert not (tmp_path / "gateway-a" / "webchat.sqlite3").exists(), "the web chat must live in PostgreSQL"
@@ -152,7 +167,11 @@ async def _at_least(pollers, n: int):
 async def test_post_retried_on_the_other_worker_after_a_crash_posts_once(
     client: Client, tmp_path: Path, database_url: str, fake_slack: FakeSlack
 ):
-    slack_env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.api_url}
+    slack_env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+    }
     cluster = Cluster(client, tmp_path, database_url, **slack_env)
     host, port = cluster.temporal.rsplit(":", 1)
     relay = Relay(host, int(port))
@@ -168,14 +187,22 @@ async def test_post_retried_on_the_other_worker_after_a_crash_posts_once(
         async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
             sim = SlackSim(http, fake_slack)
             root = await sim.mention("C1", "UALICE", "answer me exactly once")
-            await _until("worker 1 to call chat.postMessage", lambda: fake_slack.calls_to("chat.postMessage"),
-                         REPLY_DEADLINE, cluster)
+            await _until(
+                "worker 1 to call chat.postMessage",
+                lambda: fake_slack.calls_to("chat.postMessage"),
+                REPLY_DEADLINE,
+                cluster,
+            )
 
             # Slack accepts the post; worker 1 records it in PostgreSQL, then dies before Temporal hears of it.
             relay.hold_requests()
             gate.set()
-            await _until("worker 1 to record the post", lambda: db.fetchval("SELECT count(*) FROM posted_log WHERE log = 'slack'"),
-                         REPLY_DEADLINE, cluster)
+            await _until(
+                "worker 1 to record the post",
+                lambda: db.fetchval("SELECT count(*) FROM posted_log WHERE log = 'slack'"),
+                REPLY_DEADLINE,
+                cluster,
+            )
             first.kill()
             assert len(fake_slack.posts("C1", root["ts"])) == 1
 
@@ -183,8 +210,12 @@ async def test_post_retried_on_the_other_worker_after_a_crash_posts_once(
             log2 = tmp_path / "worker-2.log"
             # The retried turn finds worker 1's message by its post record or its stream record (adapters/slack/streaming.py).
             found = ("was already made", "already has message")
-            await _until("worker 2 to retry the post and find worker 1's record",
-                         lambda: any(f in log2.read_text(errors="replace") for f in found), RETRY_DEADLINE, cluster)
+            await _until(
+                "worker 2 to retry the post and find worker 1's record",
+                lambda: any(f in log2.read_text(errors="replace") for f in found),
+                RETRY_DEADLINE,
+                cluster,
+            )
             assert second.proc.poll() is None
 
             async def settled() -> bool:
@@ -196,13 +227,17 @@ async def test_post_retried_on_the_other_worker_after_a_crash_posts_once(
             # Worker 2 serves the session from now on.
             follow = sim.message("C1", "UALICE", "and once more", thread_ts=root["ts"])
             assert (await sim.event(follow)).status_code == 200
-            await _until("worker 2's own reply", lambda: len(fake_slack.posts("C1", root["ts"])) >= 2, REPLY_DEADLINE, cluster)
+            await _until(
+                "worker 2's own reply", lambda: len(fake_slack.posts("C1", root["ts"])) >= 2, REPLY_DEADLINE, cluster
+            )
 
         posts = fake_slack.posts("C1", root["ts"])
         assert ["message 1" in p["text"] for p in posts] == [True, False] and "message 2" in posts[1]["text"]
         assert len(fake_slack.calls_to("chat.postMessage")) == 2
         # Worker 2 found worker 1's record in the shared post log: it never had to search Slack for it.
-        lookups = [c for c in fake_slack.calls if str(c.params.get("include_all_metadata", "")).lower() in ("1", "true")]
+        lookups = [
+            c for c in fake_slack.calls if str(c.params.get("include_all_metadata", "")).lower() in ("1", "true")
+        ]
         assert lookups == []
     except BaseException:
         print(cluster.logs())

@@ -42,7 +42,9 @@ async def test_concurrent_starters_apply_each_migration_once(database_url: str):
 
 async def test_an_unreachable_database_is_one_clear_error(postgres_server):
     db = PostgresDatabase(f"postgresql://threadwork:secret@127.0.0.1:{postgres_server.port}/no_such_db")
-    with pytest.raises(StoreUnavailable, match=r"THREADWORK_DATABASE_URL \(postgresql://threadwork:\*\*\*@.*no_such_db"):
+    with pytest.raises(
+        StoreUnavailable, match=r"THREADWORK_DATABASE_URL \(postgresql://threadwork:\*\*\*@.*no_such_db"
+    ):
         await db.open()
 
 
@@ -79,7 +81,9 @@ async def test_a_write_through_one_gateway_wakes_the_streams_of_another(database
         assert a.database.is_listening("webchat_events")
         waiting = asyncio.create_task(store_a.wait_for_change(3600))
         await asyncio.sleep(0.1)
-        await store_b.add_message(channel="general", thread=None, user="threadwork", text="after the reconnect", is_bot=True)
+        await store_b.add_message(
+            channel="general", thread=None, user="threadwork", text="after the reconnect", is_bot=True
+        )
         await asyncio.wait_for(waiting, BOUND)
     finally:
         await store_a.close()
@@ -96,16 +100,28 @@ async def test_slack_installs_and_oauth_states_live_in_postgres(database_url: st
         await storage.database.open()
         assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
         for token in ("xoxb-old", "xoxb-new"):
-            await store.async_save(Installation(
-                app_id="A1", team_id="T1", team_name="Team", bot_token=token, bot_id="B1", bot_user_id="U0BOT",
-                bot_scopes=["chat:write"], user_id="U1", user_token="xoxp-1", user_scopes=["search:read"],
-            ))
+            await store.async_save(
+                Installation(
+                    app_id="A1",
+                    team_id="T1",
+                    team_name="Team",
+                    bot_token=token,
+                    bot_id="B1",
+                    bot_user_id="U0BOT",
+                    bot_scopes=["chat:write"],
+                    user_id="U1",
+                    user_token="xoxp-1",
+                    user_scopes=["search:read"],
+                )
+            )
         other = Storage(tmp_path, database_url)  # another host
         bot = await other.slack_installation_store("client-1").async_find_bot(enterprise_id=None, team_id="T1")
         assert bot is not None and bot.bot_token == "xoxb-new" and bot.bot_scopes == ["chat:write"]
         found = await store.async_find_installation(enterprise_id=None, team_id="T1", user_id="U1")
         assert found is not None and found.user_token == "xoxp-1" and found.bot_token == "xoxb-new"
-        assert await storage.slack_installation_store("client-2").async_find_bot(enterprise_id=None, team_id="T1") is None
+        assert (
+            await storage.slack_installation_store("client-2").async_find_bot(enterprise_id=None, team_id="T1") is None
+        )
         await store.async_delete_bot(enterprise_id=None, team_id="T1")
         assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
         await other.close()
@@ -126,7 +142,9 @@ async def test_uploads_in_a_bucket_are_read_by_the_worker(aws_env: str, tmp_path
     (folder / "notes.txt").write_bytes(b"from the gateway")
     await files.publish("0123456789abcdef", "notes.txt")
     assert not folder.exists(), "the staging copy is removed once the bucket has it"
-    obj = boto3.client("s3", endpoint_url=aws_env).get_object(Bucket="chat-files", Key="uploads/0123456789abcdef/notes.txt")
+    obj = boto3.client("s3", endpoint_url=aws_env).get_object(
+        Bucket="chat-files", Key="uploads/0123456789abcdef/notes.txt"
+    )
     assert obj["Body"].read() == b"from the gateway"
 
     fetcher = WebChatUploadFetcher(None, "s3://chat-files/uploads", aws_env)
@@ -150,10 +168,15 @@ def test_an_unreachable_database_stops_the_gateway_with_one_line(tmp_path: Path)
     from tests.support.stack import free_port
 
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("THREADWORK_", "TEMPORAL_"))}
-    env.update(THREADWORK_DATABASE_URL=f"postgresql://tw:hunter2@127.0.0.1:{free_port()}/tw", TEMPORAL_ADDRESS="127.0.0.1:1",
-               THREADWORK_DATA_DIR=str(tmp_path), THREADWORK_PORT=str(free_port()))
-    done = subprocess.run([sys.executable, "-m", "bots.cli", "gateway"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=60)
+    env.update(
+        THREADWORK_DATABASE_URL=f"postgresql://tw:hunter2@127.0.0.1:{free_port()}/tw",
+        TEMPORAL_ADDRESS="127.0.0.1:1",
+        THREADWORK_DATA_DIR=str(tmp_path),
+        THREADWORK_PORT=str(free_port()),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bots.cli", "gateway"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: cannot connect to THREADWORK_DATABASE_URL (postgresql://tw:***@127.0.0.1:")
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
@@ -166,24 +189,37 @@ async def test_the_whole_stack_on_postgresql_and_a_bucket(client, tmp_path: Path
     from tests.test_webchat_upload import upload, wait_for_text
 
     boto3.client("s3", endpoint_url=aws_env).create_bucket(Bucket="uploads")
-    async with running_stack(client, tmp_path / "data", database_url=database_url, uploads_url="s3://uploads/webchat",
-                             aws_endpoint_url=aws_env) as stack:
+    async with running_stack(
+        client,
+        tmp_path / "data",
+        database_url=database_url,
+        uploads_url="s3://uploads/webchat",
+        aws_endpoint_url=aws_env,
+    ) as stack:
         resp = await upload(stack, "report.md", REPORT_TEXT.encode(), text="our storage report")
         assert resp.status_code == 202, resp.text
         sent = resp.json()
-        keys = [o["Key"] for o in boto3.client("s3", endpoint_url=aws_env).list_objects_v2(Bucket="uploads")["Contents"]]
+        keys = [
+            o["Key"] for o in boto3.client("s3", endpoint_url=aws_env).list_objects_v2(Bucket="uploads")["Contents"]
+        ]
         assert keys == [f"webchat/{sent['message_id']}/report.md"]
-        [file] = next(m for m in await stack.store.messages("general", sent["thread"]) if m["id"] == sent["message_id"])["files"]
+        [file] = next(
+            m for m in await stack.store.messages("general", sent["thread"]) if m["id"] == sent["message_id"]
+        )["files"]
         served = await stack.http.get(file["url"])
         assert served.status_code == 200 and served.content == REPORT_TEXT.encode()
         assert served.headers["content-disposition"].startswith("attachment")
         await wait_for_text(stack, sent["thread"], "Summary of report.md: Quarterly storage report")
         assert (await stack.http.get(f"/webchat/uploads/{sent['message_id']}/other.md")).status_code == 404
-        assert not (tmp_path / "data" / "webchat-uploads").exists() and not (tmp_path / "data" / "webchat.sqlite3").exists()
+        assert (
+            not (tmp_path / "data" / "webchat-uploads").exists()
+            and not (tmp_path / "data" / "webchat.sqlite3").exists()
+        )
 
 
-async def test_a_database_outage_is_a_503_and_an_unhealthy_gateway(client, tmp_path: Path, postgres_server, database_url: str,
-                                                                  caplog: pytest.LogCaptureFixture):
+async def test_a_database_outage_is_a_503_and_an_unhealthy_gateway(
+    client, tmp_path: Path, postgres_server, database_url: str, caplog: pytest.LogCaptureFixture
+):
     """PostgreSQL goes away under a running gateway: clients get 503 + Retry-After, /healthz says why, one log line."""
     from tests.support.processes import Relay
     from tests.support.stack import running_stack
@@ -191,12 +227,18 @@ async def test_a_database_outage_is_a_503_and_an_unhealthy_gateway(client, tmp_p
     relay = Relay("127.0.0.1", postgres_server.port)
     address = await relay.start()
     try:
-        async with running_stack(client, tmp_path, database_url=database_url.replace(f"127.0.0.1:{postgres_server.port}", address),
-                                 webchat_auth="open") as stack:
+        async with running_stack(
+            client,
+            tmp_path,
+            database_url=database_url.replace(f"127.0.0.1:{postgres_server.port}", address),
+            webchat_auth="open",
+        ) as stack:
             health = await stack.http.get("/healthz")
             assert health.status_code == 200 and health.json()["database"] == "ok"
             await relay.stop()  # every connection to PostgreSQL drops, and new ones are refused
-            resp = await stack.http.post("/webchat/api/messages", json={"channel": "general", "user": "ann", "text": "hello?"})
+            resp = await stack.http.post(
+                "/webchat/api/messages", json={"channel": "general", "user": "ann", "text": "hello?"}
+            )
             assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
             assert resp.json()["error"] == "the chat store is unavailable right now; please try again in a moment"
             health = await stack.http.get("/healthz")
@@ -220,8 +262,13 @@ async def test_an_invite_made_by_the_cli_is_redeemed_by_any_gateway(tmp_path: Pa
     env = {k: v for k, v in os.environ.items() if not k.startswith(("THREADWORK_", "TEMPORAL_"))}
     env.update(THREADWORK_DATABASE_URL=database_url, THREADWORK_DATA_DIR=str(tmp_path / "cli"))
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bots.cli", "webchat", "invite", "Ines", "--url", "https://chat.example"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        subprocess.run,
+        [sys.executable, "-m", "bots.cli", "webchat", "invite", "Ines", "--url", "https://chat.example"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     link = done.stdout.strip()

@@ -48,7 +48,9 @@ async def test_a_queued_message_refused_later_is_answered_with_the_reason(tmp_pa
         sent = await store.add_message(channel="general", thread=None, user="ada", text="deploy the fix please")
         msg = ChatMessage(
             key=ConversationKey(platform="webchat", channel="general", thread=sent["id"]),
-            actor=Actor(id="ada", name="Ada"), text="deploy the fix please", message_id=sent["id"],
+            actor=Actor(id="ada", name="Ada"),
+            text="deploy the fix please",
+            message_id=sent["id"],
         )
         first = await dispatcher.deliver(msg)
         assert first.status == Delivery.QUEUED and first.notify  # "catching up" was said
@@ -56,8 +58,12 @@ async def test_a_queued_message_refused_later_is_answered_with_the_reason(tmp_pa
         def notices(messages: list[dict]) -> list[str]:
             return [plain_links(m["text"]) for m in messages if m["is_bot"]]
 
-        said = await eventually(lambda: store.messages("general", sent["id"]), lambda ms: notices(ms), what="the notice")
-        assert notices(said) == ['@Ada: I couldn\'t take your message "deploy the fix please" after all: this session has ended']
+        said = await eventually(
+            lambda: store.messages("general", sent["id"]), lambda ms: notices(ms), what="the notice"
+        )
+        assert notices(said) == [
+            '@Ada: I couldn\'t take your message "deploy the fix please" after all: this session has ended'
+        ]
         assert (await dispatcher.stats()).depth == 0  # refused for good: not retried forever
         await asyncio.sleep(0.3)
         assert inner.attempts == 2 and len(notices(await store.messages("general", sent["id"]))) == 1

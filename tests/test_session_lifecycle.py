@@ -95,7 +95,9 @@ async def test_incident_message_starts_child_that_posts_back(stack):
     assert child["workflow_type"] == "IncidentWorkflow"
     assert child["status"] == "running"
     assert child["started_at"]
-    triggered = await stack.client.get_workflow_handle(first["session_id"]).query(ChatSessionWorkflow.get_triggered_workflows)
+    triggered = await stack.client.get_workflow_handle(first["session_id"]).query(
+        ChatSessionWorkflow.get_triggered_workflows
+    )
     assert [t.workflow_id for t in triggered] == [child["workflow_id"]]
     incident = await stack.client.get_workflow_handle(child["workflow_id"]).describe()
     assert incident.status == WorkflowExecutionStatus.RUNNING
@@ -107,7 +109,9 @@ async def test_trigger_workflow_signal_starts_named_child(stack):
     handle = stack.client.get_workflow_handle(first["session_id"])
     from workflows.contracts import TriggerRequest
 
-    await handle.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="IncidentWorkflow", title="db failover"))
+    await handle.signal(
+        ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="IncidentWorkflow", title="db failover")
+    )
     await handle.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(workflow_type="NoSuchWorkflow"))
     bot = await stack.wait_bot_messages(first["thread"], 4)
     texts = [m["text"] for m in bot]

@@ -16,8 +16,15 @@ REPO = Path(__file__).resolve().parents[1]
 async def cli(client, *args: str) -> tuple[int, str, str]:
     env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "sessions", *args,
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "sessions",
+        *args,
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     return proc.returncode, out.decode(), err.decode()
@@ -64,10 +71,19 @@ async def test_sessions_finds_the_dev_server_started_from_the_same_data_dir(tmp_
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['THREADWORK_PORT']}", timeout=30) as http:
             await dev.wait_healthy(http)
             sent = await _say(http, "hello from a dev server on its own port", None)
-        other_shell = {k: v for k, v in env.items() if k not in ("THREADWORK_DEV_TEMPORAL_PORT", "THREADWORK_DEV_UI_PORT")}
+        other_shell = {
+            k: v for k, v in env.items() if k not in ("THREADWORK_DEV_TEMPORAL_PORT", "THREADWORK_DEV_UI_PORT")
+        }
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bots.cli", "sessions", "list",
-            cwd=REPO, env=other_shell, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bots.cli",
+            "sessions",
+            "list",
+            cwd=REPO,
+            env=other_shell,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0, err.decode() + _tail(dev.log)
@@ -77,9 +93,15 @@ async def test_sessions_finds_the_dev_server_started_from_the_same_data_dir(tmp_
         dev.kill()
     # Once it stopped, the hint names the folder instead of pretending a server should be there.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "sessions", "list",
-        cwd=REPO, env={**other_shell, "THREADWORK_DEV_TEMPORAL_PORT": str(free_port())},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "sessions",
+        "list",
+        cwd=REPO,
+        env={**other_shell, "THREADWORK_DEV_TEMPORAL_PORT": str(free_port())},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     lines = err.decode().strip().splitlines()

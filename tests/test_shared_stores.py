@@ -66,7 +66,11 @@ async def test_messages_threads_and_order(store):
     root = await store.add_message(channel="general", thread=None, user="ann", text="hello")
     assert root["thread"] == root["id"]
     reply = await store.add_message(
-        channel="general", thread=root["id"], user="threadwork", text="hi", is_bot=True,
+        channel="general",
+        thread=root["id"],
+        user="threadwork",
+        text="hi",
+        is_bot=True,
         blocks=[{"type": "buttons", "buttons": [{"action_id": "a", "text": "A"}]}],
         files=[{"name": "a.txt", "url": "/x", "size": 1, "mimetype": "text/plain"}],
     )
@@ -82,10 +86,12 @@ async def test_messages_threads_and_order(store):
 
 async def test_an_idempotency_key_posts_once_and_a_reused_message_id_returns_the_first(store):
     before = await store.last_event_seq()
-    first = await store.add_message(channel="general", thread=None, user="threadwork", text="once", is_bot=True,
-                                    idempotency_key="wf#run#1")
-    again = await store.add_message(channel="general", thread=None, user="threadwork", text="twice?", is_bot=True,
-                                    idempotency_key="wf#run#1")
+    first = await store.add_message(
+        channel="general", thread=None, user="threadwork", text="once", is_bot=True, idempotency_key="wf#run#1"
+    )
+    again = await store.add_message(
+        channel="general", thread=None, user="threadwork", text="twice?", is_bot=True, idempotency_key="wf#run#1"
+    )
     assert again == first
     same_id = await store.add_message(channel="general", thread=None, user="ann", text="x", message_id="m-1")
     assert (await store.add_message(channel="general", thread=None, user="ann", text="y", message_id="m-1")) == same_id
@@ -97,7 +103,11 @@ async def test_updates_are_events_and_unknown_ids_are_none(store):
     msg = await store.add_message(channel="general", thread=None, user="threadwork", text="draft", is_bot=True)
     seq = await store.last_event_seq()
     updated = await store.update_message(msg["id"], "final", [{"type": "section", "text": "done"}])
-    assert updated is not None and updated["text"] == "final" and updated["blocks"] == [{"type": "section", "text": "done"}]
+    assert (
+        updated is not None
+        and updated["text"] == "final"
+        and updated["blocks"] == [{"type": "section", "text": "done"}]
+    )
     [(after, kind, message)] = await store.events_after(seq)
     assert after > seq and kind == "update" and message["text"] == "final"
     assert await store.update_message("missing", "x", []) is None
@@ -117,8 +127,12 @@ async def test_another_process_sees_every_write_in_commit_order(storage, store):
         events = await store.events_after(start, limit=100)
         seqs = [seq for seq, _, _ in events]
         assert seqs == sorted(seqs) and len(set(seqs)) == 30
-        assert sorted(m["text"] for _, _, m in events) == sorted([f"a{i}" for i in range(15)] + [f"b{i}" for i in range(15)])
-        assert [m["text"] for _, _, m in await other.events_after(start, limit=100)] == [m["text"] for _, _, m in events]
+        assert sorted(m["text"] for _, _, m in events) == sorted(
+            [f"a{i}" for i in range(15)] + [f"b{i}" for i in range(15)]
+        )
+        assert [m["text"] for _, _, m in await other.events_after(start, limit=100)] == [
+            m["text"] for _, _, m in events
+        ]
     finally:
         await other.close()
         await other_storage.close()
@@ -205,7 +219,12 @@ async def test_upload_files_publish_size_read_and_refuse_what_is_not_an_upload(u
     assert await upload_files.size(upload_id, "a.txt") == 5
     assert await upload_files.read(upload_id, "a.txt", 3) == b"hel"
     assert await upload_files.read(upload_id, "a.txt", 100) == b"hello"
-    for bad_id, name in ((upload_id, "b.txt"), ("../../etc", "passwd"), (upload_id, "../a.txt"), (upload_id, ".hidden")):
+    for bad_id, name in (
+        (upload_id, "b.txt"),
+        ("../../etc", "passwd"),
+        (upload_id, "../a.txt"),
+        (upload_id, ".hidden"),
+    ):
         with pytest.raises(UploadMissing):
             await upload_files.read(bad_id, name, 3)
         with pytest.raises(UploadMissing):
@@ -223,10 +242,20 @@ async def test_slack_installations_newest_wins_per_workspace_and_client(storage)
     for token in ("xoxb-old", "xoxb-new"):
         if token == "xoxb-new":
             await asyncio.sleep(1.1)  # slack_sdk's SQLite store stamps rows itself, to the second
-        await store.async_save(Installation(
-            app_id="A1", team_id="T1", team_name="Team", bot_token=token, bot_id="B1", bot_user_id="U0BOT",
-            bot_scopes=["chat:write"], user_id="U1", user_token="xoxp-1", user_scopes=["search:read"],
-        ))
+        await store.async_save(
+            Installation(
+                app_id="A1",
+                team_id="T1",
+                team_name="Team",
+                bot_token=token,
+                bot_id="B1",
+                bot_user_id="U0BOT",
+                bot_scopes=["chat:write"],
+                user_id="U1",
+                user_token="xoxp-1",
+                user_scopes=["search:read"],
+            )
+        )
     bot = await store.async_find_bot(enterprise_id=None, team_id="T1")
     assert bot is not None and bot.bot_token == "xoxb-new" and bot.bot_scopes == ["chat:write"]
     found = await store.async_find_installation(enterprise_id=None, team_id="T1", user_id="U1")

@@ -22,7 +22,10 @@ def _slow(llm) -> None:
 
 
 async def test_slow_model_reply_streams_into_one_message_with_the_full_text(client, tmp_path):
-    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack:
+    async with (
+        fake_openai() as llm,
+        running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack,
+    ):
         _slow(llm)
         http = await stack.user("alice")
         sent = await stack.say("tell me everything")
@@ -66,7 +69,10 @@ async def test_builtin_responder_streams_too(client, tmp_path):
 
 
 async def test_stop_ends_the_turn_in_the_workflow_and_the_next_message_is_answered(client, tmp_path):
-    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack:
+    async with (
+        fake_openai() as llm,
+        running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack,
+    ):
         _slow(llm)
         llm.chunk_delay = 0.25  # 5 s in all: Stop lands mid-answer
         sent = await stack.say("tell me everything")

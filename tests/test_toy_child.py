@@ -35,9 +35,15 @@ async def test_a_toy_child_from_a_spec_starts_by_trigger_and_by_name(client, tmp
         assert (await stack.bot_messages(thread))[-1]["text"] == "toy pong (the toy)"
 
         session = stack.client.get_workflow_handle(session_id)
-        await session.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(
-            workflow_type="toy", title="by hand", actor=Actor(id="alice", name="alice"), request_id="cmd-1",
-        ))
+        await session.signal(
+            ChatSessionWorkflow.trigger_workflow,
+            TriggerRequest(
+                workflow_type="toy",
+                title="by hand",
+                actor=Actor(id="alice", name="alice"),
+                request_id="cmd-1",
+            ),
+        )
         by_name = f"{session_id}/toy/2"
 
         async def played_by_name():
@@ -46,9 +52,14 @@ async def test_a_toy_child_from_a_spec_starts_by_trigger_and_by_name(client, tmp
         await wait_until(played_by_name, "the toy started by name")  # args from the hooks' prepare
 
         # "already running": the hooks answer instead of a third start.
-        await session.signal(ChatSessionWorkflow.trigger_workflow, TriggerRequest(
-            workflow_type="ToyChildWorkflow", title="play again", request_id="cmd-2",
-        ))
+        await session.signal(
+            ChatSessionWorkflow.trigger_workflow,
+            TriggerRequest(
+                workflow_type="ToyChildWorkflow",
+                title="play again",
+                request_id="cmd-2",
+            ),
+        )
 
         async def answered():
             return any(m["text"] == "The toy was played here already." for m in await stack.bot_messages(thread))
@@ -56,10 +67,13 @@ async def test_a_toy_child_from_a_spec_starts_by_trigger_and_by_name(client, tmp
         await wait_until(answered, "the toy's already-running answer")
         state = await stack.state(session_id)
         assert [(w["workflow_id"], w["display_name"]) for w in state["triggered_workflows"]] == [
-            (by_trigger, "the toy"), (by_name, "the toy"),
+            (by_trigger, "the toy"),
+            (by_name, "the toy"),
         ]
         await wait_until(
-            lambda: _statuses(stack, session_id), "both toys reported", timeout=15,
+            lambda: _statuses(stack, session_id),
+            "both toys reported",
+            timeout=15,
         )
 
 

@@ -66,7 +66,8 @@ async def test_a_session_a_child_workflows_progress_and_an_incident_on_a_platfor
         async with local_server(notes) as server:
             await say(stack, f"summarize {server.base_url}/notes.txt")
             texts = await eventually(
-                lambda: _texts(platform, "lobby"), lambda t: any(x.startswith("Processed notes.txt") for x in t),
+                lambda: _texts(platform, "lobby"),
+                lambda t: any(x.startswith("Processed notes.txt") for x in t),
                 what="the finished progress message",
             )
         assert "Processed notes.txt: 1 summarized, 0 failed." in texts, texts

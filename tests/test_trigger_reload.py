@@ -55,7 +55,9 @@ def test_a_rule_naming_an_unregistered_workflow_is_refused_at_start(tmp_path: Pa
 
 
 @pytest.mark.parametrize("bad", [BROKEN_YAML, TYPO, None], ids=["broken-yaml", "unknown-workflow", "deleted"])
-async def test_a_bad_edit_keeps_the_last_good_rules_and_says_so_once(tmp_path: Path, caplog: pytest.LogCaptureFixture, bad: str | None):
+async def test_a_bad_edit_keeps_the_last_good_rules_and_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, bad: str | None
+):
     caplog.set_level(logging.WARNING, logger=LOGGER)
     path = tmp_path / "triggers.yaml"
     edit(path, GOOD)
@@ -93,7 +95,9 @@ async def test_each_new_breakage_is_said_once(tmp_path: Path, caplog: pytest.Log
     assert len(messages) == 2 and "not valid YAML" in messages[0] and "IncidentWorkflw" in messages[1], messages
 
 
-async def test_a_running_session_keeps_triggering_after_the_file_breaks(client, tmp_path: Path, caplog: pytest.LogCaptureFixture):
+async def test_a_running_session_keeps_triggering_after_the_file_breaks(
+    client, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
     """Through the real worker and web chat: the incident still starts from the last good rules."""
     from tests.support.stack import running_stack
 
@@ -105,5 +109,7 @@ async def test_a_running_session_keeps_triggering_after_the_file_breaks(client, 
         sent = await stack.say("the API has an outage")
         await stack.wait_bot_messages(sent["thread"], 1)
         state = await stack.state(sent["session_id"])
-        assert [w["workflow_type"] for w in state["triggered_workflows"]] == ["IncidentWorkflow"], state["triggered_workflows"]
+        assert [w["workflow_type"] for w in state["triggered_workflows"]] == ["IncidentWorkflow"], state[
+            "triggered_workflows"
+        ]
     assert len(warnings(caplog)) == 1

@@ -42,7 +42,13 @@ async def test_message_id_reused_for_other_text_is_refused(stack):
     assert again["thread"] == first["thread"]
     resp = await (await stack.user("alice")).post(
         "/webchat/api/messages",
-        json={"channel": "general", "thread": None, "user": "alice", "text": "something else", "message_id": "web-fixed-1"},
+        json={
+            "channel": "general",
+            "thread": None,
+            "user": "alice",
+            "text": "something else",
+            "message_id": "web-fixed-1",
+        },
     )
     assert resp.status_code == 400
     assert "already used for a different message" in resp.json()["error"]

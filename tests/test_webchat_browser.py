@@ -111,7 +111,9 @@ async def test_help_reply_renders_and_status_button_answers_live(page: Page, sta
 
     # What the page shows is what the API stores, once each.
     stored = await stack.store.messages("general", thread)
-    shown = await page.locator('#messages [data-testid="message"]').evaluate_all("ns => ns.map(n => n.dataset.messageId)")
+    shown = await page.locator('#messages [data-testid="message"]').evaluate_all(
+        "ns => ns.map(n => n.dataset.messageId)"
+    )
     assert shown == [m["id"] for m in stored]
     [ada] = (await stack.state(f"webchat:general:{thread}"))["participants"].values()
     assert ada["name"] == "Ada" and ada["is_guest"] is False and ada["id"].startswith("webchat-")
@@ -182,7 +184,9 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     await page.get_by_test_id("channel-incidents").click()
     await expect(page.get_by_test_id("channel-title")).to_have_text("#incidents")
     threads = page.get_by_test_id("thread-item")
-    await expect(threads.filter(has_text=f"SEV1 incident opened: Checkout is down \u2014 in #{channel}")).to_have_count(1)
+    await expect(threads.filter(has_text=f"SEV1 incident opened: Checkout is down \u2014 in #{channel}")).to_have_count(
+        1
+    )
     await expect(threads.filter(has_text="Resolved: Checkout is down (SEV1, ")).to_have_count(1)
     await threads.filter(has_text="SEV1 incident opened").click()
     announced = bot_messages(page).filter(has_text="SEV1 incident opened")
@@ -215,7 +219,16 @@ async def test_incident_card_renders_and_resolve_updates_it_in_place(page: Page,
     postmortem = page.locator(f'#messages [data-message-id="{drafts[0]["id"]}"] [data-testid="message-body"]')
     await expect(postmortem.get_by_test_id("block-heading")).to_have_text(f"Postmortem (draft): {state.title}")
     await expect(postmortem.locator("h2")).to_have_text(
-        ["Summary", "Timeline (UTC)", "Approvals", "Decisions and changes", "Impact", "Root cause", "Action items", "Narrative"]
+        [
+            "Summary",
+            "Timeline (UTC)",
+            "Approvals",
+            "Decisions and changes",
+            "Impact",
+            "Root cause",
+            "Action items",
+            "Narrative",
+        ]
     )
     facts = postmortem.locator("table").first
     await expect(facts.locator("tr").filter(has_text="Severity").locator("td")).to_have_text(["Severity", "SEV1"])
@@ -233,11 +246,19 @@ async def test_channel_opened_by_a_workflow_appears_with_unread_posts(page: Page
     await page.get_by_test_id("guest").check()
     webchat = stack.platforms.registry.get("webchat")
     key = await webchat.create_channel(
-        "inc-checkout-down", topic="Incident: checkout is down", like=ConversationKey(platform="webchat", channel="general")
+        "inc-checkout-down",
+        topic="Incident: checkout is down",
+        like=ConversationKey(platform="webchat", channel="general"),
     )
     # The page does not poll while its stream is live: the channel shows up with its first post.
     gone = Button(label="Acknowledge", action_id="incident.ack", workflow_id="no-such-workflow")
-    await webchat.post(key, Reply(text="Incident channel opened", blocks=[TextBlock(text="Incident channel opened"), ButtonsBlock(buttons=[gone])]))
+    await webchat.post(
+        key,
+        Reply(
+            text="Incident channel opened",
+            blocks=[TextBlock(text="Incident channel opened"), ButtonsBlock(buttons=[gone])],
+        ),
+    )
     channel = page.get_by_test_id("channel-inc-checkout-down")
     await expect(channel).to_be_visible()
     await expect(channel.get_by_test_id("unread-badge")).to_have_text("1")
@@ -285,7 +306,9 @@ async def test_attach_stages_the_file_and_send_uploads_it_with_the_caption(page:
     await expect(link).to_have_text(f"report.md ({len(REPORT_TEXT.encode())} bytes)")
     served = await page.request.get(await link.get_attribute("href"))
     assert await served.body() == REPORT_TEXT.encode()
-    summary = bot_messages(page).filter(has=page.get_by_test_id("block-heading").filter(has_text="report.md: Quarterly storage report"))
+    summary = bot_messages(page).filter(
+        has=page.get_by_test_id("block-heading").filter(has_text="report.md: Quarterly storage report")
+    )
     await expect(summary).to_have_count(1, timeout=WAIT_MS)
     await expect(summary.get_by_test_id("block-text")).to_contain_text("twelve percent")
     await expect(page.get_by_test_id("composer-input")).to_have_value("")
@@ -372,7 +395,7 @@ async def test_bot_markdown_renders_formatted_and_no_raw_html_reaches_the_dom(pa
         return div.innerHTML.trim();
     }""")
     assert decorated == (
-        '<p>see <strong><mark>room</mark></strong> and <code>ROOM</code> and '
+        "<p>see <strong><mark>room</mark></strong> and <code>ROOM</code> and "
         '<a href="https://x.example/" target="_blank" rel="noopener noreferrer">ROOM</a></p>'
     ), decorated
 
@@ -387,7 +410,9 @@ async def test_phone_width_keeps_the_composer_usable(browser: Browser, stack, tm
         await expect(status).to_have_count(1)
         await expect(status.get_by_test_id("block-context")).to_have_text("Workflows started here")
         await page.get_by_test_id("composer-file").set_input_files(
-            files=[{"name": "a-rather-long-file-name-for-a-small-screen.txt", "mimeType": "text/plain", "buffer": b"hello"}]
+            files=[
+                {"name": "a-rather-long-file-name-for-a-small-screen.txt", "mimeType": "text/plain", "buffer": b"hello"}
+            ]
         )
         await page.get_by_test_id("composer-input").fill("here is the log")
         await expect(page.get_by_test_id("attachment-chip")).to_be_visible()
@@ -408,7 +433,9 @@ async def test_phone_width_keeps_the_composer_usable(browser: Browser, stack, tm
 
         # And it works: the staged file goes out with its caption, in this thread.
         await page.get_by_test_id("composer-send").click()
-        await expect(user_messages(page).filter(has_text="here is the log").get_by_test_id("file-link")).to_have_count(1)
+        await expect(user_messages(page).filter(has_text="here is the log").get_by_test_id("file-link")).to_have_count(
+            1
+        )
         await expect(status).to_be_visible()
 
 

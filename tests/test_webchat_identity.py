@@ -32,7 +32,12 @@ async def me(http: httpx.AsyncClient) -> dict:
 
 
 async def post(
-    http: httpx.AsyncClient, text: str, thread: str | None = None, user: str = "alice", headers: dict | None = None, **extra
+    http: httpx.AsyncClient,
+    text: str,
+    thread: str | None = None,
+    user: str = "alice",
+    headers: dict | None = None,
+    **extra,
 ) -> httpx.Response:
     body = {"channel": "general", "thread": thread, "user": user, "text": text, **extra}
     return await http.post("/webchat/api/messages", json=body, headers=headers)
@@ -84,7 +89,11 @@ async def test_cookie_is_signed_httponly_samesite_and_a_tampered_one_is_replaced
 
 
 async def test_the_same_name_in_two_browsers_is_two_users(client, tmp_path):
-    async with running_stack(client, tmp_path, webchat_auth="open") as stack, browser(stack) as one, browser(stack) as two:
+    async with (
+        running_stack(client, tmp_path, webchat_auth="open") as stack,
+        browser(stack) as one,
+        browser(stack) as two,
+    ):
         sent = (await post(one, "hello from the first alice")).json()
         assert (await post(two, "hello from the second alice", sent["thread"])).status_code == 202
         people = await eventually(
@@ -120,7 +129,10 @@ def test_mode_defaults_and_configuration_errors(tmp_path: Path):
 
 
 async def test_guest_false_never_lifts_the_guest_limit(client, tmp_path):
-    async with running_stack(client, tmp_path, webchat_auth="invite", guest_message_limit=2) as stack, browser(stack) as http:
+    async with (
+        running_stack(client, tmp_path, webchat_auth="invite", guest_message_limit=2) as stack,
+        browser(stack) as http,
+    ):
         assert (await me(http))["member"] is False
         sent = (await post(http, "one", guest=False)).json()
         for text in ("two", "three"):
@@ -142,7 +154,8 @@ async def test_a_member_may_volunteer_to_be_a_guest_and_uploads_follow_the_cooki
 
         async with browser(stack) as visitor:
             up = await visitor.post(
-                "/webchat/api/uploads", data={"channel": "general", "user": "Erin", "guest": "false"},
+                "/webchat/api/uploads",
+                data={"channel": "general", "user": "Erin", "guest": "false"},
                 files={"file": ("notes.md", b"# notes\n", "text/markdown")},
             )
             assert up.status_code == 202, up.text
@@ -203,8 +216,12 @@ async def test_invite_link_signs_in_once_and_expires(client, tmp_path):
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "THREADWORK_DATA_DIR": str(tmp_path), "THREADWORK_PORT": "3999"}
     return subprocess.run(
-        [sys.executable, "-m", "bots.cli", "webchat", "invite", *args], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bots.cli", "webchat", "invite", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -215,7 +232,9 @@ async def test_cli_prints_a_one_time_link_the_gateway_redeems(client, tmp_path):
     assert link.startswith("http://127.0.0.1:3999/webchat/signin#")
     bad = await asyncio.to_thread(_cli, tmp_path, "webchat-0123")
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr.strip().splitlines() == ["error: the member's name may not start with 'webchat-' (browser ids do)"]
+    assert bad.stderr.strip().splitlines() == [
+        "error: the member's name may not start with 'webchat-' (browser ids do)"
+    ]
 
     async with running_stack(client, tmp_path, webchat_auth="invite") as stack, browser(stack) as http:
         ok = await http.post("/webchat/api/signin", json={"token": link.split("#", 1)[1]})
@@ -225,19 +244,28 @@ async def test_cli_prints_a_one_time_link_the_gateway_redeems(client, tmp_path):
 # ---- cross-site requests --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("headers", "reason"), [
-    ({"Origin": "http://evil.example"}, "Origin 'http://evil.example' is not this server"),
-    ({"Origin": "null"}, "Origin 'null' is not this server"),
-    ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site: cross-site"),
-    ({"Sec-Fetch-Site": "same-site", "Origin": "http://chat.example.com"}, "Sec-Fetch-Site: same-site"),
-])
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Origin": "http://evil.example"}, "Origin 'http://evil.example' is not this server"),
+        ({"Origin": "null"}, "Origin 'null' is not this server"),
+        ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site: cross-site"),
+        ({"Sec-Fetch-Site": "same-site", "Origin": "http://chat.example.com"}, "Sec-Fetch-Site: same-site"),
+    ],
+)
 async def test_cross_site_requests_are_refused_with_a_reason(stack, headers, reason):
     erin = await stack.user("Erin")
     sent = await stack.say("hello", user="Erin")
     routes = [
         ("/webchat/api/messages", {"json": {"channel": "general", "user": "Erin", "text": "forged"}}),
-        ("/webchat/api/actions", {"json": {"channel": "general", "message_id": sent["message_id"], "action_id": "x", "user": "Erin"}}),
-        ("/webchat/api/uploads", {"data": {"channel": "general", "user": "Erin"}, "files": {"file": ("a.md", b"# a\n")}}),
+        (
+            "/webchat/api/actions",
+            {"json": {"channel": "general", "message_id": sent["message_id"], "action_id": "x", "user": "Erin"}},
+        ),
+        (
+            "/webchat/api/uploads",
+            {"data": {"channel": "general", "user": "Erin"}, "files": {"file": ("a.md", b"# a\n")}},
+        ),
         ("/webchat/api/signin", {"json": {"token": "whatever"}}),
     ]
     for path, body in routes:

@@ -51,7 +51,9 @@ def field_value(message, label: str):
     return message.locator(f'[data-testid="field"][data-label="{label}"] [data-testid="field-value"]')
 
 
-async def test_second_browser_with_the_commanders_name_cannot_resolve_and_is_told_why(browser: Browser, client, tmp_path):
+async def test_second_browser_with_the_commanders_name_cannot_resolve_and_is_told_why(
+    browser: Browser, client, tmp_path
+):
     async with running_stack(client, tmp_path, webchat_auth="open") as stack:
         crashes: list[str] = []
         real, dana = await open_browser(browser, stack, crashes)
@@ -62,8 +64,12 @@ async def test_second_browser_with_the_commanders_name_cannot_resolve_and_is_tol
             await dana.get_by_test_id("user-name").fill("Dana")
             await say(dana, "we have a critical incident: checkout is down")
             await expect(bot_messages(dana).filter(has_text="is being handled in #inc-")).to_have_count(1)
-            thread = await dana.locator('#messages [data-testid="message"][data-is-bot="false"]').first.get_attribute("data-message-id")
-            incident = stack.client.get_workflow_handle_for(IncidentWorkflow.run, f"webchat:general:{thread}/incident/1")
+            thread = await dana.locator('#messages [data-testid="message"][data-is-bot="false"]').first.get_attribute(
+                "data-message-id"
+            )
+            incident = stack.client.get_workflow_handle_for(
+                IncidentWorkflow.run, f"webchat:general:{thread}/incident/1"
+            )
             state = await incident.query(IncidentWorkflow.get_incident_state)
             assert state.commander.name == "Dana" and state.commander.id.startswith("webchat-")
             channel = state.conversation.channel
@@ -72,7 +78,9 @@ async def test_second_browser_with_the_commanders_name_cannot_resolve_and_is_tol
             await ready(impostor, f"/#/{channel}")
             await impostor.get_by_test_id("user-name").fill("Dana")
             await impostor.get_by_test_id("thread-item").filter(has_text="Incident SEV1").first.click()
-            card = bot_messages(impostor).filter(has=impostor.get_by_test_id("block-heading").filter(has_text="Incident SEV1"))
+            card = bot_messages(impostor).filter(
+                has=impostor.get_by_test_id("block-heading").filter(has_text="Incident SEV1")
+            )
             await card.get_by_role("button", name="Resolve").click()
             refusal = card.get_by_test_id("ephemeral")
             await expect(refusal).to_contain_text("not authorized")
@@ -87,7 +95,9 @@ async def test_second_browser_with_the_commanders_name_cannot_resolve_and_is_tol
             # The commander's own browser can.
             await ready(dana, f"/#/{channel}")
             await dana.get_by_test_id("thread-item").filter(has_text="Incident SEV1").first.click()
-            own_card = bot_messages(dana).filter(has=dana.get_by_test_id("block-heading").filter(has_text="Incident SEV1"))
+            own_card = bot_messages(dana).filter(
+                has=dana.get_by_test_id("block-heading").filter(has_text="Incident SEV1")
+            )
             await own_card.get_by_role("button", name="Resolve").click()
             await expect(field_value(own_card, "Status")).to_have_text("resolved")
             assert (await incident.result()).status == "resolved"
@@ -97,7 +107,9 @@ async def test_second_browser_with_the_commanders_name_cannot_resolve_and_is_tol
         assert crashes == [], f"uncaught errors in the page: {crashes}"
 
 
-async def test_invite_mode_holds_visitors_to_the_guest_limit_and_not_signed_in_members(browser: Browser, client, tmp_path):
+async def test_invite_mode_holds_visitors_to_the_guest_limit_and_not_signed_in_members(
+    browser: Browser, client, tmp_path
+):
     async with running_stack(client, tmp_path, webchat_auth="invite", guest_message_limit=3) as stack:
         crashes: list[str] = []
         visitor_ctx, visitor = await open_browser(browser, stack, crashes)
@@ -106,7 +118,9 @@ async def test_invite_mode_holds_visitors_to_the_guest_limit_and_not_signed_in_m
         try:
             # A visitor without a link is a guest, whatever the page's checkbox would say.
             await ready(visitor)
-            await expect(visitor.get_by_test_id("identity-note")).to_contain_text("You are a guest (3 messages per conversation)")
+            await expect(visitor.get_by_test_id("identity-note")).to_contain_text(
+                "You are a guest (3 messages per conversation)"
+            )
             await expect(visitor.get_by_test_id("guest")).to_be_checked()
             await expect(visitor.get_by_test_id("guest")).to_be_disabled()
             await visitor.get_by_test_id("user-name").fill("Vic")
@@ -128,7 +142,9 @@ async def test_invite_mode_holds_visitors_to_the_guest_limit_and_not_signed_in_m
             await expect(bot_messages(member)).to_have_count(4)
             await expect(bot_messages(member).filter(has_text="message 4 in this conversation")).to_have_count(1)
             await expect(bot_messages(member).filter(has_text=LIMIT_TEXT)).to_have_count(0)
-            thread = await member.locator('#messages [data-testid="message"][data-is-bot="false"]').first.get_attribute("data-message-id")
+            thread = await member.locator('#messages [data-testid="message"][data-is-bot="false"]').first.get_attribute(
+                "data-message-id"
+            )
             participants = (await stack.state(f"webchat:general:{thread}"))["participants"]
             assert participants["Erin"] == {"id": "Erin", "name": "Erin", "is_guest": False, "message_count": 4}
 

@@ -29,7 +29,9 @@ async def test_processes_opening_one_file_at_once_all_succeed(tmp_path: Path, ex
         stores = [SqliteWebChatStore(path) for _ in range(4)]
         await asyncio.gather(*(store.open() for store in stores))
         try:
-            stored = await stores[0].add_message(channel="general", thread=None, user="ada", text="hi", files=[{"name": "a.txt"}])
+            stored = await stores[0].add_message(
+                channel="general", thread=None, user="ada", text="hi", files=[{"name": "a.txt"}]
+            )
             assert (await stores[3].get_message(stored["id"]))["files"] == [{"name": "a.txt"}]
         finally:
             for store in stores:

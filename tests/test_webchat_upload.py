@@ -62,7 +62,9 @@ async def test_upload_over_the_limit_is_refused_and_nothing_is_kept(client, tmp_
     async with running_stack(client, tmp_path, document_max_bytes=1024) as stack:
         resp = await upload(stack, "big.txt", b"a" * 5000)
         assert resp.status_code == 400
-        assert resp.json()["error"] == "big.txt: it is larger than the 1 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)"
+        assert (
+            resp.json()["error"] == "big.txt: it is larger than the 1 KB document limit (THREADWORK_DOCUMENT_MAX_BYTES)"
+        )
         assert await stack.store.messages("general") == []
         assert list((tmp_path / "webchat-uploads").iterdir()) == []
 
@@ -72,7 +74,12 @@ async def test_upload_over_the_limit_is_refused_and_nothing_is_kept(client, tmp_
     [
         ({}, "empty.txt", b"", "file empty.txt is empty"),
         ({"channel": "nowhere"}, "a.txt", b"hello", "channel 'nowhere' does not exist"),
-        ({"thread": "0123456789abcdef"}, "a.txt", b"hello", "thread '0123456789abcdef' does not exist in channel 'general'"),
+        (
+            {"thread": "0123456789abcdef"},
+            "a.txt",
+            b"hello",
+            "thread '0123456789abcdef' does not exist in channel 'general'",
+        ),
         ({}, "../..", b"hello", "file name '../..' is not usable"),
         ({"user": ""}, "a.txt", b"hello", "user is required"),
     ],
@@ -84,10 +91,13 @@ async def test_bad_uploads_get_a_clear_reason(stack, fields, name, data, reason)
 
 
 async def test_upload_without_a_file_or_as_json_is_refused(stack):
-    no_file = await stack.http.post("/webchat/api/uploads", data={"channel": "general", "user": "alice"}, files={"other": ("x", b"x")})
+    no_file = await stack.http.post(
+        "/webchat/api/uploads", data={"channel": "general", "user": "alice"}, files={"other": ("x", b"x")}
+    )
     assert no_file.status_code == 400 and no_file.json()["error"] == "other is not a known field"
     only_fields = await stack.http.post(
-        "/webchat/api/uploads", content=b'--b\r\nContent-Disposition: form-data; name="channel"\r\n\r\ngeneral\r\n--b--\r\n',
+        "/webchat/api/uploads",
+        content=b'--b\r\nContent-Disposition: form-data; name="channel"\r\n\r\ngeneral\r\n--b--\r\n',
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert only_fields.status_code == 400 and only_fields.json()["error"] == "user is required"
@@ -97,7 +107,8 @@ async def test_upload_without_a_file_or_as_json_is_refused(stack):
 
 async def test_missing_file_is_named(stack):
     resp = await stack.http.post(
-        "/webchat/api/uploads", content=(
+        "/webchat/api/uploads",
+        content=(
             b'--b\r\nContent-Disposition: form-data; name="channel"\r\n\r\ngeneral\r\n'
             b'--b\r\nContent-Disposition: form-data; name="user"\r\n\r\nalice\r\n--b--\r\n'
         ),
@@ -115,7 +126,9 @@ async def test_path_in_the_file_name_is_dropped(stack, tmp_path: Path):
     assert (tmp_path / "webchat-uploads" / resp.json()["message_id"] / "passwd").read_bytes() == b"root:x:0:0\n"
     assert not (tmp_path / "etc").exists()
     assert (await stack.http.get(file["url"])).content == b"root:x:0:0\n"
-    assert (await stack.http.get(f"/webchat/uploads/{resp.json()['message_id']}/..%2F..%2Fwebchat.sqlite3")).status_code == 404
+    assert (
+        await stack.http.get(f"/webchat/uploads/{resp.json()['message_id']}/..%2F..%2Fwebchat.sqlite3")
+    ).status_code == 404
 
 
 async def test_fetcher_reads_uploads_and_refuses_paths_outside_them(tmp_path: Path):
@@ -124,7 +137,9 @@ async def test_fetcher_reads_uploads_and_refuses_paths_outside_them(tmp_path: Pa
     (folder / "a.txt").write_bytes(b"inside")
     (tmp_path / "secret.txt").write_bytes(b"outside")
     fetcher = WebChatUploadFetcher(tmp_path)
-    got = await fetcher.fetch(FileRef(name="a.txt", url="webchat-uploads/0123456789abcdef/a.txt", source="webchat"), 100)
+    got = await fetcher.fetch(
+        FileRef(name="a.txt", url="webchat-uploads/0123456789abcdef/a.txt", source="webchat"), 100
+    )
     assert got.data == b"inside"
     for url in ("webchat-uploads/../secret.txt", str(tmp_path / "secret.txt"), "webchat-uploads", ""):
         with pytest.raises(FetchError, match="is not a web chat upload"):
@@ -153,7 +168,8 @@ async def test_store_made_before_uploads_gains_the_files_column(tmp_path: Path):
         link = {"name": "a.txt", "url": "/webchat/uploads/x/a.txt", "size": 1, "mimetype": "text/plain"}
         await store.add_message(channel="general", thread="m1", user="bo", text="Shared a.txt", files=[link])
         assert [(m["text"], m["files"]) for m in await store.messages("general", "m1")] == [
-            ("from before", []), ("Shared a.txt", [link])
+            ("from before", []),
+            ("Shared a.txt", [link]),
         ]
     finally:
         await store.close()

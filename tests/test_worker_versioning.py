@@ -49,14 +49,21 @@ TIMEOUT = 30
 async def versioned_stack(client: Client, data_dir: Path, name: str) -> AsyncIterator[tuple[Stack, Settings]]:
     """The gateway and build v1's worker of deployment ``name``, as `threadwork worker` runs it."""
     settings = Settings(
-        data_dir=data_dir, webchat_auth="open", host="127.0.0.1", port=free_port(),
-        task_queue=f"tq-{uuid.uuid4().hex[:8]}", deployment_name=name, build_id="v1",
+        data_dir=data_dir,
+        webchat_auth="open",
+        host="127.0.0.1",
+        port=free_port(),
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+        deployment_name=name,
+        build_id="v1",
         session_max_turns_per_run=3,
     )
     client = await connect(client.service_client.config.target_host, client.namespace)
     platforms = await build_platforms(settings)
     v1 = build_worker(client, platforms.registry, worker_options(settings, settings.deployment_version()))
-    runner = web.AppRunner(build_app(client, Dispatcher(client, settings.task_queue, settings.session_config()), platforms))
+    runner = web.AppRunner(
+        build_app(client, Dispatcher(client, settings.task_queue, settings.session_config()), platforms)
+    )
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     base_url = f"http://{settings.host}:{settings.port}"
@@ -80,8 +87,14 @@ async def cli(client: Client, settings: Settings, *args: str) -> str:
         "THREADWORK_TASK_QUEUE": settings.task_queue,
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", *args,
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        *args,
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
     assert proc.returncode == 0, f"threadwork {' '.join(args)} exited {proc.returncode}: {err.decode()}"
@@ -129,7 +142,8 @@ async def runs_of(client: Client, session_id: str) -> list[WorkflowHistory]:
 def answer_timers(history: WorkflowHistory) -> int:
     """The 1 ms timers NextBuildSession starts before each answer (idle timers are longer)."""
     return sum(
-        1 for e in history.events
+        1
+        for e in history.events
         if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
         and e.timer_started_event_attributes.start_to_fire_timeout.ToMilliseconds() == 1
     )
@@ -190,7 +204,9 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
                 runs = await runs_of(stack.client, sid)
                 assert len(runs) == 2, f"{sid}: {len(runs)} runs"
                 for run in runs:
-                    assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in event_types(run), f"{sid}: a workflow task failed"
+                    assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in event_types(run), (
+                        f"{sid}: a workflow task failed"
+                    )
                 # v1's run answered without v2's timer; v2's run after it.
                 assert answer_timers(runs[0]) == 0 and answer_timers(runs[1]) >= 1
                 assert (await stack.state(sid))["message_count"] == messages
@@ -220,14 +236,24 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
 
 async def test_deploy_cli_errors_are_one_line(client, tmp_path):
     name = f"tw-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host, "THREADWORK_DEPLOYMENT_NAME": name}
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "THREADWORK_DEPLOYMENT_NAME": name,
+    }
     for args, expected in (
         (["deploy", "status"], f"no Worker Deployment {name!r}"),
         (["deploy", "promote", "v9"], f"no Worker Deployment {name!r}"),
     ):
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bots.cli", *args, cwd=REPO, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bots.cli",
+            *args,
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         _out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
         lines = err.decode().strip().splitlines()
@@ -236,8 +262,16 @@ async def test_deploy_cli_errors_are_one_line(client, tmp_path):
     async with versioned_stack(client, tmp_path, name) as (stack, _):
         await deployment.adopt(stack.client, WorkerDeploymentVersion(name, "v1"), force=False)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bots.cli", "deploy", "promote", "v9", cwd=REPO, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bots.cli",
+            "deploy",
+            "promote",
+            "v9",
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
         assert proc.returncode == 2
@@ -282,8 +316,14 @@ async def test_versioned_dev_makes_its_build_current_with_no_extra_step(tmp_path
 
         async def run(*args: str) -> str:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bots.cli", *args, cwd=REPO, env=env,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                sys.executable,
+                "-m",
+                "bots.cli",
+                *args,
+                cwd=REPO,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
             )
             out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
             assert proc.returncode == 0, err.decode() + _tail(dev.log)

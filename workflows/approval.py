@@ -121,8 +121,20 @@ def question_reply(req: ApprovalRequest, record: ApprovalRecord, workflow_id: st
         blocks.append(
             ButtonsBlock(
                 buttons=[
-                    Button(label=req.approve_label, action_id=APPROVE, value=req.approval_id, workflow_id=workflow_id, style="primary"),
-                    Button(label=req.reject_label, action_id=REJECT, value=req.approval_id, workflow_id=workflow_id, style="danger"),
+                    Button(
+                        label=req.approve_label,
+                        action_id=APPROVE,
+                        value=req.approval_id,
+                        workflow_id=workflow_id,
+                        style="primary",
+                    ),
+                    Button(
+                        label=req.reject_label,
+                        action_id=REJECT,
+                        value=req.approval_id,
+                        workflow_id=workflow_id,
+                        style="danger",
+                    ),
                 ]
             )
         )
@@ -134,8 +146,8 @@ def decision_text(record: ApprovalRecord) -> str:
         when = record.decided_at.strftime("%H:%M:%S UTC") if record.decided_at else ""
         return f"{record.outcome.capitalize()} by {_who(record.decided_by)} at {when}: {record.question}"
     if record.outcome == "expired":
-        return f"No decision on \"{record.question}\": the approval expired."
-    return f"Approval \"{record.question}\" was cancelled: {record.reason}"
+        return f'No decision on "{record.question}": the approval expired.'
+    return f'Approval "{record.question}" was cancelled: {record.reason}'
 
 
 class ApprovalStep:
@@ -172,7 +184,10 @@ class ApprovalStep:
         if req.approval_id in self.records:
             raise ApplicationError(f"approval {req.approval_id!r} already exists", type="DuplicateApproval")
         record = ApprovalRecord(
-            approval_id=req.approval_id, question=req.question, requested_by=req.requested_by, requested_at=workflow.now()
+            approval_id=req.approval_id,
+            question=req.question,
+            requested_by=req.requested_by,
+            requested_at=workflow.now(),
         )
         self._requests[req.approval_id] = req
         self.records[req.approval_id] = record
@@ -199,12 +214,14 @@ class ApprovalStep:
         targets = ", ".join(req.escalate_to) or "everyone who can approve"
         await self._say(
             req,
-            f"Escalating: no decision on \"{req.question}\" after {_minutes(req.timeout_seconds)}. "
+            f'Escalating: no decision on "{req.question}" after {_minutes(req.timeout_seconds)}. '
             f"{targets}: please approve or reject.",
         )
         await self._refresh(req, record)
         try:
-            timeout = None if req.escalation_timeout_seconds is None else timedelta(seconds=req.escalation_timeout_seconds)
+            timeout = (
+                None if req.escalation_timeout_seconds is None else timedelta(seconds=req.escalation_timeout_seconds)
+            )
             await workflow.wait_condition(decided, timeout=timeout)
         except TimeoutError:
             await self._finish(req, record, "expired", None)
@@ -244,7 +261,9 @@ class ApprovalStep:
         await self._finish(self._requests[event.value], record, outcome, event.actor)
         return ActionResult(update=question_reply(self._requests[event.value], record, workflow.info().workflow_id))
 
-    async def _finish(self, req: ApprovalRequest, record: ApprovalRecord, outcome: Outcome, actor: Actor | None) -> None:
+    async def _finish(
+        self, req: ApprovalRequest, record: ApprovalRecord, outcome: Outcome, actor: Actor | None
+    ) -> None:
         record.outcome = outcome
         record.decided_by = actor
         record.decided_at = workflow.now()

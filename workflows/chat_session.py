@@ -87,11 +87,20 @@ class ChatSessionWorkflow:
         }
         self._child_handles: dict[str, Any] = {}  # started this run: a tool may wait for a result
         # The model's tools (workflows/tools/): only with a language model (config.tools).
-        self._tools = SessionTools(self.config.tools, SessionAccess(
-            state=self.state, poster=self._poster, lock=self._lock, child_hooks=self._hooks,
-            start_child=self._start_child, child_handles=self._child_handles, post=self._post,
-            summary=self._summary, append=self._append,
-        ))
+        self._tools = SessionTools(
+            self.config.tools,
+            SessionAccess(
+                state=self.state,
+                poster=self._poster,
+                lock=self._lock,
+                child_hooks=self._hooks,
+                start_child=self._start_child,
+                child_handles=self._child_handles,
+                post=self._post,
+                summary=self._summary,
+                append=self._append,
+            ),
+        )
         self._turns = TurnRunner()
         self._turns_this_run = 0
         self._end_reason: str | None = None
@@ -156,10 +165,7 @@ class ChatSessionWorkflow:
         return workflow.info().is_target_worker_deployment_version_changed()
 
     def _should_continue_as_new(self) -> bool:
-        return (
-            workflow.info().is_continue_as_new_suggested()
-            or self._turns_this_run >= self.config.max_turns_per_run
-        )
+        return workflow.info().is_continue_as_new_suggested() or self._turns_this_run >= self.config.max_turns_per_run
 
     def _touch(self) -> None:
         self._activity_seq += 1
@@ -368,7 +374,11 @@ class ChatSessionWorkflow:
                 await self._poster.post(self.state.key, reply, self.state.reply_context)
                 return
             ref = await self._poster.post(
-                self.state.key, reply, self.state.reply_context, idempotency_key=redeliver.key, late_since=redeliver.since
+                self.state.key,
+                reply,
+                self.state.reply_context,
+                idempotency_key=redeliver.key,
+                late_since=redeliver.since,
             )
             if redeliver.partly_shown:
                 await self._poster.update(ref, reply, late_since=redeliver.since)

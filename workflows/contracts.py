@@ -53,7 +53,9 @@ class CreatedChannel(ConversationKey):
     name: str = ""
 
     def key(self) -> ConversationKey:
-        return ConversationKey(platform=self.platform, workspace=self.workspace, channel=self.channel, thread=self.thread)
+        return ConversationKey(
+            platform=self.platform, workspace=self.workspace, channel=self.channel, thread=self.thread
+        )
 
 
 class Actor(BaseModel):
@@ -166,9 +168,7 @@ class DividerBlock(BaseModel):
     type: Literal["divider"] = "divider"
 
 
-Block = Annotated[
-    TextBlock | FieldsBlock | ButtonsBlock | DividerBlock, Field(discriminator="type")
-]
+Block = Annotated[TextBlock | FieldsBlock | ButtonsBlock | DividerBlock, Field(discriminator="type")]
 
 
 class Reply(BaseModel):

@@ -140,10 +140,13 @@ class Poster:
         where = key.session_id()
         workflow.logger.error("%s to %s undelivered, given up: %s", what, where, reason)
         counter = workflow.metric_meter().create_counter(
-            UNDELIVERED_METRIC, "Slack/Teams posts and updates given up after the platform retry window or refused for good"
+            UNDELIVERED_METRIC,
+            "Slack/Teams posts and updates given up after the platform retry window or refused for good",
         )
         counter.add(1, {"platform": key.platform, "what": what})
-        return Undelivered(at=workflow.now(), conversation=where, what=what, text=reply.text[:UNDELIVERED_TEXT_CHARS], reason=reason)
+        return Undelivered(
+            at=workflow.now(), conversation=where, what=what, text=reply.text[:UNDELIVERED_TEXT_CHARS], reason=reason
+        )
 
     async def create_channel(self, req: CreateChannelRequest, retry: RetryPolicy | None = None) -> CreatedChannel:
         """Open a conversation; ``retry`` lets a caller give up sooner (and fall back) than posts do."""
@@ -167,7 +170,9 @@ class Poster:
         await self._run(PlatformActivities.pin_message, PinRequest(ref=ref), ref.key.platform)
 
     async def send_private(self, key: ConversationKey, user_id: str, text: str) -> None:
-        await self._run(PlatformActivities.send_private, PrivateRequest(key=key, user_id=user_id, text=text), key.platform)
+        await self._run(
+            PlatformActivities.send_private, PrivateRequest(key=key, user_id=user_id, text=text), key.platform
+        )
 
     async def _deliver(self, method: Any, arg: Any, platform: str) -> Any:
         """A post or update: retried for the whole platform retry window."""

@@ -81,8 +81,10 @@ class DocumentProcessingWorkflow:
             await self._progress(f"Processing {names}: reading {doc.name} ({n}/{len(docs)})…")
             try:
                 extracted = await workflow.execute_activity_method(
-                    DocumentActivities.fetch_and_extract, doc,
-                    start_to_close_timeout=timedelta(minutes=2), retry_policy=FETCH_RETRY,
+                    DocumentActivities.fetch_and_extract,
+                    doc,
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=FETCH_RETRY,
                 )
             except ActivityError as err:
                 message = failure_sentence(doc.name, failure_message(err))
@@ -94,7 +96,10 @@ class DocumentProcessingWorkflow:
             self.result.summaries.append(summary)
             await self._say(
                 f"Summary of {summary.name}: {summary.title}\n{summary.summary}",
-                [TextBlock(text=f"{summary.name}: {summary.title}", style="heading"), TextBlock(text=summary.summary or "(no text)")],
+                [
+                    TextBlock(text=f"{summary.name}: {summary.title}", style="heading"),
+                    TextBlock(text=summary.summary or "(no text)"),
+                ],
             )
         status = "failed" if self.result.errors and not self.result.summaries else "completed"
         done = f"{len(self.result.summaries)} summarized, {len(self.result.errors)} failed"
@@ -104,8 +109,10 @@ class DocumentProcessingWorkflow:
     async def _summarize(self, doc: ExtractedDocument) -> DocumentSummary:
         try:
             return await workflow.execute_activity_method(
-                DocumentActivities.summarize, doc,
-                start_to_close_timeout=timedelta(minutes=2), retry_policy=LLM_RETRY,
+                DocumentActivities.summarize,
+                doc,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=LLM_RETRY,
             )
         except ActivityError:
             # The language model is down: the built-in summary is pure and deterministic.

@@ -125,8 +125,11 @@ class CustomWorkflowRegistry:
         """What the language model may run with ``run_workflow`` (SessionConfig.tools)."""
         return [
             WorkflowTool(
-                name=w.spec.name, workflow_type=w.workflow_type, description=w.spec.description,
-                arguments=w.spec.arguments, confirm=w.spec.confirm,
+                name=w.spec.name,
+                workflow_type=w.workflow_type,
+                description=w.spec.description,
+                arguments=w.spec.arguments,
+                confirm=w.spec.confirm,
             )
             for w in self.workflows
         ]
@@ -190,7 +193,9 @@ def load_registry(path: Path | None = None) -> CustomWorkflowRegistry:
     try:
         mtime = path.stat().st_mtime_ns
     except OSError as err:
-        raise RegistryError(f"custom workflows file {path}: {err.strerror or err} (THREADWORK_CUSTOM_WORKFLOWS)") from None
+        raise RegistryError(
+            f"custom workflows file {path}: {err.strerror or err} (THREADWORK_CUSTOM_WORKFLOWS)"
+        ) from None
     return _load_cached(str(path), mtime)
 
 

@@ -131,7 +131,9 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
         deployment_config=deployment_config(options.deployment),
         # Keep the sandbox's determinism checks but import modules once for all runs
         # instead of re-importing them per cached workflow (bench/: 146 -> 93 KB per session).
-        workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+        ),
         activity_executor=ThreadPoolExecutor(4),
         # Stop reaches a streamed turn with its next heartbeat's answer: send them often enough.
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,

@@ -63,8 +63,11 @@ class Alert(BaseModel):
 
     def is_grafana_test(self) -> bool:
         """The alert Grafana's contact point *Test* button sends (labels fixed by Grafana)."""
-        return (self.labels.get("alertname") == "TestAlert" and self.labels.get("instance") == "Grafana"
-                and self.annotations.get("summary") == "Notification test")
+        return (
+            self.labels.get("alertname") == "TestAlert"
+            and self.labels.get("instance") == "Grafana"
+            and self.annotations.get("summary") == "Notification test"
+        )
 
 
 class AlertmanagerWebhook(BaseModel):
@@ -85,8 +88,10 @@ def parse(body: Any) -> AlertmanagerWebhook | grafana_legacy.LegacyAlert:
         return grafana_legacy.parse(body)
     version = str(body.get("version", "4"))
     if version not in VERSIONS:
-        raise BadEvent(f"webhook version {body.get('version')!r} is not supported "
-                       "(expected 4 from Alertmanager or 1 from a Grafana contact point)")
+        raise BadEvent(
+            f"webhook version {body.get('version')!r} is not supported "
+            "(expected 4 from Alertmanager or 1 from a Grafana contact point)"
+        )
     try:
         hook = AlertmanagerWebhook.model_validate(body)
     except ValidationError as err:
@@ -94,8 +99,10 @@ def parse(body: Any) -> AlertmanagerWebhook | grafana_legacy.LegacyAlert:
     for n, alert in enumerate(hook.alerts):
         if alert.status is None:
             if hook.status not in ("firing", "resolved"):
-                raise BadEvent(f"Alertmanager webhook: alerts.{n}.status: is required "
-                               "(the group has no firing/resolved status to fall back on)")
+                raise BadEvent(
+                    f"Alertmanager webhook: alerts.{n}.status: is required "
+                    "(the group has no firing/resolved status to fall back on)"
+                )
             alert.status = hook.status  # type: ignore[assignment]
     return hook
 
@@ -119,7 +126,10 @@ async def handle(hook: AlertmanagerWebhook | grafana_legacy.LegacyAlert, starter
             args = {"alert": alert.model_dump(mode="json"), "source": hook.sender().lower(), "receiver": hook.receiver}
             await starter.start(outcome, "IncidentWorkflow", wid, alert.title(), args, severity=alert.severity())
             continue
-        await starter.resolve(outcome, wid, f"alert {alert.name()} resolved in {hook.receiver or hook.sender()}",
-                              what=f"alert {alert.name()}")
+        await starter.resolve(
+            outcome,
+            wid,
+            f"alert {alert.name()} resolved in {hook.receiver or hook.sender()}",
+            what=f"alert {alert.name()}",
+        )
     return outcome
-

@@ -45,4 +45,7 @@ def client_states_match(body: Any, expected: str) -> bool:
     notes = body.get("value") if isinstance(body, dict) else None
     if not isinstance(notes, list) or not notes:
         return False
-    return all(isinstance(n, dict) and isinstance(n.get("clientState"), str) and token_matches(n["clientState"], expected) for n in notes)
+    return all(
+        isinstance(n, dict) and isinstance(n.get("clientState"), str) and token_matches(n["clientState"], expected)
+        for n in notes
+    )

@@ -51,9 +51,19 @@ def parse(body: Any) -> list[GridEvent]:
         if not isinstance(item, dict):
             raise BadEvent(f"event {n} is not a JSON object")
         if "specversion" in item:  # CloudEvents 1.0
-            raw = {"id": item.get("id"), "type": item.get("type"), "subject": item.get("subject", ""), "data": item.get("data") or {}}
+            raw = {
+                "id": item.get("id"),
+                "type": item.get("type"),
+                "subject": item.get("subject", ""),
+                "data": item.get("data") or {},
+            }
         elif "eventType" in item:  # Event Grid schema
-            raw = {"id": item.get("id"), "type": item.get("eventType"), "subject": item.get("subject", ""), "data": item.get("data") or {}}
+            raw = {
+                "id": item.get("id"),
+                "type": item.get("eventType"),
+                "subject": item.get("subject", ""),
+                "data": item.get("data") or {},
+            }
         else:
             raise BadEvent(f"event {n} is neither an Event Grid event (eventType) nor a CloudEvent (specversion)")
         try:
@@ -76,19 +86,28 @@ async def handle(events: list[GridEvent], starter: EventStarter) -> Outcome:
     outcome = Outcome()
     for event in events:
         if event.type not in (CREATED, DELETED):
-            outcome.ignore(f"{event.type} {event.id}", f"{event.type} is not acted on (only BlobCreated and BlobDeleted are)")
+            outcome.ignore(
+                f"{event.type} {event.id}", f"{event.type} is not acted on (only BlobCreated and BlobDeleted are)"
+            )
             continue
         if not event.data.url.startswith(("http://", "https://")):
             raise BadEvent(f"event {event.id}: data.url is not a blob URL")
         if event.type == CREATED and event.data.api == "CreateFile":
-            outcome.ignore(f"{event.type} {event.id}", "Data Lake CreateFile: the file is still empty; "
-                           "its FlushWithClose BlobCreated brings the content")
+            outcome.ignore(
+                f"{event.type} {event.id}",
+                "Data Lake CreateFile: the file is still empty; its FlushWithClose BlobCreated brings the content",
+            )
             continue
         event_id = f"{event.data.url}#{event.data.sequencer or event.id}"
         if event.type == CREATED:
             name = unquote(urlsplit(event.data.url).path.rsplit("/", 1)[-1])
-            doc = {"name": name, "url": blob_endpoint_url(event.data.url), "mimetype": event.data.contentType,
-                   "size": event.data.contentLength, "source": "azure_blob"}
+            doc = {
+                "name": name,
+                "url": blob_endpoint_url(event.data.url),
+                "mimetype": event.data.contentType,
+                "size": event.data.contentLength,
+                "source": "azure_blob",
+            }
             await starter.start_document(outcome, natural_id("doc:azure", event_id), doc)
         else:
             await starter.notice(outcome, natural_id("notice:azure", event_id), f"Azure blob deleted: {event.data.url}")

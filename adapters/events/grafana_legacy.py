@@ -62,11 +62,23 @@ async def handle(alert: LegacyAlert, starter: EventStarter) -> Outcome:
     wid = incident_id(alert)
     if alert.state == "alerting":
         args = {"alert": alert.model_dump(mode="json"), "source": "grafana"}
-        await starter.start(outcome, "IncidentWorkflow", wid, alert.incident_title(), args, severity=alert.severity(),
-                            reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+        await starter.start(
+            outcome,
+            "IncidentWorkflow",
+            wid,
+            alert.incident_title(),
+            args,
+            severity=alert.severity(),
+            reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
     elif alert.state == "ok":
-        await starter.resolve(outcome, wid, f"Grafana rule {alert.name()} is OK again", what=f"Grafana rule {alert.name()}")
+        await starter.resolve(
+            outcome, wid, f"Grafana rule {alert.name()} is OK again", what=f"Grafana rule {alert.name()}"
+        )
     else:
-        outcome.ignore(wid, f"Grafana state {alert.state!r} of rule {alert.name()} opens nothing "
-                            "(only 'alerting' opens an incident and 'ok' resolves it)")
+        outcome.ignore(
+            wid,
+            f"Grafana state {alert.state!r} of rule {alert.name()} opens nothing "
+            "(only 'alerting' opens an incident and 'ok' resolves it)",
+        )
     return outcome

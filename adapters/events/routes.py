@@ -92,7 +92,10 @@ class EventRoutes:
         origin = request.headers.get("WebHook-Request-Origin")
         if not origin:
             return bad_request("OPTIONS needs a WebHook-Request-Origin header (CloudEvents validation)")
-        return web.Response(status=200, headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*", "Allow": "POST, OPTIONS"})
+        return web.Response(
+            status=200,
+            headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*", "Allow": "POST, OPTIONS"},
+        )
 
     async def azure_blob(self, request: web.Request) -> web.Response:
         events = azure_blob.parse(await read_json(request, require_object=False))  # Event Grid posts an array
@@ -127,5 +130,7 @@ class EventRoutes:
         target = self.registry.for_webhook(name)
         if target is None:
             known = ", ".join(w.spec.webhook for w in self.registry.workflows if w.spec.webhook) or "none"
-            return web.json_response({"error": f"no workflow is registered for webhook {name!r} (registered: {known})"}, status=404)
+            return web.json_response(
+                {"error": f"no workflow is registered for webhook {name!r} (registered: {known})"}, status=404
+            )
         return _accepted(await webhook.handle(target, request.headers, await read_json(request), self.starter))

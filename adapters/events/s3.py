@@ -92,14 +92,22 @@ async def handle(body: Any, starter: EventStarter) -> tuple[Outcome, dict[str, A
     outcome = Outcome()
     if kind == "sns-confirm":
         log.warning("SNS %s for %s: open %s to confirm", parsed.Type, parsed.TopicArn, parsed.SubscribeURL)
-        return outcome, {"sns": parsed.Type, "subscribe_url": parsed.SubscribeURL,
-                         "detail": "not confirmed automatically: open subscribe_url (it is in the gateway log too)"}
+        return outcome, {
+            "sns": parsed.Type,
+            "subscribe_url": parsed.SubscribeURL,
+            "detail": "not confirmed automatically: open subscribe_url (it is in the gateway log too)",
+        }
     if kind == "not-s3":
-        outcome.ignore(f"sns:{parsed.MessageId or parsed.TopicArn}",
-                       f"SNS message from {parsed.TopicArn or 'an unknown topic'} is not an S3 event notification")
+        outcome.ignore(
+            f"sns:{parsed.MessageId or parsed.TopicArn}",
+            f"SNS message from {parsed.TopicArn or 'an unknown topic'} is not an S3 event notification",
+        )
         return outcome, {}
     if kind == "test":
-        outcome.ignore("s3:TestEvent", f"S3 test event for bucket {parsed.get('Bucket', '?')}: the notification is set up; nothing to process")
+        outcome.ignore(
+            "s3:TestEvent",
+            f"S3 test event for bucket {parsed.get('Bucket', '?')}: the notification is set up; nothing to process",
+        )
         return outcome, {}
     for record in parsed.Records:
         bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)
@@ -107,13 +115,20 @@ async def handle(body: Any, starter: EventStarter) -> tuple[Outcome, dict[str, A
         event_id = f"{bucket}/{key}#{version}"
         event = event_type(record.eventName)
         if event.startswith("ObjectCreated:"):
-            doc = {"name": key.rsplit("/", 1)[-1], "url": f"s3://{bucket}/{key}", "size": record.s3.object.size, "source": "s3"}
+            doc = {
+                "name": key.rsplit("/", 1)[-1],
+                "url": f"s3://{bucket}/{key}",
+                "size": record.s3.object.size,
+                "source": "s3",
+            }
             await starter.start_document(outcome, natural_id("doc:s3", event_id), doc)
         elif event.startswith("ObjectRemoved:"):
             await starter.notice(outcome, natural_id("notice:s3", event_id), f"S3 object removed: s3://{bucket}/{key}")
         else:
-            outcome.ignore(f"{record.eventName} {event_id}",
-                           f"{record.eventName} is not acted on (only ObjectCreated:* and ObjectRemoved:* are)")
+            outcome.ignore(
+                f"{record.eventName} {event_id}",
+                f"{record.eventName} is not acted on (only ObjectCreated:* and ObjectRemoved:* are)",
+            )
     return outcome, {}
 
 

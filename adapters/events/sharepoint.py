@@ -63,10 +63,14 @@ async def handle(notes: list[Notification], graph: ChangeSource, starter: EventS
         seen.add((note.siteUrl, note.resource))
         changed_files = await graph.changed_files(note.siteUrl, note.resource, lookback)
         for changed in changed_files:
-            await starter.start_document(outcome, natural_id("doc:sharepoint", changed.version_id), changed.file.model_dump())
+            await starter.start_document(
+                outcome, natural_id("doc:sharepoint", changed.version_id), changed.file.model_dump()
+            )
         if not changed_files:
             minutes = round(lookback.total_seconds() / 60)
-            outcome.ignore(f"list {note.resource} of site {note.siteUrl or '/'}",
-                           f"no file of this list changed in the last {minutes} min (THREADWORK_SHAREPOINT_LOOKBACK); "
-                           "folders and list items without a file are skipped")
+            outcome.ignore(
+                f"list {note.resource} of site {note.siteUrl or '/'}",
+                f"no file of this list changed in the last {minutes} min (THREADWORK_SHAREPOINT_LOOKBACK); "
+                "folders and list items without a file are skipped",
+            )
     return outcome

@@ -69,12 +69,23 @@ class EventStarter:
 
     def child_input(self, title: str, args: dict[str, Any], severity: str | None = None) -> ChildWorkflowInput:
         return ChildWorkflowInput(
-            origin=self.events_key, session_id="", title=title[:200], severity=severity, args=args,
-            platform_retry_window_seconds=self.platform_retry_window, platforms=self.platforms,
+            origin=self.events_key,
+            session_id="",
+            title=title[:200],
+            severity=severity,
+            args=args,
+            platform_retry_window_seconds=self.platform_retry_window,
+            platforms=self.platforms,
         )
 
     async def start(
-        self, outcome: Outcome, workflow_type: str, workflow_id: str, title: str, args: dict[str, Any], severity: str | None = None,
+        self,
+        outcome: Outcome,
+        workflow_type: str,
+        workflow_id: str,
+        title: str,
+        args: dict[str, Any],
+        severity: str | None = None,
         reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
     ) -> None:
         """Start ``workflow_id`` once. ``reuse=ALLOW_DUPLICATE`` lets an id open again after its
@@ -111,7 +122,9 @@ class EventStarter:
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-            outcome.ignore(workflow_id, f"{what} resolved, but no incident is open for it (never opened here, or already closed)")
+            outcome.ignore(
+                workflow_id, f"{what} resolved, but no incident is open for it (never opened here, or already closed)"
+            )
             return
         except WorkflowUpdateFailedError as err:  # e.g. resolved by a responder meanwhile
             outcome.ignore(workflow_id, f"{what} resolved, but its incident refused: {err.cause or err}")

@@ -74,21 +74,27 @@ class SlackBot:
         """A :pushpin: on a message in an incident channel adds it to the incident's timeline."""
         await on_reaction_added(self, event, body, client)
 
-    async def _on_agent_stop(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def _on_agent_stop(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
         """Slack's native Stop button (agent sessions): cancel the session's running turn in its workflow."""
         await on_agent_session_stopped(self, event, body, context, client)
 
     async def _on_ignored_event(self) -> None:
         """Subscribed but not used (yet): acknowledged so Slack does not retry it."""
 
-    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def _on_message(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
         try:
             await self._handle_message(event, body, context, client)
         finally:
             if self.received is not None:
                 await self.received.done(body)
 
-    async def _handle_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def _handle_message(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
         team_id = body.get("team_id") or context.team_id or ""
         where = route(event, team_id, context.bot_user_id, context.bot_id)
         if where.key is None:
@@ -111,7 +117,9 @@ class SlackBot:
 
         await deliver_and_tell(self.sessions, msg, tell)
 
-    async def _belongs_to_session(self, where: Route, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> bool:
+    async def _belongs_to_session(
+        self, where: Route, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> bool:
         """A mention marks its thread at once; a reply without one asks what Slack knows (thread_membership.py)."""
         key = where.key
         if key is None:
@@ -122,7 +130,9 @@ class SlackBot:
                 self.threads.mark_known(thread, event["ts"])
             return True
         bot = BotIdentity(context.bot_user_id, context.bot_id, key.session_id())
-        return await self.threads.belongs(thread, event["ts"], client, bot, lambda: self.sessions.has_session(key.session_id()))
+        return await self.threads.belongs(
+            thread, event["ts"], client, bot, lambda: self.sessions.has_session(key.session_id())
+        )
 
     async def _say(self, client: AsyncWebClient, key: ConversationKey, text: str) -> None:
         try:
@@ -130,7 +140,9 @@ class SlackBot:
         except (SlackClientError, OSError) as err:
             log.error("could not tell %s %r: %s", key.session_id(), text, err)
 
-    async def _whisper(self, client: AsyncWebClient, key: ConversationKey, user: str, text: str, response_url: str | None = None) -> None:
+    async def _whisper(
+        self, client: AsyncWebClient, key: ConversationKey, user: str, text: str, response_url: str | None = None
+    ) -> None:
         """Say something only ``user`` sees: chat.postEphemeral, else the interaction's response_url."""
         try:
             await client.chat_postEphemeral(channel=key.channel, user=user, thread_ts=thread_ts_of(key), text=text)
@@ -148,7 +160,14 @@ class SlackBot:
 
     # ---- buttons ----------------------------------------------------------------
 
-    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def _on_action(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
         await ack()
         team_id = (body.get("team") or {}).get("id") or context.team_id or ""
         user_id = (body.get("user") or {}).get("id", "")
@@ -157,7 +176,9 @@ class SlackBot:
             workflow_id, action_id, value = decode_button_value(action.get("value", ""))
         except ValueError as err:
             event = to_action_event(body, action, actor, action.get("action_id", ""), "")
-            await self._whisper(client, event.key, user_id, f"I can't handle that button: {err}.", body.get("response_url"))
+            await self._whisper(
+                client, event.key, user_id, f"I can't handle that button: {err}.", body.get("response_url")
+            )
             return
         event = to_action_event(body, action, actor, action_id, value)
         result = await self.sessions.act(workflow_id, event)

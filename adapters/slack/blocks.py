@@ -139,13 +139,18 @@ def _fit_escaped(piece: str, limit: int) -> list[str]:
 
 
 def _sections(text: str) -> list[dict[str, Any]]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": part or " "}} for part in escaped_pieces(text, SECTION_LIMIT)]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": part or " "}}
+        for part in escaped_pieces(text, SECTION_LIMIT)
+    ]
 
 
 def encode_button_value(button: Button) -> str:
     value = json.dumps({"w": button.workflow_id, "a": button.action_id, "v": button.value}, separators=(",", ":"))
     if len(value) > VALUE_LIMIT:
-        raise RenderError(f"button {button.label!r}: workflow id, action and value exceed Slack's {VALUE_LIMIT} characters")
+        raise RenderError(
+            f"button {button.label!r}: workflow id, action and value exceed Slack's {VALUE_LIMIT} characters"
+        )
     return value
 
 
@@ -182,11 +187,15 @@ def _render_block(block: Any, used_action_ids: set[str]) -> list[dict[str, Any]]
                 for part in escaped_pieces(block.text, SECTION_LIMIT)
             ]
         if block.style == "heading":
-            return [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{part}*"}} for part in escaped_pieces(block.text, SECTION_LIMIT - 2)]
+            return [
+                {"type": "section", "text": {"type": "mrkdwn", "text": f"*{part}*"}}
+                for part in escaped_pieces(block.text, SECTION_LIMIT - 2)
+            ]
         return _sections(block.text)
     if isinstance(block, FieldsBlock):
         fields = [
-            {"type": "mrkdwn", "text": f"*{escape(label)}*\n{escape(value)}"[:FIELD_LIMIT]} for label, value in block.fields
+            {"type": "mrkdwn", "text": f"*{escape(label)}*\n{escape(value)}"[:FIELD_LIMIT]}
+            for label, value in block.fields
         ]
         return [
             {"type": "section", "fields": fields[i : i + FIELDS_PER_SECTION]}

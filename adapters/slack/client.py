@@ -25,7 +25,14 @@ CONNECTION_RETRIES = 2
 TIMEOUT_SECONDS = 20
 
 #: Slack error codes that a later retry can fix; everything else is final.
-RETRYABLE_ERRORS = {"ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
+RETRYABLE_ERRORS = {
+    "ratelimited",
+    "rate_limited",
+    "service_unavailable",
+    "fatal_error",
+    "internal_error",
+    "request_timeout",
+}
 
 
 def make_client(base_url: str, token: str | None = None) -> AsyncWebClient:
@@ -47,7 +54,9 @@ def platform_error(method: str, err: Exception) -> PlatformError:
         code = err.response.get("error", "") if isinstance(err.response.data, dict) else ""
         retryable = status == 429 or status >= 500 or code in RETRYABLE_ERRORS
         return PlatformError(
-            f"Slack {method} failed: {code or f'HTTP {status}'}", retryable=retryable, retry_after=retry_after(err.response.headers)
+            f"Slack {method} failed: {code or f'HTTP {status}'}",
+            retryable=retryable,
+            retry_after=retry_after(err.response.headers),
         )
     if isinstance(err, (SlackClientError, OSError, TimeoutError)):
         return PlatformError(f"Slack {method} failed: {err}", retryable=True)
@@ -57,7 +66,9 @@ def platform_error(method: str, err: Exception) -> PlatformError:
 class SlackClients:
     """The bot token of a workspace: the installation store's (OAuth), else SLACK_BOT_TOKEN."""
 
-    def __init__(self, base_url: str, bot_token: str | None, installation_store: AsyncInstallationStore | None = None) -> None:
+    def __init__(
+        self, base_url: str, bot_token: str | None, installation_store: AsyncInstallationStore | None = None
+    ) -> None:
         self.base_url = base_url
         self.bot_token = bot_token
         self.installation_store = installation_store

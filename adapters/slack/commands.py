@@ -45,24 +45,26 @@ HELP = (
     "I'm threadwork: every thread with me is a durable session. Mention me in a channel to start one "
     "(I answer in the thread, and follow-ups in that thread need no mention), or write to me directly.\n" + USAGE
 )
-NO_SESSION_TO_END = "There is no session here to end. To end a thread's session, say \"end\" in that thread."
+NO_SESSION_TO_END = 'There is no session here to end. To end a thread\'s session, say "end" in that thread.'
 INCIDENT_USAGE = "Usage: /incident <title>, for example: /incident checkout is failing"
 
 
 def command_key(command: dict[str, Any]) -> ConversationKey:
-    return ConversationKey(platform="slack", workspace=command.get("team_id", ""), channel=command.get("channel_id", ""), thread=DM_THREAD)
+    return ConversationKey(
+        platform="slack", workspace=command.get("team_id", ""), channel=command.get("channel_id", ""), thread=DM_THREAD
+    )
 
 
 def workflows_text(custom: list[WorkflowListing]) -> str:
     lines = [f"• {spec.display_name} ({spec.workflow_type})" for spec in BUILTIN_CHILDREN]
     for wf in custom:
-        said = f"; or say \"{wf.triggers[0]}\"" if wf.triggers else ""
+        said = f'; or say "{wf.triggers[0]}"' if wf.triggers else ""
         hook = f"; webhook {wf.webhook_path}" if wf.webhook_path else ""
         lines.append(f"• {wf.name} ({wf.workflow_type}): {wf.description} Start: /threadwork run {wf.name}{said}{hook}")
     return (
         "Workflows I can start:\n" + "\n".join(lines) + "\n"
-        "Start incident response with /incident <title> or by saying \"we have an incident: ...\"; "
-        "document processing by sharing a file or a link with \"summarize\"."
+        'Start incident response with /incident <title> or by saying "we have an incident: ..."; '
+        'document processing by sharing a file or a link with "summarize".'
     )
 
 
@@ -70,10 +72,10 @@ def status_text(state: SessionState | None) -> str:
     if state is None:
         return (
             "There is no session at the top level of this conversation. Every thread with me is its own "
-            "session: say \"status\" in that thread, or use its Status button."
+            'session: say "status" in that thread, or use its Status button.'
         )
     running = [w for w in state.triggered_workflows if w.status == "running"]
-    lines = [f"• {w.workflow_type} \"{w.title}\" ({w.status}) [{w.workflow_id}]" for w in state.triggered_workflows]
+    lines = [f'• {w.workflow_type} "{w.title}" ({w.status}) [{w.workflow_id}]' for w in state.triggered_workflows]
     return (
         f"Session {state.session_id} is {'active' if state.is_active else 'ended'}: {state.message_count} messages, "
         f"{len(state.participants)} participant(s), {len(running)} workflow(s) running."
@@ -107,7 +109,9 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
                 await respond(text=NO_SESSION_TO_END, response_type="ephemeral")
                 return
             actor = await bot.actors.actor(client, key.workspace, command.get("user_id", ""))
-            result = await bot.sessions.act(key.session_id(), ActionEvent(key=key, actor=actor, action_id="session.end"))
+            result = await bot.sessions.act(
+                key.session_id(), ActionEvent(key=key, actor=actor, action_id="session.end")
+            )
             await respond(text=result.ephemeral or "Ending this conversation's session…", response_type="ephemeral")
         else:
             await ack(text=f"I don't know /threadwork {escape(sub)}.\n{USAGE}", response_type="ephemeral")
@@ -120,32 +124,55 @@ def register_commands(app: AsyncApp, bot: SlackBot) -> None:
         if not title:
             await ack(text=INCIDENT_USAGE, response_type="ephemeral")
             return
-        await ack(text=f"Declaring incident \"{escape(title)}\"…", response_type="ephemeral")
+        await ack(text=f'Declaring incident "{escape(title)}"…', response_type="ephemeral")
         await start_in_thread(
-            bot, command, client, respond,
+            bot,
+            command,
+            client,
+            respond,
             announce=f"declared an incident: *{escape(title)}*",
             request=TriggerRequest(workflow_type="IncidentWorkflow", title=title),
         )
 
 
-async def run_workflow(bot: SlackBot, command: dict[str, Any], words: list[str], ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient) -> None:
+async def run_workflow(
+    bot: SlackBot,
+    command: dict[str, Any],
+    words: list[str],
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
     """``/threadwork run NAME [text]``: start a registered custom workflow in a new thread."""
     names = {wf.name: wf for wf in bot.custom_workflows}
     if not words or words[0] not in names:
         known = ", ".join(sorted(names)) or "none are registered"
         asked = f" {escape(words[0])}" if words else ""
-        await ack(text=f"I can't run{asked}: name one of the registered workflows ({known}).", response_type="ephemeral")
+        await ack(
+            text=f"I can't run{asked}: name one of the registered workflows ({known}).", response_type="ephemeral"
+        )
         return
     wf, text = names[words[0]], " ".join(words[1:])
     await ack(text=f"Starting {escape(wf.name)}…", response_type="ephemeral")
     await start_in_thread(
-        bot, command, client, respond,
+        bot,
+        command,
+        client,
+        respond,
         announce=f"started {escape(wf.name)}" + (f": {escape(text)}" if text else ""),
         request=TriggerRequest(workflow_type=wf.name, title=text or wf.name, args={"text": text}),
     )
 
 
-async def start_in_thread(bot: SlackBot, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, *, announce: str, request: TriggerRequest) -> None:
+async def start_in_thread(
+    bot: SlackBot,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    *,
+    announce: str,
+    request: TriggerRequest,
+) -> None:
     """Post an anchor message in the channel and start the workflow from that new thread's session.
 
     (In a DM the workflow starts from the DM's own session.)

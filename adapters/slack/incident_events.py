@@ -76,14 +76,22 @@ async def on_incident_subcommand(bot: SlackBot, command: dict[str, Any], ack: An
     key = ConversationKey(platform="slack", workspace=team, channel=channel)
     actor = await bot.actors.actor(client, team, user)
     action_id, value = parsed
-    event = ActionEvent(key=key, actor=actor, action_id=action_id, value=value, event_id=f"cmd:{channel}:{command.get('trigger_id', '')}")
+    event = ActionEvent(
+        key=key,
+        actor=actor,
+        action_id=action_id,
+        value=value,
+        event_id=f"cmd:{channel}:{command.get('trigger_id', '')}",
+    )
     result = await bot.sessions.incident_action(key, event)
     if result is None:
         text = "No incident is running in this channel; run this in the incident's channel."
     else:
         # The outcome, with a link to the message holding any buttons (e.g. an approval's).
-        text = result.ephemeral or (escape(result.notice) if result.notice else None) or (
-            "Added to the incident timeline." if action_id == NOTE else "Done."
+        text = (
+            result.ephemeral
+            or (escape(result.notice) if result.notice else None)
+            or ("Added to the incident timeline." if action_id == NOTE else "Done.")
         )
     await bot._whisper(client, key, user, text, command.get("response_url"))
     return True

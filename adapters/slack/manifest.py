@@ -75,7 +75,12 @@ def manifest(url: str | None = None, socket_mode: bool = False, agent: bool = Fa
     events_url = f"{base}/slack/events" if base else None
     commands = []
     for command, description, hint in COMMANDS:
-        entry: dict[str, Any] = {"command": command, "description": description, "usage_hint": hint, "should_escape": False}
+        entry: dict[str, Any] = {
+            "command": command,
+            "description": description,
+            "usage_hint": hint,
+            "should_escape": False,
+        }
         if not socket_mode:
             entry["url"] = events_url
         commands.append(entry)
@@ -93,7 +98,10 @@ def manifest(url: str | None = None, socket_mode: bool = False, agent: bool = Fa
         "slash_commands": commands,
     }
     if agent:
-        features["agent_view"] = {"agent_description": AGENT_DESCRIPTION, "suggested_prompts": [dict(p) for p in AGENT_PROMPTS]}
+        features["agent_view"] = {
+            "agent_description": AGENT_DESCRIPTION,
+            "suggested_prompts": [dict(p) for p in AGENT_PROMPTS],
+        }
     return {
         "display_information": {
             "name": "threadwork",

@@ -70,7 +70,11 @@ def route(event: dict[str, Any], team_id: str, bot_user_id: str | None, bot_id: 
     thread_ts = event.get("thread_ts")
     in_thread = bool(thread_ts) and thread_ts != ts
     if is_dm(event):
-        return Route(ConversationKey(platform="slack", workspace=team_id, channel=channel, thread=thread_ts if in_thread else DM_THREAD))
+        return Route(
+            ConversationKey(
+                platform="slack", workspace=team_id, channel=channel, thread=thread_ts if in_thread else DM_THREAD
+            )
+        )
     mentioned = event.get("type") == "app_mention" or mentions(event.get("text", ""), bot_user_id)
     if in_thread:
         key = ConversationKey(platform="slack", workspace=team_id, channel=channel, thread=thread_ts)
@@ -128,10 +132,16 @@ def action_key(body: dict[str, Any]) -> ConversationKey:
     return ConversationKey(platform="slack", workspace=team, channel=channel, thread=thread)
 
 
-def to_action_event(body: dict[str, Any], action: dict[str, Any], actor: Actor, action_id: str, value: str) -> ActionEvent:
+def to_action_event(
+    body: dict[str, Any], action: dict[str, Any], actor: Actor, action_id: str, value: str
+) -> ActionEvent:
     key = action_key(body)
     message_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
-    ref = MessageRef(key=key, message_id=message_ts, extra={"channel": key.channel, "ts": message_ts}) if message_ts else None
+    ref = (
+        MessageRef(key=key, message_id=message_ts, extra={"channel": key.channel, "ts": message_ts})
+        if message_ts
+        else None
+    )
     return ActionEvent(
         key=key,
         actor=actor,

@@ -48,7 +48,11 @@ class PostgresInstallationStore(AsyncInstallationStore):
         await self.database.pool.execute(
             "INSERT INTO slack_installations(client_id, enterprise_id, team_id, user_id, installed_at, data)"
             " VALUES ($1,$2,$3,$4,$5,$6)",
-            self.client_id, e_id, t_id, installation.user_id, installation.installed_at,
+            self.client_id,
+            e_id,
+            t_id,
+            installation.user_id,
+            installation.installed_at,
             _plain(installation.to_dict_for_copying()),
         )
         await self.async_save_bot(installation.to_bot())
@@ -58,7 +62,11 @@ class PostgresInstallationStore(AsyncInstallationStore):
         await self.database.open()
         await self.database.pool.execute(
             "INSERT INTO slack_bots(client_id, enterprise_id, team_id, installed_at, data) VALUES ($1,$2,$3,$4,$5)",
-            self.client_id, e_id, t_id, bot.installed_at, _plain(bot.to_dict_for_copying()),
+            self.client_id,
+            e_id,
+            t_id,
+            bot.installed_at,
+            _plain(bot.to_dict_for_copying()),
         )
 
     async def async_find_bot(
@@ -69,7 +77,9 @@ class PostgresInstallationStore(AsyncInstallationStore):
         data = await self.database.pool.fetchval(
             "SELECT data FROM slack_bots WHERE client_id = $1 AND enterprise_id = $2 AND team_id = $3"
             " ORDER BY installed_at DESC, n DESC LIMIT 1",
-            self.client_id, e_id, t_id,
+            self.client_id,
+            e_id,
+            t_id,
         )
         return Bot(**data) if data else None
 
@@ -94,7 +104,9 @@ class PostgresInstallationStore(AsyncInstallationStore):
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.database.pool.execute(
             "DELETE FROM slack_bots WHERE client_id = $1 AND enterprise_id = $2 AND team_id = $3",
-            self.client_id, enterprise_id or "", team_id or "",
+            self.client_id,
+            enterprise_id or "",
+            team_id or "",
         )
 
     async def async_delete_installation(
@@ -124,7 +136,9 @@ class PostgresOAuthStateStore(AsyncOAuthStateStore):
         state = secrets.token_urlsafe(24)
         await self.database.open()
         await self.database.pool.execute(
-            "INSERT INTO slack_oauth_states(state, expire_at) VALUES ($1, $2)", state, time.time() + self.expiration_seconds
+            "INSERT INTO slack_oauth_states(state, expire_at) VALUES ($1, $2)",
+            state,
+            time.time() + self.expiration_seconds,
         )
         return state
 

@@ -67,7 +67,11 @@ class _ReactionEvent(_Event):
     item: _Item | None = None
 
 
-EVENT_SHAPES: dict[str, type[_Event]] = {"message": _MessageEvent, "app_mention": _MessageEvent, "reaction_added": _ReactionEvent}
+EVENT_SHAPES: dict[str, type[_Event]] = {
+    "message": _MessageEvent,
+    "app_mention": _MessageEvent,
+    "reaction_added": _ReactionEvent,
+}
 
 
 class _Ref(_Open):

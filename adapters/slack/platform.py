@@ -119,14 +119,21 @@ class SlackPlatform:
                 token=token,
                 base_url=self.clients.for_token(token).base_url,
                 timeout=TIMEOUT_SECONDS,
-                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError])],
+                retry_handlers=[
+                    AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError])
+                ],
             )
         return client
 
     # ---- streams (adapters/slack/streaming.py) -----------------------------------
 
     async def open_stream(
-        self, key: ConversationKey, idempotency_key: str, recipient: Actor | None, *, context: dict[str, Any] | None = None
+        self,
+        key: ConversationKey,
+        idempotency_key: str,
+        recipient: Actor | None,
+        *,
+        context: dict[str, Any] | None = None,
     ) -> SlackReplyStream:
         """One reply that grows while a turn runs; a retried turn gets its earlier message back (``context``: unused)."""
         client = await self._client(key.workspace)
@@ -151,14 +158,18 @@ class SlackPlatform:
         client = await self._post_client(key.workspace)
         return await self._already_posted(client, key.channel, thread_ts_of(key), part_key)
 
-    async def post_part(self, key: ConversationKey, message: SlackMessage, part_key: str, *, lookup: bool = False) -> str:
+    async def post_part(
+        self, key: ConversationKey, message: SlackMessage, part_key: str, *, lookup: bool = False
+    ) -> str:
         """Post one rendered message once per ``part_key`` (the stream's fallback uses the same keys as ``post``).
 
         ``lookup``: an earlier try of this post failed after it may have reached Slack; look for it first.
         """
         client = await self._post_client(key.workspace)
         ts = await self._already_posted(client, key.channel, thread_ts_of(key), part_key, lookup=lookup)
-        return ts if ts is not None else await self._post_part(client, key.channel, thread_ts_of(key), message, part_key)
+        return (
+            ts if ts is not None else await self._post_part(client, key.channel, thread_ts_of(key), message, part_key)
+        )
 
     # ---- post / update -----------------------------------------------------
 
@@ -221,13 +232,19 @@ class SlackPlatform:
             await self.posted.put(part_key, {"channel": channel, "ts": ts})
         return ts
 
-    async def _find_by_metadata(self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str) -> str | None:
+    async def _find_by_metadata(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str
+    ) -> str | None:
         oldest = f"{_first_scheduled() - CLOCK_SKEW_SECONDS:.6f}"
         try:
             if thread_ts:
-                resp = await client.conversations_replies(channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200)
+                resp = await client.conversations_replies(
+                    channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True, limit=200
+                )
             else:
-                resp = await client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
+                resp = await client.conversations_history(
+                    channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+                )
         except (SlackClientError, OSError) as err:
             raise platform_error("conversations lookup", err) from err
         messages: list[dict[str, Any]] = resp.get("messages", [])
@@ -237,8 +254,15 @@ class SlackPlatform:
                 return message.get("ts")
         return None
 
-    async def _post_part(self, client: AsyncWebClient, channel: str, thread_ts: str | None, message: SlackMessage, part_key: str | None) -> str:
-        kwargs: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks, "unfurl_links": False}
+    async def _post_part(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, message: SlackMessage, part_key: str | None
+    ) -> str:
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": message.text,
+            "blocks": message.blocks,
+            "unfurl_links": False,
+        }
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         if part_key:
@@ -266,8 +290,14 @@ class SlackPlatform:
                 await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
             except (SlackClientError, OSError) as err:
                 raise platform_error("chat.update", err) from err
-        for message in messages[len(parts):]:
-            await self._post_part(await self._post_client(ref.key.workspace), channel, thread_ts_of(ref.key) or ref.message_id, message, None)
+        for message in messages[len(parts) :]:
+            await self._post_part(
+                await self._post_client(ref.key.workspace),
+                channel,
+                thread_ts_of(ref.key) or ref.message_id,
+                message,
+                None,
+            )
 
     # ---- channels, pins, private notes --------------------------------------
 
@@ -291,7 +321,9 @@ class SlackPlatform:
             channel_id = resp["channel"]["id"]
             break
         if channel_id is None:
-            raise PlatformError(f"Slack channel names {base!r} to {with_suffix(base, NAME_TAKEN_TRIES)!r} are all taken")
+            raise PlatformError(
+                f"Slack channel names {base!r} to {with_suffix(base, NAME_TAKEN_TRIES)!r} are all taken"
+            )
         if topic:
             await self._call(client, "conversations_setTopic", channel=channel_id, topic=topic[:TOPIC_LIMIT])
         users = [u for u in dict.fromkeys(members or []) if u]
@@ -303,7 +335,9 @@ class SlackPlatform:
                 log.warning("could not invite %s to %s: %s", users, channel_id, _error_code(err))
             except (SlackClientError, OSError) as err:
                 raise platform_error("conversations.invite", err) from err
-        return CreatedChannel(platform="slack", workspace=like.workspace, channel=channel_id, thread=None, name=candidate)
+        return CreatedChannel(
+            platform="slack", workspace=like.workspace, channel=channel_id, thread=None, name=candidate
+        )
 
     async def set_topic(self, key: ConversationKey, topic: str) -> None:
         client = await self._client(key.workspace)

@@ -79,9 +79,17 @@ class ReceivedEvents:
         """One round: hand each event left longer than ``replay_after`` to bolt again."""
         due, dropped = await self.journal.take_due(self.owner, self.replay_after, REPLAY_BATCH)
         for gone in dropped:
-            log.warning("Slack event %s was replayed %d times without its listener finishing; dropped", gone.event_id, gone.replays - 1)
+            log.warning(
+                "Slack event %s was replayed %d times without its listener finishing; dropped",
+                gone.event_id,
+                gone.replays - 1,
+            )
         for event in due:
-            log.info("replaying Slack event %s, left unfinished by a gateway that stopped (replay %d)", event.event_id, event.replays)
+            log.info(
+                "replaying Slack event %s, left unfinished by a gateway that stopped (replay %d)",
+                event.event_id,
+                event.replays,
+            )
             try:
                 await replay(event.body)
             except Exception:  # a bug in one event must not stop the others

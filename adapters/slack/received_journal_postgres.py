@@ -27,7 +27,10 @@ class PostgresReceivedJournal:
         await self.database.pool.execute(
             "INSERT INTO slack_received(event_id, body, owner, received_at) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (event_id) DO NOTHING",
-            event_id, body, owner, time.time(),
+            event_id,
+            body,
+            owner,
+            time.time(),
         )
 
     async def done(self, event_id: str) -> None:
@@ -39,7 +42,8 @@ class PostgresReceivedJournal:
             rows = await conn.fetch(
                 "SELECT event_id, body, replays FROM slack_received WHERE received_at < $1"
                 " ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-                now - older_than, limit,
+                now - older_than,
+                limit,
             )
             due = [Received(r["event_id"], r["body"], r["replays"] + 1) for r in rows]
             replay = [r for r in due if r.replays <= MAX_REPLAYS]

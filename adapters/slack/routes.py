@@ -105,7 +105,9 @@ class SlackRoutes:
         bolt_response = await self.app.async_dispatch(bolt_request)
         if bolt_response.status == 404:
             # Signed, but not an event, command or interaction this app handles.
-            return web.json_response({"error": "unhandled request: not an event, command or interaction threadwork handles"}, status=400)
+            return web.json_response(
+                {"error": "unhandled request: not an event, command or interaction threadwork handles"}, status=400
+            )
         return await to_aiohttp_response(bolt_response)
 
     @property

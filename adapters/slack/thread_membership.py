@@ -99,8 +99,9 @@ class ThreadMembership:
         state = self._threads.get(thread)
         return state is not None and _known(state, _ts(ts))
 
-    async def belongs(self, thread: ThreadId, ts: str, client: AsyncWebClient, bot: BotIdentity,
-                      session_exists: SessionExists) -> bool:
+    async def belongs(
+        self, thread: ThreadId, ts: str, client: AsyncWebClient, bot: BotIdentity, session_exists: SessionExists
+    ) -> bool:
         """Whether the message ``ts`` in ``thread`` belongs to the thread's session."""
         at = _ts(ts)
         state = self._state(thread)
@@ -124,8 +125,9 @@ class ThreadMembership:
         # known now, or not for the bot (or Slack could not answer, which was logged).
         return _known(state, at)
 
-    def _join_next_lookup(self, thread: ThreadId, state: _Thread, client: AsyncWebClient, bot: BotIdentity,
-                          session_exists: SessionExists) -> asyncio.Future[None]:
+    def _join_next_lookup(
+        self, thread: ThreadId, state: _Thread, client: AsyncWebClient, bot: BotIdentity, session_exists: SessionExists
+    ) -> asyncio.Future[None]:
         if state.next_lookup is None:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             state.next_lookup = future
@@ -134,8 +136,15 @@ class ThreadMembership:
             task.add_done_callback(self._tasks.discard)
         return state.next_lookup
 
-    async def _run_lookup(self, thread: ThreadId, state: _Thread, future: asyncio.Future[None], client: AsyncWebClient,
-                          bot: BotIdentity, session_exists: SessionExists) -> None:
+    async def _run_lookup(
+        self,
+        thread: ThreadId,
+        state: _Thread,
+        future: asyncio.Future[None],
+        client: AsyncWebClient,
+        bot: BotIdentity,
+        session_exists: SessionExists,
+    ) -> None:
         """Waits out the interval, then answers every message that arrived before it started."""
         try:
             delay = state.last_lookup + self.min_interval - time.monotonic()
@@ -154,8 +163,9 @@ class ThreadMembership:
             if not future.done():
                 future.set_result(None)
 
-    async def _look_up(self, thread: ThreadId, state: _Thread, client: AsyncWebClient, bot: BotIdentity,
-                       session_exists: SessionExists) -> None:
+    async def _look_up(
+        self, thread: ThreadId, state: _Thread, client: AsyncWebClient, bot: BotIdentity, session_exists: SessionExists
+    ) -> None:
         """A session Temporal knows first (no Slack call), else the thread's messages."""
         if state.since is None and await session_exists():
             self.mark_known(thread, 0.0)
@@ -166,7 +176,12 @@ class ThreadMembership:
         try:
             for _ in range(MAX_PAGES):
                 self.lookups += 1
-                kwargs: dict[str, Any] = {"channel": channel, "ts": thread_ts, "limit": PAGE_SIZE, "include_all_metadata": True}
+                kwargs: dict[str, Any] = {
+                    "channel": channel,
+                    "ts": thread_ts,
+                    "limit": PAGE_SIZE,
+                    "include_all_metadata": True,
+                }
                 if cursor:
                     kwargs["cursor"] = cursor
                 resp = await client.conversations_replies(**kwargs)
@@ -179,7 +194,9 @@ class ThreadMembership:
                 if not resp.get("has_more") or not cursor:
                     break
         except (TimeoutError, SlackClientError, OSError) as err:
-            log.warning("could not read Slack thread %s in %s to see whether it is for the bot: %s", thread_ts, channel, err)
+            log.warning(
+                "could not read Slack thread %s in %s to see whether it is for the bot: %s", thread_ts, channel, err
+            )
             return
         state.covered = max(state.covered, newest)
         if first_hit is not None:

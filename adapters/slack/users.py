@@ -24,7 +24,13 @@ MAX_ENTRIES = 10_000
 
 def actor_from_user(user: dict[str, Any]) -> Actor:
     profile = user.get("profile") or {}
-    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or user["id"]
+    name = (
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or user["id"]
+    )
     return Actor(
         id=user["id"],
         name=name,
@@ -47,11 +53,15 @@ class ActorCache:
         # One lookup per person at a time (Slack sends a mention twice, at once).
         task = self._inflight.get((team_id, user_id))
         if task is None:
-            task = self._inflight[(team_id, user_id)] = asyncio.ensure_future(self._lookup(client, team_id, user_id, cached))
+            task = self._inflight[(team_id, user_id)] = asyncio.ensure_future(
+                self._lookup(client, team_id, user_id, cached)
+            )
             task.add_done_callback(lambda _t: self._inflight.pop((team_id, user_id), None))
         return await asyncio.shield(task)
 
-    async def _lookup(self, client: AsyncWebClient, team_id: str, user_id: str, cached: tuple[float, Actor] | None) -> Actor:
+    async def _lookup(
+        self, client: AsyncWebClient, team_id: str, user_id: str, cached: tuple[float, Actor] | None
+    ) -> Actor:
         now = self._clock()
         try:
             resp = await client.users_info(user=user_id)

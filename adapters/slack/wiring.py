@@ -65,5 +65,7 @@ def build_routes(
     the one that took them died first (adapters/slack/received_events.py).
     """
     received = ReceivedEvents(storage.slack_received_journal(), settings.slack_replay_after)
-    bot = SlackBot(build_bolt_app(settings, store, storage), dispatcher, custom_workflows=custom_workflows, received=received)
+    bot = SlackBot(
+        build_bolt_app(settings, store, storage), dispatcher, custom_workflows=custom_workflows, received=received
+    )
     return SlackRoutes(bot, settings.slack_signing_secret or "", settings.slack_app_token)

@@ -75,7 +75,9 @@ class Storage:
         from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return SQLite3InstallationStore(database=str(self.data_dir / "slack-installations.sqlite3"), client_id=client_id)
+        return SQLite3InstallationStore(
+            database=str(self.data_dir / "slack-installations.sqlite3"), client_id=client_id
+        )
 
     def slack_state_store(self, expiration_seconds: int) -> Any:
         if self.database is not None:
@@ -99,7 +101,8 @@ class Storage:
         pool = self.database.pool
         await pool.execute(  # the first gateway's key wins; the SELECT (a new snapshot) sees the winner
             "INSERT INTO webchat_secrets(name, value, created_at) VALUES ('cookie', $1, $2) ON CONFLICT (name) DO NOTHING",
-            secrets.token_urlsafe(48), time.time(),
+            secrets.token_urlsafe(48),
+            time.time(),
         )
         return (await pool.fetchval("SELECT value FROM webchat_secrets WHERE name = 'cookie'")).encode()
 

@@ -81,7 +81,9 @@ async def migrate(conn: Conn) -> list[int]:
                 continue
             async with conn.transaction():
                 await conn.execute(m.sql)
-                await conn.execute("INSERT INTO threadwork_migrations(version, name) VALUES ($1, $2)", m.version, m.name)
+                await conn.execute(
+                    "INSERT INTO threadwork_migrations(version, name) VALUES ($1, $2)", m.version, m.name
+                )
             log.info("database: applied migration %04d_%s", m.version, m.name)
             applied.append(m.version)
     finally:
@@ -144,8 +146,14 @@ class PostgresDatabase:
 
 
 #: What a lost or refused connection raises; anything else (a constraint, bad SQL) is a bug.
-OUTAGES = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-           asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
+OUTAGES = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
 T = TypeVar("T")
 
 
@@ -169,5 +177,3 @@ def outages_as_unavailable(cls: type[T]) -> type[T]:
 def _safe(url: str) -> str:
     """The URL without its password, for messages and logs."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
-
-

@@ -34,7 +34,14 @@ class UploadStoreUnavailable(Exception):
 
 def check_ref(upload_id: str, name: str) -> None:
     """Refuse ids and names that could reach outside the uploads (a crafted FileRef)."""
-    if not _ID.match(upload_id) or not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+    if (
+        not _ID.match(upload_id)
+        or not name
+        or "/" in name
+        or "\\" in name
+        or name in (".", "..")
+        or name.startswith(".")
+    ):
         raise UploadMissing(f"{upload_id}/{name} is not a web chat upload")
 
 
@@ -125,7 +132,9 @@ class S3UploadFiles(UploadFiles):
         try:
             await asyncio.to_thread(self._s3().upload_file, str(folder / name), self.bucket, self.key(upload_id, name))
         except (BotoCoreError, ClientError, S3UploadFailedError) as err:
-            raise UploadStoreUnavailable(f"storing the upload in s3://{self.bucket}/{self.prefix} failed: {err}") from None
+            raise UploadStoreUnavailable(
+                f"storing the upload in s3://{self.bucket}/{self.prefix} failed: {err}"
+            ) from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

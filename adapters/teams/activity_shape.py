@@ -103,7 +103,11 @@ def check_activity(body: dict[str, Any]) -> None:
         ActivityShape.model_validate(body)
     except ValidationError as err:
         raise BodyError(400, _explain(err)) from None
-    if body.get("channelId") == Channels.ms_teams and body["type"] == "conversationUpdate" and body.get("channelData") is None:
+    if (
+        body.get("channelId") == Channels.ms_teams
+        and body["type"] == "conversationUpdate"
+        and body.get("channelData") is None
+    ):
         # TeamsActivityHandler reads channelData.team of every Teams conversationUpdate.
         raise BodyError(400, "activity.channelData: a Teams conversationUpdate needs channelData")
     try:

@@ -59,7 +59,10 @@ class TeamsAdapter:
         self._posted = self.context.storage.posted_log("teams")
         await self._posted.open()
         self._platform = TeamsPlatform(
-            self._cloud, posted=self._posted, app_id=s.teams_app_id, service_url=s.teams_service_url,
+            self._cloud,
+            posted=self._posted,
+            app_id=s.teams_app_id,
+            service_url=s.teams_service_url,
             incident_channel_id=s.teams_incident_channel_id,
         )
         return self._platform

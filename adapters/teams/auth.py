@@ -59,7 +59,9 @@ class StrictAuthentication(ConfigurationBotFrameworkAuthentication):
             log.info("Bot Framework token refused: %s: %s", type(err).__name__, err)
             raise PermissionError(f"invalid Bot Framework token ({type(err).__name__})") from err
 
-    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> AuthenticateRequestResult:
+    async def authenticate_streaming_request(
+        self, auth_header: str, channel_id_header: str
+    ) -> AuthenticateRequestResult:
         try:
             return await super().authenticate_streaming_request(auth_header, channel_id_header)
         except PermissionError:

@@ -31,7 +31,9 @@ def click_allowed(workflow_id: str, tenant: str) -> bool:
 
 
 class ThreadworkTeamsBot(TeamsActivityHandler):
-    def __init__(self, dispatcher: SessionDispatcher, platform: TeamsPlatform, members: MemberDirectory | None = None) -> None:
+    def __init__(
+        self, dispatcher: SessionDispatcher, platform: TeamsPlatform, members: MemberDirectory | None = None
+    ) -> None:
         self.dispatcher = dispatcher
         self.platform = platform
         self.members = members or MemberDirectory()
@@ -61,7 +63,7 @@ class ThreadworkTeamsBot(TeamsActivityHandler):
         actor = await self.members.actor(turn_context, tenant_of(activity))
         msg = chat_message(activity, actor)
         if not msg.text and not msg.files:
-            await turn_context.send_activity(MessageFactory.text("Say \"help\" to see what I can do."))
+            await turn_context.send_activity(MessageFactory.text('Say "help" to see what I can do.'))
             return
         if len(msg.text) > MAX_MESSAGE_CHARS:
             await turn_context.send_activity(
@@ -87,7 +89,9 @@ class ThreadworkTeamsBot(TeamsActivityHandler):
         value = turn_context.activity.value
         action = value.get("action") if isinstance(value, dict) else None
         if not isinstance(action, dict) or action.get("type") != "Action.Execute":
-            return _answer(HTTPStatus.BAD_REQUEST, ERROR_TYPE, {"code": "BadRequest", "message": "not an Action.Execute"})
+            return _answer(
+                HTTPStatus.BAD_REQUEST, ERROR_TYPE, {"code": "BadRequest", "message": "not an Action.Execute"}
+            )
         data = card_data(action.get("data"))
         if data is None:
             message = "this action carries no threadwork workflow and action"
@@ -110,7 +114,6 @@ class ThreadworkTeamsBot(TeamsActivityHandler):
         event = action_event(activity, actor, data)
         log.info("click %s on %s by %s in %s", event.action_id, workflow_id, actor.id, key_of(activity).session_id())
         return await self.dispatcher.act(workflow_id, event)
-
 
 
 class _InvokeBody(Model):

@@ -17,7 +17,9 @@ from adapters.teams.references import NO_TENANT
 from workflows.contracts import LINK_TOKEN, ConversationKey, plain_links, render_links
 
 #: Ids Teams can mention: user (29:), bot (28:), org (8:orgid:) ids and AAD object ids.
-TEAMS_USER = re.compile(r"^(29:|28:|8:orgid:)\S+$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+TEAMS_USER = re.compile(
+    r"^(29:|28:|8:orgid:)\S+$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 
 
 def deep_link(key: ConversationKey, label: str) -> str | None:
@@ -55,7 +57,11 @@ def mention_entities(*texts: str) -> list[dict[str, Any]]:
         for m in LINK_TOKEN.finditer(text):
             if m.group(1) != "user" or not TEAMS_USER.match(m.group(2)):
                 continue
-            entity = {"type": "mention", "text": _mention_text(m.group(3)), "mentioned": {"id": m.group(2), "name": m.group(3)}}
+            entity = {
+                "type": "mention",
+                "text": _mention_text(m.group(3)),
+                "mentioned": {"id": m.group(2), "name": m.group(3)},
+            }
             if entity not in entities:
                 entities.append(entity)
     return entities

@@ -81,7 +81,9 @@ def files_of(activity: Activity) -> list[FileRef]:
             continue
         name = attachment.name or content.get("uniqueId") or "attachment"
         file_type = str(content.get("fileType") or "").lower()
-        files.append(FileRef(name=name, url=content["downloadUrl"], mimetype=MIMETYPES.get(file_type, ""), source="teams"))
+        files.append(
+            FileRef(name=name, url=content["downloadUrl"], mimetype=MIMETYPES.get(file_type, ""), source="teams")
+        )
     return files
 
 

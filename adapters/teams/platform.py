@@ -74,7 +74,9 @@ class TeamsPlatform:
 
     # ---- helpers ----------------------------------------------------------------
 
-    async def _in_conversation(self, reference: ConversationReference, work: Callable[[TurnContext], Awaitable[Any]], what: str) -> Any:
+    async def _in_conversation(
+        self, reference: ConversationReference, work: Callable[[TurnContext], Awaitable[Any]], what: str
+    ) -> Any:
         result: list[Any] = []
 
         async def callback(turn_context: TurnContext) -> None:
@@ -134,7 +136,9 @@ class TeamsPlatform:
     async def user_stopped(self, key: ConversationKey, actor: Actor, request_id: str) -> None:
         """The user pressed Stop on a streamed reply: ask the session to stop its turn."""
         if self.stop_turn is None:
-            log.warning("a Stop in Teams conversation %s cannot reach its session: no dispatcher in this process", key.channel)
+            log.warning(
+                "a Stop in Teams conversation %s cannot reach its session: no dispatcher in this process", key.channel
+            )
             return
         try:
             result = await self.stop_turn(key.session_id(), actor, request_id)
@@ -163,8 +167,14 @@ class TeamsPlatform:
             return PostThenUpdateStream(self, key, idempotency_key, context=context, interval=self.stream_interval)
         record = await self.posted.get(stream_record_key(idempotency_key))
         return TeamsStream(
-            self, key, idempotency_key, reference,
-            recipient=recipient, context=context, record=record, interval=self.stream_interval,
+            self,
+            key,
+            idempotency_key,
+            reference,
+            recipient=recipient,
+            context=context,
+            record=record,
+            interval=self.stream_interval,
         )
 
     async def post(
@@ -180,7 +190,12 @@ class TeamsPlatform:
             if earlier is not None:
                 return MessageRef.model_validate(earlier)
             streamed = await self.posted.get(stream_record_key(idempotency_key))
-            if streamed is not None and streamed.get("stream_id") and streamed.get("text") and not streamed.get("ended"):
+            if (
+                streamed is not None
+                and streamed.get("stream_id")
+                and streamed.get("text")
+                and not streamed.get("ended")
+            ):
                 # A streamed turn whose final message was refused: the session delivers its reply under the
                 # turn's key, and that closes the stream the turn started (still one message). A stream
                 # that showed no text, or was stopped or refused for good, is not closed: the reply is posted.
@@ -199,12 +214,22 @@ class TeamsPlatform:
         return ref
 
     async def _close_stream(
-        self, key: ConversationKey, reply: Reply, idempotency_key: str, context: dict[str, Any] | None,
+        self,
+        key: ConversationKey,
+        reply: Reply,
+        idempotency_key: str,
+        context: dict[str, Any] | None,
         record: dict[str, Any],
     ) -> MessageRef:
         stream = TeamsStream(
-            self, key, idempotency_key, self._reference(key, context),
-            recipient=None, context=context, record=record, interval=self.stream_interval,
+            self,
+            key,
+            idempotency_key,
+            self._reference(key, context),
+            recipient=None,
+            context=context,
+            record=record,
+            interval=self.stream_interval,
         )
         return await stream.finish(reply)
 
@@ -239,7 +264,9 @@ class TeamsPlatform:
             activity=Activity(type="message", text=text),
         )
         new_reference = await self._create(params, self._service_url_for(like.workspace), "open an incident thread")
-        return CreatedChannel(platform="teams", workspace=like.workspace, channel=new_reference.conversation.id, name=name)
+        return CreatedChannel(
+            platform="teams", workspace=like.workspace, channel=new_reference.conversation.id, name=name
+        )
 
     async def set_topic(self, key: ConversationKey, topic: str) -> None:
         """A no-op: a bot cannot set a Teams channel's description, and an incident thread has no topic.
@@ -278,4 +305,3 @@ class TeamsPlatform:
         except (HttpOperationError, ClientRequestError) as err:
             raise _platform_error(what, err) from err
         return created[0]
-

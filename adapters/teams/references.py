@@ -49,7 +49,9 @@ def is_personal(reference: ConversationReference) -> bool:
     return (getattr(reference.conversation, "conversation_type", None) or "") == "personal"
 
 
-def reference_for(key: ConversationKey, context: dict[str, Any] | None, service_url: str | None) -> ConversationReference:
+def reference_for(
+    key: ConversationKey, context: dict[str, Any] | None, service_url: str | None
+) -> ConversationReference:
     """The reference to post into ``key``.
 
     The session's stored reference when it is for this conversation; otherwise (a new

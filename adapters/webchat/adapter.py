@@ -83,7 +83,11 @@ class WebChatAdapter:
     def mount(self, app: web.Application, dispatcher: SessionDispatcher) -> None:
         ctx = self.context
         WebChatRoutes(
-            self.store, dispatcher, ctx.data_dir, ctx.document_max_bytes, ctx.storage.upload_files(),
+            self.store,
+            dispatcher,
+            ctx.data_dir,
+            ctx.document_max_bytes,
+            ctx.storage.upload_files(),
             identities=webchat_identities(self.settings, ctx.data_dir, self._secret),
             guest_message_limit=ctx.guest_message_limit,
         ).add_to(app)

@@ -25,7 +25,11 @@ async def deliver(store: WebChatStore, dispatcher: SessionDispatcher, msg: ChatM
         if notice.private:  # only the sender hears it: the HTTP answer carries it
             return
         await store.add_message(
-            channel=msg.key.channel, thread=msg.key.thread, user=BOT_USER, text=notice.text, is_bot=True,
+            channel=msg.key.channel,
+            thread=msg.key.thread,
+            user=BOT_USER,
+            text=notice.text,
+            is_bot=True,
             idempotency_key=f"{notice.status}:{msg.message_id}",
         )
 
@@ -35,4 +39,3 @@ async def deliver(store: WebChatStore, dispatcher: SessionDispatcher, msg: ChatM
     if status == 202:
         return web.json_response({**answer, "queued": result.status == Delivery.QUEUED}, status=202)
     return web.json_response({**answer, "error": result.detail or (said[0].text if said else "")}, status=status)
-

@@ -92,7 +92,9 @@ class Identities:
         if mode not in AUTH_MODES:
             raise ValueError(f"THREADWORK_WEBCHAT_AUTH must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
         if mode == "proxy" and not proxy_header:
-            raise ValueError("THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)")
+            raise ValueError(
+                "THREADWORK_WEBCHAT_AUTH=proxy needs THREADWORK_WEBCHAT_PROXY_HEADER (e.g. X-Forwarded-Email)"
+            )
         self.mode: AuthMode = mode
         self.proxy_header = proxy_header
         self._signer = URLSafeSerializer(secret, salt="threadwork.webchat.identity")
@@ -143,8 +145,13 @@ class Identities:
         """Set the identity cookie on ``response`` when this identity needs one."""
         if identity.cookie is not None:
             response.set_cookie(
-                COOKIE, identity.cookie, max_age=COOKIE_MAX_AGE, path="/",
-                httponly=True, samesite="Lax", secure=request.secure,
+                COOKIE,
+                identity.cookie,
+                max_age=COOKIE_MAX_AGE,
+                path="/",
+                httponly=True,
+                samesite="Lax",
+                secure=request.secure,
             )
         return response
 

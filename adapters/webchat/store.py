@@ -16,7 +16,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_CHANNELS = [("general", "general", "Talk to threadwork here"), ("incidents", "incidents", "Incident channels are announced here")]
+DEFAULT_CHANNELS = [
+    ("general", "general", "Talk to threadwork here"),
+    ("incidents", "incidents", "Incident channels are announced here"),
+]
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -105,7 +108,9 @@ class WebChatStore(ABC):
         """Insert a message (a new thread when ``thread`` is None); an idempotency key seen before returns the earlier message."""
 
     @abstractmethod
-    async def update_message(self, message_id: str, text: str, blocks: list[dict[str, Any]]) -> dict[str, Any] | None: ...
+    async def update_message(
+        self, message_id: str, text: str, blocks: list[dict[str, Any]]
+    ) -> dict[str, Any] | None: ...
 
     @abstractmethod
     async def get_message(self, message_id: str) -> dict[str, Any] | None: ...

@@ -63,7 +63,9 @@ class PostgresWebChatStore(WebChatStore):
 
     async def _event(self, conn: Conn, kind: str, message_id: str) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
-        seq = await conn.fetchval("INSERT INTO webchat_events(kind, message_id) VALUES ($1, $2) RETURNING seq", kind, message_id)
+        seq = await conn.fetchval(
+            "INSERT INTO webchat_events(kind, message_id) VALUES ($1, $2) RETURNING seq", kind, message_id
+        )
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(seq))
 
     # ---- channels ----
@@ -78,7 +80,9 @@ class PostgresWebChatStore(WebChatStore):
     async def ensure_channel(self, channel: str, topic: str = "") -> None:
         status = await self.pool.execute(
             "INSERT INTO webchat_channels(id, name, topic, created_at) VALUES ($1,$1,$2,$3) ON CONFLICT DO NOTHING",
-            channel, topic, time.time(),
+            channel,
+            topic,
+            time.time(),
         )
         if status.endswith(" 1"):
             self._notify()
@@ -87,7 +91,9 @@ class PostgresWebChatStore(WebChatStore):
         for cid in channel_candidates(name):
             status = await self.pool.execute(
                 "INSERT INTO webchat_channels(id, name, topic, created_at) VALUES ($1,$1,$2,$3) ON CONFLICT DO NOTHING",
-                cid, topic, time.time(),
+                cid,
+                topic,
+                time.time(),
             )
             if status.endswith(" 1"):
                 self._notify()
@@ -117,14 +123,30 @@ class PostgresWebChatStore(WebChatStore):
     ) -> dict[str, Any]:
         mid = message_id or new_id()
         row = {
-            "id": mid, "channel": channel, "thread": thread or mid, "user": user, "is_bot": is_bot,
-            "text": text, "blocks": blocks or [], "files": files or [], "ts": time.time(),
+            "id": mid,
+            "channel": channel,
+            "thread": thread or mid,
+            "user": user,
+            "is_bot": is_bot,
+            "text": text,
+            "blocks": blocks or [],
+            "files": files or [],
+            "ts": time.time(),
         }
         async with self.pool.acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
                 "INSERT INTO webchat_messages(id, channel, thread, author, is_bot, text, blocks, files, ts, idempotency_key)"
                 " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING RETURNING id",
-                mid, channel, row["thread"], user, is_bot, text, row["blocks"], row["files"], row["ts"], idempotency_key,
+                mid,
+                channel,
+                row["thread"],
+                user,
+                is_bot,
+                text,
+                row["blocks"],
+                row["files"],
+                row["ts"],
+                idempotency_key,
             )
             if inserted is not None:
                 await self._event(conn, "new", mid)
@@ -139,7 +161,9 @@ class PostgresWebChatStore(WebChatStore):
 
     async def update_message(self, message_id: str, text: str, blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
         async with self.pool.acquire() as conn, conn.transaction():
-            status = await conn.execute("UPDATE webchat_messages SET text = $1, blocks = $2 WHERE id = $3", text, blocks, message_id)
+            status = await conn.execute(
+                "UPDATE webchat_messages SET text = $1, blocks = $2 WHERE id = $3", text, blocks, message_id
+            )
             if status.endswith(" 0"):
                 return None
             await self._event(conn, "update", message_id)
@@ -156,10 +180,14 @@ class PostgresWebChatStore(WebChatStore):
 
     async def messages(self, channel: str, thread: str | None = None) -> list[dict[str, Any]]:
         if thread is None:
-            rows = await self.pool.fetch(f"SELECT {_COLUMNS} FROM webchat_messages WHERE channel = $1 ORDER BY ts, n", channel)
+            rows = await self.pool.fetch(
+                f"SELECT {_COLUMNS} FROM webchat_messages WHERE channel = $1 ORDER BY ts, n", channel
+            )
         else:
             rows = await self.pool.fetch(
-                f"SELECT {_COLUMNS} FROM webchat_messages WHERE channel = $1 AND thread = $2 ORDER BY ts, n", channel, thread
+                f"SELECT {_COLUMNS} FROM webchat_messages WHERE channel = $1 AND thread = $2 ORDER BY ts, n",
+                channel,
+                thread,
             )
         return [_message(r) for r in rows]
 
@@ -170,7 +198,8 @@ class PostgresWebChatStore(WebChatStore):
         rows = await self.pool.fetch(
             "SELECT e.seq AS seq, e.kind AS kind, m.id, m.channel, m.thread, m.author, m.is_bot, m.text, m.blocks, m.files, m.ts"
             " FROM webchat_events e JOIN webchat_messages m ON m.id = e.message_id WHERE e.seq > $1 ORDER BY e.seq LIMIT $2",
-            seq, limit,
+            seq,
+            limit,
         )
         return [(int(r["seq"]), r["kind"], _message(r)) for r in rows]
 
@@ -179,15 +208,21 @@ class PostgresWebChatStore(WebChatStore):
     async def add_invite(self, token_hash: str, name: str, created_at: float, expires_at: float) -> None:
         await self.pool.execute(
             "INSERT INTO webchat_invites(token_hash, name, created_at, expires_at) VALUES ($1,$2,$3,$4)",
-            token_hash, name, created_at, expires_at,
+            token_hash,
+            name,
+            created_at,
+            expires_at,
         )
 
     async def redeem_invite(self, token_hash: str, now: float) -> tuple[bool, InviteRow | None]:
         status = await self.pool.execute(
             "UPDATE webchat_invites SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
-            now, token_hash,
+            now,
+            token_hash,
         )
-        row = await self.pool.fetchrow("SELECT name, expires_at, used_at FROM webchat_invites WHERE token_hash = $1", token_hash)
+        row = await self.pool.fetchrow(
+            "SELECT name, expires_at, used_at FROM webchat_invites WHERE token_hash = $1", token_hash
+        )
         found = InviteRow(row["name"], row["expires_at"], row["used_at"]) if row else None
         return status.endswith(" 1") and found is not None, found
 

@@ -75,7 +75,9 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
     # ---- channels ----------------------------------------------------------------
 
     async def channels(self) -> list[dict[str, Any]]:
-        rows = await self.db.execute_fetchall("SELECT id, name, topic, created_at FROM channels ORDER BY created_at, id")
+        rows = await self.db.execute_fetchall(
+            "SELECT id, name, topic, created_at FROM channels ORDER BY created_at, id"
+        )
         return [dict(r) for r in rows]
 
     async def channel_exists(self, channel: str) -> bool:
@@ -145,12 +147,24 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
             await self.db.execute(
                 "INSERT INTO messages(id, channel, thread, user, is_bot, text, blocks, files, ts, idempotency_key)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (mid, channel, row["thread"], user, int(is_bot), text, json.dumps(blocks or []), json.dumps(files or []),
-                 row["ts"], idempotency_key),
+                (
+                    mid,
+                    channel,
+                    row["thread"],
+                    user,
+                    int(is_bot),
+                    text,
+                    json.dumps(blocks or []),
+                    json.dumps(files or []),
+                    row["ts"],
+                    idempotency_key,
+                ),
             )
         except aiosqlite.IntegrityError:
             await self.db.rollback()
-            existing = await self._by_idempotency_key(idempotency_key) if idempotency_key else await self.get_message(mid)
+            existing = (
+                await self._by_idempotency_key(idempotency_key) if idempotency_key else await self.get_message(mid)
+            )
             if existing is None:
                 raise
             return existing
@@ -181,7 +195,9 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
 
     async def messages(self, channel: str, thread: str | None = None) -> list[dict[str, Any]]:
         if thread is None:
-            rows = await self.db.execute_fetchall("SELECT * FROM messages WHERE channel = ? ORDER BY ts, rowid", (channel,))
+            rows = await self.db.execute_fetchall(
+                "SELECT * FROM messages WHERE channel = ? ORDER BY ts, rowid", (channel,)
+            )
         else:
             rows = await self.db.execute_fetchall(
                 "SELECT * FROM messages WHERE channel = ? AND thread = ? ORDER BY ts, rowid", (channel, thread)
@@ -215,7 +231,9 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
             (now, token_hash, now),
         )
         await self.db.commit()
-        found = await fetch_one(self.db, "SELECT name, expires_at, used_at FROM invites WHERE token_hash = ?", (token_hash,))
+        found = await fetch_one(
+            self.db, "SELECT name, expires_at, used_at FROM invites WHERE token_hash = ?", (token_hash,)
+        )
         row = InviteRow(found["name"], found["expires_at"], found["used_at"]) if found is not None else None
         return cur.rowcount == 1 and row is not None, row
 

@@ -48,7 +48,7 @@ def safe_name(filename: str) -> str | None:
     base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
     if len(base) > MAX_NAME:
         stem, dot, ext = base.rpartition(".")
-        base = f"{stem[:MAX_NAME - len(ext) - 1]}.{ext}" if dot and len(ext) < 16 else base[:MAX_NAME]
+        base = f"{stem[: MAX_NAME - len(ext) - 1]}.{ext}" if dot and len(ext) < 16 else base[:MAX_NAME]
     return base or None
 
 
@@ -66,7 +66,12 @@ async def _read_field(part: BodyPartReader) -> str:
 
 class WebChatUploads:
     def __init__(
-        self, store: WebChatStore, dispatcher: SessionDispatcher, identities: Identities, files: UploadFiles, max_bytes: int
+        self,
+        store: WebChatStore,
+        dispatcher: SessionDispatcher,
+        identities: Identities,
+        files: UploadFiles,
+        max_bytes: int,
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
@@ -98,7 +103,9 @@ class WebChatUploads:
             declared = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return name, size, declared
 
-    async def _read_form(self, request: web.Request, folder: Path) -> tuple[dict[str, str], tuple[str, int, str] | None]:
+    async def _read_form(
+        self, request: web.Request, folder: Path
+    ) -> tuple[dict[str, str], tuple[str, int, str] | None]:
         if request.content_type != "multipart/form-data":
             raise Refused("body must be multipart/form-data")
         try:
@@ -110,7 +117,9 @@ class WebChatUploads:
         except MULTIPART_ERRORS as err:  # a broken body breaks while its parts are read, not only at the start
             raise Refused(f"body is not valid multipart/form-data ({type(err).__name__}: {str(err)[:120]})") from None
 
-    async def _read_parts(self, reader: MultipartReader, folder: Path) -> tuple[dict[str, str], tuple[str, int, str] | None]:
+    async def _read_parts(
+        self, reader: MultipartReader, folder: Path
+    ) -> tuple[dict[str, str], tuple[str, int, str] | None]:
         fields: dict[str, str] = {}
         saved = None
         async for part in reader:
@@ -159,11 +168,17 @@ class WebChatUploads:
             actor=Actor(id=identity.id, name=user, is_guest=guest),
             text=text,
             message_id=upload_id,
-            files=[FileRef(name=name, url=f"{UPLOADS_DIR}/{upload_id}/{name}", mimetype=mimetype, size=size, source="webchat")],
+            files=[
+                FileRef(
+                    name=name, url=f"{UPLOADS_DIR}/{upload_id}/{name}", mimetype=mimetype, size=size, source="webchat"
+                )
+            ],
         )
         return await deliver(self.store, self.dispatcher, msg)
 
-    async def _validate(self, fields: dict[str, str], saved: tuple[str, int, str] | None) -> tuple[str, str | None, str, str]:
+    async def _validate(
+        self, fields: dict[str, str], saved: tuple[str, int, str] | None
+    ) -> tuple[str, str | None, str, str]:
         channel, user = fields.get("channel", "").strip(), fields.get("user", "").strip()
         if not channel:
             raise Refused("channel is required")
@@ -191,7 +206,10 @@ class WebChatUploads:
     async def download(self, request: web.Request) -> web.StreamResponse:
         upload_id, name = request.match_info["id"], request.match_info["name"]
         # Served as a download, never rendered: an uploaded .html must not run as this site.
-        headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "X-Content-Type-Options": "nosniff"}
+        headers = {
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+        }
         try:
             if safe_name(name) != name:
                 raise UploadMissing(name)

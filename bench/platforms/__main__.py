@@ -92,8 +92,14 @@ async def run(plan: Plan, shapes: list[str], paths: list[str]) -> dict:
 
 
 async def measure_shapes(
-    plan: Plan, shapes: list[str], paths: list[str], address: str, tmp: Path,
-    slack: BenchSlack, connector: BenchConnector, results: dict,
+    plan: Plan,
+    shapes: list[str],
+    paths: list[str],
+    address: str,
+    tmp: Path,
+    slack: BenchSlack,
+    connector: BenchConnector,
+    results: dict,
 ) -> None:
     """Each shape's processes in turn; each path's rounds alternate it with the floor."""
     echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", 300, tmp)
@@ -112,8 +118,10 @@ async def measure_shapes(
                     pair = results[(name, shape)] = (scenarios.PathResult(), scenarios.PathResult())
                     for r in range(plan.rounds):
                         say(f"{name} ({shape}): round {r + 1}/{plan.rounds}")
-                        sides = [(floor, pair[0], lambda: {"worker": echo.cpu_seconds()}),
-                                 (sender, pair[1], deployment.cpu_seconds)]
+                        sides = [
+                            (floor, pair[0], lambda: {"worker": echo.cpu_seconds()}),
+                            (sender, pair[1], deployment.cpu_seconds),
+                        ]
                         for path, result, cpu_of in sides if r % 2 == 0 else reversed(sides):
                             await measure(path, plan, result, cpu_of)
                 for sender in senders.values():

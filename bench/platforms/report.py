@@ -32,11 +32,34 @@ def rows(path: str, shape: str, floor: PathResult, tw: PathResult) -> list[list[
             per_round = [pick(b) / pick(a) for a, b in zip(f_rounds, t_rounds, strict=True)]
             goal = f"<= {LATENCY_GOAL}x" if q == 50 else "-"
             met = ("yes" if t / f <= LATENCY_GOAL else "NO") if q == 50 else "-"
-            out.append([path, shape, f"{label} latency p{q} (ms)", _ms(f), _ms(t), f"{t / f:.2f}x", _spread(per_round), goal, met])
+            out.append(
+                [
+                    path,
+                    shape,
+                    f"{label} latency p{q} (ms)",
+                    _ms(f),
+                    _ms(t),
+                    f"{t / f:.2f}x",
+                    _spread(per_round),
+                    goal,
+                    met,
+                ]
+            )
     f, t = statistics.median(floor.burst), statistics.median(tw.burst)
     per_round = [b / a for a, b in zip(floor.burst, tw.burst, strict=True)]
-    out.append([path, shape, "burst throughput (msg/s, median of rounds)", f"{f:.1f}", f"{t:.1f}", f"{t / f:.2f}x",
-                _spread(per_round), f">= {BURST_GOAL}x", "yes" if t / f >= BURST_GOAL else "NO"])
+    out.append(
+        [
+            path,
+            shape,
+            "burst throughput (msg/s, median of rounds)",
+            f"{f:.1f}",
+            f"{t:.1f}",
+            f"{t / f:.2f}x",
+            _spread(per_round),
+            f">= {BURST_GOAL}x",
+            "yes" if t / f >= BURST_GOAL else "NO",
+        ]
+    )
     return out
 
 

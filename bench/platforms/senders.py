@@ -73,9 +73,13 @@ class TeamsSender:
 
     async def _send(self, conversation: str, sender: int) -> float:
         reply = self.connector.replies.expect(conversation)
-        body = activity(self.connector.url, conversation, text=TEXT, user=f"29:bench-{sender}", user_name=f"Bench {sender}")
+        body = activity(
+            self.connector.url, conversation, text=TEXT, user=f"29:bench-{sender}", user_name=f"Bench {sender}"
+        )
         started = time.perf_counter()
-        response = await self.http.post("/api/messages", content=json.dumps(body), headers={"Content-Type": "application/json"})
+        response = await self.http.post(
+            "/api/messages", content=json.dumps(body), headers={"Content-Type": "application/json"}
+        )
         if response.status_code >= 300:
             raise RuntimeError(f"gateway answered {response.status_code}: {response.text}")
         return await reply - started

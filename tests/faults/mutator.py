@@ -92,7 +92,9 @@ class Mutator:
         kind, make = r.choice(choices)
         return kind, make()
 
-    def cases(self, base: Any, content_type: str, count: int, encode: Callable[[Any], bytes] | None = None) -> Iterator[Case]:
+    def cases(
+        self, base: Any, content_type: str, count: int, encode: Callable[[Any], bytes] | None = None
+    ) -> Iterator[Case]:
         """``count`` malformed variants of ``base`` (a JSON-able value) sent as ``content_type``."""
         enc = encode or (lambda v: json.dumps(v).encode())
         strategies = [
@@ -132,7 +134,11 @@ class Mutator:
         if not isinstance(target, dict):
             return self._empty(base, ct, enc)
         kind, value = self.hostile_value()
-        return Case(f"extra field under {'.'.join(map(str, path))} = {kind}", enc(_replace(base, path, {**target, "zz_unknown": value})), ct)
+        return Case(
+            f"extra field under {'.'.join(map(str, path))} = {kind}",
+            enc(_replace(base, path, {**target, "zz_unknown": value})),
+            ct,
+        )
 
     def _top_level(self, base: Any, ct: str, enc) -> Case:
         value = self.rng.choice([[], [base], "text", 42, None, True, 1.5])
@@ -175,18 +181,31 @@ class Mutator:
 
     def _content_type(self, base: Any, ct: str, enc) -> Case:
         body = enc(base)
-        choice = self.rng.choice([
-            None, "text/plain", "application/xml", "multipart/form-data", "application/x-www-form-urlencoded",
-            f"{ct}; charset=klingon", f"{ct}; charset=utf-16", f"{ct}; charset=latin-1", f"{ct}; charset=",
-            "application/json; boundary=x", "*/*", "application/json\u00e9",
-        ])
+        choice = self.rng.choice(
+            [
+                None,
+                "text/plain",
+                "application/xml",
+                "multipart/form-data",
+                "application/x-www-form-urlencoded",
+                f"{ct}; charset=klingon",
+                f"{ct}; charset=utf-16",
+                f"{ct}; charset=latin-1",
+                f"{ct}; charset=",
+                "application/json; boundary=x",
+                "*/*",
+                "application/json\u00e9",
+            ]
+        )
         if choice and "utf-16" in choice:
             body = body.decode().encode("utf-16")
         return Case(f"content type {choice!r}", body, choice)
 
     def _five_mb(self, base: Any, ct: str, enc) -> Case:
         path = self.rng.choice(_paths(base))
-        return Case(f"5 MB string at {'.'.join(map(str, path)) or '(root)'}", enc(_replace(base, path, "A" * FIVE_MB)), ct)
+        return Case(
+            f"5 MB string at {'.'.join(map(str, path)) or '(root)'}", enc(_replace(base, path, "A" * FIVE_MB)), ct
+        )
 
     def _broken_json(self, base: Any, ct: str, enc) -> Case:
         body = enc(base)

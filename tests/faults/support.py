@@ -49,7 +49,11 @@ class Process:
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bots.cli", command],
-                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
 
@@ -87,7 +91,9 @@ async def until(what: str, check: Callable[[], Awaitable[Any]], deadline: float,
             last = err
         for p in procs:
             if not p.alive():
-                raise AssertionError(f"{p.command} exited with {p.proc.returncode} while waiting for {what}:\n{p.tail()}")
+                raise AssertionError(
+                    f"{p.command} exited with {p.proc.returncode} while waiting for {what}:\n{p.tail()}"
+                )
         if time.monotonic() > end:
             logs = "\n".join(f"--- {p.command}:\n{p.tail()}" for p in procs)
             raise AssertionError(f"gave up waiting for {what} after {deadline:.0f}s (last error: {last})\n{logs}")
@@ -149,7 +155,9 @@ class Deployment:
 
 async def say(http: httpx.AsyncClient, text: str, thread: str | None = None, user: str = "dana") -> dict:
     """One web chat message, never resent: 202 (taken or queued) is the only acceptable answer."""
-    resp = await http.post("/webchat/api/messages", json={"channel": "general", "thread": thread, "user": user, "text": text})
+    resp = await http.post(
+        "/webchat/api/messages", json={"channel": "general", "thread": thread, "user": user, "text": text}
+    )
     assert resp.status_code == 202, resp.text
     return resp.json()
 

@@ -32,7 +32,8 @@ async def test_burst_of_new_conversations_is_answered_once_each(client, tmp_path
 
             async def send(i: int) -> dict:
                 resp = await http.post(
-                    "/webchat/api/messages", json={"channel": "general", "thread": None, "user": f"u{i}", "text": f"burst {i}"}
+                    "/webchat/api/messages",
+                    json={"channel": "general", "thread": None, "user": f"u{i}", "text": f"burst {i}"},
                 )
                 assert resp.status_code == 202, resp.text  # queued or taken, never 503
                 return resp.json()
@@ -43,7 +44,9 @@ async def test_burst_of_new_conversations_is_answered_once_each(client, tmp_path
             assert len(threads) == conversations
 
             async def unanswered() -> set[str]:
-                answered = {m["thread"] for m in await stack.store.messages("general") if m["is_bot"] and "Got it" in m["text"]}
+                answered = {
+                    m["thread"] for m in await stack.store.messages("general") if m["is_bot"] and "Got it" in m["text"]
+                }
                 return threads - answered
 
             deadline = time.monotonic() + ANSWER_DEADLINE

@@ -86,29 +86,61 @@ def fake_graph(app: web.Application, _recorded: list) -> None:
 def slack_event() -> dict[str, Any]:
     ts = f"{int(time.time())}.000100"
     return {
-        "token": "legacy", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback", "event_id": "EvFUZZ",
+        "token": "legacy",
+        "team_id": TEAM,
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": "EvFUZZ",
         "event_time": int(time.time()),
         "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
-        "event": {"type": "app_mention", "channel": "C1", "user": "UALICE", "text": f"<@{BOT_USER}> hello", "ts": ts, "event_ts": ts},
+        "event": {
+            "type": "app_mention",
+            "channel": "C1",
+            "user": "UALICE",
+            "text": f"<@{BOT_USER}> hello",
+            "ts": ts,
+            "event_ts": ts,
+        },
     }
 
 
 def slack_click() -> dict[str, Any]:
     return {
-        "type": "block_actions", "team": {"id": TEAM, "domain": "test"},
-        "user": {"id": "UALICE", "username": "alice", "team_id": TEAM}, "api_app_id": "A1", "token": "legacy",
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": "UALICE", "username": "alice", "team_id": TEAM},
+        "api_app_id": "A1",
+        "token": "legacy",
         "container": {"type": "message", "message_ts": "1.000001", "channel_id": "C1", "is_ephemeral": False},
-        "trigger_id": "trig-1", "channel": {"id": "C1", "name": "general"},
+        "trigger_id": "trig-1",
+        "channel": {"id": "C1", "name": "general"},
         "message": {"ts": "1.000001", "text": "x", "type": "message"},
         "response_url": "http://127.0.0.1:9/response",
-        "actions": [{"type": "button", "action_id": "approve", "block_id": "b1", "text": {"type": "plain_text", "text": "Approve"},
-                     "value": "incident:x|approve|", "action_ts": "1.0"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "approve",
+                "block_id": "b1",
+                "text": {"type": "plain_text", "text": "Approve"},
+                "value": "incident:x|approve|",
+                "action_ts": "1.0",
+            }
+        ],
     }
 
 
 def slack_command() -> dict[str, Any]:
-    return {"token": "legacy", "team_id": TEAM, "channel_id": "C1", "user_id": "UALICE", "command": "/threadwork",
-            "text": "workflows", "api_app_id": "A1", "response_url": "http://127.0.0.1:9/response", "trigger_id": "trig-2"}
+    return {
+        "token": "legacy",
+        "team_id": TEAM,
+        "channel_id": "C1",
+        "user_id": "UALICE",
+        "command": "/threadwork",
+        "text": "workflows",
+        "api_app_id": "A1",
+        "response_url": "http://127.0.0.1:9/response",
+        "trigger_id": "trig-2",
+    }
 
 
 def as_form(value: Any) -> bytes:
@@ -122,24 +154,79 @@ def as_payload_form(value: Any) -> bytes:
 
 
 def event_bases(graph_url: str) -> dict[str, tuple[str, Any]]:
-    alert = {"status": "firing", "labels": {"alertname": "FuzzAlert", "severity": "critical"},
-             "annotations": {"summary": "fuzz"}, "startsAt": "2026-11-26T00:50:00Z", "endsAt": "0001-01-01T00:00:00Z",
-             "fingerprint": "f0220000fuzz"}
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "FuzzAlert", "severity": "critical"},
+        "annotations": {"summary": "fuzz"},
+        "startsAt": "2026-11-26T00:50:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "fingerprint": "f0220000fuzz",
+    }
     return {
-        "/events/s3": ("application/json", {"Records": [s3_record("ObjectCreated:Put", "fuzz-bucket", "a/b.pdf", "00AA", 10)]}),
-        "/events/azure-blob": ("application/json", [{
-            "id": "fuzz-1", "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct",
-            "subject": "/blobServices/default/containers/c/blobs/a.pdf", "eventType": "Microsoft.Storage.BlobCreated",
-            "eventTime": "2026-11-26T01:00:00Z", "dataVersion": "", "metadataVersion": "1",
-            "data": {"api": "PutBlob", "contentType": "application/pdf", "blobType": "BlockBlob",
-                     "url": "https://acct.blob.core.windows.net/c/a.pdf", "sequencer": "01"}}]),
-        "/events/sharepoint": ("application/json", {"value": [{"subscriptionId": "sub-1", "clientState": TOKEN,
-                                "resource": "list-fuzz", "tenantId": "t", "siteUrl": "/sites/fuzz", "webId": "w"}]}),
-        "/events/alertmanager": ("application/json", {"version": "4", "groupKey": "fuzz", "status": "firing", "receiver": "threadwork",
-                                  "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am.local",
-                                  "alerts": [alert]}),
-        "/events/webhook/deploy": ("application/json", {"service": "billing", "version": "v1", "environment": "staging",
-                                    "requested_by": "fuzz", "callback_url": f"{graph_url}/callback"}),
+        "/events/s3": (
+            "application/json",
+            {"Records": [s3_record("ObjectCreated:Put", "fuzz-bucket", "a/b.pdf", "00AA", 10)]},
+        ),
+        "/events/azure-blob": (
+            "application/json",
+            [
+                {
+                    "id": "fuzz-1",
+                    "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct",
+                    "subject": "/blobServices/default/containers/c/blobs/a.pdf",
+                    "eventType": "Microsoft.Storage.BlobCreated",
+                    "eventTime": "2026-11-26T01:00:00Z",
+                    "dataVersion": "",
+                    "metadataVersion": "1",
+                    "data": {
+                        "api": "PutBlob",
+                        "contentType": "application/pdf",
+                        "blobType": "BlockBlob",
+                        "url": "https://acct.blob.core.windows.net/c/a.pdf",
+                        "sequencer": "01",
+                    },
+                }
+            ],
+        ),
+        "/events/sharepoint": (
+            "application/json",
+            {
+                "value": [
+                    {
+                        "subscriptionId": "sub-1",
+                        "clientState": TOKEN,
+                        "resource": "list-fuzz",
+                        "tenantId": "t",
+                        "siteUrl": "/sites/fuzz",
+                        "webId": "w",
+                    }
+                ]
+            },
+        ),
+        "/events/alertmanager": (
+            "application/json",
+            {
+                "version": "4",
+                "groupKey": "fuzz",
+                "status": "firing",
+                "receiver": "threadwork",
+                "groupLabels": {},
+                "commonLabels": {},
+                "commonAnnotations": {},
+                "externalURL": "http://am.local",
+                "alerts": [alert],
+            },
+        ),
+        "/events/webhook/deploy": (
+            "application/json",
+            {
+                "service": "billing",
+                "version": "v1",
+                "environment": "staging",
+                "requested_by": "fuzz",
+                "callback_url": f"{graph_url}/callback",
+            },
+        ),
     }
 
 
@@ -148,10 +235,20 @@ async def fuzz_stack(client, tmp_path, fake_slack) -> AsyncIterator[tuple[Any, s
     connector, connector_runner = await start_connector()
     connector.members["29:alice"] = {"id": "29:alice", "name": "Alice Example", "userRole": "user"}
     try:
-        async with local_server(fake_graph) as graph, slack_stack(
-            client, tmp_path, fake_slack, teams_enabled=True, teams_service_url=connector.url, events_token=TOKEN,
-            graph_base_url=graph.base_url, graph_token="graph-token", aws_endpoint_url=f"http://127.0.0.1:{free_port()}",
-        ) as (stack, _sim):
+        async with (
+            local_server(fake_graph) as graph,
+            slack_stack(
+                client,
+                tmp_path,
+                fake_slack,
+                teams_enabled=True,
+                teams_service_url=connector.url,
+                events_token=TOKEN,
+                graph_base_url=graph.base_url,
+                graph_token="graph-token",
+                aws_endpoint_url=f"http://127.0.0.1:{free_port()}",
+            ) as (stack, _sim),
+        ):
             yield stack, connector.url, graph.base_url
     finally:
         await connector_runner.cleanup()
@@ -159,7 +256,11 @@ async def fuzz_stack(client, tmp_path, fake_slack) -> AsyncIterator[tuple[Any, s
 
 async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_slack, monkeypatch):
     # Accepted S3 events make the worker fetch: from a closed loopback port, never AWS (no credential lookups either).
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     mutator = Mutator(SEED)
@@ -176,8 +277,19 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
                 plan.extend((route, path, headers, case) for case in cases)
 
             webchat_msg = {"channel": "general", "thread": None, "user": "fuzzer", "text": "hello"}
-            add("webchat messages", "/webchat/api/messages", {}, mutator.cases(webchat_msg, "application/json", PER_ROUTE))
-            action = {"channel": "general", "message_id": anchor["id"], "action_id": "end", "value": "", "user": "fuzzer"}
+            add(
+                "webchat messages",
+                "/webchat/api/messages",
+                {},
+                mutator.cases(webchat_msg, "application/json", PER_ROUTE),
+            )
+            action = {
+                "channel": "general",
+                "message_id": anchor["id"],
+                "action_id": "end",
+                "value": "",
+                "user": "fuzzer",
+            }
             add("webchat actions", "/webchat/api/actions", {}, mutator.cases(action, "application/json", PER_ROUTE))
             add("webchat uploads", "/webchat/api/uploads", {}, multipart_cases(mutator, PER_ROUTE))
 
@@ -194,11 +306,24 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
             fixed = {"timestamp": "2026-11-30T00:00:00.000000+00:00"}  # the same bytes every run
             for teams in [
                 activity(connector_url, "a:fuzz-conversation", text="hello", activity_id="act-fuzz-1", **fixed),
-                execute(connector_url, "a:fuzz-conversation", data, card_id="card-1", activity_id="act-fuzz-2", **fixed),
-                activity(connector_url, "a:fuzz-conversation", type="conversationUpdate", membersAdded=[{"id": "29:alice"}],
-                         activity_id="act-fuzz-3", **fixed),
+                execute(
+                    connector_url, "a:fuzz-conversation", data, card_id="card-1", activity_id="act-fuzz-2", **fixed
+                ),
+                activity(
+                    connector_url,
+                    "a:fuzz-conversation",
+                    type="conversationUpdate",
+                    membersAdded=[{"id": "29:alice"}],
+                    activity_id="act-fuzz-3",
+                    **fixed,
+                ),
             ]:
-                add("/api/messages (anonymous)", "/api/messages", {}, mutator.cases(teams, "application/json", PER_ROUTE // 3 + 1))
+                add(
+                    "/api/messages (anonymous)",
+                    "/api/messages",
+                    {},
+                    mutator.cases(teams, "application/json", PER_ROUTE // 3 + 1),
+                )
 
             for path, (ctype, base) in event_bases(graph_url).items():
                 with_token = {} if path == "/events/sharepoint" else AUTH
@@ -218,19 +343,29 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
                 if "sign" in extra:
                     headers.update(slack_sign(case.body))
                 elif "unsigned" in extra and mutator.rng.random() < 0.5:
-                    headers.update(mutator.rng.choice([
-                        slack_sign(case.body, secret="wrong-secret"),
-                        {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"},
-                        {"X-Slack-Request-Timestamp": "9" * 40, "X-Slack-Signature": "v0=00"},
-                        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=\u00e9"},
-                    ]))
+                    headers.update(
+                        mutator.rng.choice(
+                            [
+                                slack_sign(case.body, secret="wrong-secret"),
+                                {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"},
+                                {"X-Slack-Request-Timestamp": "9" * 40, "X-Slack-Signature": "v0=00"},
+                                {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=\u00e9"},
+                            ]
+                        )
+                    )
                 elif route.endswith("without token") and mutator.rng.random() < 0.5:
-                    headers["Authorization"] = mutator.rng.choice(["Bearer wrong", "Bearer", "Basic abc", "Bearer \u00e9t\u00e9", BAD_BYTES])
+                    headers["Authorization"] = mutator.rng.choice(
+                        ["Bearer wrong", "Bearer", "Basic abc", "Bearer \u00e9t\u00e9", BAD_BYTES]
+                    )
                 # Non-ASCII header values go as raw UTF-8 bytes (or the raw bytes themselves), as a hostile client sends them.
-                raw_headers = {k: v if isinstance(v, bytes) else v.encode() if not v.isascii() else v for k, v in headers.items()}
+                raw_headers = {
+                    k: v if isinstance(v, bytes) else v.encode() if not v.isascii() else v for k, v in headers.items()
+                }
                 async with gate:
                     try:
-                        resp = await stack.http.post(path, content=case.body, headers=raw_headers, timeout=REQUEST_TIMEOUT)
+                        resp = await stack.http.post(
+                            path, content=case.body, headers=raw_headers, timeout=REQUEST_TIMEOUT
+                        )
                     except Exception as err:  # a dropped connection is as bad as a 500
                         statuses[route]["error"] += 1
                         failures.append(f"{route}: {case!r} -> {type(err).__name__}: {err}")
@@ -249,8 +384,10 @@ async def test_no_hostile_body_gets_a_5xx_or_a_traceback(client, tmp_path, fake_
     report = {route: dict(sorted(c.items(), key=str)) for route, c in sorted(statuses.items())}
     total = sum(sum(c.values()) for c in statuses.values())
     tracebacks = [f"{r.name} {r.levelname}: {r.getMessage()[:300]} {_exc_line(r)}" for r in log.bad]
-    print(f"\nfuzz seed={SEED} per_route={PER_ROUTE} requests={total} 5xx={len(failures)} "
-          f"gateway tracebacks/errors={len(tracebacks)} failed activity attempts (worker)={len(log.worker_side)}")
+    print(
+        f"\nfuzz seed={SEED} per_route={PER_ROUTE} requests={total} 5xx={len(failures)} "
+        f"gateway tracebacks/errors={len(tracebacks)} failed activity attempts (worker)={len(log.worker_side)}"
+    )
     for route, counts in report.items():
         print(f"  {route}: {counts}")
     for record in log.worker_side[:5]:

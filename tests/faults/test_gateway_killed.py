@@ -26,7 +26,10 @@ async def test_gateway_sigkilled_mid_burst_loses_nothing_accepted(tmp_path: Path
     # A short lease so the restarted gateway takes over the dead one's entries quickly; few slots and a
     # short inline budget so the burst queues up and the kill finds entries waiting.
     deployment = Deployment(
-        tmp_path, THREADWORK_QUEUE_LEASE_SECONDS="3", THREADWORK_QUEUE_CONCURRENCY="2", THREADWORK_QUEUE_INLINE_TIMEOUT="0.2"
+        tmp_path,
+        THREADWORK_QUEUE_LEASE_SECONDS="3",
+        THREADWORK_QUEUE_CONCURRENCY="2",
+        THREADWORK_QUEUE_INLINE_TIMEOUT="0.2",
     )
     accepted: dict[str, list[str]] = {}  # thread -> texts that got a 202
     refused = 0
@@ -40,7 +43,10 @@ async def test_gateway_sigkilled_mid_burst_loses_nothing_accepted(tmp_path: Path
             await deployment.start_gateway(http)
             # Each conversation's first message, so the burst below has threads to go to.
             for i in range(conversations):
-                resp = await http.post("/webchat/api/messages", json={"channel": "general", "thread": None, "user": "eve", "text": f"start {i}"})
+                resp = await http.post(
+                    "/webchat/api/messages",
+                    json={"channel": "general", "thread": None, "user": "eve", "text": f"start {i}"},
+                )
                 assert resp.status_code == 202, resp.text
                 accepted[resp.json()["thread"]] = [f"start {i}"]
             threads = list(accepted)
@@ -67,7 +73,9 @@ async def test_gateway_sigkilled_mid_burst_loses_nothing_accepted(tmp_path: Path
 
             tasks = [asyncio.create_task(burst(t, i)) for i, t in enumerate(threads)]
             await asyncio.wait_for(kill_now.wait(), 120)
-            assert unexpected == [], f"answers other than 202 during the burst: {unexpected}\n{deployment.gateway.tail()}"
+            assert unexpected == [], (
+                f"answers other than 202 during the burst: {unexpected}\n{deployment.gateway.tail()}"
+            )
             metrics = (await http.get("/metrics")).text
             waiting = float(re.search(r"^threadwork_inbound_queue_depth (\S+)$", metrics, re.M).group(1))
             deployment.gateway.kill()
@@ -92,7 +100,10 @@ async def test_gateway_sigkilled_mid_burst_loses_nothing_accepted(tmp_path: Path
                 # Answered once each: consecutive numbers, at least every accepted one (a request cut off
                 # by the kill may have been stored and queued without its 202: answering it is fine too).
                 numbers = answer_numbers(shown)
-                assert numbers == list(range(1, len(numbers) + 1)) and len(texts) <= len(numbers) <= len(user_texts), (thread, shown)
+                assert numbers == list(range(1, len(numbers) + 1)) and len(texts) <= len(numbers) <= len(user_texts), (
+                    thread,
+                    shown,
+                )
                 total += len(texts)
             figure(
                 "gateway-killed",

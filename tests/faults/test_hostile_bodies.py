@@ -29,20 +29,32 @@ async def slack(client, tmp_path, fake_slack):
 
 async def test_slack_signature_is_checked_before_the_body_is_parsed(slack):
     stack, _sim = slack
-    unsigned = [(b"[1, 2]", "application/json"), (b'"text"', "application/json"), (b"\xff\xfe{}", "application/json"),
-                (DEEP, "application/json"), (HUGE, "application/json"), (b"payload=%5B1%5D", "application/x-www-form-urlencoded")]
+    unsigned = [
+        (b"[1, 2]", "application/json"),
+        (b'"text"', "application/json"),
+        (b"\xff\xfe{}", "application/json"),
+        (DEEP, "application/json"),
+        (HUGE, "application/json"),
+        (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+    ]
     for body, ctype in unsigned:
         resp = await stack.http.post("/slack/events", content=body, headers={"Content-Type": ctype})
         assert resp.status_code == 401, (body[:20], resp.text)
         junk = {"X-Slack-Request-Timestamp": "not-a-number", "X-Slack-Signature": "v0=00"}
-        assert (await stack.http.post("/slack/events", content=body, headers={"Content-Type": ctype, **junk})).status_code == 401
+        assert (
+            await stack.http.post("/slack/events", content=body, headers={"Content-Type": ctype, **junk})
+        ).status_code == 401
     signed = [
         (b"[1, 2]", "application/json", "must be a JSON object, not an array"),
         (b"\xff\xfe{}", "application/json", "not valid UTF-8"),
         (DEEP, "application/json", "deeper than 64 levels"),
         (HUGE, "application/json", "more than 100 digits"),
         (b"payload=%5B1%5D", "application/x-www-form-urlencoded", "payload must be a JSON object"),
-        (b'payload={"type":"block_actions","actions":[{"action_id":5}]}', "application/x-www-form-urlencoded", "actions.0.action_id"),
+        (
+            b'payload={"type":"block_actions","actions":[{"action_id":5}]}',
+            "application/x-www-form-urlencoded",
+            "actions.0.action_id",
+        ),
         (b'{"type":"event_callback","event":{"type":"message","channel":["C1"]}}', "application/json", "event.channel"),
         (b"{}", "application/json; charset=klingon", "charset 'klingon' is unknown"),
     ]
@@ -53,8 +65,13 @@ async def test_slack_signature_is_checked_before_the_body_is_parsed(slack):
 
 async def test_sharepoint_checks_client_state_before_the_body_is_trusted(client, tmp_path):
     async with running_stack(client, tmp_path, events_token=TOKEN) as stack:
-        forged = [{"value": [{"clientState": "wrong"}]}, {"value": [{"clientState": TOKEN}, {"resource": 5}]},
-                  {"value": "x"}, {"value": []}, {"nothing": 1}]
+        forged = [
+            {"value": [{"clientState": "wrong"}]},
+            {"value": [{"clientState": TOKEN}, {"resource": 5}]},
+            {"value": "x"},
+            {"value": []},
+            {"nothing": 1},
+        ]
         for body in forged:  # malformed, but never authenticated: 401, not a 400 that describes the schema
             resp = await stack.http.post("/events/sharepoint", json=body)
             assert resp.status_code == 401, (body, resp.text)
@@ -64,7 +81,9 @@ async def test_sharepoint_checks_client_state_before_the_body_is_trusted(client,
         assert handshake.status_code == 200 and handshake.text == "abc"
 
 
-@pytest.mark.parametrize("path", ["/events/s3", "/events/azure-blob", "/events/alertmanager", "/events/webhook/deploy", "/events/sharepoint"])
+@pytest.mark.parametrize(
+    "path", ["/events/s3", "/events/azure-blob", "/events/alertmanager", "/events/webhook/deploy", "/events/sharepoint"]
+)
 async def test_event_routes_refuse_what_breaks_json_parsers(client, tmp_path, path):
     async with running_stack(client, tmp_path, events_token=TOKEN) as stack:
         for body, ctype, status, reason in [
@@ -107,16 +126,25 @@ async def test_webchat_refuses_surrogates_depth_and_charsets_and_stores_nothing(
 
 async def test_broken_multipart_is_a_400_while_parts_are_read(stack):
     ctype = f"multipart/form-data; boundary={BOUNDARY}"
-    opened = part("channel", b"general") + b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: form-data; name=\"user\"\r\n"
+    opened = (
+        part("channel", b"general") + b"--" + BOUNDARY.encode() + b'\r\nContent-Disposition: form-data; name="user"\r\n'
+    )
     for body, reason in [
         (opened, "not valid multipart/form-data"),  # the headers of the second part never end
         (part("channel", b"general") + b"garbage without a closing boundary", "not valid multipart/form-data"),
-        (part("file", b"x", filename="a.txt", headers=b"Content-Type: multipart/mixed; boundary=inner\r\n") + b"--" + BOUNDARY.encode() + b"--\r\n",
-         "nested multipart"),
+        (
+            part("file", b"x", filename="a.txt", headers=b"Content-Type: multipart/mixed; boundary=inner\r\n")
+            + b"--"
+            + BOUNDARY.encode()
+            + b"--\r\n",
+            "nested multipart",
+        ),
     ]:
         resp = await stack.http.post("/webchat/api/uploads", content=body, headers={"Content-Type": ctype})
         assert resp.status_code == 400 and reason in resp.json()["error"], (body[:60], resp.text)
-    resp = await stack.http.post("/webchat/api/uploads", content=b"x", headers={"Content-Type": "multipart/form-data; boundary=" + "b" * 100})
+    resp = await stack.http.post(
+        "/webchat/api/uploads", content=b"x", headers={"Content-Type": "multipart/form-data; boundary=" + "b" * 100}
+    )
     assert resp.status_code == 400
 
 
@@ -134,9 +162,14 @@ async def test_teams_activities_botbuilder_cannot_take_are_400(client, tmp_path,
                 ({**base, "from": {"id": ["29:alice"]}}, "activity.from.id"),
                 ({**base, "channelData": {"tenant": "t"}}, "activity.channelData.tenant"),
                 ({**base, "serviceUrl": "not a url"}, "activity.serviceUrl"),
-                ({**base, "attachments": [{"contentType": "x", "content": {"downloadUrl": 5}}]}, "downloadUrl must be a string"),
+                (
+                    {**base, "attachments": [{"contentType": "x", "content": {"downloadUrl": 5}}]},
+                    "downloadUrl must be a string",
+                ),
             ]:
-                resp = await stack.http.post("/api/messages", content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+                resp = await stack.http.post(
+                    "/api/messages", content=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+                )
                 assert resp.status_code == 400 and reason in resp.json()["error"], (reason, resp.text)
             resp = await stack.http.post("/api/messages", content=DEEP, headers={"Content-Type": "application/json"})
             assert resp.status_code == 400 and "deeper" in resp.json()["error"]
@@ -147,10 +180,20 @@ async def test_teams_activities_botbuilder_cannot_take_are_400(client, tmp_path,
             caplog.clear()
             for body, status, reason in [
                 ({**base, "type": "invoke", "name": "no/such-invoke"}, 400, "invoke activity is not supported"),
-                ({**base, "type": "conversationUpdate", "membersAdded": [{"id": "29:nobody"}]}, 400, "Bot Connector answered 404"),
-                ({**base, "text": "", "serviceUrl": f"http://127.0.0.1:{free_port()}"}, 400, "at the activity's serviceUrl"),
+                (
+                    {**base, "type": "conversationUpdate", "membersAdded": [{"id": "29:nobody"}]},
+                    400,
+                    "Bot Connector answered 404",
+                ),
+                (
+                    {**base, "text": "", "serviceUrl": f"http://127.0.0.1:{free_port()}"},
+                    400,
+                    "at the activity's serviceUrl",
+                ),
             ]:
-                resp = await stack.http.post("/api/messages", content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+                resp = await stack.http.post(
+                    "/api/messages", content=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+                )
                 assert resp.status_code == status and reason in resp.json()["error"], (body["type"], resp.text)
             assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
     finally:

@@ -85,7 +85,9 @@ async def test_replies_survive_a_slack_outage_exactly_once(client, tmp_path, fak
         await asyncio.sleep(SETTLE)
 
         replies = {r["ts"]: fake_slack.posts("C1", r["ts"]) for r in everyone}
-        assert all(len(posts) == 1 for posts in replies.values()), {ts: [p["text"] for p in ps] for ts, ps in replies.items()}
+        assert all(len(posts) == 1 for posts in replies.values()), {
+            ts: [p["text"] for p in ps] for ts, ps in replies.items()
+        }
         assert all("message 1" in posts[0]["text"] for posts in replies.values())
         # The first thread waited at least half the outage: its reply says it is late; the
         # one asked after recovery does not.

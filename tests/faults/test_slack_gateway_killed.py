@@ -26,7 +26,10 @@ async def test_an_acknowledged_slack_event_survives_the_gateway_dying_before_the
     await fake.start()
     fake.add_user("UALICE", "Alice")
     deployment = Deployment(
-        tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
+        tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake.api_url,
         THREADWORK_SLACK_REPLAY_AFTER="1",
     )
     try:
@@ -61,7 +64,10 @@ async def test_an_acknowledged_slack_event_survives_the_gateway_dying_before_the
             assert deployment.gateway is not None
             log = deployment.gateway.log.read_text()
             assert "replaying Slack event" in log
-            figure("slack-acked-then-killed", f"answered once after the restart; {log.count('replaying Slack event')} events replayed")
+            figure(
+                "slack-acked-then-killed",
+                f"answered once after the restart; {log.count('replaying Slack event')} events replayed",
+            )
     finally:
         await deployment.close()
         await fake.stop()

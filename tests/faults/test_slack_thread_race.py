@@ -28,13 +28,14 @@ ANSWER_TIMEOUT = 180  # seconds for all answers, on a shared 2-core machine
 SETTLE = 1.0  # time for a wrongly duplicated answer to show up
 
 
-
 def thread_events(sim: SlackSim, channel: str, user: str) -> tuple[str, list[dict]]:
     """A mention (app_mention + its message twin) and the follow-ups, ts in Slack's order."""
     root = new_ts()
     text = f"<@{BOT_USER}> please look at this"
     events = [sim.message(channel, user, text, ts=root, kind="app_mention"), sim.message(channel, user, text, ts=root)]
-    events += [sim.message(channel, user, f"and one more thing ({n})", thread_ts=root) for n in range(1, FOLLOW_UPS + 1)]
+    events += [
+        sim.message(channel, user, f"and one more thing ({n})", thread_ts=root) for n in range(1, FOLLOW_UPS + 1)
+    ]
     return root, events
 
 
@@ -81,7 +82,9 @@ async def test_forty_threads_mention_plus_two_immediate_follow_ups_all_answered_
             for events in mine:
                 await send_all_at_once(sim, events)
 
-        await asyncio.gather(*(sender([e for i, (_, e) in enumerate(threads) if i % SENDERS == s]) for s in range(SENDERS)))
+        await asyncio.gather(
+            *(sender([e for i, (_, e) in enumerate(threads) if i % SENDERS == s]) for s in range(SENDERS))
+        )
         per_thread = 1 + FOLLOW_UPS
         await wait_answered(fake_slack, "C1", roots, per_thread)
         await asyncio.sleep(SETTLE)
@@ -115,7 +118,10 @@ async def test_socket_mode_follow_ups_are_answered_once(client, tmp_path, fake_s
             root, events = thread_events(sim, "C1", "UBOB")
             roots.append(root)
             await asyncio.gather(
-                *(fake_slack.send_envelope("events_api", json.loads(sim.envelope(e)), f"env-{n}-{i}") for i, e in enumerate(events))
+                *(
+                    fake_slack.send_envelope("events_api", json.loads(sim.envelope(e)), f"env-{n}-{i}")
+                    for i, e in enumerate(events)
+                )
             )
         await wait_answered(fake_slack, "C1", roots, 3)
         await asyncio.sleep(SETTLE)
@@ -140,7 +146,9 @@ async def test_busy_channel_of_unrelated_threads_costs_a_bounded_number_of_looku
             assert resp.status_code == 200
 
     await asyncio.gather(*(chatter(r) for r in roots))
-    await sim.fake.wait_for(lambda: len(sim.fake.calls_to("conversations.replies")) >= threads, what="the first lookups")
+    await sim.fake.wait_for(
+        lambda: len(sim.fake.calls_to("conversations.replies")) >= threads, what="the first lookups"
+    )
     await asyncio.sleep(SETTLE)
     assert len(sim.fake.calls_to("conversations.replies")) == threads  # not threads * per_thread
     assert sim.fake.posts("C1") == []
@@ -152,7 +160,9 @@ async def test_busy_channel_of_unrelated_threads_costs_a_bounded_number_of_looku
     assert (await sim.event(mention)).status_code == 200
     follow = sim.message("C1", "UALICE", "thanks", thread_ts=busy)
     assert (await sim.event(follow)).status_code == 200
-    await sim.fake.wait_for(lambda: len(sim.fake.posts("C1", busy)) >= 2, what="answers to the mention and its follow-up")
+    await sim.fake.wait_for(
+        lambda: len(sim.fake.posts("C1", busy)) >= 2, what="answers to the mention and its follow-up"
+    )
     await asyncio.sleep(SETTLE)
     assert len(sim.fake.posts("C1", busy)) == 2
     assert len(sim.fake.calls_to("conversations.replies")) == threads

@@ -42,7 +42,10 @@ async def test_temporal_restart_answers_everything_sent_during_the_outage(tmp_pa
     await fake.start()
     fake.add_user("UALICE", "Alice")
     deployment = Deployment(
-        tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
+        tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake.api_url,
         THREADWORK_QUEUE_INLINE_TIMEOUT="2",
     )
     try:
@@ -59,7 +62,10 @@ async def test_temporal_restart_answers_everything_sent_during_the_outage(tmp_pa
             root = await sim.mention("C1", "UALICE", "hello before the pause")
 
             async def first_answers() -> bool:
-                return len(answer_numbers(await thread_messages(http, thread))) == 1 and len(_slack_answers(fake, "C1", root["ts"])) == 1
+                return (
+                    len(answer_numbers(await thread_messages(http, thread))) == 1
+                    and len(_slack_answers(fake, "C1", root["ts"])) == 1
+                )
 
             await until("the first answers", first_answers, 60, *procs)
 
@@ -69,6 +75,7 @@ async def test_temporal_restart_answers_everything_sent_during_the_outage(tmp_pa
                 sent = await say(http, f"hello during the pause {n}", thread)
                 assert sent["queued"] is True
                 await sim.mention("C1", "UALICE", f"hello during the pause {n}", thread_ts=root["ts"])
+
             # Both threads are told while Temporal is still down (a Slack message's inline attempt
             # can outlast a short outage on a loaded machine, and then nothing was waiting).
             async def told() -> bool:
@@ -93,7 +100,9 @@ async def test_temporal_restart_answers_everything_sent_during_the_outage(tmp_pa
             assert catching_up_notes(shown) == 1
             slack_texts = [p["text"] for p in fake.posts("C1", root["ts"])]
             assert slack_texts.count(CATCHING_UP_TEXT) == 1, slack_texts
-            assert [int(t.split("message ")[1].split(" ")[0]) for t in _slack_answers(fake, "C1", root["ts"])] == list(range(1, during + 2))
+            assert [int(t.split("message ")[1].split(" ")[0]) for t in _slack_answers(fake, "C1", root["ts"])] == list(
+                range(1, during + 2)
+            )
             # The sessions went on: the same workflows, every message counted once.
             for session_id in (web["session_id"], f"slack:T1:C1:{root['ts']}"):
                 state = await _state(deployment, session_id)

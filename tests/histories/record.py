@@ -40,9 +40,23 @@ async def conversation(stack: Stack) -> None:
     thread, sid = first["thread"], first["session_id"]
     await stack.say("help", thread=thread)
     bot = await stack.wait_bot_messages(thread, 2)
-    status = next(b for blk in bot[1]["blocks"] if blk["type"] == "buttons" for b in blk["buttons"] if b["action_id"] == "session.status")
-    resp = await stack.http.post("/webchat/api/actions", json={
-        "channel": "general", "thread": thread, "message_id": bot[1]["id"], "action_id": status["action_id"], "user": "alice"})
+    status = next(
+        b
+        for blk in bot[1]["blocks"]
+        if blk["type"] == "buttons"
+        for b in blk["buttons"]
+        if b["action_id"] == "session.status"
+    )
+    resp = await stack.http.post(
+        "/webchat/api/actions",
+        json={
+            "channel": "general",
+            "thread": thread,
+            "message_id": bot[1]["id"],
+            "action_id": status["action_id"],
+            "user": "alice",
+        },
+    )
     assert resp.status_code == 202, resp.text
     await stack.wait_bot_messages(thread, 3)
     await stack.say("end", thread=thread)
@@ -83,10 +97,20 @@ async def incident_and_document(stack: Stack, doc_url: str) -> None:
     await stack.say("incident note rolled back the deploy", thread=thread, user="ivy")
     await stack.wait_bot_messages(thread, 3)
     card = await stack.store.get_message(inc.card.message_id)
-    resolve = next(b for blk in card["blocks"] if blk["type"] == "buttons" for b in blk["buttons"] if "resolve" in b["action_id"])
-    resp = await stack.http.post("/webchat/api/actions", json={
-        "channel": channel, "thread": card["thread"], "message_id": card["id"], "action_id": resolve["action_id"],
-        "value": resolve.get("value", ""), "user": "ivy"})
+    resolve = next(
+        b for blk in card["blocks"] if blk["type"] == "buttons" for b in blk["buttons"] if "resolve" in b["action_id"]
+    )
+    resp = await stack.http.post(
+        "/webchat/api/actions",
+        json={
+            "channel": channel,
+            "thread": card["thread"],
+            "message_id": card["id"],
+            "action_id": resolve["action_id"],
+            "value": resolve.get("value", ""),
+            "user": "ivy",
+        },
+    )
     assert resp.status_code == 202, resp.text
     await _wait_closed(stack.client, incident_id)
     links = [wf.id async for wf in stack.client.list_workflows("WorkflowType = 'IncidentLinkWorkflow'")]
@@ -136,10 +160,14 @@ async def idle(stack: Stack) -> None:
 
 async def main() -> None:
     doc = web.Application()
-    doc.router.add_get("/report.md", lambda r: web.Response(
-        text="# Checkout outage report\nThe checkout service failed after a bad deploy. "
-             "Rolling back the deploy restored the checkout service. Alerts fired within two minutes.",
-        content_type="text/markdown"))
+    doc.router.add_get(
+        "/report.md",
+        lambda r: web.Response(
+            text="# Checkout outage report\nThe checkout service failed after a bad deploy. "
+            "Rolling back the deploy restored the checkout service. Alerts fired within two minutes.",
+            content_type="text/markdown",
+        ),
+    )
     runner = web.AppRunner(doc)
     await runner.setup()
     port = free_port()
@@ -147,14 +175,17 @@ async def main() -> None:
     for old in OUT.glob("*.json"):
         old.unlink()
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter, ui=False)
+        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter, ui=False
+    )
     try:
         with tempfile.TemporaryDirectory() as tmp:
             async with running_stack(env.client, Path(tmp) / "a") as stack:
                 await conversation(stack)
                 await incident_and_document(stack, f"http://127.0.0.1:{port}/report.md")
                 await event_notice(stack)
-            async with running_stack(env.client, Path(tmp) / "b", guest_message_limit=2, session_max_turns_per_run=2) as stack:
+            async with running_stack(
+                env.client, Path(tmp) / "b", guest_message_limit=2, session_max_turns_per_run=2
+            ) as stack:
                 await guest_and_continue_as_new(stack)
             async with running_stack(env.client, Path(tmp) / "c", session_idle_timeout=1) as stack:
                 await idle(stack)

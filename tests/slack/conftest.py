@@ -29,7 +29,9 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 @contextlib.asynccontextmanager
-async def slack_stack(client: Client, data_dir: Path, fake: FakeSlack, **overrides: Any) -> AsyncIterator[tuple[Stack, SlackSim]]:
+async def slack_stack(
+    client: Client, data_dir: Path, fake: FakeSlack, **overrides: Any
+) -> AsyncIterator[tuple[Stack, SlackSim]]:
     settings = {
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SIGNING_SECRET,

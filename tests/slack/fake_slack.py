@@ -138,7 +138,11 @@ class FakeSlack:
 
     def record(self, event: dict[str, Any]) -> None:
         """Store a user's message as Slack does before sending its event (twins and retries once)."""
-        if event.get("type") not in ("message", "app_mention") or event.get("subtype") not in (None, "file_share", "thread_broadcast"):
+        if event.get("type") not in ("message", "app_mention") or event.get("subtype") not in (
+            None,
+            "file_share",
+            "thread_broadcast",
+        ):
             return
         if not event.get("channel") or not event.get("ts"):
             return
@@ -164,7 +168,9 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    def posts(self, channel: str | None = None, thread_ts: str | None = None, *, streaming: bool = False) -> list[dict[str, Any]]:
+    def posts(
+        self, channel: str | None = None, thread_ts: str | None = None, *, streaming: bool = False
+    ) -> list[dict[str, Any]]:
         """Messages the bot posted (in order), optionally in one channel / thread.
 
         A reply still being streamed (chat.startStream without chat.stopStream yet) counts only with ``streaming``.
@@ -174,7 +180,8 @@ class FakeSlack:
             if channel and ch != channel:
                 continue
             out += [
-                m for m in msgs
+                m
+                for m in msgs
                 if (thread_ts is None or m.get("thread_ts") == thread_ts) and (streaming or not self._streaming(m))
             ]
         return sorted(out, key=lambda m: float(m["ts"]))
@@ -220,7 +227,9 @@ class FakeSlack:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.sockets.append(ws)
-        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}, "debug_info": {}})
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}, "debug_info": {}}
+        )
         async for msg in ws:
             if msg.type.name == "TEXT":
                 self.socket_acks.append(json.loads(msg.data))
@@ -231,7 +240,14 @@ class FakeSlack:
         if kind == "events_api":
             self.record(payload.get("event") or {})
         await self.sockets[-1].send_json(
-            {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": kind != "events_api", "retry_attempt": 0, "retry_reason": ""}
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
         )
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -264,7 +280,9 @@ class FakeSlack:
         if fault and fault.kind == "500":
             return web.Response(status=500, text="internal server error")
         if fault and fault.kind == "429":
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)})
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)}
+            )
         if fault and fault.kind == "error":
             return web.json_response({"ok": False, "error": fault.error})
         if method == "chat.startStream" and self.start_stream_429:
@@ -290,7 +308,15 @@ class FakeSlack:
 
     def _auth_test(self, p: dict, token: str) -> dict:
         team, user, bot = self.tokens[token]
-        return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "threadwork", "team_id": team, "user_id": user, "bot_id": bot}
+        return {
+            "ok": True,
+            "url": "https://test.slack.com/",
+            "team": "Test",
+            "user": "threadwork",
+            "team_id": team,
+            "user_id": user,
+            "bot_id": bot,
+        }
 
     def _users_info(self, p: dict, token: str) -> dict:
         user = self.users.get(p.get("user", ""))
@@ -343,7 +369,12 @@ class FakeSlack:
         start = int(str(p.get("cursor") or "i:0").removeprefix("i:") or 0)
         limit = max(1, min(int(p.get("limit") or default_limit), 1000))
         page, rest = msgs[start : start + limit], msgs[start + limit :]
-        return {"ok": True, "messages": page, "has_more": bool(rest), "response_metadata": {"next_cursor": f"i:{start + limit}" if rest else ""}}
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": bool(rest),
+            "response_metadata": {"next_cursor": f"i:{start + limit}" if rest else ""},
+        }
 
     @staticmethod
     def _in_window(m: dict, p: dict) -> bool:
@@ -374,7 +405,11 @@ class FakeSlack:
         return self._page([m for m in parent + replies if self._in_window(m, p)], p, 1000)
 
     def _conversations_history(self, p: dict, token: str) -> dict:
-        msgs = [m for m in self._visible(p.get("channel", ""), p) if m.get("thread_ts") in (None, m["ts"]) and self._in_window(m, p)]
+        msgs = [
+            m
+            for m in self._visible(p.get("channel", ""), p)
+            if m.get("thread_ts") in (None, m["ts"]) and self._in_window(m, p)
+        ]
         return self._page(list(reversed(msgs)), p, 100)
 
     def _conversations_create(self, p: dict, token: str) -> dict:
@@ -460,9 +495,17 @@ class FakeSlack:
     def _chat_startStream(self, p: dict, token: str) -> dict:
         channel, thread_ts = p.get("channel", ""), p.get("thread_ts")
         if not channel or not thread_ts:
-            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["channel and thread_ts are required"]}}
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": ["channel and thread_ts are required"]},
+            }
         if not channel.startswith("D") and not (p.get("recipient_user_id") and p.get("recipient_team_id")):
-            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": ["recipient_user_id and recipient_team_id are required outside DMs"]}}
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": ["recipient_user_id and recipient_team_id are required outside DMs"]},
+            }
         msg = {
             "ts": self._new_ts(),
             "channel": channel,
@@ -506,7 +549,12 @@ class FakeSlack:
             if p["session_status"] not in AGENT_SESSION_STATUSES:
                 return {"ok": False, "error": "invalid_arguments"}
             self.agent_sessions.setdefault((msg["channel"], msg["thread_ts"]), []).append(p["session_status"])
-        return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "message": {k: v for k, v in msg.items() if k != "last_append"}}
+        return {
+            "ok": True,
+            "channel": msg["channel"],
+            "ts": msg["ts"],
+            "message": {k: v for k, v in msg.items() if k != "last_append"},
+        }
 
     def _assistant_threads_setStatus(self, p: dict, token: str) -> dict:
         if not p.get("channel_id") or not p.get("thread_ts") or "status" not in p:

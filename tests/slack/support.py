@@ -23,7 +23,9 @@ def new_ts() -> str:
     return next_ts()
 
 
-def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str) -> dict[str, str]:
+def signed_headers(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str
+) -> dict[str, str]:
     ts = str(timestamp if timestamp is not None else int(time.time()))
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature, "Content-Type": content_type}
@@ -58,14 +60,33 @@ class SlackSim:
             }
         )
 
-    async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None, **sign: Any) -> httpx.Response:
+    async def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None, **sign: Any
+    ) -> httpx.Response:
         """Send one event; like Slack, the fake stores the message first (conversations.replies sees it)."""
         self.fake.record(event)
         return await self.send(self.envelope(event, event_id), "application/json", retry_num=retry_num, **sign)
 
     @staticmethod
-    def message(channel: str, user: str, text: str, *, ts: str | None = None, thread_ts: str | None = None, kind: str = "message", **extra: Any) -> dict[str, Any]:
-        event = {"type": kind, "channel": channel, "user": user, "text": text, "ts": ts or new_ts(), "event_ts": ts, **extra}
+    def message(
+        channel: str,
+        user: str,
+        text: str,
+        *,
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        kind: str = "message",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        event = {
+            "type": kind,
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts or new_ts(),
+            "event_ts": ts,
+            **extra,
+        }
         if kind == "message":
             event["channel_type"] = "im" if channel.startswith("D") else "channel"
         if thread_ts:
@@ -110,10 +131,17 @@ class SlackSim:
             "user": {"id": user, "username": user.lower(), "team_id": self.team},
             "api_app_id": "A1",
             "token": "legacy",
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"], "is_ephemeral": False, "thread_ts": message.get("thread_ts")},
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": message["channel"],
+                "is_ephemeral": False,
+                "thread_ts": message.get("thread_ts"),
+            },
             "trigger_id": f"trig-{next(_seq)}",
             "channel": {"id": message["channel"], "name": "general"},
-            "message": {k: message[k] for k in ("ts", "text", "blocks", "thread_ts", "user", "bot_id") if k in message} | {"type": "message"},
+            "message": {k: message[k] for k in ("ts", "text", "blocks", "thread_ts", "user", "bot_id") if k in message}
+            | {"type": "message"},
             "response_url": f"{self.fake.url}/response/{next(_seq)}",
             "actions": [
                 {
@@ -128,7 +156,9 @@ class SlackSim:
         }
         return await self.send(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
-    async def agent_stop(self, channel: str, thread_ts: str, user: str = "UALICE", *, event_id: str | None = None) -> httpx.Response:
+    async def agent_stop(
+        self, channel: str, thread_ts: str, user: str = "UALICE", *, event_id: str | None = None
+    ) -> httpx.Response:
         """The user presses Slack's Stop button: Slack ends the bot's streams there, then sends the signed event."""
         stopped = self.fake.stop_streams(channel, thread_ts)
         event = {
@@ -141,9 +171,17 @@ class SlackSim:
         }
         return await self.event(event, event_id=event_id)
 
-    async def click_feedback(self, message: dict[str, Any], positive: bool = True, *, user: str = "UALICE") -> httpx.Response:
+    async def click_feedback(
+        self, message: dict[str, Any], positive: bool = True, *, user: str = "UALICE"
+    ) -> httpx.Response:
         """Click the thumbs up (or down) of the feedback buttons under a bot message."""
-        [element] = [el for b in message["blocks"] if b["type"] == "context_actions" for el in b["elements"] if el["type"] == "feedback_buttons"]
+        [element] = [
+            el
+            for b in message["blocks"]
+            if b["type"] == "context_actions"
+            for el in b["elements"]
+            if el["type"] == "feedback_buttons"
+        ]
         button = element["positive_button" if positive else "negative_button"]
         payload = {
             "type": "block_actions",
@@ -151,10 +189,17 @@ class SlackSim:
             "user": {"id": user, "username": user.lower(), "team_id": self.team},
             "api_app_id": "A1",
             "token": "legacy",
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"], "is_ephemeral": False, "thread_ts": message.get("thread_ts")},
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": message["channel"],
+                "is_ephemeral": False,
+                "thread_ts": message.get("thread_ts"),
+            },
             "trigger_id": f"trig-{next(_seq)}",
             "channel": {"id": message["channel"], "name": "general"},
-            "message": {k: message[k] for k in ("ts", "text", "blocks", "thread_ts", "user", "bot_id") if k in message} | {"type": "message"},
+            "message": {k: message[k] for k in ("ts", "text", "blocks", "thread_ts", "user", "bot_id") if k in message}
+            | {"type": "message"},
             "response_url": f"{self.fake.url}/response/{next(_seq)}",
             "actions": [
                 {

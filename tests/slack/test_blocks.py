@@ -17,7 +17,12 @@ def test_each_neutral_block_has_its_block_kit_form():
             TextBlock(text="small print", style="context"),
             FieldsBlock(fields=[("Severity", "SEV1"), ("Status", "open")]),
             DividerBlock(),
-            ButtonsBlock(buttons=[Button(label="Go", action_id="go", workflow_id="wf"), Button(label="Go again", action_id="go", workflow_id="wf", style="danger")]),
+            ButtonsBlock(
+                buttons=[
+                    Button(label="Go", action_id="go", workflow_id="wf"),
+                    Button(label="Go again", action_id="go", workflow_id="wf", style="danger"),
+                ]
+            ),
         ],
     )
     [message] = render(reply)
@@ -34,7 +39,9 @@ def test_each_neutral_block_has_its_block_kit_form():
 def test_limits_fields_headers_and_buttons():
     many_fields = FieldsBlock(fields=[(f"k{i}", "v") for i in range(23)])
     long_heading = TextBlock(text="H" * 200, style="heading")
-    many_buttons = ButtonsBlock(buttons=[Button(label="B" * 100, action_id=f"a{i}", workflow_id="wf") for i in range(30)])
+    many_buttons = ButtonsBlock(
+        buttons=[Button(label="B" * 100, action_id=f"a{i}", workflow_id="wf") for i in range(30)]
+    )
     [message] = render(Reply(text="x", blocks=[many_fields, long_heading, many_buttons]))
     sections = [b for b in message.blocks if b["type"] == "section" and "fields" in b]
     assert [len(s["fields"]) for s in sections] == [10, 10, 3]
@@ -53,7 +60,12 @@ def test_escaping_never_pushes_a_section_over_the_limit():
 
 def test_too_long_button_value_and_foreign_values_are_errors():
     with pytest.raises(RenderError):
-        render(Reply(text="x", blocks=[ButtonsBlock(buttons=[Button(label="x", action_id="a", value="v" * 2100, workflow_id="wf")])]))
+        render(
+            Reply(
+                text="x",
+                blocks=[ButtonsBlock(buttons=[Button(label="x", action_id="a", value="v" * 2100, workflow_id="wf")])],
+            )
+        )
     for bad in ("", "not json", "[1]", '{"w": 1}'):
         with pytest.raises(ValueError, match="the button value"):
             decode_button_value(bad)

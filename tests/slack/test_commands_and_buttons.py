@@ -55,7 +55,9 @@ async def test_threadwork_status_and_end_act_on_the_dm_session(slack):
 
     resp = await sim.command("/threadwork", "end", channel="C42")
     assert resp.status_code == 200
-    said = await sim.fake.wait_for(lambda: len(sim.fake.responses) >= 3 and sim.fake.responses, what="the no-session answer")
+    said = await sim.fake.wait_for(
+        lambda: len(sim.fake.responses) >= 3 and sim.fake.responses, what="the no-session answer"
+    )
     assert "no session here" in said[2]["text"]
 
 
@@ -69,7 +71,11 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
     assert list(sim.fake.messages.get("C1", [])) == []
     gate.set()
 
-    anchor = (await sim.fake.wait_for(lambda: [m for m in sim.fake.posts("C1") if not m["thread_ts"]], what="the incident thread"))[0]
+    anchor = (
+        await sim.fake.wait_for(
+            lambda: [m for m in sim.fake.posts("C1") if not m["thread_ts"]], what="the incident thread"
+        )
+    )[0]
     assert anchor["text"] == "<@UALICE> declared an incident: *checkout is down*"
     incident_id = f"slack:T1:C1:{anchor['ts']}/incident/1"
 
@@ -123,12 +129,23 @@ async def test_session_button_reaches_the_session_and_foreign_buttons_are_refuse
     help_reply = (await sim.fake.wait_for(lambda: sim.fake.posts("C1", root["ts"]), what="help"))[0]
     resp = await sim.click(help_reply, 0, user="UBOB")  # Status
     assert resp.status_code == 200
-    status = (await sim.fake.wait_for(lambda: len(sim.fake.posts("C1", root["ts"])) >= 2 and sim.fake.posts("C1", root["ts"]), what="status"))[1]
+    status = (
+        await sim.fake.wait_for(
+            lambda: len(sim.fake.posts("C1", root["ts"])) >= 2 and sim.fake.posts("C1", root["ts"]), what="status"
+        )
+    )[1]
     assert status["blocks"][0]["text"]["text"] == "Session status"
     assert status["thread_ts"] == root["ts"]
 
     foreign = dict(help_reply)
-    foreign["blocks"] = [{"type": "actions", "elements": [{"type": "button", "action_id": "x", "text": {"type": "plain_text", "text": "X"}, "value": "not-ours"}]}]
+    foreign["blocks"] = [
+        {
+            "type": "actions",
+            "elements": [
+                {"type": "button", "action_id": "x", "text": {"type": "plain_text", "text": "X"}, "value": "not-ours"}
+            ],
+        }
+    ]
     assert (await sim.click(foreign, user="UBOB")).status_code == 200
     note = await sim.fake.wait_for(lambda: sim.fake.ephemeral, what="the private refusal")
     assert note[0]["user"] == "UBOB"
@@ -146,7 +163,9 @@ async def test_custom_workflows_are_listed_and_run_in_a_new_thread(slack):
 
     resp = await sim.command("/threadwork", "run deploy-approval api v1.4 to production", channel="C5", user="UALICE")
     assert resp.json() == {"text": "Starting deploy-approval…", "response_type": "ephemeral"}
-    anchor = (await sim.fake.wait_for(lambda: [m for m in sim.fake.posts("C5") if not m["thread_ts"]], what="the anchor"))[0]
+    anchor = (
+        await sim.fake.wait_for(lambda: [m for m in sim.fake.posts("C5") if not m["thread_ts"]], what="the anchor")
+    )[0]
     assert anchor["text"] == "<@UALICE> started deploy-approval: api v1.4 to production"
     session_id = f"slack:T1:C5:{anchor['ts']}"
 

@@ -47,7 +47,9 @@ async def test_mention_gets_reply_in_thread_and_follow_up_reaches_same_session(s
     # A follow-up in the thread, without a mention.
     follow = sim.message("C1", "UALICE", "and one more thing", thread_ts=root["ts"])
     assert (await sim.event(follow)).status_code == 200
-    replies = await sim.fake.wait_for(lambda: len(sim.fake.posts("C1", root["ts"])) >= 2 and sim.fake.posts("C1", root["ts"]), what="the second reply")
+    replies = await sim.fake.wait_for(
+        lambda: len(sim.fake.posts("C1", root["ts"])) >= 2 and sim.fake.posts("C1", root["ts"]), what="the second reply"
+    )
     assert "message 2" in replies[1]["text"]
     assert all(m["thread_ts"] == root["ts"] for m in replies)
 
@@ -82,7 +84,9 @@ async def test_direct_messages_share_a_dm_session_and_dm_threads_are_their_own(s
     await sim.event(sim.message("D1", "UALICE", "hi in a DM"))
     await sim.fake.wait_for(lambda: sim.fake.posts("D1"), what="the DM reply")
     await sim.event(sim.message("D1", "UALICE", "another top-level DM"))
-    posts = await sim.fake.wait_for(lambda: len(sim.fake.posts("D1")) >= 2 and sim.fake.posts("D1"), what="the second DM reply")
+    posts = await sim.fake.wait_for(
+        lambda: len(sim.fake.posts("D1")) >= 2 and sim.fake.posts("D1"), what="the second DM reply"
+    )
     assert all(p["thread_ts"] is None for p in posts)  # top-level DMs are answered at the top level
     assert "message 2" in posts[1]["text"]
     assert (await stack.state("slack:T1:D1:dm"))["message_count"] == 2
@@ -98,7 +102,10 @@ async def test_bare_mention_answers_with_help_and_buttons(slack):
     _stack, sim = slack
     root = await sim.mention("C1", "UALICE", "")
     reply = (await sim.fake.wait_for(lambda: sim.fake.posts("C1", root["ts"]), what="help"))[0]
-    assert reply["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "How I can help", "emoji": True}}
+    assert reply["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "How I can help", "emoji": True},
+    }
     actions = next(b for b in reply["blocks"] if b["type"] == "actions")
     values = [json.loads(e["value"]) for e in actions["elements"]]
     assert {v["a"] for v in values} == {"session.status", "session.help", "session.end"}
@@ -115,11 +122,13 @@ async def test_a_child_workflow_posts_its_progress_into_the_thread_that_started_
 
     # The incident opens its own channel for its card and links to it from this thread.
     link = await sim.fake.wait_for(
-        lambda: [m for m in sim.fake.posts("C1", ts) if "is being handled in <#C" in m["text"]], what="the incident link in the thread"
+        lambda: [m for m in sim.fake.posts("C1", ts) if "is being handled in <#C" in m["text"]],
+        what="the incident link in the thread",
     )
     assert link[0]["thread_ts"] == ts and link[0]["text"].startswith("Incident SEV1 ")
     # The session's own answer races with the child's card; both land in the thread.
     started = await sim.fake.wait_for(
-        lambda: [m for m in sim.fake.posts("C1", ts) if "I've started incident response" in m["text"]], what="the session's answer"
+        lambda: [m for m in sim.fake.posts("C1", ts) if "I've started incident response" in m["text"]],
+        what="the session's answer",
     )
     assert started[0]["thread_ts"] == ts

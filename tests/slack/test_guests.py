@@ -13,7 +13,9 @@ async def test_guest_is_held_to_the_limit_and_told_so(client, tmp_path, fake_sla
         await sim.event(sim.message("C1", "UGUEST", "second", thread_ts=ts))
         await sim.fake.wait_for(lambda: len(sim.fake.posts("C1", ts)) >= 2, what="reply 2")
         await sim.event(sim.message("C1", "UGUEST", "third", thread_ts=ts))
-        replies = await sim.fake.wait_for(lambda: len(sim.fake.posts("C1", ts)) >= 3 and sim.fake.posts("C1", ts), what="the limit notice")
+        replies = await sim.fake.wait_for(
+            lambda: len(sim.fake.posts("C1", ts)) >= 3 and sim.fake.posts("C1", ts), what="the limit notice"
+        )
         assert "guest limit of 2" in replies[2]["text"]
         assert replies[2]["thread_ts"] == ts
         state = await stack.state(f"slack:T1:C1:{ts}")
@@ -22,7 +24,9 @@ async def test_guest_is_held_to_the_limit_and_told_so(client, tmp_path, fake_sla
 
         # A member in the same thread is not limited.
         await sim.event(sim.message("C1", "UALICE", "I'm a full member", thread_ts=ts))
-        replies = await sim.fake.wait_for(lambda: len(sim.fake.posts("C1", ts)) >= 4 and sim.fake.posts("C1", ts), what="the member's reply")
+        replies = await sim.fake.wait_for(
+            lambda: len(sim.fake.posts("C1", ts)) >= 4 and sim.fake.posts("C1", ts), what="the member's reply"
+        )
         assert "message 3" in replies[3]["text"]
         # users.info was asked once per person (cached).
         assert sorted(c.params["user"] for c in sim.fake.calls_to("users.info")) == ["UALICE", "UGUEST"]

@@ -52,7 +52,9 @@ async def resolve_and_wait(stack, workflow_id: str) -> IncidentState:
 async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_path, fake_slack):
     fake = fake_slack
     fake.add_user("UMAL", "Mallory")
-    async with slack_stack(client, tmp_path, fake, incident_responders="UBOB", incident_announce_channels="slack=CINCIDENTS") as (stack, sim):
+    async with slack_stack(
+        client, tmp_path, fake, incident_responders="UBOB", incident_announce_channels="slack=CINCIDENTS"
+    ) as (stack, sim):
         root = await sim.mention("C1", "UALICE", DECLARATION)
         session_id = f"slack:{TEAM}:C1:{root['ts']}"
         workflow_id = await incident_of(stack, session_id)
@@ -71,13 +73,23 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
 
         # The card with its buttons is posted in the new channel and pinned.
         card = (await fake.wait_for(lambda: [m for m in fake.posts(channel) if actions(m)], what="the card"))[0]
-        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]
+        assert actions(card) == [
+            "Take command",
+            "Change severity",
+            "Post update",
+            "Resolve",
+            "Catch up",
+            "Draft update",
+        ]
         await fake.wait_for(lambda: (channel, card["ts"]) in fake.pins, what="the pin")
         # The origin thread links the channel the way Slack draws a channel link: <#C…>.
         [link] = await fake.wait_for(
             lambda: [m for m in fake.posts("C1", thread_ts=root["ts"]) if f"<#{channel}>" in m["text"]], what="the link"
         )
-        assert link["text"] == f'Incident SEV1 "Checkout is down" is being handled in <#{channel}>. Progress will be posted here.'
+        assert (
+            link["text"]
+            == f'Incident SEV1 "Checkout is down" is being handled in <#{channel}>. Progress will be posted here.'
+        )
         assert f"<#{channel}>" in link["blocks"][0]["text"]["text"]
         # The incidents channel is told, with the link and the severity.
         [opened] = await fake.wait_for(lambda: fake.posts("CINCIDENTS"), what="the announcement")
@@ -95,18 +107,33 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
 
         # The commander changes the severity by typing in the origin thread: the answer says so, the topic follows.
         await sim.mention("C1", "UALICE", "incident severity sev2", thread_ts=root["ts"])
-        await fake.wait_for(lambda: fake.channels[channel]["topic"].startswith("SEV2 \u00b7 investigating"), what="the topic")
-        await fake.wait_for(lambda: any(m["text"] == "The severity is now SEV2." for m in fake.posts("C1", thread_ts=root["ts"])), what="the outcome")
-        assert [c.params["topic"] for c in fake.calls_to("conversations.setTopic")][-1] == "SEV2 \u00b7 investigating \u00b7 Checkout is down"
+        await fake.wait_for(
+            lambda: fake.channels[channel]["topic"].startswith("SEV2 \u00b7 investigating"), what="the topic"
+        )
+        await fake.wait_for(
+            lambda: any(m["text"] == "The severity is now SEV2." for m in fake.posts("C1", thread_ts=root["ts"])),
+            what="the outcome",
+        )
+        assert [c.params["topic"] for c in fake.calls_to("conversations.setTopic")][
+            -1
+        ] == "SEV2 \u00b7 investigating \u00b7 Checkout is down"
         # An approval asked in the origin thread answers with a link to where its buttons are.
         await sim.mention("C1", "UALICE", "incident approve roll back checkout to v41?", thread_ts=root["ts"])
         [asked] = await fake.wait_for(
-            lambda: [m for m in fake.posts("C1", thread_ts=root["ts"]) if m["text"].startswith("Approval requested")], what="the answer"
+            lambda: [m for m in fake.posts("C1", thread_ts=root["ts"]) if m["text"].startswith("Approval requested")],
+            what="the answer",
         )
-        [buttons] = [m for m in fake.posts(channel) if "roll back checkout to v41?" in m["text"] and actions(m) == ["Approve", "Reject"]]
+        [buttons] = [
+            m
+            for m in fake.posts(channel)
+            if "roll back checkout to v41?" in m["text"] and actions(m) == ["Approve", "Reject"]
+        ]
         # The link opens the message that holds the buttons (its chat.getPermalink URL), not just the channel.
         approval_link = f"<{permalink(channel, buttons['ts'])}|the approval message>"
-        assert asked["text"] == f'Approval requested: "roll back checkout to v41?". Approve or Reject it on {approval_link}.'
+        assert (
+            asked["text"]
+            == f'Approval requested: "roll back checkout to v41?". Approve or Reject it on {approval_link}.'
+        )
         assert approval_link in asked["blocks"][0]["text"]["text"]
 
         # The commander (the reporter) clicks Resolve.
@@ -123,10 +150,16 @@ async def test_slack_incident_channel_card_refusal_and_resolution(client, tmp_pa
         assert len([m for m in fake.posts(channel) if m["ts"] == card["ts"]]) == 1  # updated, never re-posted
         # The postmortem's title is a heading, not Markdown; the topic and the incidents channel say it is resolved.
         [postmortem] = [m for m in fake.posts(channel) if m["text"].startswith("Postmortem (draft)")]
-        assert postmortem["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Postmortem (draft): Checkout is down", "emoji": True}}
+        assert postmortem["blocks"][0] == {
+            "type": "header",
+            "text": {"type": "plain_text", "text": "Postmortem (draft): Checkout is down", "emoji": True},
+        }
         assert fake.channels[channel]["topic"] == "SEV2 \u00b7 resolved \u00b7 Checkout is down"
         resolved = await fake.wait_for(lambda: fake.posts("CINCIDENTS")[1:], what="the resolved announcement")
-        assert resolved[0]["text"].startswith("Resolved: Checkout is down (SEV2, ") and f"<#{channel}>" in resolved[0]["text"]
+        assert (
+            resolved[0]["text"].startswith("Resolved: Checkout is down (SEV2, ")
+            and f"<#{channel}>" in resolved[0]["text"]
+        )
         every = [m["text"] for c in list(fake.messages) for m in fake.posts(c)]
         assert not [t for t in every if "/incident/" in t or session_id in t]  # no workflow ids in any message
 
@@ -139,10 +172,14 @@ async def test_slack_name_taken_gets_a_suffix(client, tmp_path, fake_slack):
     async with slack_stack(client, tmp_path, fake) as (stack, sim):
         root = await sim.mention("C1", "UALICE", "sev2 incident: search is slow")
         workflow_id = await incident_of(stack, f"slack:{TEAM}:C1:{root['ts']}")
-        state = await eventually(lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card")
+        state = await eventually(
+            lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card"
+        )
         names = [c.params["name"] for c in fake.calls_to("conversations.create")]
         assert names[0] == taken and names[-1] == f"{taken}-2" and all(SLACK_CHANNEL_NAME.match(n) for n in names)
-        assert state.conversation.channel != "CTAKEN" and fake.channels[state.conversation.channel]["name"] == f"{taken}-2"
+        assert (
+            state.conversation.channel != "CTAKEN" and fake.channels[state.conversation.channel]["name"] == f"{taken}-2"
+        )
         assert state.conversation_name == f"{taken}-2"  # the name Slack gave, not the one asked for
         assert any(e.text == f"Incident conversation opened: #{taken}-2" for e in state.timeline)
         await resolve_and_wait(stack, workflow_id)
@@ -154,13 +191,25 @@ async def test_slack_refused_conversations_create_runs_in_the_origin_thread(clie
     async with slack_stack(client, tmp_path, fake) as (stack, sim):
         root = await sim.mention("C1", "UALICE", DECLARATION)
         workflow_id = await incident_of(stack, f"slack:{TEAM}:C1:{root['ts']}")
-        state = await eventually(lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card")
+        state = await eventually(
+            lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card"
+        )
         assert "restricted_action" in state.fallback_reason and state.conversation == state.origin
         assert fake.channels == {}
         thread = fake.posts("C1", thread_ts=root["ts"])
-        assert any(m["text"].startswith("I couldn't open an incident channel") and "restricted_action" in m["text"] for m in thread)
+        assert any(
+            m["text"].startswith("I couldn't open an incident channel") and "restricted_action" in m["text"]
+            for m in thread
+        )
         card = next(m for m in thread if actions(m))
-        assert actions(card) == ["Take command", "Change severity", "Post update", "Resolve", "Catch up", "Draft update"]
+        assert actions(card) == [
+            "Take command",
+            "Change severity",
+            "Post update",
+            "Resolve",
+            "Catch up",
+            "Draft update",
+        ]
         assert (await sim.click(card, 3, user="UALICE")).status_code == 200
         result = await stack.client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id).result()
         assert result.status == "resolved"
@@ -174,29 +223,59 @@ async def test_slack_pushpin_and_incident_subcommands_feed_the_timeline(client, 
     async with slack_stack(client, tmp_path, fake, incident_responders="UBOB") as (stack, sim):
         root = await sim.mention("C1", "UALICE", DECLARATION)
         workflow_id = await incident_of(stack, f"slack:{TEAM}:C1:{root['ts']}")
-        state = await eventually(lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card")
+        state = await eventually(
+            lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card"
+        )
         channel = state.conversation.channel
 
         # Someone writes in the incident channel; Bob pins it with :pushpin:.
-        said = {"ts": new_ts(), "channel": channel, "text": "p99 latency is 4s on checkout-api", "user": "UMAL", "blocks": []}
+        said = {
+            "ts": new_ts(),
+            "channel": channel,
+            "text": "p99 latency is 4s on checkout-api",
+            "user": "UMAL",
+            "blocks": [],
+        }
         fake.messages.setdefault(channel, []).append(said)
-        reaction = {"type": "reaction_added", "user": "UBOB", "reaction": "pushpin", "item": {"type": "message", "channel": channel, "ts": said["ts"]}, "event_ts": new_ts()}
+        reaction = {
+            "type": "reaction_added",
+            "user": "UBOB",
+            "reaction": "pushpin",
+            "item": {"type": "message", "channel": channel, "ts": said["ts"]},
+            "event_ts": new_ts(),
+        }
         assert (await sim.event(reaction)).status_code == 200
         assert (await sim.event({**reaction, "reaction": "eyes"})).status_code == 200  # other reactions do nothing
-        state = await eventually(lambda: incident_state(stack, workflow_id), lambda s: any(e.kind == "note" for e in s.timeline), what="the pinned note")
-        assert [(e.actor, e.text) for e in state.timeline if e.kind == "note"] == [("Bob", "p99 latency is 4s on checkout-api")]
+        state = await eventually(
+            lambda: incident_state(stack, workflow_id),
+            lambda s: any(e.kind == "note" for e in s.timeline),
+            what="the pinned note",
+        )
+        assert [(e.actor, e.text) for e in state.timeline if e.kind == "note"] == [
+            ("Bob", "p99 latency is 4s on checkout-api")
+        ]
 
         # /incident note works for anyone in the channel; changes need authorization.
-        assert (await sim.command("/incident", "note rolled back the config", channel=channel, user="UMAL")).status_code == 200
+        assert (
+            await sim.command("/incident", "note rolled back the config", channel=channel, user="UMAL")
+        ).status_code == 200
         await fake.wait_for(lambda: any("timeline" in t for t in whispers(fake, "UMAL")), what="note ack")
         assert (await sim.command("/incident", "severity sev2", channel=channel, user="UMAL")).status_code == 200
         await fake.wait_for(lambda: any("not authorized" in t for t in whispers(fake, "UMAL")), what="refusal")
         assert (await sim.command("/incident", "severity sev2", channel=channel, user="UBOB")).status_code == 200
-        state = await eventually(lambda: incident_state(stack, workflow_id), lambda s: s.severity == "SEV2", what="severity")
-        assert [e.text for e in state.timeline if e.kind == "note"] == ["p99 latency is 4s on checkout-api", "rolled back the config"]
+        state = await eventually(
+            lambda: incident_state(stack, workflow_id), lambda s: s.severity == "SEV2", what="severity"
+        )
+        assert [e.text for e in state.timeline if e.kind == "note"] == [
+            "p99 latency is 4s on checkout-api",
+            "rolled back the config",
+        ]
         # Outside an incident channel the subcommand says so instead of declaring "note ..." as an incident.
         assert (await sim.command("/incident", "note hello", channel="C1", user="UALICE")).status_code == 200
-        await fake.wait_for(lambda: any("No incident is running in this channel" in t for t in whispers(fake, "UALICE")), what="no incident")
+        await fake.wait_for(
+            lambda: any("No incident is running in this channel" in t for t in whispers(fake, "UALICE")),
+            what="no incident",
+        )
         await resolve_and_wait(stack, workflow_id)
 
 
@@ -207,7 +286,9 @@ async def test_slack_conversations_create_failing_after_retries_falls_back(clien
     async with slack_stack(client, tmp_path, fake) as (stack, sim):
         root = await sim.mention("C1", "UALICE", DECLARATION)
         workflow_id = await incident_of(stack, f"slack:{TEAM}:C1:{root['ts']}")
-        state = await eventually(lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card")
+        state = await eventually(
+            lambda: incident_state(stack, workflow_id), lambda s: s.card is not None, what="the card"
+        )
         assert len(fake.calls_to("conversations.create")) == 3
         assert "internal_error" in state.fallback_reason and state.conversation == state.origin
         assert any("internal_error" in m["text"] for m in fake.posts("C1", thread_ts=root["ts"]))

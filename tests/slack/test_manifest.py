@@ -45,15 +45,31 @@ def test_manifest_validates_against_the_official_schema(socket_mode):
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
     assert data["settings"]["socket_mode_enabled"] is socket_mode
     assert data["settings"]["interactivity"]["is_enabled"] is True
-    assert {"app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write", "commands",
-            "users:read", "channels:manage", "channels:join", "pins:write", "reactions:read"} <= set(data["oauth_config"]["scopes"]["bot"])
-    assert {"app_mention", "message.channels", "message.groups", "message.im", "reaction_added"} <= set(data["settings"]["event_subscriptions"]["bot_events"])
+    assert {
+        "app_mentions:read",
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "chat:write",
+        "commands",
+        "users:read",
+        "channels:manage",
+        "channels:join",
+        "pins:write",
+        "reactions:read",
+    } <= set(data["oauth_config"]["scopes"]["bot"])
+    assert {"app_mention", "message.channels", "message.groups", "message.im", "reaction_added"} <= set(
+        data["settings"]["event_subscriptions"]["bot_events"]
+    )
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/threadwork", "/incident"]
     if socket_mode:
         assert "request_url" not in data["settings"]["event_subscriptions"]
         assert all("url" not in c for c in data["features"]["slash_commands"])
     else:
-        urls = [data["settings"]["event_subscriptions"]["request_url"], data["settings"]["interactivity"]["request_url"]]
+        urls = [
+            data["settings"]["event_subscriptions"]["request_url"],
+            data["settings"]["interactivity"]["request_url"],
+        ]
         urls += [c["url"] for c in data["features"]["slash_commands"]]
         assert set(urls) == {"https://bot.example.com/slack/events"}
         assert data["oauth_config"]["redirect_urls"] == ["https://bot.example.com/slack/oauth_redirect"]
@@ -99,7 +115,13 @@ def test_cli_is_quiet_when_its_reader_closes_the_pipe():
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first line is written
     try:
-        done = subprocess.run([str(exe), "manifest", "slack", "--socket-mode"], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+        done = subprocess.run(
+            [str(exe), "manifest", "slack", "--socket-mode"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
     finally:
         os.close(write_end)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

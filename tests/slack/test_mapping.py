@@ -7,7 +7,15 @@ from adapters.slack.users import ActorCache, actor_from_user
 
 
 def ev(**kw):
-    return {"type": "message", "channel": "C1", "channel_type": "channel", "user": "U1", "text": "hi", "ts": "2.0", **kw}
+    return {
+        "type": "message",
+        "channel": "C1",
+        "channel_type": "channel",
+        "user": "U1",
+        "text": "hi",
+        "ts": "2.0",
+        **kw,
+    }
 
 
 def test_routing_rules():
@@ -20,8 +28,13 @@ def test_routing_rules():
     assert route(ev(thread_ts="2.0", text="<@UBOT> x"), "T", "UBOT").key.thread == "2.0"  # a root with thread_ts = ts
     assert route(ev(channel="D1", channel_type="im"), "T", "UBOT").key.session_id() == "slack:T:D1:dm"
     assert route(ev(channel="D1", channel_type="im", thread_ts="1.0"), "T", "UBOT").key.session_id() == "slack:T:D1:1.0"
-    for ignored in (ev(user="UBOT", text="<@UBOT>"), ev(bot_id="B1", text="<@UBOT>"), ev(subtype="message_changed"),
-                    ev(subtype="channel_join", text="<@UBOT> joined"), ev(user=None, text="<@UBOT>")):
+    for ignored in (
+        ev(user="UBOT", text="<@UBOT>"),
+        ev(bot_id="B1", text="<@UBOT>"),
+        ev(subtype="message_changed"),
+        ev(subtype="channel_join", text="<@UBOT> joined"),
+        ev(user=None, text="<@UBOT>"),
+    ):
         assert route(ignored, "T", "UBOT").key is None
     assert route(ev(subtype="file_share", text="<@UBOT> summarize this"), "T", "UBOT").key is not None
 
@@ -44,7 +57,9 @@ async def test_actor_cache_expires_and_survives_errors():
             Client.calls += 1
             if Client.fail:
                 raise OSError("down")
-            return {"user": {"id": user, "name": "gus", "is_restricted": Client.guest, "profile": {"display_name": "Gus"}}}
+            return {
+                "user": {"id": user, "name": "gus", "is_restricted": Client.guest, "profile": {"display_name": "Gus"}}
+            }
 
     cache = ActorCache(ttl=60, clock=lambda: now[0])
     actor = await cache.actor(Client(), "T", "U1")

@@ -54,7 +54,17 @@ async def test_long_replies_are_split_under_slack_limits(platform, fake_slack):
 
 
 async def test_update_replaces_the_message_and_buttons_carry_their_workflow(platform, fake_slack):
-    card = Reply(text="Deploy?", blocks=[TextBlock(text="Deploy?"), ButtonsBlock(buttons=[Button(label="Approve", action_id="deploy.ok", value="v1", workflow_id="wf-1", style="primary")])])
+    card = Reply(
+        text="Deploy?",
+        blocks=[
+            TextBlock(text="Deploy?"),
+            ButtonsBlock(
+                buttons=[
+                    Button(label="Approve", action_id="deploy.ok", value="v1", workflow_id="wf-1", style="primary")
+                ]
+            ),
+        ],
+    )
     ref = await platform.post(THREAD, card, idempotency_key="k1")
     button = fake_slack.posts("C1")[0]["blocks"][1]["elements"][0]
     assert button["style"] == "primary" and button["action_id"] == "deploy.ok"
@@ -66,7 +76,9 @@ async def test_update_replaces_the_message_and_buttons_carry_their_workflow(plat
 
 async def test_create_channel_sanitises_suffixes_sets_topic_and_invites(platform, fake_slack):
     like = ConversationKey(platform="slack", workspace="T1", channel="C1", thread="1.2")
-    first = await platform.create_channel("Incident: Checkout is DOWN!!", topic="SEV1 checkout", members=["UALICE", "UBOB"], like=like)
+    first = await platform.create_channel(
+        "Incident: Checkout is DOWN!!", topic="SEV1 checkout", members=["UALICE", "UBOB"], like=like
+    )
     assert first.thread is None and first.workspace == "T1"
     assert fake_slack.channels[first.channel]["name"] == "incident-checkout-is-down"
     assert fake_slack.channels[first.channel]["topic"] == "SEV1 checkout"
@@ -74,7 +86,10 @@ async def test_create_channel_sanitises_suffixes_sets_topic_and_invites(platform
 
     second = await platform.create_channel("incident checkout is down", like=like)  # name_taken -> suffix
     assert fake_slack.channels[second.channel]["name"] == "incident-checkout-is-down-2"
-    assert [c.params["name"] for c in fake_slack.calls_to("conversations.create")][-2:] == ["incident-checkout-is-down", "incident-checkout-is-down-2"]
+    assert [c.params["name"] for c in fake_slack.calls_to("conversations.create")][-2:] == [
+        "incident-checkout-is-down",
+        "incident-checkout-is-down-2",
+    ]
 
     # An unknown member does not fail the channel.
     third = await platform.create_channel("x" * 200, members=["UNOBODY", "UALICE"], like=like)
@@ -94,7 +109,9 @@ async def test_pin_and_private_messages(platform, fake_slack):
     await platform.pin(ref)  # already_pinned is fine
     assert fake_slack.pins == [("C1", ref.message_id)]
     await platform.send_private(THREAD, "UBOB", "only you can see this")
-    assert fake_slack.ephemeral == [{"channel": "C1", "user": "UBOB", "text": "only you can see this", "thread_ts": THREAD.thread}]
+    assert fake_slack.ephemeral == [
+        {"channel": "C1", "user": "UBOB", "text": "only you can see this", "thread_ts": THREAD.thread}
+    ]
 
 
 async def test_slack_errors_become_platform_errors(platform, fake_slack):

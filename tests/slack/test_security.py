@@ -30,7 +30,9 @@ async def test_forged_and_stale_requests_are_refused_and_start_nothing(slack):
     resp = await sim.event(stale, timestamp=int(time.time()) - 6 * 60)
     assert resp.status_code == 401
 
-    unsigned = await stack.http.post("/slack/events", content=sim.envelope(forged).encode(), headers={"Content-Type": "application/json"})
+    unsigned = await stack.http.post(
+        "/slack/events", content=sim.envelope(forged).encode(), headers={"Content-Type": "application/json"}
+    )
     assert unsigned.status_code == 401
 
     # A correctly signed body that was altered on the way.
@@ -71,11 +73,26 @@ async def test_own_and_other_bots_messages_and_edits_are_ignored(slack):
         # a mention by another bot must not start a loop either
         sim.message("C1", "UOTHERBOT", f"<@{BOT_USER}> ping", kind="app_mention", bot_id="BOTHER"),
         # edits and deletions of Alice's messages
-        {"type": "message", "subtype": "message_changed", "channel": "C1", "channel_type": "channel", "ts": new_ts(),
-         "hidden": True, "message": {"type": "message", "user": "UALICE", "text": "start a session (edited)", "ts": ts},
-         "previous_message": {"type": "message", "user": "UALICE", "text": "start a session", "ts": ts}},
-        {"type": "message", "subtype": "message_deleted", "channel": "C1", "channel_type": "channel", "ts": new_ts(),
-         "hidden": True, "deleted_ts": ts, "thread_ts": ts},
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "C1",
+            "channel_type": "channel",
+            "ts": new_ts(),
+            "hidden": True,
+            "message": {"type": "message", "user": "UALICE", "text": "start a session (edited)", "ts": ts},
+            "previous_message": {"type": "message", "user": "UALICE", "text": "start a session", "ts": ts},
+        },
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": "C1",
+            "channel_type": "channel",
+            "ts": new_ts(),
+            "hidden": True,
+            "deleted_ts": ts,
+            "thread_ts": ts,
+        },
     ]
     for event in ignored:
         assert (await sim.event(event)).status_code == 200
@@ -99,7 +116,9 @@ async def test_bad_bodies_get_a_clear_400_and_unsigned_ones_401(slack):
         ("{}", "application/json", 400, "unhandled request"),
     ]
     for body, content_type, status, reason in cases:
-        resp = await stack.http.post("/slack/events", content=body.encode(), headers=signed_headers(body, content_type=content_type))
+        resp = await stack.http.post(
+            "/slack/events", content=body.encode(), headers=signed_headers(body, content_type=content_type)
+        )
         assert (resp.status_code, reason in resp.text) == (status, True), (body, resp.text)
         forged = signed_headers(body, content_type=content_type, secret="wrong")
         assert (await stack.http.post("/slack/events", content=body.encode(), headers=forged)).status_code == 401

@@ -26,10 +26,20 @@ async def test_socket_mode_is_chosen_and_carries_events_and_commands(client, tmp
         assert "message 1" in reply[0]["text"]
         assert {"envelope_id": "env-1"} in fake_slack.socket_acks
 
-        command = {"team_id": "T1", "channel_id": "C1", "user_id": "UALICE", "command": "/threadwork", "text": "help",
-                   "response_url": f"{fake_slack.url}/response/1", "trigger_id": "t1", "api_app_id": "A1"}
+        command = {
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "UALICE",
+            "command": "/threadwork",
+            "text": "help",
+            "response_url": f"{fake_slack.url}/response/1",
+            "trigger_id": "t1",
+            "api_app_id": "A1",
+        }
         await fake_slack.send_envelope("slash_commands", command, "env-2")
-        ack = await fake_slack.wait_for(lambda: [a for a in fake_slack.socket_acks if a.get("envelope_id") == "env-2"], what="the command ack")
+        ack = await fake_slack.wait_for(
+            lambda: [a for a in fake_slack.socket_acks if a.get("envelope_id") == "env-2"], what="the command ack"
+        )
         assert "I'm threadwork" in ack[0]["payload"]["text"]
     assert routes.socket_handler is None  # closed with the gateway
 

@@ -18,7 +18,9 @@ from tests.slack.support import SlackSim, new_ts
 BOUND = 10  # seconds any single decision may take here
 
 
-def say(fake: FakeSlack, text: str, *, thread_ts: str | None = None, user: str = "UALICE", channel: str = "C1", **extra) -> str:
+def say(
+    fake: FakeSlack, text: str, *, thread_ts: str | None = None, user: str = "UALICE", channel: str = "C1", **extra
+) -> str:
     event = SlackSim.message(channel, user, text, thread_ts=thread_ts, **extra)
     fake.record(event)
     return event["ts"]
@@ -74,7 +76,9 @@ async def test_a_thread_where_its_session_replied_belongs(fake_slack, web):
 async def test_bot_posts_that_are_not_this_threads_session_do_not_open_one(fake_slack, web):
     """An incident card or an alert notice is the bot's, but people talking under it are not talking to it."""
     threads = ThreadMembership()
-    card = (await web.chat_postMessage(channel="C1", text="Incident card", metadata=keyed("slack:T1:C9:1.0/incident/1")))["ts"]
+    card = (
+        await web.chat_postMessage(channel="C1", text="Incident card", metadata=keyed("slack:T1:C9:1.0/incident/1"))
+    )["ts"]
     assert await decide(threads, web, card, say(fake_slack, "I'm looking", thread_ts=card)) is False
     notice = (await web.chat_postMessage(channel="C1", text="Object removed from bucket"))["ts"]
     assert await decide(threads, web, notice, say(fake_slack, "expected", thread_ts=notice)) is False
@@ -165,7 +169,9 @@ async def test_fake_conversations_replies_has_slacks_shape(fake_slack, web):
     page = await web.conversations_replies(channel="C1", ts=root, limit=2)
     assert [m["ts"] for m in page["messages"]] == [root, first]
     assert page["messages"][0]["reply_count"] == 2 and page["has_more"] is True
-    rest = await web.conversations_replies(channel="C1", ts=root, limit=2, cursor=page["response_metadata"]["next_cursor"])
+    rest = await web.conversations_replies(
+        channel="C1", ts=root, limit=2, cursor=page["response_metadata"]["next_cursor"]
+    )
     assert [m["text"] for m in rest["messages"]] == ["bot answer"] and rest["has_more"] is False
     assert "metadata" not in rest["messages"][0]  # only with include_all_metadata
     with_meta = await web.conversations_replies(channel="C1", ts=root, include_all_metadata=True)

@@ -25,8 +25,12 @@ from tests.support.stack import free_port
 async def test_unreachable_temporal_is_said_once_per_thread(tmp_path, fake_slack):
     dead = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter)
     settings = Settings(
-        data_dir=tmp_path, task_queue=f"tq-{uuid.uuid4().hex[:8]}", slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET, slack_api_url=fake_slack.api_url, queue_inline_timeout=1.0,
+        data_dir=tmp_path,
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        queue_inline_timeout=1.0,
     )
     platforms = await build_platforms(settings)
     dispatcher = gateway_dispatcher(dead, settings)
@@ -38,7 +42,9 @@ async def test_unreachable_temporal_is_said_once_per_thread(tmp_path, fake_slack
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             sim = SlackSim(http, fake_slack)
             root = await sim.mention("C1", "UALICE", "is anyone there?")
-            notice = await fake_slack.wait_for(lambda: fake_slack.posts("C1", root["ts"]), what="the catching-up notice", timeout=40)
+            notice = await fake_slack.wait_for(
+                lambda: fake_slack.posts("C1", root["ts"]), what="the catching-up notice", timeout=40
+            )
             assert notice[0]["text"] == CATCHING_UP_TEXT
             await sim.mention("C1", "UALICE", "still there?", thread_ts=root["ts"])
             # Both messages wait in the queue; the thread was told once.
@@ -56,28 +62,41 @@ async def test_unreachable_temporal_is_said_once_per_thread(tmp_path, fake_slack
 
 async def test_oauth_install_then_events_of_that_workspace_use_its_token(client, tmp_path, fake_slack):
     fake_slack.oauth_codes["code-1"] = {
-        "access_token": "xoxb-installed-t2", "token_type": "bot", "scope": "chat:write,commands",
-        "bot_user_id": "UBOT2", "app_id": "A1", "team": {"id": "T2", "name": "Two"}, "enterprise": None,
-        "authed_user": {"id": "UADMIN"}, "is_enterprise_install": False,
+        "access_token": "xoxb-installed-t2",
+        "token_type": "bot",
+        "scope": "chat:write,commands",
+        "bot_user_id": "UBOT2",
+        "app_id": "A1",
+        "team": {"id": "T2", "name": "Two"},
+        "enterprise": None,
+        "authed_user": {"id": "UADMIN"},
+        "is_enterprise_install": False,
     }
     overrides = {"slack_bot_token": None, "slack_client_id": "111.222", "slack_client_secret": "oauth-secret"}
     async with slack_stack(client, tmp_path, fake_slack, **overrides) as (stack, _sim):
         page = await stack.http.get("/slack/install")
         assert page.status_code == 200
-        link = re.search(r'href="(https://slack.com/oauth/v2/authorize\?[^"]+)"', page.text).group(1).replace("&amp;", "&")
+        link = (
+            re.search(r'href="(https://slack.com/oauth/v2/authorize\?[^"]+)"', page.text).group(1).replace("&amp;", "&")
+        )
         params = httpx.URL(link).params
         assert params["client_id"] == "111.222" and "chat:write" in params["scope"]
         state = params["state"]
 
         done = await stack.http.get(
-            "/slack/oauth_redirect", params={"code": "code-1", "state": state},
+            "/slack/oauth_redirect",
+            params={"code": "code-1", "state": state},
             headers={"Cookie": f"slack-app-oauth-state={state}"},
         )
         assert done.status_code == 200, done.text
         assert fake_slack.calls_to("oauth.v2.access")[0].params["code"] == "code-1"
 
         # A forged state is refused.
-        bad = await stack.http.get("/slack/oauth_redirect", params={"code": "code-1", "state": "forged"}, headers={"Cookie": "slack-app-oauth-state=forged"})
+        bad = await stack.http.get(
+            "/slack/oauth_redirect",
+            params={"code": "code-1", "state": "forged"},
+            headers={"Cookie": "slack-app-oauth-state=forged"},
+        )
         assert bad.status_code == 401  # bolt: invalid_state
 
         t2 = SlackSim(stack.http, fake_slack, team="T2")

@@ -16,10 +16,17 @@ def s3_record(event: str, bucket: str, key: str, sequencer: str, size: int | Non
     if size is not None:
         obj["size"] = size
     return {
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-11-26T01:00:00.000Z", "eventName": event,
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "threadwork",
-               "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": obj},
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-26T01:00:00.000Z",
+        "eventName": event,
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "threadwork",
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": obj,
+        },
     }
 
 

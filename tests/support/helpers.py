@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 
-async def eventually(probe: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 20, what: str = "") -> Any:
+async def eventually(
+    probe: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 20, what: str = ""
+) -> Any:
     """Call ``probe`` until ``check(result)`` is true; raise AssertionError with the last result otherwise."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -27,8 +27,15 @@ async def local_server(setup: Callable[[web.Application, list[dict[str, Any]]], 
     @web.middleware
     async def record(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
         body = await request.read()
-        recorded.append({"method": request.method, "path": request.path, "query": dict(request.query),
-                         "headers": dict(request.headers), "body": body})
+        recorded.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": dict(request.query),
+                "headers": dict(request.headers),
+                "body": body,
+            }
+        )
         return await handler(request)
 
     app = web.Application(middlewares=[record])

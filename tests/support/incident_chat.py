@@ -58,12 +58,16 @@ def fields(message: dict) -> dict[str, str]:
     return {k: v for blk in message["blocks"] if blk["type"] == "fields" for k, v in blk["fields"]}
 
 
-async def declare(stack: Stack, text: str, user: str = "alice", thread: str | None = None, channel: str = "general") -> Incident:
+async def declare(
+    stack: Stack, text: str, user: str = "alice", thread: str | None = None, channel: str = "general"
+) -> Incident:
     sent = await stack.say(text, user=user, thread=thread, channel=channel)
     state = await eventually(
         lambda: stack.state(sent["session_id"]),
         lambda s: any(w["workflow_type"] == "IncidentWorkflow" for w in s["triggered_workflows"]),
         what="an incident started",
     )
-    workflow_id = [w for w in state["triggered_workflows"] if w["workflow_type"] == "IncidentWorkflow"][-1]["workflow_id"]
+    workflow_id = [w for w in state["triggered_workflows"] if w["workflow_type"] == "IncidentWorkflow"][-1][
+        "workflow_id"
+    ]
     return Incident(stack, sent["session_id"], sent["thread"], workflow_id)

@@ -48,21 +48,52 @@ class PostgresServer:
             user = pwd.getpwnam("postgres")
             os.chown(self.root, user.pw_uid, user.pw_gid)
         subprocess.run(
-            _as_server_user([str(self.bin / "initdb"), "-D", str(self.data), "-U", "threadwork", "-A", "trust",
-                             "-E", "UTF8", "--no-sync", "--no-instructions"]),
-            check=True, capture_output=True, timeout=START_TIMEOUT,
+            _as_server_user(
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "threadwork",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "--no-instructions",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=START_TIMEOUT,
         )
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         subprocess.run(
-            _as_server_user([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-                             "-w", "-t", str(START_TIMEOUT), "start"]),
-            check=True, capture_output=True, timeout=START_TIMEOUT + 10,
+            _as_server_user(
+                [
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    str(START_TIMEOUT),
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=START_TIMEOUT + 10,
         )
 
     def stop(self) -> None:
         subprocess.run(
             _as_server_user([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
-            capture_output=True, timeout=START_TIMEOUT,
+            capture_output=True,
+            timeout=START_TIMEOUT,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -72,9 +103,24 @@ class PostgresServer:
     def create_database(self) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
         subprocess.run(
-            [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "threadwork", "-d", "postgres",
-             "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
-            check=True, capture_output=True, timeout=30,
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "threadwork",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qc",
+                f"CREATE DATABASE {name}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
         return self.url(name)
 

@@ -30,7 +30,11 @@ class ThreadworkProcess:
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bots.cli", command],
-                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
 
@@ -51,7 +55,9 @@ class ThreadworkProcess:
                 except httpx.HTTPError:
                     pass
                 if loop.time() > end:
-                    raise AssertionError(f"{self.command} did not become healthy in {START_DEADLINE:.0f}s:\n{tail(self.log)}")
+                    raise AssertionError(
+                        f"{self.command} did not become healthy in {START_DEADLINE:.0f}s:\n{tail(self.log)}"
+                    )
                 await asyncio.sleep(0.2)
 
     def kill(self) -> None:

@@ -68,9 +68,21 @@ async def azurite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str
     port = free_port()
     location = tmp_path_factory.mktemp("azurite")
     proc = subprocess.Popen(  # noqa: ASYNC220 - the fixture's one-off start
-        [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(location),
-         "--skipApiVersionCheck", "--silent", "--loose"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            str(AZURITE),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--location",
+            str(location),
+            "--skipApiVersionCheck",
+            "--silent",
+            "--loose",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         await _wait_port(port, proc)

@@ -54,7 +54,9 @@ class Stack:
                 assert resp.status_code == 200, resp.text
         return self._users[name]
 
-    async def say(self, text: str, *, channel: str = "general", thread: str | None = None, user: str = "alice", **extra: Any) -> dict:
+    async def say(
+        self, text: str, *, channel: str = "general", thread: str | None = None, user: str = "alice", **extra: Any
+    ) -> dict:
         http = await self.user(user)
         resp = await http.post(
             "/webchat/api/messages", json={"channel": channel, "thread": thread, "user": user, "text": text, **extra}
@@ -65,10 +67,17 @@ class Stack:
     async def click(self, message: dict, action_id: str, user: str, value: str = "") -> httpx.Response:
         """``user`` clicks a button of a stored web chat message (the raw answer)."""
         http = await self.user(user)
-        return await http.post("/webchat/api/actions", json={
-            "channel": message["channel"], "thread": message["thread"], "message_id": message["id"],
-            "action_id": action_id, "value": value, "user": user,
-        })
+        return await http.post(
+            "/webchat/api/actions",
+            json={
+                "channel": message["channel"],
+                "thread": message["thread"],
+                "message_id": message["id"],
+                "action_id": action_id,
+                "value": value,
+                "user": user,
+            },
+        )
 
     async def close_users(self) -> None:
         for http in self._users.values():
@@ -79,7 +88,9 @@ class Stack:
         msgs = [m for m in await self.store.messages(channel, thread) if m["is_bot"]]
         return msgs if streaming else [m for m in msgs if not is_streaming(m)]
 
-    async def wait_bot_messages(self, thread: str, count: int, channel: str = "general", timeout: float = 15) -> list[dict]:
+    async def wait_bot_messages(
+        self, thread: str, count: int, channel: str = "general", timeout: float = 15
+    ) -> list[dict]:
         """Wait until the thread has at least ``count`` finished bot messages and its session has recorded
         them (a streamed reply is final in the store just before its turn ends); fail with what is there."""
         deadline = asyncio.get_running_loop().time() + timeout

@@ -53,7 +53,9 @@ def mention(text_with_at: str) -> dict[str, Any]:
 def execute(service_url: str, conversation_id: str, data: dict[str, Any], *, card_id: str, **kw: Any) -> dict[str, Any]:
     """An Action.Execute click: an adaptiveCard/action invoke."""
     value = {"action": {"type": "Action.Execute", "verb": data.get("action_id"), "data": data}}
-    return activity(service_url, conversation_id, type="invoke", name="adaptiveCard/action", value=value, replyToId=card_id, **kw)
+    return activity(
+        service_url, conversation_id, type="invoke", name="adaptiveCard/action", value=value, replyToId=card_id, **kw
+    )
 
 
 def submit(service_url: str, conversation_id: str, data: dict[str, Any], *, card_id: str, **kw: Any) -> dict[str, Any]:

@@ -98,7 +98,9 @@ class FakeConnector:
             if status < 300:
                 # The final message is the message the chat keeps (its id is the streamId): a post.
                 final = info.get("streamType") == "final"
-                self._record(request, "POST" if final else "STREAM", body, info["streamId"] if final else answer.get("id"))
+                self._record(
+                    request, "POST" if final else "STREAM", body, info["streamId"] if final else answer.get("id")
+                )
             return web.json_response(answer, status=status)
         new_id = f"bot-{next(self._ids)}"
         self._record(request, "POST", body, new_id)
@@ -124,7 +126,9 @@ class FakeConnector:
     async def get_member(self, request: web.Request) -> web.Response:
         member = self.members.get(request.match_info["mid"])
         if member is None:
-            return web.json_response({"error": {"code": "MemberNotFoundInConversation", "message": "no such member"}}, status=404)
+            return web.json_response(
+                {"error": {"code": "MemberNotFoundInConversation", "message": "no such member"}}, status=404
+            )
         return web.json_response(member)
 
     async def list_members(self, request: web.Request) -> web.Response:
@@ -157,8 +161,11 @@ class FakeConnector:
                 stream = self.streams.streams[call.new_id]
                 if stream.final is None and (stream.chunks or stream.updates):
                     edits = [c for c in self.updates(conversation_id) if c.activity_id == call.new_id]
-                    last = [c for c in self.streamed(conversation_id) if c.new_id == call.new_id or
-                            (stream_info(c.body) or {}).get("streamId") == call.new_id]
+                    last = [
+                        c
+                        for c in self.streamed(conversation_id)
+                        if c.new_id == call.new_id or (stream_info(c.body) or {}).get("streamId") == call.new_id
+                    ]
                     shown.append(edits[-1] if edits else last[-1])
         return shown
 

@@ -28,9 +28,18 @@ def jwk(key: rsa.RSAPrivateKey, kid: str, endorsements: list[str] | None = None)
     return data
 
 
-def token(key: rsa.RSAPrivateKey, kid: str, *, audience: str, service_url: str, expires_in: int = 300, **claims: Any) -> str:
+def token(
+    key: rsa.RSAPrivateKey, kid: str, *, audience: str, service_url: str, expires_in: int = 300, **claims: Any
+) -> str:
     now = int(time.time())
-    payload = {"iss": ISSUER, "aud": audience, "serviceurl": service_url, "nbf": now - 10, "exp": now + expires_in, **claims}
+    payload = {
+        "iss": ISSUER,
+        "aud": audience,
+        "serviceurl": service_url,
+        "nbf": now - 10,
+        "exp": now + expires_in,
+        **claims,
+    }
     return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
 
 
@@ -44,7 +53,11 @@ class OpenIdServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path == "/openid":
-                    body = {"issuer": ISSUER, "jwks_uri": f"{outer.url}/keys", "id_token_signing_alg_values_supported": ["RS256"]}
+                    body = {
+                        "issuer": ISSUER,
+                        "jwks_uri": f"{outer.url}/keys",
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                    }
                 elif self.path == "/keys":
                     body = {"keys": outer.keys}
                 else:

@@ -32,14 +32,17 @@ def openid(monkeypatch) -> OpenIdServer:
     with OpenIdServer([jwk(KEY, KID, endorsements=["msteams"])]) as server:
         monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", f"{server.url}/openid")
         monkeypatch.setattr(JwtTokenExtractor, "metadataCache", {})  # the SDK's process-wide key cache
-        monkeypatch.setattr(MicrosoftAppCredentials, "get_access_token", lambda self, force_refresh=False: "outbound-token")
+        monkeypatch.setattr(
+            MicrosoftAppCredentials, "get_access_token", lambda self, force_refresh=False: "outbound-token"
+        )
         yield server
 
 
 @pytest_asyncio.fixture
 async def secured(client, tmp_path, connector, openid) -> AsyncIterator[Stack]:
-    async with running_stack(client, tmp_path, teams_app_id=APP_ID, teams_app_password="secret",
-                             teams_service_url=connector.url) as stack:
+    async with running_stack(
+        client, tmp_path, teams_app_id=APP_ID, teams_app_password="secret", teams_service_url=connector.url
+    ) as stack:
         yield stack
 
 
@@ -61,7 +64,17 @@ async def test_valid_token_is_accepted_and_replies_carry_the_bots_token(secured,
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "malformed", "not-bearer", "wrong-audience", "expired", "unknown-kid", "other-key", "wrong-serviceurl", "no-endorsement"],
+    [
+        "missing",
+        "malformed",
+        "not-bearer",
+        "wrong-audience",
+        "expired",
+        "unknown-kid",
+        "other-key",
+        "wrong-serviceurl",
+        "no-endorsement",
+    ],
 )
 async def test_bad_tokens_are_401_and_reach_no_session(secured, connector, case):
     conv = f"a:refused-{case}"
@@ -71,11 +84,15 @@ async def test_bad_tokens_are_401_and_reach_no_session(secured, connector, case)
         "missing": {},
         "malformed": {"Authorization": "Bearer not.a.jwt"},
         "not-bearer": {"Authorization": "Basic " + token(KEY, KID, **good)},
-        "wrong-audience": {"Authorization": "Bearer " + token(KEY, KID, audience="someone-else", service_url=connector.url)},
+        "wrong-audience": {
+            "Authorization": "Bearer " + token(KEY, KID, audience="someone-else", service_url=connector.url)
+        },
         "expired": {"Authorization": "Bearer " + token(KEY, KID, expires_in=-3600, **good)},
         "unknown-kid": {"Authorization": "Bearer " + token(KEY, "no-such-kid", **good)},
         "other-key": {"Authorization": "Bearer " + token(OTHER_KEY, KID, **good)},
-        "wrong-serviceurl": {"Authorization": "Bearer " + token(KEY, KID, audience=APP_ID, service_url="https://evil.example/")},
+        "wrong-serviceurl": {
+            "Authorization": "Bearer " + token(KEY, KID, audience=APP_ID, service_url="https://evil.example/")
+        },
         "no-endorsement": {"Authorization": "Bearer " + token(KEY, KID, **good)},
     }[case]
     if case == "no-endorsement":

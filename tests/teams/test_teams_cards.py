@@ -32,7 +32,9 @@ async def test_execute_click_reaches_workflow_with_clicker_and_updates_card(team
     card = card_post.card
     assert card["version"] == "1.5"
     # The commander is a real @mention (an entity with Alice's Teams id), not a bold name.
-    commander = next(f["value"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"] if f["title"] == "Commander")
+    commander = next(
+        f["value"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"] if f["title"] == "Commander"
+    )
     mention = {"type": "mention", "text": commander, "mentioned": {"id": "29:alice", "name": commander[4:-5]}}
     assert commander.startswith("<at>") and mention in card["msteams"]["entities"]
     assert {e["type"] for e in card["body"]} >= {"TextBlock", "FactSet", "ActionSet"}
@@ -42,7 +44,9 @@ async def test_execute_click_reaches_workflow_with_clicker_and_updates_card(team
     incident = teams.client.get_workflow_handle(workflow_id)
 
     # A click from another organization is refused privately, and nothing changes.
-    foreign = execute(connector.url, "a:elsewhere", data, card_id=card_post.new_id, tenant="other-tenant", user="29:bob")
+    foreign = execute(
+        connector.url, "a:elsewhere", data, card_id=card_post.new_id, tenant="other-tenant", user="29:bob"
+    )
     resp = await send(teams, foreign)
     assert resp.status_code == 200
     answer = resp.json()
@@ -53,7 +57,9 @@ async def test_execute_click_reaches_workflow_with_clicker_and_updates_card(team
     assert connector.updates(conv) == []
 
     # Bob is neither the commander nor a responder: refused privately, nothing changes.
-    resp = await send(teams, execute(connector.url, conv, data, card_id=card_post.new_id, user="29:bob", user_name="Bob"))
+    resp = await send(
+        teams, execute(connector.url, conv, data, card_id=card_post.new_id, user="29:bob", user_name="Bob")
+    )
     assert resp.status_code == 200
     assert "not authorized" in resp.json()["value"]["body"][0]["text"].lower()
     state = await incident.query(IncidentWorkflow.get_incident_state)
@@ -102,7 +108,12 @@ async def test_submit_fallback_reaches_workflow_with_clicker(teams, connector):
 
 async def test_refused_submit_in_a_channel_is_told_privately(teams, connector):
     thread = "19:ops@thread.tacv2;messageid=42"
-    data = {"threadwork": 1, "workflow_id": "teams:other-tenant:x/incident/1", "action_id": "incident.resolve", "value": ""}
+    data = {
+        "threadwork": 1,
+        "workflow_id": "teams:other-tenant:x/incident/1",
+        "action_id": "incident.resolve",
+        "value": "",
+    }
     click = submit(connector.url, thread, data, card_id="bot-1", user="29:bob", conversation_type="channel")
     assert (await send(teams, click)).status_code == 201
     [created] = connector.created

@@ -14,20 +14,40 @@ def test_blocks_become_an_adaptive_card_with_execute_and_submit_fallback():
             FieldsBlock(fields=[("Severity", "SEV1"), ("Status", "investigating")]),
             DividerBlock(),
             TextBlock(text="updated 2 min ago", style="context"),
-            ButtonsBlock(buttons=[Button(label="Resolve", action_id="incident.resolve", value="v1", workflow_id="teams:t:c/incident/1", style="danger")]),
+            ButtonsBlock(
+                buttons=[
+                    Button(
+                        label="Resolve",
+                        action_id="incident.resolve",
+                        value="v1",
+                        workflow_id="teams:t:c/incident/1",
+                        style="danger",
+                    )
+                ]
+            ),
         ],
     )
     card = render_card(reply)
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     assert card["fallbackText"] == "Incident SEV1: db down"
     heading, facts, context, actions = card["body"]
-    assert heading == {"type": "TextBlock", "text": "Incident: db down", "wrap": True, "weight": "Bolder", "size": "Medium"}
+    assert heading == {
+        "type": "TextBlock",
+        "text": "Incident: db down",
+        "wrap": True,
+        "weight": "Bolder",
+        "size": "Medium",
+    }
     assert facts["facts"] == [{"title": "Severity", "value": "SEV1"}, {"title": "Status", "value": "investigating"}]
     assert context["separator"] is True and context["isSubtle"] is True
     [action] = actions["actions"]
     data = {"threadwork": 1, "workflow_id": "teams:t:c/incident/1", "action_id": "incident.resolve", "value": "v1"}
     assert action == {
-        "type": "Action.Execute", "title": "Resolve", "verb": "incident.resolve", "data": data, "style": "destructive",
+        "type": "Action.Execute",
+        "title": "Resolve",
+        "verb": "incident.resolve",
+        "data": data,
+        "style": "destructive",
         "fallback": {"type": "Action.Submit", "title": "Resolve", "data": data},
     }
     activity = render_activity(reply)
@@ -47,9 +67,13 @@ def test_a_teams_user_is_a_real_mention_in_text_and_in_cards():
     assert activity.text == "<at>Ann Lee</at> took command"
     [mention] = activity.entities
     assert mention.serialize() == {
-        "type": "mention", "text": "<at>Ann Lee</at>", "mentioned": {"id": "29:1ann-teams-id", "name": "Ann Lee"},
+        "type": "mention",
+        "text": "<at>Ann Lee</at>",
+        "mentioned": {"id": "29:1ann-teams-id", "name": "Ann Lee"},
     }
-    card = render_card(Reply(text=f"Commander: {ann}", blocks=[FieldsBlock(fields=[("Commander", ann), ("Reporter", ann)])]))
+    card = render_card(
+        Reply(text=f"Commander: {ann}", blocks=[FieldsBlock(fields=[("Commander", ann), ("Reporter", ann)])])
+    )
     assert card["body"][0]["facts"][0]["value"] == "<at>Ann Lee</at>"
     assert card["msteams"] == {"entities": [mention.serialize()]}  # one entity per user, however often named
     assert card["fallbackText"] == "Commander: @Ann Lee"
@@ -58,4 +82,6 @@ def test_a_teams_user_is_a_real_mention_in_text_and_in_cards():
 def test_a_user_of_another_platform_stays_a_name():
     activity = render_activity(Reply(text=f"{user_mention(Actor(id='UALICE', name='Alice'))} asked"))
     assert activity.text == "**Alice** asked" and not activity.entities
-    assert "msteams" not in render_card(Reply(text="x", blocks=[TextBlock(text=user_mention(Actor(id="web-1", name="Cy")))]))
+    assert "msteams" not in render_card(
+        Reply(text="x", blocks=[TextBlock(text=user_mention(Actor(id="web-1", name="Cy")))])
+    )

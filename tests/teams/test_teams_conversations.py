@@ -17,8 +17,14 @@ async def sessions_show(client, session_id: str, cwd: Path) -> dict:
     """`threadwork sessions show ID` as a real subprocess (async: the worker shares this loop)."""
     env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host}
     proc = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("threadwork")), "sessions", "show", session_id,
-        cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        str(Path(sys.executable).with_name("threadwork")),
+        "sessions",
+        "show",
+        session_id,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -35,7 +41,9 @@ async def test_message_gets_reply_and_second_message_reaches_same_session(teams,
     assert reply.activity_id == first["id"]  # a reply to the user's message, in its conversation
     assert reply.body["conversation"]["id"] == conv
 
-    second = activity(connector.url, conv, text="<at>threadwork</at> how are you", entities=[mention("<at>threadwork</at>")])
+    second = activity(
+        connector.url, conv, text="<at>threadwork</at> how are you", entities=[mention("<at>threadwork</at>")]
+    )
     assert (await send(teams, second)).status_code == 201
     replies = await connector.wait_for(lambda: connector.posts(conv), 2)
     assert "message 2" in replies[1].text
@@ -65,8 +73,13 @@ async def test_redelivered_activity_is_answered_once(teams, connector):
 
 async def test_channel_thread_is_its_own_session(teams, connector):
     thread = "19:general@thread.tacv2;messageid=1700000000000"
-    body = activity(connector.url, thread, text="<at>threadwork</at> status", conversation_type="channel",
-                    entities=[mention("<at>threadwork</at>")])
+    body = activity(
+        connector.url,
+        thread,
+        text="<at>threadwork</at> status",
+        conversation_type="channel",
+        entities=[mention("<at>threadwork</at>")],
+    )
     assert (await send(teams, body)).status_code == 201
     # A channel thread gets a placeholder that becomes the reply (Teams streams only in 1:1 chats).
     [reply] = await connector.wait_for(
@@ -77,8 +90,9 @@ async def test_channel_thread_is_its_own_session(teams, connector):
 
 
 async def test_guest_member_is_limited(client, tmp_path, connector):
-    async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url,
-                             guest_message_limit=1) as stack:
+    async with running_stack(
+        client, tmp_path, teams_enabled=True, teams_service_url=connector.url, guest_message_limit=1
+    ) as stack:
         conv = "a:guest-chat"
         for text in ("hi", "again"):
             body = activity(connector.url, conv, text=text, user="29:gus", user_name="Gus")

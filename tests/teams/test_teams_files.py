@@ -27,7 +27,11 @@ async def test_shared_file_is_summarized_in_the_conversation(teams, connector):
                 {
                     "contentType": "application/vnd.microsoft.teams.file.download.info",
                     "name": "report.txt",
-                    "content": {"downloadUrl": f"{files.base_url}/files/report.txt", "uniqueId": "u-1", "fileType": "txt"},
+                    "content": {
+                        "downloadUrl": f"{files.base_url}/files/report.txt",
+                        "uniqueId": "u-1",
+                        "fileType": "txt",
+                    },
                 },
             ],
         )
@@ -35,7 +39,9 @@ async def test_shared_file_is_summarized_in_the_conversation(teams, connector):
         summary = await connector.wait_for(
             lambda: [p for p in connector.posts(conv) if "Checkout outage report" in p.searchable()], 1, timeout=30
         )
-        assert "Rolling back the configuration" in summary[0].searchable() or "checkout service" in summary[0].searchable()
+        assert (
+            "Rolling back the configuration" in summary[0].searchable() or "checkout service" in summary[0].searchable()
+        )
         assert [r["path"] for r in files.requests] == ["/files/report.txt"]
         state = await teams.state(f"teams:tenant-1:{conv}")
         [started] = state["triggered_workflows"]

@@ -21,11 +21,14 @@ async def test_child_posts_into_conversation_after_gateway_and_worker_restart(cl
     settings = {"teams_enabled": True, "teams_service_url": connector.url}
     async with running_stack(client, tmp_path, **settings) as first:
         task_queue = first.settings.task_queue
-        body = activity(connector.url, conv, text="critical incident: the database is down", conversation_type="channel")
+        body = activity(
+            connector.url, conv, text="critical incident: the database is down", conversation_type="channel"
+        )
         assert (await send(first, body)).status_code == 201
         # Without TEAMS_INCIDENT_CHANNEL_ID the incident runs in the conversation that declared it.
         [card_post] = await connector.wait_for(
-            lambda: [p for p in connector.posts(conv) if p.card and p.card["fallbackText"].startswith("Incident SEV1")], 1
+            lambda: [p for p in connector.posts(conv) if p.card and p.card["fallbackText"].startswith("Incident SEV1")],
+            1,
         )
         # Stop only once Temporal has recorded the card post as done (the connector saw it first).
         incident = first.client.get_workflow_handle_for(IncidentWorkflow.run, f"teams:{TENANT}:{conv}/incident/1")
@@ -50,8 +53,13 @@ async def test_child_posts_into_conversation_after_gateway_and_worker_restart(cl
 
 
 async def test_incident_thread_opens_in_configured_channel(client, tmp_path, connector):
-    async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url,
-                             teams_incident_channel_id="19:incidents@thread.tacv2") as stack:
+    async with running_stack(
+        client,
+        tmp_path,
+        teams_enabled=True,
+        teams_service_url=connector.url,
+        teams_incident_channel_id="19:incidents@thread.tacv2",
+    ) as stack:
         origin_conv = "a:origin-chat"
         assert (await send(stack, activity(connector.url, origin_conv, text="hello"))).status_code == 201
         await connector.wait_for(lambda: connector.posts(origin_conv), 1)
@@ -100,8 +108,12 @@ async def test_retried_post_with_same_idempotency_key_posts_once(teams, connecto
     log = SqlitePostedLog(teams.settings.data_dir / "teams-posted.sqlite3")
     await log.open()
     try:
-        restarted = TeamsPlatform(platform.adapter, posted=log, app_id=platform.app_id, service_url=platform.default_service_url)
-        after_restart = await restarted.post(key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"])
+        restarted = TeamsPlatform(
+            platform.adapter, posted=log, app_id=platform.app_id, service_url=platform.default_service_url
+        )
+        after_restart = await restarted.post(
+            key, Reply(text="once"), idempotency_key="wf#run#7", context=state["reply_context"]
+        )
     finally:
         await log.close()
     assert after_restart == first
@@ -119,14 +131,21 @@ async def test_post_without_any_reference_or_service_url_is_refused(teams, conne
 
 
 async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_channel(client, tmp_path, connector):
-    async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url,
-                             teams_incident_channel_id="19:incidents@thread.tacv2") as stack:
+    async with running_stack(
+        client,
+        tmp_path,
+        teams_enabled=True,
+        teams_service_url=connector.url,
+        teams_incident_channel_id="19:incidents@thread.tacv2",
+    ) as stack:
         origin_conv = "a:declaring-chat"
         body = activity(connector.url, origin_conv, text="we have a critical incident: payments are down")
         assert (await send(stack, body)).status_code == 201
         [created] = await connector.wait_for(lambda: connector.created, 1)
         assert created["body"]["channelData"]["channel"]["id"] == "19:incidents@thread.tacv2"
-        incident = stack.client.get_workflow_handle_for(IncidentWorkflow.run, f"teams:{TENANT}:{origin_conv}/incident/1")
+        incident = stack.client.get_workflow_handle_for(
+            IncidentWorkflow.run, f"teams:{TENANT}:{origin_conv}/incident/1"
+        )
         for _ in range(400):
             state = await incident.query(IncidentWorkflow.get_incident_state)
             if state.card is not None:
@@ -136,16 +155,26 @@ async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_
             raise AssertionError("the incident card was never posted")
         thread = state.conversation.channel
         assert thread.startswith("19:incidents@thread.tacv2;messageid=")
+
         # The card lives in the new thread; the chat that declared it gets a pointer, not the card.
         def incident_cards(conversation: str) -> list:
-            return [p for p in connector.posts(conversation) if p.card and any(e["type"] == "FactSet" for e in p.card["body"])]
+            return [
+                p
+                for p in connector.posts(conversation)
+                if p.card and any(e["type"] == "FactSet" for e in p.card["body"])
+            ]
 
         assert len(incident_cards(thread)) == 1
         assert incident_cards(origin_conv) == []
-        [pointer] = await connector.wait_for(lambda: [p for p in connector.posts(origin_conv) if "is being handled in" in p.searchable()], 1)
+        [pointer] = await connector.wait_for(
+            lambda: [p for p in connector.posts(origin_conv) if "is being handled in" in p.searchable()], 1
+        )
         # A deep link that opens the incident thread (Teams has no inline channel syntax).
         message_id = thread.split(";messageid=")[1]
         shown = " ".join(e.get("text", "") for e in pointer.card["body"])
-        assert "[#inc-" in shown and f"](https://teams.microsoft.com/l/message/19%3Aincidents%40thread.tacv2/{message_id}?" in shown
+        assert (
+            "[#inc-" in shown
+            and f"](https://teams.microsoft.com/l/message/19%3Aincidents%40thread.tacv2/{message_id}?" in shown
+        )
         assert "\u27e6" not in shown + pointer.searchable() and "#inc-" in pointer.searchable()
         await incident.execute_update(IncidentWorkflow.system_resolve, "test over")

@@ -40,8 +40,12 @@ async def test_slow_reply_in_a_personal_chat_streams_and_ends_as_one_final_messa
     async with (
         fake_openai() as llm,
         running_stack(
-            client, tmp_path, teams_enabled=True, teams_service_url=connector.url,
-            llm_base_url=llm.base_url, llm_tools=False,  # the streamed path (with tools, replies are posted whole)
+            client,
+            tmp_path,
+            teams_enabled=True,
+            teams_service_url=connector.url,
+            llm_base_url=llm.base_url,
+            llm_tools=False,  # the streamed path (with tools, replies are posted whole)
         ) as stack,
     ):
         _slow(llm)
@@ -69,8 +73,12 @@ async def test_stop_in_teams_ends_the_turn_and_the_next_message_is_answered(clie
     async with (
         fake_openai() as llm,
         running_stack(
-            client, tmp_path, teams_enabled=True, teams_service_url=connector.url,
-            llm_base_url=llm.base_url, llm_tools=False,  # the streamed path (with tools, replies are posted whole)
+            client,
+            tmp_path,
+            teams_enabled=True,
+            teams_service_url=connector.url,
+            llm_base_url=llm.base_url,
+            llm_tools=False,  # the streamed path (with tools, replies are posted whole)
         ) as stack,
     ):
         _slow(llm)
@@ -107,8 +115,12 @@ async def test_group_chat_gets_a_placeholder_updated_into_one_message(client, tm
     async with (
         fake_openai() as llm,
         running_stack(
-            client, tmp_path, teams_enabled=True, teams_service_url=connector.url,
-            llm_base_url=llm.base_url, llm_tools=False,  # the streamed path (with tools, replies are posted whole)
+            client,
+            tmp_path,
+            teams_enabled=True,
+            teams_service_url=connector.url,
+            llm_base_url=llm.base_url,
+            llm_tools=False,  # the streamed path (with tools, replies are posted whole)
         ) as stack,
     ):
         _slow(llm)

@@ -35,7 +35,11 @@ class ToyAdapter:
     #: No threads (replies go into the room), posts over the network, pins, and a channel-name rule of
     #: its own (short, mixed case, no separators besides '-') so a test sees that the rule reaches incidents.
     traits: ClassVar[PlatformTraits] = PlatformTraits(
-        name="toy", display_name="Toy chat", threads=False, local_delivery=False, pins=True,
+        name="toy",
+        display_name="Toy chat",
+        threads=False,
+        local_delivery=False,
+        pins=True,
         channel_names=ChannelNameRule(max_length=28, lowercase=False, allowed="A-Za-z0-9"),
     )
     session_ids: ClassVar[SessionIdCodec] = ToySessionIds()

@@ -63,8 +63,10 @@ def extractive_summary(text: str, max_sentences: int = 3) -> tuple[str, str]:
         freq[w] = freq.get(w, 0) + 1
     scored = sorted(
         range(len(sentences)),
-        key=lambda i: -sum(freq.get(w, 0) for w in re.findall(r"[a-z]{4,}", sentences[i].lower()))
-        / (1 + len(sentences[i].split()) ** 0.5),
+        key=lambda i: (
+            -sum(freq.get(w, 0) for w in re.findall(r"[a-z]{4,}", sentences[i].lower()))
+            / (1 + len(sentences[i].split()) ** 0.5)
+        ),
     )
     keep = sorted(scored[:max_sentences])
     return title, " ".join(sentences[i] for i in keep)
@@ -131,6 +133,9 @@ class DocumentActivities:
             raise RuntimeError("the language model returned an empty summary")
         title, _, summary = answer.partition("\n")
         return DocumentSummary(
-            name=doc.name, title=title.lstrip("# ").strip() or doc.name, summary=summary.strip(),
-            characters=len(doc.text), method="llm",
+            name=doc.name,
+            title=title.lstrip("# ").strip() or doc.name,
+            summary=summary.strip(),
+            characters=len(doc.text),
+            method="llm",
         )

@@ -41,7 +41,9 @@ def _as_temporal(err: PlatformError) -> ApplicationError:
             str(err), type="PlatformRetryableError", next_retry_delay=delay, category=ApplicationErrorCategory.BENIGN
         )
     log.warning("%s refused for good: %s", where, err)
-    return ApplicationError(str(err), type="PlatformError", non_retryable=True, category=ApplicationErrorCategory.BENIGN)
+    return ApplicationError(
+        str(err), type="PlatformError", non_retryable=True, category=ApplicationErrorCategory.BENIGN
+    )
 
 
 def _late(req: PostRequest, traits: PlatformTraits) -> Reply:
@@ -62,9 +64,7 @@ class PlatformActivities:
         try:
             platform = self._registry.get(req.key.platform)
             late = _late(req, traits_for(self._registry.traits(), req.key.platform))
-            return await platform.post(
-                req.key, late, idempotency_key=req.idempotency_key, context=req.reply_context
-            )
+            return await platform.post(req.key, late, idempotency_key=req.idempotency_key, context=req.reply_context)
         except PlatformError as err:
             raise _as_temporal(err) from None
 

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
 
 SYSTEM_PROMPT = (
-    "You are threadwork, a helpful assistant for on-call engineers in a team chat. "
-    "Answer briefly and concretely."
+    "You are threadwork, a helpful assistant for on-call engineers in a team chat. Answer briefly and concretely."
 )
 
 

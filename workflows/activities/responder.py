@@ -58,9 +58,9 @@ def help_reply(session_id: str) -> Reply:
     text = (
         "I'm threadwork. Every conversation with me is durable: I remember this thread "
         "and keep working on what you start here, even across restarts.\n"
-        "• Say \"we have a critical incident: checkout is down\" to start incident response.\n"
-        "• Say \"summarize https://example.com/report.txt\" or attach a file to process a document.\n"
-        "• \"status\" shows this conversation and what it started; \"end\" closes it."
+        '• Say "we have a critical incident: checkout is down" to start incident response.\n'
+        '• Say "summarize https://example.com/report.txt" or attach a file to process a document.\n'
+        '• "status" shows this conversation and what it started; "end" closes it.'
     )
     return Reply(
         text=text,
@@ -70,7 +70,7 @@ def help_reply(session_id: str) -> Reply:
 
 def _describe(wf: TriggeredWorkflow) -> str:
     kind = display_name(wf)
-    title = f" \"{wf.title}\"" if wf.title else ""
+    title = f' "{wf.title}"' if wf.title else ""
     return f"{kind}{title} ({wf.status})"
 
 
@@ -104,8 +104,7 @@ def status_reply(summary: SessionSummary) -> Reply:
 def started_reply(started: TriggeredWorkflow) -> Reply:
     kind = display_name(started)
     text = (
-        f"I've started {kind} for \"{started.title}\". "
-        "It will post its progress here; you can keep chatting meanwhile."
+        f'I\'ve started {kind} for "{started.title}". It will post its progress here; you can keep chatting meanwhile.'
     )
     return Reply(text=text, blocks=[TextBlock(text=text)])
 
@@ -119,11 +118,8 @@ def builtin_reply(text: str, summary: SessionSummary, started: TriggeredWorkflow
     if started is not None:
         return started_reply(started)
     running = sum(1 for w in summary.triggered_workflows if w.status == "running")
-    tail = f" {running} workflow(s) from this conversation are running; say \"status\" for details." if running else ""
-    reply = (
-        f"Got it (message {summary.message_count} in this conversation).{tail} "
-        "Say \"help\" to see what I can do."
-    )
+    tail = f' {running} workflow(s) from this conversation are running; say "status" for details.' if running else ""
+    reply = f'Got it (message {summary.message_count} in this conversation).{tail} Say "help" to see what I can do.'
     return Reply(text=reply)
 
 

@@ -52,11 +52,15 @@ class TriggerActivities:
         except triggers.TriggerConfigError as err:
             if str(err) != self._reported:
                 self._reported = str(err)
-                log.warning("%s; keeping the last good trigger rules (%d rules) until the file is fixed", err, len(self._good))
+                log.warning(
+                    "%s; keeping the last good trigger rules (%d rules) until the file is fixed", err, len(self._good)
+                )
             return self._good
         if self._reported is not None:
             self._reported = None
-            log.warning("trigger rules reloaded: %d rules from %s", len(rules), self._rules_file or triggers.DEFAULT_RULES_FILE)
+            log.warning(
+                "trigger rules reloaded: %d rules from %s", len(rules), self._rules_file or triggers.DEFAULT_RULES_FILE
+            )
         self._good = rules
         return rules
 

@@ -61,8 +61,10 @@ def parse_request(inp: ChildWorkflowInput) -> DeployRequest:
     text = str(inp.args.get("text") or inp.title)
     match = _REQUEST.search(text)
     if match is None:
-        raise ValueError(f"I need a service and an environment, like \"deploy api v1.4 to production\" (got {text!r})")
-    return DeployRequest(service=match["service"], version=match["version"] or "", environment=match["environment"].lower())
+        raise ValueError(f'I need a service and an environment, like "deploy api v1.4 to production" (got {text!r})')
+    return DeployRequest(
+        service=match["service"], version=match["version"] or "", environment=match["environment"].lower()
+    )
 
 
 @workflow.defn
@@ -112,19 +114,26 @@ class DeployApprovalWorkflow:
 
     async def _notify_pipeline(self, req: DeployRequest, record: ApprovalRecord) -> None:
         decision = DeployDecision(
-            callback_url=req.callback_url, deploy_id=workflow.info().workflow_id, service=req.service,
-            version=req.version, environment=req.environment, outcome=record.outcome,
+            callback_url=req.callback_url,
+            deploy_id=workflow.info().workflow_id,
+            service=req.service,
+            version=req.version,
+            environment=req.environment,
+            outcome=record.outcome,
             decided_by=(record.decided_by.id if record.decided_by else ""),
         )
         try:
             await workflow.execute_activity(
-                notify_pipeline, decision, start_to_close_timeout=timedelta(seconds=30),
+                notify_pipeline,
+                decision,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=1)),
             )
             self.state.pipeline_notified = True
         except ActivityError as err:
             await self.poster.post(
-                self.inp.origin, Reply(text=f"Couldn't tell the pipeline about {req.label()}: {err.cause or err}"),
+                self.inp.origin,
+                Reply(text=f"Couldn't tell the pipeline about {req.label()}: {err.cause or err}"),
                 self.inp.origin_context,
             )
 

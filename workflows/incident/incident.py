@@ -143,9 +143,12 @@ class IncidentWorkflow:
 
     async def _open_conversation(self) -> None:
         """A new conversation via the platform; on refusal (after retries) stay in the origin thread."""
-        members = list(dict.fromkeys(([self.state.reporter.id] if self.state.reporter else []) + self.options.responders))
+        members = list(
+            dict.fromkeys(([self.state.reporter.id] if self.state.reporter else []) + self.options.responders)
+        )
         retry = RetryPolicy(
-            initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
+            initial_interval=timedelta(seconds=1),
+            maximum_interval=timedelta(seconds=10),
             maximum_attempts=self.options.channel_attempts,
         )
         # A taken name is the platform's to solve (Slack tries suffixes itself): one request here.
@@ -202,7 +205,9 @@ class IncidentWorkflow:
         if self._linked:
             # Lookups by channel stop finding us now (REQUEST_CANCEL on close is the backstop).
             try:
-                await workflow.get_external_workflow_handle(link_id(self.state.conversation)).signal(IncidentLinkWorkflow.close)
+                await workflow.get_external_workflow_handle(link_id(self.state.conversation)).signal(
+                    IncidentLinkWorkflow.close
+                )
             except ApplicationError as err:
                 workflow.logger.info("link already closed: %s", err)
         for approval_id in self.approvals.pending():
@@ -354,18 +359,35 @@ class IncidentWorkflow:
         message, draft = await self._ai.draft_update(self.state, workflow.now())
         head, _, _ = message.partition("\n")
         hint = "Post it as it is with the button, or edit it and send `incident update <your text>`."
-        post = Button(label="Post this update", action_id=ui.POST_UPDATE, value=draft, workflow_id=workflow.info().workflow_id, style="primary")
-        await self._say(Reply(
-            text=f"{message}\n{hint}",
-            blocks=[TextBlock(text=head.rstrip(":"), style="heading"), TextBlock(text=draft), TextBlock(text=hint, style="context"), ButtonsBlock(buttons=[post])],
-        ))
+        post = Button(
+            label="Post this update",
+            action_id=ui.POST_UPDATE,
+            value=draft,
+            workflow_id=workflow.info().workflow_id,
+            style="primary",
+        )
+        await self._say(
+            Reply(
+                text=f"{message}\n{hint}",
+                blocks=[
+                    TextBlock(text=head.rstrip(":"), style="heading"),
+                    TextBlock(text=draft),
+                    TextBlock(text=hint, style="context"),
+                    ButtonsBlock(buttons=[post]),
+                ],
+            )
+        )
         return self._outcome("A draft update is posted in the incident conversation for review.")
 
     async def _request_approval(self, event: ActionEvent) -> ActionResult | None:
         question = event.value.strip()
         if not question:
             return ActionResult(ephemeral="An approval needs a question: `incident approve <question>`.")
-        escalate = self.options.escalate_to or self.options.responders or ([self.state.commander.id] if self.state.commander else [])
+        escalate = (
+            self.options.escalate_to
+            or self.options.responders
+            or ([self.state.commander.id] if self.state.commander else [])
+        )
         req = ApprovalRequest(
             approval_id=f"approval-{len(self.approvals.records) + 1}",
             question=question,
@@ -379,13 +401,17 @@ class IncidentWorkflow:
         self._watchers.append(asyncio.create_task(self.approvals.wait(req.approval_id)))
         record = self.approvals.records.get(req.approval_id)
         if record is None or record.message is None:
-            return self._outcome(f"Approval requested: \"{question}\".")
+            return self._outcome(f'Approval requested: "{question}".')
         buttons = conversation_link(ui.message_thread(record.message), "the approval message")
-        return self._outcome(f"Approval requested: \"{question}\". Approve or Reject it on {buttons}.")
+        return self._outcome(f'Approval requested: "{question}". Approve or Reject it on {buttons}.')
 
     async def _approval_click(self, event: ActionEvent) -> ActionResult:
         record = self.approvals.records.get(event.value)
-        if record is not None and record.outcome == "pending" and not self.approvals.may_decide(event.value, event.actor):
+        if (
+            record is not None
+            and record.outcome == "pending"
+            and not self.approvals.may_decide(event.value, event.actor)
+        ):
             self._decide(event.actor, event.action_id, record.question, False)
         result = await self.approvals.handle_action(event)
         async with self._lock:
@@ -414,7 +440,9 @@ class IncidentWorkflow:
         text = NOT_AUTHORIZED.format(commander=ui.who(self.state.commander))
         commander = self.state.commander
         if commander is not None and actor.name and actor.name == commander.name and actor.id != commander.id:
-            text += f" You are not the commander: another user is also named {commander.name}, and a name is only a label."
+            text += (
+                f" You are not the commander: another user is also named {commander.name}, and a name is only a label."
+            )
         return text
 
     def _may(self, actor: Actor, action: str) -> bool:
@@ -438,7 +466,14 @@ class IncidentWorkflow:
 
     def _decide(self, actor: Actor, action: str, detail: str, allowed: bool) -> None:
         self.state.decisions.append(
-            DecisionRecord(at=workflow.now(), actor_id=actor.id, actor_name=actor.name, action=action, detail=detail, allowed=allowed)
+            DecisionRecord(
+                at=workflow.now(),
+                actor_id=actor.id,
+                actor_name=actor.name,
+                action=action,
+                detail=detail,
+                allowed=allowed,
+            )
         )
 
     def _outcome(self, text: str) -> ActionResult | None:
@@ -471,7 +506,9 @@ class IncidentWorkflow:
         channel = self.options.announce_channels.get(self.state.origin.platform, "")
         if not self._present or not channel:
             return
-        key = ConversationKey(platform=self.state.origin.platform, workspace=self.state.origin.workspace, channel=channel)
+        key = ConversationKey(
+            platform=self.state.origin.platform, workspace=self.state.origin.workspace, channel=channel
+        )
         for where in (self.state.conversation, self.state.origin):
             if where.platform == key.platform and where.channel == channel and where.thread in (None, "main"):
                 return  # the incidents channel itself runs or started it (an alert): it already sees everything

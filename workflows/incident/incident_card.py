@@ -60,8 +60,8 @@ def short_title(text: str, limit: int = MAX_TITLE) -> str:
     original = " ".join(text.split())
     title = _MENTION_PREFIX.sub("", original)
     declared = _DECLARATION.match(title)
-    if declared and title[declared.end():].strip(" .!:-"):
-        rest = title[declared.end():]
+    if declared and title[declared.end() :].strip(" .!:-"):
+        rest = title[declared.end() :]
         # "an outage in eu-west" keeps its noun: "Outage in eu-west".
         title = f"{declared.group(1)} {rest}" if _JOINER.match(rest) else rest
     rest = _SEVERITY_PREFIX.sub("", title, count=1)
@@ -139,8 +139,7 @@ def announcement(state: IncidentState, opened: bool) -> Reply:
     else:
         end = state.resolved_at or state.last_update_at
         text = (
-            f"Resolved: {state.title} ({state.severity}, {duration_text(end - state.started_at)}) "
-            f"\u2014 {where(state)}"
+            f"Resolved: {state.title} ({state.severity}, {duration_text(end - state.started_at)}) \u2014 {where(state)}"
         )
     return Reply(text=text)
 
@@ -162,7 +161,10 @@ def card(state: IncidentState, workflow_id: str, now: datetime) -> Reply:
         f"Incident {state.severity}: {state.title} | status {state.status} | commander {who(state.commander)} "
         f"| started {_clock(state.started_at)} | duration {duration_text(end - state.started_at)}"
     )
-    blocks: list[Any] = [TextBlock(text=f"Incident {state.severity}: {state.title}", style="heading"), FieldsBlock(fields=fields)]
+    blocks: list[Any] = [
+        TextBlock(text=f"Incident {state.severity}: {state.title}", style="heading"),
+        FieldsBlock(fields=fields),
+    ]
     if state.fallback_reason:
         blocks.append(TextBlock(text=f"Running in this thread: {state.fallback_reason}", style="context"))
     if not state.is_resolved():
@@ -188,31 +190,35 @@ def _picker_buttons(state: IncidentState, workflow_id: str) -> list[Button]:
         choices = [(s, CHANGE_SEVERITY, s) for s in SEVERITIES if s != state.severity]
     else:
         choices = [(s.capitalize(), POST_UPDATE, s) for s in STATUSES[:-1] if s != state.status]
-    buttons = [Button(label=label, action_id=action, value=value, workflow_id=workflow_id) for label, action, value in choices]
+    buttons = [
+        Button(label=label, action_id=action, value=value, workflow_id=workflow_id) for label, action, value in choices
+    ]
     return [*buttons, Button(label="Cancel", action_id=CLOSE_PICKER, workflow_id=workflow_id)]
 
 
 def link_reply(state: IncidentState) -> Reply:
-    text = f"Incident {state.severity} \"{state.title}\" is being handled in {where(state)}. Progress will be posted here."
+    text = (
+        f'Incident {state.severity} "{state.title}" is being handled in {where(state)}. Progress will be posted here.'
+    )
     return Reply(text=text, blocks=[TextBlock(text=text)])
 
 
 def fallback_reply(state: IncidentState) -> Reply:
     text = (
         f"I couldn't open an incident channel ({state.fallback_reason}), so incident "
-        f"\"{state.title}\" is handled right here in this thread."
+        f'"{state.title}" is handled right here in this thread.'
     )
     return Reply(text=text)
 
 
 def progress_reply(state: IncidentState, change: str) -> Reply:
-    return Reply(text=f"Incident \"{state.title}\" ({state.severity}): {change}")
+    return Reply(text=f'Incident "{state.title}" ({state.severity}): {change}')
 
 
 def reminder_reply(state: IncidentState, interval_seconds: float) -> Reply:
     span = duration_text(timedelta(seconds=interval_seconds))
     text = (
-        f"Reminder: no update on incident \"{state.title}\" for {span}. {who(state.commander)}, please post an "
+        f'Reminder: no update on incident "{state.title}" for {span}. {who(state.commander)}, please post an '
         "update (the Post update button, or `incident update <text>` here)."
     )
     return Reply(text=text)
@@ -232,7 +238,9 @@ def summary_text(state: IncidentState, limit: int = 30) -> str:
     lines += [f"  {e.at:%H:%M:%S} {e.actor}: {e.text}" for e in entries]
     decided = [a for a in state.approvals if a.outcome != "pending"]
     lines.append("Decisions:")
-    lines += [f"  {a.question}: {a.outcome}" + (f" by {who(a.decided_by)}" if a.decided_by else "") for a in decided] or ["  none"]
+    lines += [
+        f"  {a.question}: {a.outcome}" + (f" by {who(a.decided_by)}" if a.decided_by else "") for a in decided
+    ] or ["  none"]
     return "\n".join(lines)
 
 
@@ -241,7 +249,9 @@ def postmortem_reply(state: IncidentState) -> Reply:
     head, _, body = state.postmortem.partition("\n")
     title = head.lstrip("# ").strip() or f"Postmortem (draft): {state.title}"
     body = body.strip("\n")
-    return Reply(text=f"{title}\n\n{body}", blocks=[TextBlock(text=title, style="heading"), TextBlock(text=body or " ")])
+    return Reply(
+        text=f"{title}\n\n{body}", blocks=[TextBlock(text=title, style="heading"), TextBlock(text=body or " ")]
+    )
 
 
 def summary_reply(state: IncidentState) -> Reply:

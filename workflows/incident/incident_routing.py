@@ -40,9 +40,19 @@ _COMMAND = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _VERBS = {
-    "note": NOTE, "update": POST_UPDATE, "status": POST_UPDATE, "severity": CHANGE_SEVERITY, "sev": CHANGE_SEVERITY,
-    "approve": REQUEST_APPROVAL, "approval": REQUEST_APPROVAL, "resolve": RESOLVE, "command": TAKE_COMMAND,
-    "catch up": CATCH_UP, "catchup": CATCH_UP, "draft": DRAFT_UPDATE, "draft update": DRAFT_UPDATE,
+    "note": NOTE,
+    "update": POST_UPDATE,
+    "status": POST_UPDATE,
+    "severity": CHANGE_SEVERITY,
+    "sev": CHANGE_SEVERITY,
+    "approve": REQUEST_APPROVAL,
+    "approval": REQUEST_APPROVAL,
+    "resolve": RESOLVE,
+    "command": TAKE_COMMAND,
+    "catch up": CATCH_UP,
+    "catchup": CATCH_UP,
+    "draft": DRAFT_UPDATE,
+    "draft update": DRAFT_UPDATE,
 }
 #: Verbs that mean nothing without an argument (so "incident update" alone stays a normal message).
 _NEEDS_TEXT = {NOTE, POST_UPDATE, CHANGE_SEVERITY, REQUEST_APPROVAL}
@@ -93,7 +103,7 @@ class IncidentHooks(SessionHooks):
         if existing is None:
             return None
         title = next((w.title for w in state.triggered_workflows if w.workflow_id == existing), "")
-        named = f" \"{title}\"" if title else ""
+        named = f' "{title}"' if title else ""
         text = (
             f"An incident{named} is already running for this conversation, so I did not open another. "
             "Add to it with `incident note <text>` or `incident update <text>`."
@@ -105,7 +115,9 @@ class IncidentHooks(SessionHooks):
         if decision.workflow_type != self.entry.workflow_type or decision.severity or not workflow.patched(PATCH_ID):
             return decision
         guess = await workflow.execute_local_activity_method(
-            TriggerActivities.match_trigger, MatchRequest(text=decision.title), start_to_close_timeout=timedelta(seconds=5)
+            TriggerActivities.match_trigger,
+            MatchRequest(text=decision.title),
+            start_to_close_timeout=timedelta(seconds=5),
         )
         if guess is not None and guess.workflow_type == self.entry.workflow_type and guess.severity:
             return decision.model_copy(update={"severity": guess.severity})
@@ -139,7 +151,9 @@ class IncidentHooks(SessionHooks):
         if target is None:
             return False, None
         action, value = parsed
-        event = ActionEvent(key=msg.key, actor=msg.actor, action_id=action, value=value, event_id=f"command-{msg.message_id}")
+        event = ActionEvent(
+            key=msg.key, actor=msg.actor, action_id=action, value=value, event_id=f"command-{msg.message_id}"
+        )
         try:
             result = await self.send_action(target, event)
         except DELIVERY_FAILURES as err:

@@ -37,7 +37,9 @@ def render_postmortem(state: IncidentState) -> str:
         "## Timeline (UTC)",
         "",
     ]
-    lines += [f"- {e.at:%H:%M:%S} **{_cell(e.actor)}** ({e.kind}): {_cell(e.text)}" for e in state.timeline] or ["- (empty)"]
+    lines += [f"- {e.at:%H:%M:%S} **{_cell(e.actor)}** ({e.kind}): {_cell(e.text)}" for e in state.timeline] or [
+        "- (empty)"
+    ]
     lines += ["", "## Approvals", ""]
     if state.approvals:
         lines += ["| Question | Outcome | By | At |", "|---|---|---|---|"]

@@ -52,7 +52,10 @@ class AzureBlobFetcher:
             data = blob.download_blob(max_concurrency=1).readall()
         except HttpResponseError as err:
             status = err.status_code or 0
-            raise FetchError(f"fetching blob {container}/{name} failed: HTTP {status} {err.reason or ''}".strip(), retryable=status >= 500) from err
+            raise FetchError(
+                f"fetching blob {container}/{name} failed: HTTP {status} {err.reason or ''}".strip(),
+                retryable=status >= 500,
+            ) from err
         except AzureError as err:
             raise FetchError(f"fetching blob {container}/{name} failed: {err}", retryable=True) from err
         if len(data) > max_bytes:

@@ -72,14 +72,21 @@ class GraphClient:
             return self._static_token
         tenant, client_id, secret = self._credentials
         if not (tenant and client_id and secret):
-            raise FetchError("Microsoft Graph is not configured: set THREADWORK_GRAPH_TOKEN or the Graph client credentials")
+            raise FetchError(
+                "Microsoft Graph is not configured: set THREADWORK_GRAPH_TOKEN or the Graph client credentials"
+            )
         async with self._lock:
             if self._token and self._token[1] > time.monotonic():
                 return self._token[0]
             async with httpx.AsyncClient(timeout=self.timeout) as http:
                 resp = await http.post(
                     f"{self._login_url}/{tenant}/oauth2/v2.0/token",
-                    data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": GRAPH_SCOPE},
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": client_id,
+                        "client_secret": secret,
+                        "scope": GRAPH_SCOPE,
+                    },
                 )
             if resp.status_code != 200:
                 raise FetchError(f"Graph sign-in failed: HTTP {resp.status_code}", retryable=resp.status_code >= 500)
@@ -93,9 +100,13 @@ class GraphClient:
             async with httpx.AsyncClient(timeout=self.timeout) as http:
                 resp = await http.get(f"{self.base_url}{path}", params=params, headers=headers)
         except httpx.HTTPError as err:
-            raise FetchError(f"Microsoft Graph is unreachable: {str(err) or type(err).__name__}", retryable=True) from err
+            raise FetchError(
+                f"Microsoft Graph is unreachable: {str(err) or type(err).__name__}", retryable=True
+            ) from err
         if resp.status_code >= 400:
-            raise FetchError(f"Microsoft Graph answered HTTP {resp.status_code} for {path}", retryable=resp.status_code >= 500)
+            raise FetchError(
+                f"Microsoft Graph answered HTTP {resp.status_code} for {path}", retryable=resp.status_code >= 500
+            )
         return resp.json()
 
     async def site_id(self, site_url: str) -> str:
@@ -116,7 +127,9 @@ class GraphClient:
             drive_item = item.get("driveItem") or {}
             if "file" not in drive_item:
                 continue  # folders and list items without a file
-            modified = datetime.fromisoformat(item.get("lastModifiedDateTime", "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
+            modified = datetime.fromisoformat(
+                item.get("lastModifiedDateTime", "1970-01-01T00:00:00Z").replace("Z", "+00:00")
+            )
             if modified < since:
                 continue
             drive_id = drive_item.get("parentReference", {}).get("driveId", "")
@@ -140,11 +153,16 @@ class GraphClient:
             async with httpx.AsyncClient(timeout=30, follow_redirects=True) as http:
                 async with http.stream("GET", f"{self.base_url}{doc.url}", headers=headers) as resp:
                     if resp.status_code >= 400:
-                        raise FetchError(f"fetching {doc.name} from SharePoint failed: HTTP {resp.status_code}", retryable=resp.status_code >= 500)
+                        raise FetchError(
+                            f"fetching {doc.name} from SharePoint failed: HTTP {resp.status_code}",
+                            retryable=resp.status_code >= 500,
+                        )
                     data = await read_limited(doc, resp.aiter_bytes(), max_bytes)
                     return Fetched(data, resp.headers.get("content-type", ""), resp.charset_encoding)
         except httpx.HTTPError as err:
-            raise FetchError(f"fetching {doc.name} from SharePoint failed: {str(err) or type(err).__name__}", retryable=True) from err
+            raise FetchError(
+                f"fetching {doc.name} from SharePoint failed: {str(err) or type(err).__name__}", retryable=True
+            ) from err
 
 
 class SharePointFetcher:

@@ -32,7 +32,8 @@ async def http_get(doc: FileRef, url: str, max_bytes: int, headers: dict[str, st
             async with client.stream("GET", url, headers=headers or {}) as resp:
                 if resp.status_code >= 400:
                     raise FetchError(
-                        f"{host} answered HTTP {resp.status_code} {resp.reason_phrase}".strip(), retryable=resp.status_code >= 500
+                        f"{host} answered HTTP {resp.status_code} {resp.reason_phrase}".strip(),
+                        retryable=resp.status_code >= 500,
                     )
                 length = resp.headers.get("content-length")
                 check_declared_size(doc, int(length) if length and length.isdigit() else None, max_bytes)
