@@ -126,7 +126,10 @@ async def test_incident_is_acked_before_the_durable_work_and_its_button_reaches_
 async def test_session_button_reaches_the_session_and_foreign_buttons_are_refused(slack):
     _stack, sim = slack
     root = await sim.mention("C1", "UALICE", "help")
-    help_reply = (await sim.fake.wait_for(lambda: sim.fake.posts("C1", root["ts"]), what="help"))[0]
+    # A streamed reply with blocks is finished by chat.update after chat.stopStream: wait for its final form.
+    help_reply = (
+        await sim.fake.wait_for(lambda: [m for m in sim.fake.posts("C1", root["ts"]) if m["blocks"]], what="help")
+    )[0]
     resp = await sim.click(help_reply, 0, user="UBOB")  # Status
     assert resp.status_code == 200
     status = (

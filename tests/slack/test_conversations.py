@@ -101,7 +101,10 @@ async def test_direct_messages_share_a_dm_session_and_dm_threads_are_their_own(s
 async def test_bare_mention_answers_with_help_and_buttons(slack):
     _stack, sim = slack
     root = await sim.mention("C1", "UALICE", "")
-    reply = (await sim.fake.wait_for(lambda: sim.fake.posts("C1", root["ts"]), what="help"))[0]
+    # A streamed reply with blocks is finished by chat.update after chat.stopStream: wait for its final form.
+    reply = (
+        await sim.fake.wait_for(lambda: [m for m in sim.fake.posts("C1", root["ts"]) if m["blocks"]], what="help")
+    )[0]
     assert reply["blocks"][0] == {
         "type": "header",
         "text": {"type": "plain_text", "text": "How I can help", "emoji": True},
