@@ -1,7 +1,9 @@
 """The test suite's fake Slack Web API and Bot Connector, with a clock on each reply.
 
-The bench stops its clock when the platform receives the bot's reply, as a user would
-see it; these subclasses resolve a waiter per conversation on the first post into it.
+The bench stops its clock when the platform holds the bot's whole reply, as a user would
+see it: a Slack post, or the end of a Slack stream (chat.stopStream); a Teams message
+activity (a stream's typing chunks and "thinking…" updates do not count, its final
+message does). These subclasses resolve a waiter per conversation on that event.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ class BenchSlack(FakeSlack):
         self.replies.arrived((p.get("channel"), p.get("thread_ts")))
         return result
 
+    def _chat_stopStream(self, p: dict, token: str) -> dict:
+        result = super()._chat_stopStream(p, token)
+        msg = self._find(p.get("channel", ""), p.get("ts", ""))
+        if result.get("ok") and msg is not None:
+            self.replies.arrived((msg["channel"], msg.get("thread_ts")))
+        return result
+
 
 class BenchConnector(FakeConnector):
     def __init__(self) -> None:
@@ -53,5 +62,10 @@ class BenchConnector(FakeConnector):
 
     async def send(self, request: web.Request) -> web.Response:
         response = await super().send(request)
-        self.replies.arrived(request.match_info["cid"])
+        try:
+            kind = (await request.json()).get("type")
+        except ValueError:
+            kind = None
+        if kind == "message":
+            self.replies.arrived(request.match_info["cid"])
         return response
