@@ -140,9 +140,10 @@ class StreamingModelTurnActivities:
         except asyncio.CancelledError:
             if not activity.is_cancelled():
                 raise  # the worker is shutting down: Temporal retries the call
+            # The text shown so far (none when the text came after a tool call: it was never shown).
+            shown = "".join(parts) if stream is not None else ""
             if stream is None:
                 stream = await asyncio.shield(self._open(req))
-            shown = "" if calls else "".join(parts)
             return StreamModelTurnResult(text=shown.strip(), turn=await _stopped(stream, shown))
         except Exception as err:
             if stream is None or activity.info().attempt < req.max_attempts:
