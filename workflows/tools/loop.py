@@ -152,9 +152,10 @@ class SessionTools:
                 workflow.logger.warning("the language model failed after retries; sending the fallback")
                 return fallback_reply() if not done else Reply(text="Done so far: " + "; ".join(done))
             turn = answer.turn if isinstance(answer, StreamModelTurnResult) else None
-            if turn is not None and turn.stopped:
-                self.posted = turn.posted
-                return Reply(text=turn.reply.text or answer.text)
+            if (turn is not None and turn.stopped) or (streams and self.stopped):
+                # Stopped (also when the call finished as Stop arrived): no tool call of it runs.
+                self.posted = turn.posted if turn is not None else None
+                return Reply(text=turn.reply.text if turn is not None and turn.stopped else answer.text)
             if not answer.tool_calls or last:
                 # Streamed: the message shows the text already (or the session delivers it under its key).
                 self.streamed = turn is not None
