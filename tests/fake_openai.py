@@ -3,9 +3,10 @@
 Requests that offer ``tools`` are answered from ``script`` in order (tool calls or text);
 when the script is used up, and for requests without tools, it answers text as before.
 ``on_tools_request`` (n, body) runs before the n-th tools request is answered (a test's crash point).
-Requests without tools and with ``stream=True`` are answered as the real API does: server-sent
-events, one ``chat.completion.chunk`` per piece of the answer (``stream_chunks`` pieces,
-``chunk_delay`` seconds apart), then ``data: [DONE]``.
+Requests with ``stream=True`` (with or without tools) are answered as the real API does:
+server-sent events, one ``chat.completion.chunk`` per piece of the answer (``stream_chunks``
+pieces of text, ``chunk_delay`` seconds apart; scripted tool calls as ``tool_calls`` deltas:
+each call's id and name first, its arguments in two pieces), then ``data: [DONE]``.
 """
 
 from __future__ import annotations
@@ -77,16 +78,19 @@ class FakeOpenAI:
         if "tools" in body and (self.script or self.responder):
             step = self.responder(body) if self.responder else self.script.pop(0)
             message = {"role": "assistant", "content": step.get("text") or None}
-            if step.get("tool_calls"):
-                message["tool_calls"] = [
-                    {
-                        "id": f"call_{self._calls}_{i}",
-                        "type": "function",
-                        "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
-                    }
-                    for i, (name, args) in enumerate(step["tool_calls"], 1)
-                ]
-            finish = "tool_calls" if step.get("tool_calls") else "stop"
+            calls = [
+                {
+                    "id": f"call_{self._calls}_{i}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
+                }
+                for i, (name, args) in enumerate(step.get("tool_calls") or [], 1)
+            ]
+            if body.get("stream"):
+                return await self._stream(request, body, step.get("text") or "", calls)
+            if calls:
+                message["tool_calls"] = calls
+            finish = "tool_calls" if calls else "stop"
         else:
             last = body["messages"][-1]["content"]
             content = self.answer if self.answer is not None else f"LLM heard: {last}"
@@ -105,7 +109,9 @@ class FakeOpenAI:
             }
         )
 
-    async def _stream(self, request: web.Request, body: dict, content: str) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, body: dict, content: str, calls: list[dict] | None = None
+    ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
         base = {
@@ -114,17 +120,28 @@ class FakeOpenAI:
             "created": int(time.time()),
             "model": body["model"],
         }
+        deltas: list[dict[str, Any]] = (
+            [{"content": p} for p in split_chunks(content, self.stream_chunks)] if content else []
+        )
+        for i, call in enumerate(calls or []):
+            args = call["function"]["arguments"]
+            head = {"index": i, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"]}}
+            deltas.append({"tool_calls": [head]})
+            for half in (args[: len(args) // 2], args[len(args) // 2 :]):
+                deltas.append({"tool_calls": [{"index": i, "function": {"arguments": half}}]})
         try:
-            for n, piece in enumerate(split_chunks(content, self.stream_chunks)):
+            for n, delta in enumerate(deltas):
                 if n and self.chunk_delay:
                     await asyncio.sleep(self.chunk_delay)
-                delta = {"role": "assistant", "content": piece} if n == 0 else {"content": piece}
+                if n == 0:
+                    delta = {"role": "assistant", **delta}
                 chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                 await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 async with self._progress:
                     self.chunks_sent += 1
                     self._progress.notify_all()
-            done = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            finish = "tool_calls" if calls else "stop"
+            done = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
             await resp.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
         except (ConnectionResetError, asyncio.CancelledError):
             return resp  # the client went away (a killed worker, a stopped turn)

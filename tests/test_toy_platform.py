@@ -15,12 +15,14 @@ import pytest
 
 from bots.adapters import BUILTIN_ADAPTERS, load_adapter
 from bots.errors import StartupError
+from tests.fake_openai import fake_openai
 from tests.support.helpers import eventually
 from tests.support.httpserver import local_server, serve_files
 from tests.support.stack import Stack, running_stack
 from tests.toy_platform import ToyAdapter, ToyPlatform
 from workflows.contracts import ConversationKey
 from workflows.incident import IncidentWorkflow
+from workflows.platform_port import StreamingPlatform
 from workflows.platform_traits import LEGACY_TRAITS, UnknownPlatform, traits_for
 
 TOKEN = "toy-secret"
@@ -122,3 +124,23 @@ def test_built_in_adapters_declare_what_inputs_without_traits_meant():
     """Histories recorded before traits travelled replay with LEGACY_TRAITS: the adapters must agree with it."""
     declared = {cls.name: cls.traits for cls in map(load_adapter, BUILTIN_ADAPTERS)}
     assert declared == LEGACY_TRAITS
+
+
+async def test_a_platform_without_a_stream_gets_the_tool_loops_reply_posted_whole_once(client, tmp_path, toy_env):
+    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url) as stack:
+        platform = toy(stack)
+        assert not isinstance(platform, StreamingPlatform)
+        llm.script_tool_calls(("session_status", {}))
+        llm.script_text("All quiet here.")
+        room = f"quiet-{uuid.uuid4().hex[:6]}"  # a session of its own (other tests' sessions use the lobby)
+        await say(stack, "how are we doing?", room=room)
+        await eventually(lambda: _texts(platform, room), lambda t: len(t) >= 1, what="the reply")
+        # The model was asked streamed, with tools; the session posted its text answer whole, once.
+        assert [r["stream"] for r in llm.tool_requests] == [True, True]
+        state = await eventually(
+            lambda: stack.state(f"toy:{room}:main"),
+            lambda s: s["history"][-1]["role"] == "assistant",
+            what="the answer in the session's history",
+        )
+        assert state["history"][-1]["text"] == "All quiet here."
+        assert platform.texts(room) == ["All quiet here."]

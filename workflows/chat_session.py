@@ -86,6 +86,7 @@ class ChatSessionWorkflow:
             e.workflow_type: load_hooks_class(e.hooks)(self._poster, e) for e in self.children.entries if e.hooks
         }
         self._child_handles: dict[str, Any] = {}  # started this run: a tool may wait for a result
+        self._turns = TurnRunner()
         # The model's tools (workflows/tools/): only with a language model (config.tools).
         self._tools = SessionTools(
             self.config.tools,
@@ -100,8 +101,8 @@ class ChatSessionWorkflow:
                 summary=self._summary,
                 append=self._append,
             ),
+            self._turns,
         )
-        self._turns = TurnRunner()
         self._turns_this_run = 0
         self._end_reason: str | None = None
         self._activity_seq = 0
@@ -253,15 +254,19 @@ class ChatSessionWorkflow:
 
     async def _answer(self, msg: ChatMessage) -> None:
         """One activity matches triggers and writes the reply: streamed (or, for the web chat before
-        STREAMED_TURN_PATCH, posted) by the activity; with the model's tools, the tool loop answers."""
+        STREAMED_TURN_PATCH, posted) by the activity; with the model's tools, the tool loop answers
+        (its model calls streamed since TOOL_STREAM_PATCH)."""
         streamed = not self._tools.active and workflow.patched(STREAMED_TURN_PATCH)
         if streamed:
             turn = await self._streamed_turn(msg)
         else:
             turn = await self._local_turn(msg)
         if turn.decision is None and turn.reply is None:
-            # No rule matched: the model answers, with tools the workflow runs (workflows/tools/).
+            # No rule matched: the model answers, with tools the workflow runs (workflows/tools/);
+            # its text answer streamed like a streamed turn's (TOOL_STREAM_PATCH).
             turn.reply = await self._tools.converse(msg, self._summary())
+            turn.posted = self._tools.posted
+            streamed = self._tools.streamed
         started = None
         said: list[Reply] = []
         if turn.decision is not None:

@@ -9,14 +9,20 @@ about conversation, not activity plumbing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.activities.streaming_model_turn import (
+        StreamingModelTurnActivities,
+        StreamModelTurnRequest,
+        StreamModelTurnResult,
+    )
     from workflows.activities.streaming_turn import StreamingTurnActivities, StreamTurnRequest, StreamTurnResult
     from workflows.contracts import Reply
     from workflows.delivery import DELIVERY_FAILURES
@@ -27,6 +33,8 @@ STREAMED_TURN_PATCH = "streamed-turn-v1"
 #: A SIGKILLed worker's turn is retried on another worker this long after its last heartbeat.
 TURN_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 TURN_ATTEMPTS = 3
+T = TypeVar("T")
+R = TypeVar("R")
 TURN_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -37,7 +45,8 @@ TURN_RETRY = RetryPolicy(
 
 
 class TurnRunner:
-    """At most one streamed turn runs per session (its handler holds the session's lock)."""
+    """At most one streamed turn (or streamed model call of the tool loop) runs per session
+    (its handler holds the session's lock)."""
 
     def __init__(self) -> None:
         self._handle: Any = None
@@ -54,18 +63,38 @@ class TurnRunner:
         self.refusal = None
         # Failed after its retries: part of it may show under the turn's key, so the apology updates it.
         self.redelivery = Redelivery(key=req.idempotency_key, partly_shown=True)
-        result = await self._run(req)
+        stopped = StreamTurnResult(turn=StreamedTurn(reply=Reply(text=""), stopped=True))
+        result = await self._run(StreamingTurnActivities.stream_turn, req, stopped)
         if result is not None and result.turn is not None:
             turn = result.turn
             self.refusal = turn.refusal
             self.redelivery = Redelivery(key=req.idempotency_key, partly_shown=turn.partly_shown, since=turn.refused_at)
         return result
 
-    async def _run(self, req: StreamTurnRequest) -> StreamTurnResult | None:
+    async def run_model(self, req: StreamModelTurnRequest, timeout: timedelta) -> StreamModelTurnResult | None:
+        """One streamed model call of the tool loop; None when it failed after its retries (the loop says sorry)."""
+        self.stopped_by = None
+        self.refusal = None
+        self.redelivery = Redelivery(key=req.idempotency_key, partly_shown=True)
+        stopped = StreamModelTurnResult(turn=StreamedTurn(reply=Reply(text=""), stopped=True))
+        result = await self._run(StreamingModelTurnActivities.stream_model_turn, req, stopped, timeout)
+        if result is not None and result.turn is not None:
+            turn = result.turn
+            self.refusal = turn.refusal
+            self.redelivery = Redelivery(key=req.idempotency_key, partly_shown=turn.partly_shown, since=turn.refused_at)
+        return result
+
+    async def _run(
+        self,
+        activity: Callable[[Any, T], Awaitable[R]],
+        req: T,
+        stopped: R,
+        timeout: timedelta = timedelta(minutes=5),
+    ) -> R | None:
         self._handle = workflow.start_activity_method(
-            StreamingTurnActivities.stream_turn,
+            activity,
             req,
-            start_to_close_timeout=timedelta(minutes=5),
+            start_to_close_timeout=timeout,
             heartbeat_timeout=TURN_HEARTBEAT_TIMEOUT,
             retry_policy=TURN_RETRY,
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -75,11 +104,11 @@ class TurnRunner:
         except asyncio.CancelledError:
             # Stop arrived in the same task as the activity's completion: its message is
             # final, its text unknown here.
-            return StreamTurnResult(turn=StreamedTurn(reply=Reply(text=""), stopped=True))
+            return stopped
         except DELIVERY_FAILURES as err:
             if isinstance(err, ActivityError) and isinstance(err.cause, CancelledError):
                 # Stopped between two attempts (a worker died): nothing runs to finish the message.
-                return StreamTurnResult(turn=StreamedTurn(reply=Reply(text=""), stopped=True))
+                return stopped
             workflow.logger.warning("streamed turn failed after retries: %s", err)
             return None
         finally:

@@ -17,6 +17,7 @@ from workflows.activities.fetchers import SourceSettings
 from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
+from workflows.activities.streaming_model_turn import StreamingModelTurnActivities
 from workflows.activities.streaming_turn import StreamingTurnActivities
 from workflows.activities.triggering import TriggerActivities
 from workflows.activities.turn import TurnActivities
@@ -105,6 +106,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     turn = TurnActivities(trigger, replies, platform)
     streaming = StreamingTurnActivities(trigger, replies, registry)
     model = ModelTurnActivities(options.llm)
+    streaming_model = StreamingModelTurnActivities(options.llm, registry)
     # The children's activities (e.g. documents) see the sources with the platforms' fetchers.
     resources = WorkerResources(client=client, options=replace(options, sources=sources))
     child_activities = [act for spec in children if spec.activities is not None for act in spec.activities(resources)]
@@ -125,6 +127,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             turn.take_turn,
             streaming.stream_turn,
             model.model_turn,
+            streaming_model.stream_model_turn,
             *child_activities,
         ],
         max_cached_workflows=options.max_cached_workflows,

@@ -49,7 +49,7 @@ async def test_worker_sigkilled_mid_stream_leaves_exactly_one_slack_message_with
                 SLACK_SIGNING_SECRET=SIGNING_SECRET,
                 SLACK_API_URL=fake.api_url,
                 THREADWORK_LLM_BASE_URL=llm.base_url,
-                THREADWORK_LLM_TOOLS="false",  # a tool-loop reply is posted whole (docs/ai.md): stream the model
+                THREADWORK_LLM_TOOLS="false",  # the stream_turn path (without the tool loop)
             )
             try:
                 await deployment.temporal.start()

@@ -32,7 +32,7 @@ async def test_worker_sigkilled_mid_teams_stream_still_one_final_message(tmp_pat
             deployment = Deployment(
                 tmp_path,
                 THREADWORK_LLM_BASE_URL=llm.base_url,
-                THREADWORK_LLM_TOOLS="false",  # the streamed path (with tools, replies are posted whole)
+                THREADWORK_LLM_TOOLS="false",  # the stream_turn path (without the tool loop)
                 TEAMS_ENABLED="true",
                 TEAMS_SERVICE_URL=connector.url,
             )

@@ -45,7 +45,7 @@ async def test_slow_reply_in_a_personal_chat_streams_and_ends_as_one_final_messa
             teams_enabled=True,
             teams_service_url=connector.url,
             llm_base_url=llm.base_url,
-            llm_tools=False,  # the streamed path (with tools, replies are posted whole)
+            llm_tools=False,  # the stream_turn path (without the tool loop)
         ) as stack,
     ):
         _slow(llm)
@@ -78,7 +78,7 @@ async def test_stop_in_teams_ends_the_turn_and_the_next_message_is_answered(clie
             teams_enabled=True,
             teams_service_url=connector.url,
             llm_base_url=llm.base_url,
-            llm_tools=False,  # the streamed path (with tools, replies are posted whole)
+            llm_tools=False,  # the stream_turn path (without the tool loop)
         ) as stack,
     ):
         _slow(llm)
@@ -120,7 +120,7 @@ async def test_group_chat_gets_a_placeholder_updated_into_one_message(client, tm
             teams_enabled=True,
             teams_service_url=connector.url,
             llm_base_url=llm.base_url,
-            llm_tools=False,  # the streamed path (with tools, replies are posted whole)
+            llm_tools=False,  # the stream_turn path (without the tool loop)
         ) as stack,
     ):
         _slow(llm)

@@ -2,7 +2,9 @@
 hands the results back, for at most ``max_rounds`` rounds, then asks once more for text only.
 
 The model call is an activity (its answer is in history), the tools run in the workflow
-(runner.py), so a turn retried or replayed after a crash repeats no tool call.
+(runner.py), so a turn retried or replayed after a crash repeats no tool call. Since
+TOOL_STREAM_PATCH the call streams (stream_model_turn): a text answer grows its message on
+the platform as it arrives and Stop cancels it; tool calls come back as before.
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.llm_turn import ModelTurnActivities
     from workflows.activities.responder import fallback_reply
+    from workflows.activities.streaming_model_turn import StreamModelTurnRequest, StreamModelTurnResult
     from workflows.approval import ApprovalStep
-    from workflows.contracts import ActionEvent, ActionResult, ChatMessage, Reply, SessionSummary
+    from workflows.contracts import ActionEvent, ActionResult, ChatMessage, MessageRef, Reply, SessionSummary
     from workflows.delivery import DELIVERY_FAILURES
-    from workflows.tools.models import ModelTurnRequest, ToolsConfig
+    from workflows.tools.models import ModelTurnRequest, ModelTurnResult, ToolsConfig
     from workflows.tools.runner import SessionAccess, ToolRunner, tool_call_messages
     from workflows.tools.specs import tool_specs
+    from workflows.turn_runner import TURN_ATTEMPTS, TurnRunner
 
 MODEL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 #: Sessions recorded before tools existed never take this path (their config has no tools).
 TOOLS_PATCH = "model-tools-v1"
+#: Sessions recorded before the tool loop streamed replay with the model_turn activity.
+TOOL_STREAM_PATCH = "tool-loop-stream-v1"
 SYSTEM_PROMPT = (
     "You are threadwork, a helpful assistant for on-call engineers in a team chat. Answer briefly and concretely. "
     "You can act with the tools offered. A tool acts as the person whose message you are answering, with their "
@@ -38,10 +44,16 @@ SYSTEM_PROMPT = (
 class SessionTools:
     """The session's hook: ``active`` says whether turns go to the model with tools."""
 
-    def __init__(self, config: ToolsConfig | None, hooks: SessionAccess) -> None:
+    def __init__(self, config: ToolsConfig | None, hooks: SessionAccess, turns: TurnRunner | None = None) -> None:
         self.config = config
         self.hooks = hooks
         self.runner = ToolRunner(config, hooks) if config is not None else None
+        #: Runs the streamed model calls (and stops them on the session's ``stop_turn``).
+        self.turns = turns
+        #: After converse: the last reply came from a streamed call (``turns`` says if it was stopped,
+        #: refused or needs redelivery), and where it was posted (None: the session posts it).
+        self.streamed = False
+        self.posted: MessageRef | None = None
 
     @property
     def active(self) -> bool:
@@ -74,9 +86,54 @@ class SessionTools:
         messages = conversation(summary, msg)
         done: list[str] = []
         self.runner.notes = []
-        reply = await self._rounds(msg, incident_id, specs, messages, done)
+        self.streamed, self.posted = False, None
+        streams = self.turns is not None and workflow.patched(TOOL_STREAM_PATCH)
+        reply = await self._rounds(msg, incident_id, specs, messages, done, streams)
         notes = [n for n in self.runner.notes if n not in reply.text]
-        return Reply(text="\n\n".join([reply.text, *notes])) if notes else reply
+        if not notes:
+            return reply
+        reply = Reply(text="\n\n".join([reply.text, *notes]))
+        if self.posted is not None and not self.stopped:
+            try:  # the streamed message gets the notes too
+                await self.hooks.poster.update(self.posted, reply)
+            except DELIVERY_FAILURES:
+                workflow.logger.warning("could not add the tool notes to the streamed reply")
+        return reply
+
+    @property
+    def stopped(self) -> bool:
+        return self.streamed and self.turns is not None and self.turns.stopped_by is not None
+
+    async def _ask(
+        self, msg: ChatMessage, req: ModelTurnRequest, streams: bool
+    ) -> ModelTurnResult | StreamModelTurnResult | None:
+        """One model call (None: it failed after its retries)."""
+        assert self.config is not None
+        timeout = timedelta(seconds=self.config.model_timeout_seconds)
+        if streams:
+            assert self.turns is not None
+            state = self.hooks.state
+            self.streamed = True
+            return await self.turns.run_model(
+                StreamModelTurnRequest(
+                    model=req,
+                    key=state.key,
+                    idempotency_key=self.hooks.poster.next_key(),
+                    actor=msg.actor,
+                    reply_context=state.reply_context,
+                    max_attempts=TURN_ATTEMPTS,
+                ),
+                timeout,
+            )
+        try:
+            return await workflow.execute_activity_method(
+                ModelTurnActivities.model_turn,
+                req,
+                start_to_close_timeout=timeout,
+                retry_policy=MODEL_RETRY,
+            )
+        except DELIVERY_FAILURES:
+            return None
 
     async def _rounds(
         self,
@@ -85,21 +142,24 @@ class SessionTools:
         specs: list[dict[str, Any]],
         messages: list[dict[str, Any]],
         done: list[str],
+        streams: bool,
     ) -> Reply:
         assert self.config is not None and self.runner is not None
         for round_no in range(1, self.config.max_rounds + 2):
             last = round_no > self.config.max_rounds
-            try:
-                answer = await workflow.execute_activity_method(
-                    ModelTurnActivities.model_turn,
-                    ModelTurnRequest(messages=messages, tools=[] if last else specs),
-                    start_to_close_timeout=timedelta(seconds=self.config.model_timeout_seconds),
-                    retry_policy=MODEL_RETRY,
-                )
-            except DELIVERY_FAILURES:
+            answer = await self._ask(msg, ModelTurnRequest(messages=messages, tools=[] if last else specs), streams)
+            if answer is None:
                 workflow.logger.warning("the language model failed after retries; sending the fallback")
                 return fallback_reply() if not done else Reply(text="Done so far: " + "; ".join(done))
+            turn = answer.turn if isinstance(answer, StreamModelTurnResult) else None
+            if (turn is not None and turn.stopped) or (streams and self.stopped):
+                # Stopped (also when the call finished as Stop arrived): no tool call of it runs.
+                self.posted = turn.posted if turn is not None else None
+                return Reply(text=turn.reply.text if turn is not None and turn.stopped else answer.text)
             if not answer.tool_calls or last:
+                # Streamed: the message shows the text already (or the session delivers it under its key).
+                self.streamed = turn is not None
+                self.posted = turn.posted if turn is not None else None
                 return Reply(text=answer.text or ("Done: " + "; ".join(done) if done else fallback_reply().text))
             messages.append(tool_call_messages(answer.tool_calls, answer.text))
             for n, call in enumerate(answer.tool_calls, 1):

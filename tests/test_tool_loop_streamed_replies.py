@@ -1,0 +1,112 @@
+"""Streamed replies with the model's tools on (the default, issue 13): the tool loop's model call
+streams, so a text answer grows one message as it arrives, a tool call shows nothing, and Stop
+cancels the call like a streamed turn's."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.api.enums.v1 import EventType
+
+from tests.fake_openai import fake_openai
+from tests.streaming_support import ANSWER, CHUNK_DELAY, CHUNKS, stream_events, wait_streaming_text
+from tests.support.stack import is_streaming, running_stack
+from workflows.stream_contracts import STOPPED_NOTE
+
+STOP_DEADLINE = 2.0
+
+
+def _slow(llm) -> None:
+    llm.answer = ANSWER
+    llm.stream_chunks = CHUNKS
+    llm.chunk_delay = CHUNK_DELAY
+
+
+async def _scheduled(stack, session_id: str) -> list[str]:
+    history = await stack.client.get_workflow_handle(session_id).fetch_history()
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
+async def test_tool_loop_reply_streams_into_one_message_with_the_full_text(client, tmp_path):
+    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url) as stack:
+        _slow(llm)
+        http = await stack.user("alice")
+        sent = await stack.say("tell me everything")
+        versions = await stream_events(http, sent["thread"])
+
+        # One message id, growing chunk by chunk, ending with the full answer.
+        assert {v["id"] for v in versions} == {versions[0]["id"]}
+        growing = [v["text"] for v in versions if is_streaming(v) and v["text"]]
+        assert len(set(growing)) >= 3, growing
+        assert all(ANSWER.startswith(t) for t in growing) and growing == sorted(growing, key=len)
+        assert versions[-1]["text"] == ANSWER
+        bots = await stack.bot_messages(sent["thread"], streaming=True)
+        assert [(m["text"], is_streaming(m)) for m in bots] == [(ANSWER, False)]
+
+        # The model was asked with tools and stream=True; only the final text is in the workflow's history.
+        [asked] = llm.tool_requests
+        assert asked["stream"] is True and asked["tools"]
+        assert await _scheduled(stack, sent["session_id"]) == ["stream_model_turn"]
+        state = await stack.state(sent["session_id"])
+        assert state["history"][-1]["text"] == ANSWER
+
+
+async def test_a_streamed_tool_call_shows_nothing_and_the_answer_after_it_streams(client, tmp_path):
+    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url) as stack:
+        llm.script_tool_calls(("session_status", {}))
+        llm.script_text(ANSWER)
+        llm.stream_chunks = CHUNKS
+        sent = await stack.say("how is this conversation going?")
+        [final] = await stack.wait_bot_messages(sent["thread"], 1)
+        assert final["text"] == ANSWER
+        await asyncio.sleep(0.3)  # nothing else is posted after the final reply
+        assert [m["text"] for m in await stack.bot_messages(sent["thread"], streaming=True)] == [ANSWER]
+
+        # The tool call arrived as deltas and was run: its result went back to the model.
+        first, second = llm.tool_requests
+        assert first["stream"] is True and second["stream"] is True
+        [result] = llm.tool_results()
+        assert result and not result.startswith("error")
+        assert await _scheduled(stack, sent["session_id"]) == ["stream_model_turn", "stream_model_turn"]
+
+
+async def test_stop_cancels_the_tool_loop_model_call_and_the_next_message_is_answered(client, tmp_path):
+    async with fake_openai() as llm, running_stack(client, tmp_path, llm_base_url=llm.base_url) as stack:
+        _slow(llm)
+        llm.chunk_delay = 0.25  # 5 s in all: Stop lands mid-answer
+        sent = await stack.say("tell me everything")
+        streaming = await wait_streaming_text(stack.store, sent["thread"], len("word00 word01 word02 "))
+
+        http = await stack.user("bob")
+        pressed = asyncio.get_running_loop().time()
+        resp = await http.post(
+            "/webchat/api/stop", json={"channel": "general", "message_id": streaming["id"], "user": "bob"}
+        )
+        assert resp.status_code == 202 and resp.json() == {"stopped": True, "detail": ""}
+        [final] = await stack.wait_bot_messages(sent["thread"], 1, timeout=STOP_DEADLINE)
+        took = asyncio.get_running_loop().time() - pressed
+        assert took <= STOP_DEADLINE
+        print(f"\nFIGURE stop (tools on): the stopped message final {took:.2f} s after the press", flush=True)
+        so_far = final["text"].removesuffix(STOPPED_NOTE).rstrip()
+        assert final["text"].endswith(STOPPED_NOTE) and ANSWER.startswith(so_far) and len(so_far) < len(ANSWER)
+
+        handle = stack.client.get_workflow_handle(sent["session_id"])
+        kinds = [e.event_type for e in (await handle.fetch_history()).events]
+        assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED in kinds
+        state = await stack.state(sent["session_id"])
+        assert state["history"][-2]["role"] == "assistant" and state["history"][-2]["text"] == so_far
+        assert state["history"][-1]["text"] == f"bob stopped the reply after {len(so_far)} characters"
+
+        again = await http.post(
+            "/webchat/api/stop", json={"channel": "general", "message_id": streaming["id"], "user": "bob"}
+        )
+        assert again.json()["stopped"] is False
+        llm.chunk_delay = 0.0
+        await stack.say("are you still there?", thread=sent["thread"])
+        bots = await stack.wait_bot_messages(sent["thread"], 2)
+        assert [m["text"] for m in bots] == [final["text"], ANSWER]
+        assert len(llm.tool_requests) == 2
