@@ -69,8 +69,8 @@ class SqlitePostedLog(SqliteConnection, PostedLog):
         return json.loads(row[0]) if row else None
 
     async def put(self, key: str, value: dict[str, Any]) -> None:
-        await self.db.execute(
-            "INSERT OR REPLACE INTO posted (idempotency_key, value, created_at) VALUES (?, ?, ?)",
-            (key, json.dumps(value), time.time()),
-        )
-        await self.db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO posted (idempotency_key, value, created_at) VALUES (?, ?, ?)",
+                (key, json.dumps(value), time.time()),
+            )

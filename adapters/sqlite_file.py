@@ -9,7 +9,9 @@ again for a moment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +47,31 @@ async def fetch_one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] 
 
 
 class SqliteConnection:
-    """Holds a store's one aiosqlite connection: ``db`` refuses use before open(), ``close`` may run twice."""
+    """Holds a store's one aiosqlite connection: ``db`` refuses use before open(), ``close`` may run twice.
+
+    Many coroutines share the one connection, and Python's sqlite3 opens a transaction at the
+    first write and holds the file's write lock until commit. So writes go through
+    ``transaction()``: one at a time, committed together, and rolled back when any statement
+    fails. A write that failed half-way ("database is locked" on a busy host) would otherwise
+    keep the lock and lock out every other process on the file.
+    """
 
     _db: aiosqlite.Connection | None = None
     #: The error when the store is used before its open().
     _not_open = "the SQLite file is not open"
+    _write_lock: asyncio.Lock | None = None
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        async with self._write_lock:
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.rollback()
+                raise
+            await self.db.commit()
 
     @property
     def db(self) -> aiosqlite.Connection:

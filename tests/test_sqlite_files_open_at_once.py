@@ -30,3 +30,25 @@ async def test_four_openers_of_one_fresh_file_all_succeed(tmp_path: Path, kind: 
         finally:
             for o in opened:
                 await o.close()
+
+
+async def test_a_write_that_fails_half_way_leaves_the_file_writable_for_others(tmp_path: Path):
+    """A failed statement inside a write must not keep the file's write lock (that locked out every other process)."""
+    path = tmp_path / "posted.sqlite3"
+    a, b = SqlitePostedLog(path), SqlitePostedLog(path)
+    await a.open()
+    await b.open()
+    try:
+
+        async def half_a_write() -> None:
+            async with a.transaction() as db:
+                await db.execute("INSERT INTO posted (idempotency_key, value, created_at) VALUES ('half', '{}', 0)")
+                raise RuntimeError("the second statement of this write failed")
+
+        with pytest.raises(RuntimeError):
+            await half_a_write()
+        await asyncio.wait_for(b.put("other", {"ts": "1"}), 5)  # a held lock would make this wait 10 s, then fail
+        assert await a.get("half") is None and await a.get("other") == {"ts": "1"}
+    finally:
+        await a.close()
+        await b.close()

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import aiosqlite
-
-from adapters.sqlite_file import open_sqlite
+from adapters.sqlite_file import SqliteConnection, open_sqlite
 
 #: Replays of one event before it is dropped (with a WARNING): a poison event must not loop.
 MAX_REPLAYS = 3
@@ -64,54 +62,40 @@ class ReceivedJournal(Protocol):
         ...
 
 
-class SqliteReceivedJournal:
+class SqliteReceivedJournal(SqliteConnection):
+    _not_open = "the Slack received-events journal is not open"
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
         self._db = await open_sqlite(self.path, SCHEMA)
 
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("the Slack received-events journal is not open")
-        return self._db
-
     async def put(self, event_id: str, body: str, owner: str) -> None:
-        await self.db.execute(
-            "INSERT OR IGNORE INTO slack_received(event_id, body, owner, received_at) VALUES (?,?,?,?)",
-            (event_id, body, owner, time.time()),
-        )
-        await self.db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO slack_received(event_id, body, owner, received_at) VALUES (?,?,?,?)",
+                (event_id, body, owner, time.time()),
+            )
 
     async def done(self, event_id: str) -> None:
-        await self.db.execute("DELETE FROM slack_received WHERE event_id = ?", (event_id,))
-        await self.db.commit()
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM slack_received WHERE event_id = ?", (event_id,))
 
     async def take_due(self, owner: str, older_than: float, limit: int) -> tuple[list[Received], list[Received]]:
         now = time.time()
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            rows = await self.db.execute_fetchall(
+        async with self.transaction() as db:
+            await db.execute("BEGIN IMMEDIATE")  # the write lock first: two gateways never take the same event
+            rows = await db.execute_fetchall(
                 "SELECT event_id, body, replays FROM slack_received WHERE received_at < ? ORDER BY received_at LIMIT ?",
                 (now - older_than, limit),
             )
             due = [Received(r[0], r[1], r[2] + 1) for r in rows]
             replay = [r for r in due if r.replays <= MAX_REPLAYS]
             dropped = [r for r in due if r.replays > MAX_REPLAYS]
-            await self.db.executemany(
+            await db.executemany(
                 "UPDATE slack_received SET owner = ?, received_at = ?, replays = ? WHERE event_id = ?",
                 [(owner, now, r.replays, r.event_id) for r in replay],
             )
-            await self.db.executemany("DELETE FROM slack_received WHERE event_id = ?", [(r.event_id,) for r in dropped])
-        except BaseException:
-            await self.db.rollback()
-            raise
-        await self.db.commit()
+            await db.executemany("DELETE FROM slack_received WHERE event_id = ?", [(r.event_id,) for r in dropped])
         return replay, dropped

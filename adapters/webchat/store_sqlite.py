@@ -85,29 +85,29 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
         return bool(rows)
 
     async def ensure_channel(self, channel: str, topic: str = "") -> None:
-        cur = await self.db.execute(
-            "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
-            (channel, channel, topic, time.time()),
-        )
-        await self.db.commit()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
+                (channel, channel, topic, time.time()),
+            )
         if cur.rowcount:
             self._notify()
 
     async def create_channel(self, name: str, topic: str = "") -> dict[str, Any]:
         for cid in channel_candidates(name):
-            cur = await self.db.execute(
-                "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
-                (cid, cid, topic, time.time()),
-            )
+            async with self.transaction() as db:
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO channels(id, name, topic, created_at) VALUES (?,?,?,?)",
+                    (cid, cid, topic, time.time()),
+                )
             if cur.rowcount:
-                await self.db.commit()
                 self._notify()
                 return {"id": cid, "name": cid, "topic": topic}
         raise RuntimeError(f"no free channel name for {name!r}")
 
     async def set_topic(self, channel: str, topic: str) -> bool:
-        cur = await self.db.execute("UPDATE channels SET topic = ? WHERE id = ?", (topic, channel))
-        await self.db.commit()
+        async with self.transaction() as db:
+            cur = await db.execute("UPDATE channels SET topic = ? WHERE id = ?", (topic, channel))
         if cur.rowcount:
             self._notify()
         return bool(cur.rowcount)
@@ -144,44 +144,43 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
             "ts": time.time(),
         }
         try:
-            await self.db.execute(
-                "INSERT INTO messages(id, channel, thread, user, is_bot, text, blocks, files, ts, idempotency_key)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    mid,
-                    channel,
-                    row["thread"],
-                    user,
-                    int(is_bot),
-                    text,
-                    json.dumps(blocks or []),
-                    json.dumps(files or []),
-                    row["ts"],
-                    idempotency_key,
-                ),
-            )
-        except aiosqlite.IntegrityError:
-            await self.db.rollback()
+            async with self.transaction() as db:
+                await db.execute(
+                    "INSERT INTO messages(id, channel, thread, user, is_bot, text, blocks, files, ts, idempotency_key)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        mid,
+                        channel,
+                        row["thread"],
+                        user,
+                        int(is_bot),
+                        text,
+                        json.dumps(blocks or []),
+                        json.dumps(files or []),
+                        row["ts"],
+                        idempotency_key,
+                    ),
+                )
+                await db.execute("INSERT INTO events(kind, message_id) VALUES ('new', ?)", (mid,))
+        except aiosqlite.IntegrityError:  # rolled back: the same id or idempotency key is stored already
             existing = (
                 await self._by_idempotency_key(idempotency_key) if idempotency_key else await self.get_message(mid)
             )
             if existing is None:
                 raise
             return existing
-        await self.db.execute("INSERT INTO events(kind, message_id) VALUES ('new', ?)", (mid,))
-        await self.db.commit()
         self._notify()
         return row
 
     async def update_message(self, message_id: str, text: str, blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
-        cur = await self.db.execute(
-            "UPDATE messages SET text = ?, blocks = ? WHERE id = ?", (text, json.dumps(blocks), message_id)
-        )
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE messages SET text = ?, blocks = ? WHERE id = ?", (text, json.dumps(blocks), message_id)
+            )
+            if cur.rowcount:
+                await db.execute("INSERT INTO events(kind, message_id) VALUES ('update', ?)", (message_id,))
         if not cur.rowcount:
-            await self.db.commit()
             return None
-        await self.db.execute("INSERT INTO events(kind, message_id) VALUES ('update', ?)", (message_id,))
-        await self.db.commit()
         self._notify()
         return await self.get_message(message_id)
 
@@ -219,18 +218,18 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
     # ---- invites ----------------------------------------------------------------
 
     async def add_invite(self, token_hash: str, name: str, created_at: float, expires_at: float) -> None:
-        await self.db.execute(
-            "INSERT INTO invites(token_hash, name, created_at, expires_at) VALUES (?,?,?,?)",
-            (token_hash, name, created_at, expires_at),
-        )
-        await self.db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO invites(token_hash, name, created_at, expires_at) VALUES (?,?,?,?)",
+                (token_hash, name, created_at, expires_at),
+            )
 
     async def redeem_invite(self, token_hash: str, now: float) -> tuple[bool, InviteRow | None]:
-        cur = await self.db.execute(
-            "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
-            (now, token_hash, now),
-        )
-        await self.db.commit()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+                (now, token_hash, now),
+            )
         found = await fetch_one(
             self.db, "SELECT name, expires_at, used_at FROM invites WHERE token_hash = ?", (token_hash,)
         )
