@@ -13,3 +13,8 @@ METADATA_EVENT = "threadwork_post"
 
 def post_metadata(part_key: str) -> dict[str, Any]:
     return {"event_type": METADATA_EVENT, "event_payload": {"key": part_key}}
+
+
+def unsure_post_key(idempotency_key: str) -> str:
+    """PostedLog key saying a post under ``idempotency_key`` failed after it may have reached Slack."""
+    return f"{idempotency_key}#unsure"

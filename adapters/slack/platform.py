@@ -30,7 +30,7 @@ from adapters.slack.agent_status import AgentStatus
 from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import RATE_LIMIT_RETRIES, TIMEOUT_SECONDS, SlackClients, platform_error
 from adapters.slack.mapping import DM_THREAD
-from adapters.slack.metadata import METADATA_EVENT, post_metadata
+from adapters.slack.metadata import METADATA_EVENT, post_metadata, unsure_post_key
 from adapters.slack.permalinks import Permalinks
 from adapters.slack.streaming import SlackReplyStream, Target, end_stream, stream_record_key
 from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply, plain_links
@@ -187,12 +187,15 @@ class SlackPlatform:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         client = await self._post_client(key.workspace)
         thread_ts = thread_ts_of(key)
+        unsure = False
         if idempotency_key:
             await self._adopt_streamed(key, idempotency_key)
+            # A streamed turn's own post of this reply failed after it may have reached Slack.
+            unsure = await self.posted.get(unsure_post_key(idempotency_key)) is not None
         parts: list[str] = []
         for i, message in enumerate(messages):
             part_key = f"{idempotency_key}#{i}" if idempotency_key else None
-            ts = await self._already_posted(client, key.channel, thread_ts, part_key)
+            ts = await self._already_posted(client, key.channel, thread_ts, part_key, lookup=unsure)
             if ts is None:
                 ts = await self._post_part(client, key.channel, thread_ts, message, part_key)
             parts.append(ts)

@@ -20,6 +20,7 @@ one, only ``finish``/``stop`` raise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from adapters.slack.blocks import RenderError, SlackMessage, render
 from adapters.slack.client import platform_error
 from adapters.slack.feedback import feedback_block
 from adapters.slack.mapping import DM_THREAD
-from adapters.slack.metadata import post_metadata
+from adapters.slack.metadata import post_metadata, unsure_post_key
 from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
 from workflows.platform_port import PlatformError
 from workflows.stream_contracts import StepState
@@ -376,6 +377,9 @@ class SlackReplyStream:
                 )
             except PlatformError:
                 self._post_unsure = True  # Slack may have stored it: the next try looks for it before posting
+                # So must the session's own post of this reply, if the turn now gives up on the stream.
+                with contextlib.suppress(Exception):
+                    await self._platform.posted.put(unsure_post_key(self._idem), {"unsure": True})
                 raise
             await self._remember("update", "open")
         else:
