@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from adapters.sqlite_file import SqliteConnection, open_sqlite
+from adapters.sqlite_file import SqliteConnection, fetch_one, open_sqlite
 
 KEEP_SECONDS = 7 * 86_400  # longer than any post activity's schedule-to-close timeout
 
@@ -64,8 +64,7 @@ class SqlitePostedLog(SqliteConnection, PostedLog):
         await self._db.commit()
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        async with self.db.execute("SELECT value FROM posted WHERE idempotency_key = ?", (key,)) as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(self.db, "SELECT value FROM posted WHERE idempotency_key = ?", (key,))
         return json.loads(row[0]) if row else None
 
     async def put(self, key: str, value: dict[str, Any]) -> None:

@@ -41,9 +41,15 @@ async def open_sqlite(path: Path, setup_script: str, *, timeout: float = 10, **c
 
 
 async def fetch_one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-    """The first row of a query, or None (``execute_fetchall`` is typed as a bare iterable, not a list)."""
-    async with db.execute(sql, params) as cur:
-        return await cur.fetchone()
+    """The first row of a query, or None.
+
+    The query runs to its end in one call on the connection's thread. A cursor left open across
+    an await holds an old snapshot of the file, and a write that other coroutines queue on the
+    connection meanwhile cannot upgrade it once another process has committed: SQLite then
+    answers "database is locked" at once, without waiting its busy timeout.
+    """
+    rows = list(await db.execute_fetchall(sql, params))
+    return rows[0] if rows else None
 
 
 class SqliteConnection:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from adapters.posted_log import SqlitePostedLog
+from adapters.webchat.store_sqlite import SqliteWebChatStore
 from bots.inbound_queue import SQLiteInboundQueue
 
 OPENERS: dict[str, Callable[[Path], Any]] = {"posted log": SqlitePostedLog, "inbound queue": SQLiteInboundQueue}
@@ -52,3 +53,37 @@ async def test_a_write_that_fails_half_way_leaves_the_file_writable_for_others(t
     finally:
         await a.close()
         await b.close()
+
+
+async def test_reads_and_writes_of_two_processes_on_one_store_never_see_locked(tmp_path: Path):
+    """Gateway and worker read and write one web chat file at once (CI lost a burst message to this).
+
+    A read that kept its statement open across an await held an old snapshot, and a write queued
+    on the same connection in that window could not upgrade it once the other process had
+    committed: SQLite answers "database is locked" at once then, without waiting.
+    """
+    path = tmp_path / "webchat.sqlite3"
+    gateway, worker = SqliteWebChatStore(path), SqliteWebChatStore(path)
+    await gateway.open()
+    await worker.open()
+    try:
+
+        async def traffic(store: SqliteWebChatStore, who: str) -> None:
+            for i in range(150):
+                row = await store.add_message(
+                    channel="general", thread=None, user=who, text=f"{who} {i}", idempotency_key=f"{who}-{i}"
+                )
+                await asyncio.gather(
+                    store.get_message(row["id"]),
+                    store.add_message(channel="general", thread=row["thread"], user=who, text="reply"),
+                    store.last_event_seq(),
+                    store.add_message(
+                        channel="general", thread=None, user=who, text="again", idempotency_key=f"{who}-{i}"
+                    ),
+                )
+
+        await asyncio.wait_for(asyncio.gather(*(traffic(s, w) for s, w in ((gateway, "gw"), (worker, "wk")))), 120)
+        assert len(await gateway.messages("general")) == 2 * 150 * 2
+    finally:
+        await gateway.close()
+        await worker.close()
