@@ -30,8 +30,9 @@ with workflow.unsafe.imports_passed_through():
 
 #: Sessions recorded before streamed turns replay with the one local take_turn activity.
 STREAMED_TURN_PATCH = "streamed-turn-v1"
-#: A SIGKILLed worker's turn is retried on another worker this long after its last heartbeat.
-TURN_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+#: A SIGKILLed worker's turn is retried on another worker this long after its last heartbeat. Long
+#: enough that a worker starved for a few seconds on a busy host is not taken for dead.
+TURN_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 TURN_ATTEMPTS = 3
 T = TypeVar("T")
 R = TypeVar("R")
