@@ -64,7 +64,8 @@ async def test_a_queued_message_refused_later_is_answered_with_the_reason(tmp_pa
         assert notices(said) == [
             '@Ada: I couldn\'t take your message "deploy the fix please" after all: this session has ended'
         ]
-        assert (await dispatcher.stats()).depth == 0  # refused for good: not retried forever
+        # Refused for good: the entry leaves the queue (right after the notice), not retried forever.
+        await eventually(dispatcher.stats, lambda stats: stats.depth == 0, what="the refused entry to leave the queue")
         await asyncio.sleep(0.3)
         assert inner.attempts == 2 and len(notices(await store.messages("general", sent["id"]))) == 1
     finally:

@@ -172,12 +172,14 @@ async def test_a_permanent_refusal_is_not_retried_and_is_shown(client, tmp_path,
 async def test_teams_replies_survive_a_connector_outage(client, tmp_path):
     connector, runner = await start_connector()
     try:
-        settings = {"teams_enabled": True, "teams_service_url": connector.url, "platform_retry_window": 90}
+        settings = {"teams_enabled": True, "teams_service_url": connector.url, "platform_retry_window": 180}
         async with running_stack(client, tmp_path, **settings) as stack:
             conv = "a:outage-chat"
-            connector.down_until = time.monotonic() + 15
+            # Long enough that the reply is late (> LATE_AFTER_SECONDS) even when a busy host
+            # reaches the first refused post several seconds after the send.
+            connector.down_until = time.monotonic() + 25
             assert (await send(stack, activity(connector.url, conv, text="hello while Teams fails"))).status_code == 201
-            [reply] = await connector.wait_for(lambda: connector.posts(conv), 1, timeout=60)
+            [reply] = await connector.wait_for(lambda: connector.posts(conv), 1, timeout=120)
             await asyncio.sleep(SETTLE)
             assert len(connector.posts(conv)) == 1
             assert connector.refused >= 2
