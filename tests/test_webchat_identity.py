@@ -88,6 +88,22 @@ async def test_cookie_is_signed_httponly_samesite_and_a_tampered_one_is_replaced
             assert (await me(mallory))["id"] != "Erin"
 
 
+@pytest.mark.parametrize(
+    ("headers", "secure"),
+    [
+        ({}, False),
+        ({"X-Forwarded-Proto": "https"}, True),
+        ({"X-Forwarded-Proto": "https, http"}, True),
+        ({"Forwarded": 'for=192.0.2.60;proto="https";by=203.0.113.43'}, True),
+        ({"X-Forwarded-Proto": "http"}, False),
+    ],
+)
+async def test_cookie_is_secure_when_a_tls_proxy_says_the_browser_used_https(client, tmp_path, headers, secure):
+    async with running_stack(client, tmp_path, webchat_auth="open") as stack, browser(stack, **headers) as http:
+        set_cookie = (await http.get("/webchat/api/me")).headers["set-cookie"]
+        assert ("Secure" in set_cookie.split("; ")) is secure, set_cookie
+
+
 async def test_the_same_name_in_two_browsers_is_two_users(client, tmp_path):
     async with (
         running_stack(client, tmp_path, webchat_auth="open") as stack,

@@ -151,7 +151,7 @@ class Identities:
                 path="/",
                 httponly=True,
                 samesite="Lax",
-                secure=request.secure,
+                secure=served_over_https(request),
             )
         return response
 
@@ -164,3 +164,18 @@ class Identities:
             "name": identity.name,
             "guest_message_limit": guest_limit,
         }
+
+
+def served_over_https(request: web.Request) -> bool:
+    """Whether the browser reached us over HTTPS, directly or through a TLS-terminating proxy.
+
+    The proxy's ``X-Forwarded-Proto`` / ``Forwarded: proto=`` is believed without a trust list:
+    all it can do is make the cookie Secure, which a plain-HTTP visitor only denies to himself.
+    """
+    if request.secure:
+        return True
+    forwarded_proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    if forwarded_proto == "https":
+        return True
+    first_forwarded = request.headers.get("Forwarded", "").split(",")[0]
+    return any(part.strip().lower().replace('"', "") == "proto=https" for part in first_forwarded.split(";"))
