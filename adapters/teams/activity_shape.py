@@ -97,10 +97,10 @@ def _explain(err: ValidationError) -> str:
     return f"activity.{where}: {msg}{more}"
 
 
-def check_activity(body: dict[str, Any]) -> None:
-    """Raise BodyError(400) naming the first wrong field; return when botbuilder can take the body."""
+def check_activity(body: dict[str, Any]) -> ActivityShape:
+    """Raise BodyError(400) naming the first wrong field; the checked fields when botbuilder can take the body."""
     try:
-        ActivityShape.model_validate(body)
+        shape = ActivityShape.model_validate(body)
     except ValidationError as err:
         raise BodyError(400, _explain(err)) from None
     if (
@@ -116,3 +116,4 @@ def check_activity(body: dict[str, Any]) -> None:
             TeamsChannelData().deserialize(body["channelData"])  # as TeamsActivityHandler will
     except ValueError as err:  # msrest/azure-core DeserializationError
         raise BodyError(400, f"activity cannot be deserialized: {str(err)[:200]}") from None
+    return shape

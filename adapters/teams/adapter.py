@@ -79,7 +79,9 @@ class TeamsAdapter:
                 "TEAMS_APP_PASSWORD before exposing this gateway."
             )
         bot = ThreadworkTeamsBot(dispatcher, self._platform)
-        TeamsRoutes(self._cloud, bot, auth_required=auth_required).add_to(app)
+        TeamsRoutes(self._cloud, bot, auth_required=auth_required, service_url=self.settings.teams_service_url).add_to(
+            app
+        )
 
     def use_dispatcher(self, dispatcher: SessionDispatcher) -> None:
         """A Stop pressed on a streamed reply reaches the worker's stream (a 403), which stops the turn."""

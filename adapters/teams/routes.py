@@ -10,6 +10,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 
 from adapters.http_body import BodyError, read_json
 from adapters.teams.activity_shape import check_activity
+from adapters.teams.anonymous_service_url import anonymous_refusal
 from adapters.teams.turn_errors import ConnectorFailed
 
 log = logging.getLogger(__name__)
@@ -18,10 +19,12 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 class TeamsRoutes:
-    def __init__(self, adapter: CloudAdapter, bot: Bot, *, auth_required: bool) -> None:
+    def __init__(self, adapter: CloudAdapter, bot: Bot, *, auth_required: bool, service_url: str = "") -> None:
         self.adapter = adapter
         self.bot = bot
         self.auth_required = auth_required
+        #: TEAMS_SERVICE_URL: the one non-loopback serviceUrl an anonymous activity may name.
+        self.service_url = service_url
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_post("/api/messages", self.messages)
@@ -33,9 +36,14 @@ class TeamsRoutes:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "Content-Type must be application/json"}, status=415)
         try:
-            check_activity(await read_json(request, max_bytes=MAX_BODY_BYTES))
+            activity = check_activity(await read_json(request, max_bytes=MAX_BODY_BYTES))
         except BodyError as err:
             return err.response()
+        if not self.auth_required:
+            refusal = anonymous_refusal(activity.serviceUrl, self.service_url)
+            if refusal is not None:
+                log.warning("refused an anonymous activity for serviceUrl %r", activity.serviceUrl[:200])
+                return web.json_response({"error": refusal}, status=400)
         try:
             response = await self.adapter.process(request, self.bot)
         except web.HTTPUnauthorized:

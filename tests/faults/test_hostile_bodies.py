@@ -198,3 +198,44 @@ async def test_teams_activities_botbuilder_cannot_take_are_400(client, tmp_path,
             assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
     finally:
         await runner.cleanup()
+
+
+async def test_anonymous_teams_activities_may_only_name_a_loopback_or_the_configured_service_url(client, tmp_path):
+    """Without TEAMS_APP_ID nobody proves who sent an activity: it must not make the gateway post elsewhere."""
+    connector, runner = await start_connector()
+    try:
+        async with running_stack(client, tmp_path, teams_enabled=True, teams_service_url=connector.url) as stack:
+            base = activity(connector.url, "a:ssrf", text="hi")
+            for elsewhere in (
+                "http://169.254.169.254/latest/",
+                "https://internal.example.com/",
+                "http://10.0.0.7:8080",
+            ):
+                resp = await stack.http.post(
+                    "/api/messages",
+                    content=json.dumps({**base, "serviceUrl": elsewhere}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                assert resp.status_code == 400 and "only a loopback serviceUrl" in resp.json()["error"], resp.text
+            assert connector.calls == []
+            # The configured TEAMS_SERVICE_URL (here the loopback fake) still works.
+            resp = await stack.http.post(
+                "/api/messages", content=json.dumps(base).encode(), headers={"Content-Type": "application/json"}
+            )
+            assert resp.status_code in (200, 201), resp.text
+            await connector.wait_for(lambda: connector.posts("a:ssrf"), 1, timeout=60)
+    finally:
+        await runner.cleanup()
+
+
+def test_anonymous_service_url_rule():
+    from adapters.teams.anonymous_service_url import anonymous_refusal
+
+    smba = "https://smba.trafficmanager.net/teams/"
+    assert anonymous_refusal("http://localhost:3978/", smba) is None
+    assert anonymous_refusal("http://127.0.0.1:9/", "") is None
+    assert anonymous_refusal("http://[::1]:9/", "") is None
+    assert anonymous_refusal("https://smba.trafficmanager.net/emea/", smba) is None  # the operator's own origin
+    assert anonymous_refusal("https://smba.trafficmanager.net.evil.example/", smba) is not None
+    assert anonymous_refusal("http://localhost.evil.example/", smba) is not None
+    assert anonymous_refusal("http://127.0.0.1.nip.io/", "") is not None
