@@ -12,3 +12,12 @@ class AdapterSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    def startup_problem(self) -> str | None:
+        """The operator's one line when these settings are half configured (checked before anything starts)."""
+        return None
+
+
+def missing(present: str, absent: str, why: str) -> str:
+    """The one line for a variable that needs another: what is set, what is not, why, how to fix."""
+    return f"{present} is set but {absent} is not: {why}; set {absent} (or unset {present})"

@@ -78,6 +78,7 @@ def adapter_settings(cls: type[Adapter], shared: BaseSettings) -> AdapterSetting
     for name in shared.model_fields_set:
         alias = type(shared).model_fields[name].validation_alias
         given[alias if isinstance(alias, str) else name] = getattr(shared, name)
+    given.update(getattr(shared, "adapter_values", {}))
     return cls.settings_model(**given)
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.common import WorkerDeploymentVersion
 
@@ -27,7 +27,22 @@ _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
 
 
 class Settings(BaseSettings):
+    """The process's settings. Each chat platform reads its own (adapters/<platform>/adapter.py);
+    ``Settings(...)`` also takes them by name (tests, CLI overrides) and ``adapter_values`` hands
+    them on (bots/adapters.py ``adapter_settings``), so no platform needs a field here."""
+
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    _adapter_values: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        known = _own_names()
+        super().__init__(**{k: v for k, v in values.items() if k in known or k.startswith("_")})
+        self._adapter_values = {k: v for k, v in values.items() if k not in known and not k.startswith("_")}
+
+    @property
+    def adapter_values(self) -> dict[str, Any]:
+        """What ``Settings(...)`` was given for the adapters' settings, by field name or variable name."""
+        return dict(self._adapter_values)
 
     # Temporal
     temporal_address: str | None = Field(None, validation_alias="TEMPORAL_ADDRESS")
@@ -83,28 +98,6 @@ class Settings(BaseSettings):
 
     # Chat platforms: adapters besides the built-ins (bots/adapters.py), e.g. mypkg.discord:DiscordAdapter
     adapters: str = Field("", validation_alias="THREADWORK_ADAPTERS")
-
-    # Slack (adapters/slack): enabled when the bot token and signing secret are set
-    slack_bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: str | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
-    slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
-    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
-    slack_client_secret: str | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
-    #: The app was installed with `threadwork manifest slack --agent`: agent sessions follow each turn.
-    slack_agent: bool = Field(False, validation_alias="THREADWORK_SLACK_AGENT")
-    #: Seconds after which a Slack event whose listener never finished (its gateway died) is replayed.
-    slack_replay_after: float = Field(30.0, gt=0, validation_alias="THREADWORK_SLACK_REPLAY_AFTER")
-
-    # Teams (adapters/teams)
-    teams_enabled: bool = Field(False, validation_alias="TEAMS_ENABLED")
-    teams_app_id: str | None = Field(None, validation_alias="TEAMS_APP_ID")
-    teams_app_password: str | None = Field(None, validation_alias="TEAMS_APP_PASSWORD")
-    teams_app_type: str = Field("MultiTenant", validation_alias="TEAMS_APP_TYPE")
-    teams_app_tenant_id: str | None = Field(None, validation_alias="TEAMS_APP_TENANT_ID")
-    teams_incident_channel_id: str | None = Field(None, validation_alias="TEAMS_INCIDENT_CHANNEL_ID")
-    #: Where posts go when no conversation reference names one (new incident threads, 1:1 chats).
-    teams_service_url: str = Field("https://smba.trafficmanager.net/teams/", validation_alias="TEAMS_SERVICE_URL")
 
     # Incidents
     incident_responders: str = Field("", validation_alias="THREADWORK_INCIDENT_RESPONDERS")
@@ -250,6 +243,19 @@ class Settings(BaseSettings):
     def incident_args(self) -> dict[str, Any]:
         """IncidentWorkflow options (workflows.incident.incident_models.IncidentOptions) from these settings."""
         return incident_options(self)
+
+
+@lru_cache
+def _own_names() -> frozenset[str]:
+    """Settings' field names and environment variable names (the rest of Settings(...) is the adapters')."""
+    names = set(Settings.model_fields)
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        if isinstance(alias, str):
+            names.add(alias)
+        elif isinstance(alias, AliasChoices):
+            names.update(a for a in alias.choices if isinstance(a, str))
+    return frozenset(names)
 
 
 @lru_cache

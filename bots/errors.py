@@ -38,7 +38,7 @@ def settings_error_line(err: ValidationError) -> str:
 
 def one_line(err: BaseException) -> str | None:
     """The operator's line for an expected startup failure, or None for a bug."""
-    if isinstance(err, ValidationError) and err.title in ("Settings",):
+    if isinstance(err, ValidationError) and err.title.endswith("Settings"):  # the process's or an adapter's
         return settings_error_line(err)
     if isinstance(err, (StartupError, DevServerError, TriggerConfigError, RegistryError)):
         return _flatten(str(err))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from bots.adapters import adapter_classes, adapter_settings
 from bots.config import Settings
 from bots.errors import StartupError
 from bots.ports import PortClaim, claim_problem
@@ -21,8 +22,7 @@ def check(settings: Settings, *, worker: bool, gateway: bool, dev: bool) -> None
             "(or run `threadwork dev`, which starts its own)"
         )
     check_data_dir(settings)
-    check_slack(settings)
-    check_teams(settings)
+    check_adapters(settings)
     check_workflow_files(settings, worker=worker)
     claims = []
     if gateway:
@@ -51,51 +51,12 @@ def check_data_dir(settings: Settings) -> None:
         raise StartupError(f"THREADWORK_DATA_DIR {path} is not writable by this user; point it at a writable directory")
 
 
-def _missing(present: str, missing: str, why: str) -> StartupError:
-    return StartupError(f"{present} is set but {missing} is not: {why}; set {missing} (or unset {present})")
-
-
-def check_slack(s: Settings) -> None:
-    if s.slack_client_id and not s.slack_client_secret:
-        raise _missing("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "multi-workspace installs need both")
-    if s.slack_client_secret and not s.slack_client_id:
-        raise _missing("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID", "multi-workspace installs need both")
-    has_credentials = bool(s.slack_bot_token or s.slack_client_id)
-    if s.slack_bot_token and s.slack_bot_token.startswith("xapp-"):
-        raise StartupError(
-            "SLACK_BOT_TOKEN holds an app-level token (xapp-...): put it in SLACK_APP_TOKEN, and the bot token (xoxb-...) in SLACK_BOT_TOKEN"
-        )
-    if s.slack_app_token and not s.slack_app_token.startswith("xapp-"):
-        raise StartupError(
-            "SLACK_APP_TOKEN must be an app-level token (xapp-..., scope connections:write) for Socket Mode; unset it to serve /slack/events instead"
-        )
-    if s.slack_app_token and not has_credentials:
-        raise _missing("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "Socket Mode also needs the bot token to act")
-    if has_credentials and not s.slack_signing_secret:
-        present = "SLACK_BOT_TOKEN" if s.slack_bot_token else "SLACK_CLIENT_ID"
-        raise _missing(
-            present, "SLACK_SIGNING_SECRET", "Slack stays off without it (every request is verified with it)"
-        )
-    if s.slack_signing_secret and not has_credentials:
-        raise _missing(
-            "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "Slack needs the bot token (or SLACK_CLIENT_ID/SECRET) to act"
-        )
-
-
-def check_teams(s: Settings) -> None:
-    from adapters.teams.auth import APP_TYPES
-
-    app_type = APP_TYPES.get((s.teams_app_type or "MultiTenant").lower())
-    if app_type is None:
-        raise StartupError(f"TEAMS_APP_TYPE={s.teams_app_type!r} is not one of {', '.join(APP_TYPES.values())}")
-    if s.teams_app_password and not s.teams_app_id:
-        raise _missing("TEAMS_APP_PASSWORD", "TEAMS_APP_ID", "the password belongs to an app id")
-    if not s.teams_app_id:
-        return
-    if app_type in ("MultiTenant", "SingleTenant") and not s.teams_app_password:
-        raise _missing("TEAMS_APP_ID", "TEAMS_APP_PASSWORD", f"a {app_type} bot signs in with its client secret")
-    if app_type in ("SingleTenant", "UserAssignedMSI") and not s.teams_app_tenant_id:
-        raise StartupError(f"TEAMS_APP_TYPE={app_type} needs TEAMS_APP_TENANT_ID: set it to the app's tenant id")
+def check_adapters(settings: Settings) -> None:
+    """Each platform's own settings (adapters/<platform>/adapter.py ``startup_problem``)."""
+    for cls in adapter_classes(settings.adapters):
+        problem = adapter_settings(cls, settings).startup_problem()
+        if problem is not None:
+            raise StartupError(problem)
 
 
 def check_workflow_files(settings: Settings, *, worker: bool) -> None:

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from adapters.context import AdapterContext
 from adapters.posted_log import PostedLog
-from adapters.settings import AdapterSettings
+from adapters.settings import AdapterSettings, missing
 from adapters.slack.session_ids import SlackSessionIds
 from workflows.activities.fetchers import Fetcher
 from workflows.platform_port import ChatPlatform, SessionDispatcher
@@ -34,6 +34,37 @@ class SlackSettings(AdapterSettings):
         return bool(self.slack_bot_token and self.slack_signing_secret) or bool(
             self.slack_client_id and self.slack_client_secret and self.slack_signing_secret
         )
+
+    def startup_problem(self) -> str | None:
+        if self.slack_client_id and not self.slack_client_secret:
+            return missing("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "multi-workspace installs need both")
+        if self.slack_client_secret and not self.slack_client_id:
+            return missing("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID", "multi-workspace installs need both")
+        has_credentials = bool(self.slack_bot_token or self.slack_client_id)
+        if self.slack_bot_token and self.slack_bot_token.startswith("xapp-"):
+            return (
+                "SLACK_BOT_TOKEN holds an app-level token (xapp-...): put it in SLACK_APP_TOKEN, "
+                "and the bot token (xoxb-...) in SLACK_BOT_TOKEN"
+            )
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            return (
+                "SLACK_APP_TOKEN must be an app-level token (xapp-..., scope connections:write) for Socket Mode; "
+                "unset it to serve /slack/events instead"
+            )
+        if self.slack_app_token and not has_credentials:
+            return missing("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "Socket Mode also needs the bot token to act")
+        if has_credentials and not self.slack_signing_secret:
+            present = "SLACK_BOT_TOKEN" if self.slack_bot_token else "SLACK_CLIENT_ID"
+            return missing(
+                present, "SLACK_SIGNING_SECRET", "Slack stays off without it (every request is verified with it)"
+            )
+        if self.slack_signing_secret and not has_credentials:
+            return missing(
+                "SLACK_SIGNING_SECRET",
+                "SLACK_BOT_TOKEN",
+                "Slack needs the bot token (or SLACK_CLIENT_ID/SECRET) to act",
+            )
+        return None
 
 
 class SlackAdapter:

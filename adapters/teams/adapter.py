@@ -10,7 +10,7 @@ from pydantic import Field
 
 from adapters.context import AdapterContext
 from adapters.posted_log import PostedLog
-from adapters.settings import AdapterSettings
+from adapters.settings import AdapterSettings, missing
 from adapters.teams.session_ids import TeamsSessionIds
 from workflows.activities.fetchers import Fetcher
 from workflows.platform_port import ChatPlatform, SessionDispatcher
@@ -29,6 +29,22 @@ class TeamsSettings(AdapterSettings):
     teams_incident_channel_id: str | None = Field(None, validation_alias="TEAMS_INCIDENT_CHANNEL_ID")
     #: Where posts go when no conversation reference names one (new incident threads, 1:1 chats).
     teams_service_url: str = Field("https://smba.trafficmanager.net/teams/", validation_alias="TEAMS_SERVICE_URL")
+
+    def startup_problem(self) -> str | None:
+        from adapters.teams.auth import APP_TYPES
+
+        app_type = APP_TYPES.get((self.teams_app_type or "MultiTenant").lower())
+        if app_type is None:
+            return f"TEAMS_APP_TYPE={self.teams_app_type!r} is not one of {', '.join(APP_TYPES.values())}"
+        if self.teams_app_password and not self.teams_app_id:
+            return missing("TEAMS_APP_PASSWORD", "TEAMS_APP_ID", "the password belongs to an app id")
+        if not self.teams_app_id:
+            return None
+        if app_type in ("MultiTenant", "SingleTenant") and not self.teams_app_password:
+            return missing("TEAMS_APP_ID", "TEAMS_APP_PASSWORD", f"a {app_type} bot signs in with its client secret")
+        if app_type in ("SingleTenant", "UserAssignedMSI") and not self.teams_app_tenant_id:
+            return f"TEAMS_APP_TYPE={app_type} needs TEAMS_APP_TENANT_ID: set it to the app's tenant id"
+        return None
 
 
 class TeamsAdapter:
