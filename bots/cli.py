@@ -124,6 +124,30 @@ async def _webchat_invite(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _webchat_revoke(args: argparse.Namespace) -> int:
+    from adapters.storage.backends import Storage
+    from adapters.webchat.invites import InviteError, Invites
+    from adapters.webchat.revocations import REFRESH_SECONDS
+
+    settings = get_settings()
+    storage = Storage.from_settings(settings)
+    store = storage.webchat_store()
+    try:
+        await store.open()
+        links = await Invites(store).revoke(args.name)
+    except InviteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        await store.close()
+        await storage.close()
+    print(
+        f"revoked {args.name}: {links} unused sign-in link(s) deleted; browsers signed in as {args.name} "
+        f"are guests within {REFRESH_SECONDS:.0f} s (a new invite signs in again)"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="threadwork", description="Durable chat sessions on Temporal.")
     p.add_argument(
@@ -165,6 +189,8 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("name", metavar="NAME")
     inv.add_argument("--url", help="the gateway's public base URL (default: http://THREADWORK_HOST:THREADWORK_PORT)")
     inv.add_argument("--hours", type=float, default=24.0, help="how long the link is valid (default 24)")
+    rev = wsub.add_parser("revoke", help="NAME is no member any more: unused links stop working, browsers are guests")
+    rev.add_argument("name", metavar="NAME")
     m = sub.add_parser("manifest", help="print or build the Slack / Teams app manifests")
     msub = m.add_subparsers(dest="platform", required=True)
     ms = msub.add_parser("slack", help="print the Slack app manifest (YAML)")
@@ -244,7 +270,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "sessions":
         return _run(_sessions(args))
     if args.command == "webchat":
-        return _run(_webchat_invite(args))
+        return _run(_webchat_revoke(args) if args.action == "revoke" else _webchat_invite(args))
     if args.command == "deploy":
         return _run(_deploy(args))
     if args.command == "manifest":

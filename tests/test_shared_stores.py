@@ -152,6 +152,25 @@ async def test_invites_work_once_and_say_why_they_are_refused(store):
         await invites.redeem(short.token)
 
 
+async def test_revoking_a_member_deletes_its_unused_links_and_is_seen_by_every_process(storage, store):
+    other_storage, other = await _second(storage)
+    try:
+        invites = Invites(store)
+        used, unused, kept = await invites.create("Ivy"), await invites.create("Ivy"), await invites.create("Jon")
+        assert await invites.redeem(used.token) == "Ivy"
+        assert await Invites(other).revoke("Ivy") == 1  # the unused link; the used one is history
+        with pytest.raises(InviteError, match="not valid"):
+            await invites.redeem(unused.token)
+        assert await invites.redeem(kept.token) == "Jon"
+        revoked = await store.revocations()
+        assert list(revoked) == ["Ivy"]
+        assert await Invites(store).revoke("Ivy") == 0
+        assert (await other.revocations())["Ivy"] >= revoked["Ivy"]  # revoked again: the later time counts
+    finally:
+        await other.close()
+        await other_storage.close()
+
+
 async def test_two_gateways_race_for_one_invite_and_one_wins(storage, store):
     other_storage, other = await _second(storage)
     try:

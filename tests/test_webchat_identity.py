@@ -257,6 +257,44 @@ async def test_cli_prints_a_one_time_link_the_gateway_redeems(client, tmp_path):
         assert ok.status_code == 200 and (await me(http))["id"] == "Erin"
 
 
+def _revoke_cli(tmp_path: Path, name: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "THREADWORK_DATA_DIR": str(tmp_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "bots.cli", "webchat", "revoke", name],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_a_revoked_member_is_a_guest_under_a_new_id_until_invited_again(client, tmp_path):
+    async with running_stack(client, tmp_path, webchat_auth="invite") as stack, browser(stack) as http:
+        invites = Invites(stack.store)
+        first, spare = await invites.create("Erin"), await invites.create("Erin")
+        assert (await http.post("/webchat/api/signin", json={"token": first.token})).status_code == 200
+        assert (await me(http))["member"] is True
+
+        done = await asyncio.to_thread(_revoke_cli, tmp_path, "Erin")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("revoked Erin: 1 unused sign-in link(s) deleted")
+
+        # Within the gateway's refresh: a guest, and no longer Erin (whom responder lists may name).
+        now = await eventually(lambda: me(http), lambda who: who["member"] is False, what="the revocation")
+        assert now["id"] != "Erin" and now["id"].startswith("webchat-")
+        sent = (await post(http, "hello", user="Erin", guest=False)).json()
+        [p] = (await participants(stack, sent["session_id"]))["participants"].values()
+        assert p["id"] == now["id"] and p["is_guest"] is True
+        refused = await http.post("/webchat/api/signin", json={"token": spare.token})
+        assert refused.status_code == 403 and "not valid" in refused.json()["error"]
+
+        # A new invite after the revocation signs Erin in again.
+        again = await invites.create("Erin")
+        assert (await http.post("/webchat/api/signin", json={"token": again.token})).status_code == 200
+        assert (await me(http))["member"] is True and (await me(http))["id"] == "Erin"
+
+
 # ---- cross-site requests --------------------------------------------------------------
 
 

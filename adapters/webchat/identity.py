@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -98,6 +99,8 @@ class Identities:
         self.mode: AuthMode = mode
         self.proxy_header = proxy_header
         self._signer = URLSafeSerializer(secret, salt="threadwork.webchat.identity")
+        #: Member name -> when it was revoked (`threadwork webchat revoke`), kept fresh by the routes.
+        self.revoked: dict[str, float] = {}
 
     # ---- the cookie ----------------------------------------------------------------
 
@@ -115,8 +118,16 @@ class Identities:
         return data
 
     def sign(self, user_id: str, member: str | None = None) -> str:
-        """The cookie value for ``user_id`` (``member``: the invited name, which makes it a member)."""
-        return self._signer.dumps({"u": user_id, "m": member} if member else {"u": user_id})
+        """The cookie value for ``user_id`` (``member``: the invited name, which makes it a member, since now)."""
+        if member:
+            return self._signer.dumps({"u": user_id, "m": member, "t": time.time()})
+        return self._signer.dumps({"u": user_id})
+
+    def _revoked(self, member: str, data: dict) -> bool:
+        """A sign-in from before the member's revocation (cookies without a time predate revocations)."""
+        revoked_at = self.revoked.get(member)
+        signed_in = data.get("t")
+        return revoked_at is not None and (not isinstance(signed_in, (int, float)) or signed_in <= revoked_at)
 
     # ---- who is this ---------------------------------------------------------------
 
@@ -132,6 +143,10 @@ class Identities:
             return Identity(id=browser, is_member=self.mode == "open", cookie=self.sign(browser))
         member = data.get("m") if self.mode != "proxy" else None
         if isinstance(member, str) and member:
+            if self._revoked(member, data):
+                # Not a member any more, and not that person either: a new browser id, as for a stranger.
+                browser = new_browser_id()
+                return Identity(id=browser, is_member=self.mode == "open", cookie=self.sign(browser))
             return Identity(id=data["u"], is_member=True, name=member)
         return Identity(id=data["u"], is_member=self.mode == "open")
 

@@ -73,3 +73,8 @@ class Invites:
         if row.used_at is not None:
             raise InviteError("this sign-in link was already used; ask for a new one (threadwork webchat invite NAME)")
         raise InviteError("this sign-in link has expired; ask for a new one (threadwork webchat invite NAME)")
+
+    async def revoke(self, name: str) -> int:
+        """``name`` is no member any more: its unused links stop working (their number is returned) and
+        browsers signed in as ``name`` are guests again, each under a new id; a new invite signs in again."""
+        return await self.store.revoke_member(check_name(name), time.time())

@@ -19,6 +19,7 @@ from adapters.webchat.answers import deliver
 from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.invites import SIGNIN_PATH, InviteError, Invites
 from adapters.webchat.origin import same_origin
+from adapters.webchat.revocations import revocations_ctx
 from adapters.webchat.stop import STOP_PATH, PostStop, StopRoute
 from adapters.webchat.store import WebChatStore, new_id
 from adapters.webchat.uploads import WebChatUploads
@@ -150,6 +151,7 @@ class WebChatRoutes:
         app.router.add_get("/webchat/api/stream", self.stream)
         self.uploads.add_to(app)
         app.on_shutdown.append(self._end_streams)
+        app.cleanup_ctx.append(revocations_ctx(self.store, self.identities))
 
     async def _end_streams(self, app: web.Application) -> None:
         """Open event streams would hold a graceful shutdown for its whole timeout: end them."""

@@ -132,3 +132,12 @@ class WebChatStore(ABC):
     @abstractmethod
     async def redeem_invite(self, token_hash: str, now: float) -> tuple[bool, InviteRow | None]:
         """Mark an unused, unexpired invite used in one statement; (redeemed now, the row as it is after)."""
+
+    @abstractmethod
+    async def revoke_member(self, name: str, now: float) -> int:
+        """Delete ``name``'s unused invites and record that its sign-ins before ``now`` no longer count;
+        the number of links deleted."""
+
+    @abstractmethod
+    async def revocations(self) -> dict[str, float]:
+        """Member name -> when it was last revoked."""

@@ -226,6 +226,21 @@ class PostgresWebChatStore(WebChatStore):
         found = InviteRow(row["name"], row["expires_at"], row["used_at"]) if row else None
         return status.endswith(" 1") and found is not None, found
 
+    async def revoke_member(self, name: str, now: float) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            status = await conn.execute("DELETE FROM webchat_invites WHERE name = $1 AND used_at IS NULL", name)
+            await conn.execute(
+                "INSERT INTO webchat_revocations(name, revoked_at) VALUES ($1, $2)"
+                " ON CONFLICT (name) DO UPDATE SET revoked_at = EXCLUDED.revoked_at",
+                name,
+                now,
+            )
+        return int(status.rsplit(" ", 1)[1])
+
+    async def revocations(self) -> dict[str, float]:
+        rows = await self.pool.fetch("SELECT name, revoked_at FROM webchat_revocations")
+        return {r["name"]: float(r["revoked_at"]) for r in rows}
+
 
 def _message(row: asyncpg.Record) -> dict[str, Any]:
     return {

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS invites (
     token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL,
     expires_at REAL NOT NULL, used_at REAL
 );
+CREATE TABLE IF NOT EXISTS revocations (name TEXT PRIMARY KEY, revoked_at REAL NOT NULL);
 """
 
 
@@ -235,6 +236,20 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
         )
         row = InviteRow(found["name"], found["expires_at"], found["used_at"]) if found is not None else None
         return cur.rowcount == 1 and row is not None, row
+
+    async def revoke_member(self, name: str, now: float) -> int:
+        async with self.transaction() as db:
+            cur = await db.execute("DELETE FROM invites WHERE name = ? AND used_at IS NULL", (name,))
+            await db.execute(
+                "INSERT INTO revocations(name, revoked_at) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET revoked_at = excluded.revoked_at",
+                (name, now),
+            )
+        return cur.rowcount
+
+    async def revocations(self) -> dict[str, float]:
+        rows = await self.db.execute_fetchall("SELECT name, revoked_at FROM revocations")
+        return {r["name"]: float(r["revoked_at"]) for r in rows}
 
 
 def _message(row: aiosqlite.Row) -> dict[str, Any]:
