@@ -178,3 +178,55 @@ async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_
         )
         assert "\u27e6" not in shown + pointer.searchable() and "#inc-" in pointer.searchable()
         await incident.execute_update(IncidentWorkflow.system_resolve, "test over")
+
+
+async def test_incident_catch_up_from_teams_is_a_private_1to1_chat(client, tmp_path, connector):
+    """`incident catch up` in the declaring chat goes to the asker alone (a new 1:1 chat), not the thread."""
+    async with running_stack(
+        client,
+        tmp_path,
+        teams_enabled=True,
+        teams_service_url=connector.url,
+        teams_incident_channel_id="19:incidents@thread.tacv2",
+    ) as stack:
+        origin_conv = "19:war-room@thread.v2"
+        declared = activity(
+            connector.url,
+            origin_conv,
+            text="we have a critical incident: payments are down",
+            conversation_type="groupChat",
+        )
+        assert (await send(stack, declared)).status_code == 201
+        incident = stack.client.get_workflow_handle_for(
+            IncidentWorkflow.run, f"teams:{TENANT}:{origin_conv}/incident/1"
+        )
+        await connector.wait_for(
+            lambda: [p for p in connector.posts(origin_conv) if "is being handled in" in p.searchable()], 1
+        )
+        before = len(connector.posts(origin_conv))
+
+        ask = activity(
+            connector.url,
+            origin_conv,
+            text="incident catch up",
+            user="29:carol",
+            user_name="Carol",
+            conversation_type="groupChat",
+        )
+        assert (await send(stack, ask)).status_code == 201
+
+        def private_catch_ups() -> list:
+            return [
+                c
+                for c in connector.created
+                if not c["body"].get("isGroup")
+                and [m["id"] for m in c["body"].get("members", [])] == ["29:carol"]
+                and str((c["body"].get("activity") or {}).get("text", "")).startswith("Catch-up")
+            ]
+
+        [catch_up] = await connector.wait_for(private_catch_ups, 1)
+        assert "no language model" in catch_up["body"]["activity"]["text"]  # no model configured: labelled
+        # Nothing about it in the group chat: the catch-up was for Carol alone.
+        await asyncio.sleep(1.0)
+        assert not any("Catch-up" in p.searchable() for p in connector.posts(origin_conv)[before:])
+        await incident.execute_update(IncidentWorkflow.system_resolve, "test over")
