@@ -14,6 +14,12 @@ from tests.support.stack import is_streaming
 CHUNKS = 20
 CHUNK_DELAY = 0.1
 ANSWER = " ".join(f"word{n:02d}" for n in range(CHUNKS))
+#: Stop tests: the answer takes about 20 s, so it cannot end by itself before Stop ends the turn. A final
+#: message with a strict prefix of ANSWER and the stopped note therefore shows Stop worked. How fast is a
+#: benchmark figure (`python -m bench.stop`, docs/assistant.md), never asserted by a test.
+STOP_CHUNK_DELAY = 1.0
+#: How long a Stop test waits for the stopped message: a bound for a busy host, not the 2 s goal.
+STOP_BOUND = 30.0
 
 
 async def stream_events(http: httpx.AsyncClient, thread: str, timeout: float = 30) -> list[dict[str, Any]]:

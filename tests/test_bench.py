@@ -103,3 +103,36 @@ async def test_quick_platform_bench_prints_every_path_in_both_shapes(tmp_path: P
     written = docs.read_text()
     assert "Prose that the bench must keep." in written
     assert "<!-- bench:platforms:start -->" in written and "command: `python -m bench.platforms --quick" in written
+
+
+STOP_PLATFORMS = ("web chat", "slack", "teams")
+
+
+async def test_quick_stop_bench_prints_every_platform_in_both_shapes(tmp_path: Path) -> None:
+    docs = tmp_path / "assistant.md"
+    docs.write_text("# The assistant\n\nProse that the bench must keep.\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.stop",
+        "--quick",
+        "--docs",
+        str(docs),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 900)  # a bound, not a timing: busy CI hosts are slow
+    assert proc.returncode == 0, err.decode()[-3000:]
+    table = out.decode()
+    for platform in STOP_PLATFORMS:
+        rows = {r[1]: r for r in rows_of(table, platform)}
+        assert set(rows) == {"one process", "gateway + worker"}, table
+        for row in rows.values():
+            # Stops, p50, p99, max; the goal; met is yes or NO (the figures are not checked: a test is no benchmark).
+            assert row[2] == "2" and all(NUMBER.match(cell) for cell in row[3:6]), row
+            assert row[6] == "<= 2000 ms" and row[7] in ("yes", "NO"), row
+    written = docs.read_text()
+    assert "Prose that the bench must keep." in written
+    assert "<!-- bench:stop:start -->" in written and "<!-- bench:stop:end -->" in written
+    assert "command: `python -m bench.stop --quick" in written

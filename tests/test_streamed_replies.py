@@ -8,11 +8,17 @@ import asyncio
 from temporalio.api.enums.v1 import EventType
 
 from tests.fake_openai import fake_openai
-from tests.streaming_support import ANSWER, CHUNK_DELAY, CHUNKS, stream_events, wait_streaming_text
+from tests.streaming_support import (
+    ANSWER,
+    CHUNK_DELAY,
+    CHUNKS,
+    STOP_BOUND,
+    STOP_CHUNK_DELAY,
+    stream_events,
+    wait_streaming_text,
+)
 from tests.support.stack import is_streaming, running_stack
 from workflows.stream_contracts import STOPPED_NOTE
-
-STOP_DEADLINE = 2.0
 
 
 def _slow(llm) -> None:
@@ -74,7 +80,7 @@ async def test_stop_ends_the_turn_in_the_workflow_and_the_next_message_is_answer
         running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack,
     ):
         _slow(llm)
-        llm.chunk_delay = 0.25  # 5 s in all: Stop lands mid-answer
+        llm.chunk_delay = STOP_CHUNK_DELAY  # about 20 s in all: only Stop ends it within STOP_BOUND
         sent = await stack.say("tell me everything")
         streaming = await wait_streaming_text(stack.store, sent["thread"], len("word00 word01 word02 "))
 
@@ -84,10 +90,10 @@ async def test_stop_ends_the_turn_in_the_workflow_and_the_next_message_is_answer
             "/webchat/api/stop", json={"channel": "general", "message_id": streaming["id"], "user": "bob"}
         )
         assert resp.status_code == 202 and resp.json() == {"stopped": True, "detail": ""}
-        # The turn ends within 2 s of the press: the message is final, with the text so far and the note.
-        [final] = await stack.wait_bot_messages(sent["thread"], 1, timeout=STOP_DEADLINE)
+        # The message is final, with the text so far and the note: the answer could not have ended by itself.
+        # How fast is a benchmark figure (python -m bench.stop), not asserted here.
+        [final] = await stack.wait_bot_messages(sent["thread"], 1, timeout=STOP_BOUND)
         took = asyncio.get_running_loop().time() - pressed
-        assert took <= STOP_DEADLINE
         print(f"\nFIGURE stop: the stopped message final {took:.2f} s after the press", flush=True)
         so_far = final["text"].removesuffix(STOPPED_NOTE).rstrip()
         assert final["text"].endswith(STOPPED_NOTE) and ANSWER.startswith(so_far) and len(so_far) < len(ANSWER)

@@ -13,12 +13,12 @@ from temporalio.service import RPCError
 from tests.fake_openai import fake_openai
 from tests.slack.conftest import slack_stack
 from tests.slack.fake_slack import Fault
+from tests.streaming_support import STOP_BOUND, STOP_CHUNK_DELAY
 from workflows.stream_contracts import STOPPED_NOTE
 
 CHUNKS = 20
 CHUNK_DELAY = 0.1
 ANSWER = " ".join(f"word{n:02d}" for n in range(CHUNKS))
-STOP_DEADLINE = 2.0
 SETTLE = 1.0  # time for a wrongly posted second message to show up
 DM = "D5STREAM"
 
@@ -46,6 +46,18 @@ async def final_reply(stack, fake, root_ts: str | None, n: int = 1, channel: str
         raise AssertionError(
             f"{session_id} did not record {n} answers: {fake.posts(channel, root_ts, streaming=True)}"
         ) from None
+
+
+async def wait_stopped(stack, session_id: str) -> None:
+    """Until the session recorded the Stop (its history ends with who stopped it), bounded by STOP_BOUND."""
+    try:
+        async with asyncio.timeout(STOP_BOUND):
+            while True:
+                if (await stack.state(session_id))["history"][-1]["role"] == "system":
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"{session_id} did not record the Stop within {STOP_BOUND:.0f} s") from None
 
 
 def shown_text(message: dict) -> str:
@@ -129,7 +141,7 @@ async def test_slacks_stop_button_ends_the_turn_in_the_workflow_and_the_next_mes
             sim,
         ),
     ):
-        slow(llm, 0.25)  # 5 s in all: Stop lands mid-answer
+        slow(llm, STOP_CHUNK_DELAY)  # about 20 s in all: only Stop ends it within STOP_BOUND
         root = await sim.mention("C1", "UALICE", "tell me everything")
         thread = ("C1", root["ts"])
         await llm.wait_chunks(4)
@@ -142,13 +154,10 @@ async def test_slacks_stop_button_ends_the_turn_in_the_workflow_and_the_next_mes
         pressed = asyncio.get_running_loop().time()
         assert (await sim.agent_stop(*thread, user="UBOB")).status_code == 200
         session_id = f"slack:T1:C1:{root['ts']}"
-
-        async def stopped_in_history() -> bool:
-            return (await stack.state(session_id))["history"][-1]["role"] == "system"
-
-        while not await stopped_in_history():
-            assert asyncio.get_running_loop().time() - pressed <= STOP_DEADLINE, "the turn did not end within 2 s"
-            await asyncio.sleep(0.05)
+        # How fast is a benchmark figure (python -m bench.stop), not asserted here.
+        await wait_stopped(stack, session_id)
+        took = asyncio.get_running_loop().time() - pressed
+        print(f"\nFIGURE slack stop: the Stop recorded by the session {took:.2f} s after the press", flush=True)
 
         state = await stack.state(session_id)
         so_far = state["history"][-2]["text"]

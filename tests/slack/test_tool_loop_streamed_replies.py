@@ -10,7 +10,8 @@ from temporalio.api.enums.v1 import EventType
 
 from tests.fake_openai import fake_openai
 from tests.slack.conftest import slack_stack
-from tests.slack.test_streamed_replies import ANSWER, SETTLE, STOP_DEADLINE, final_reply, shown_text, slow
+from tests.slack.test_streamed_replies import ANSWER, SETTLE, final_reply, shown_text, slow, wait_stopped
+from tests.streaming_support import STOP_CHUNK_DELAY
 from workflows.stream_contracts import STOPPED_NOTE
 
 
@@ -38,7 +39,7 @@ async def test_slacks_stop_button_cancels_the_tool_loop_model_call(client, tmp_p
         fake_openai() as llm,
         slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, slack_agent=True) as (stack, sim),
     ):
-        slow(llm, 0.25)  # 5 s in all: Stop lands mid-answer
+        slow(llm, STOP_CHUNK_DELAY)  # about 20 s in all: only Stop ends it within STOP_BOUND
         root = await sim.mention("C1", "UALICE", "tell me everything")
         thread = ("C1", root["ts"])
         await llm.wait_chunks(4)
@@ -49,13 +50,12 @@ async def test_slacks_stop_button_cancels_the_tool_loop_model_call(client, tmp_p
         pressed = asyncio.get_running_loop().time()
         assert (await sim.agent_stop(*thread, user="UBOB")).status_code == 200
         session_id = f"slack:T1:C1:{root['ts']}"
-
-        async def stopped_in_history() -> bool:
-            return (await stack.state(session_id))["history"][-1]["role"] == "system"
-
-        while not await stopped_in_history():
-            assert asyncio.get_running_loop().time() - pressed <= STOP_DEADLINE, "the turn did not end within 2 s"
-            await asyncio.sleep(0.05)
+        # How fast is a benchmark figure (python -m bench.stop), not asserted here.
+        await wait_stopped(stack, session_id)
+        took = asyncio.get_running_loop().time() - pressed
+        print(
+            f"\nFIGURE slack stop (tools on): the Stop recorded by the session {took:.2f} s after the press", flush=True
+        )
 
         state = await stack.state(session_id)
         so_far = state["history"][-2]["text"]

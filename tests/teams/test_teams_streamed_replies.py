@@ -1,8 +1,8 @@
 """Streamed replies in Teams through the real gateway, worker and session (issue 13).
 
 1:1 chats stream (informative update, cumulative chunks, one final message); the user's
-Stop ends the turn in the workflow within 2 s and the next message is answered; group
-chats get a placeholder that is updated into the one reply.
+Stop ends the turn in the workflow and the next message is answered (how fast Stop is:
+python -m bench.stop); group chats get a placeholder that is updated into the one reply.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ import asyncio
 from temporalio.api.enums.v1 import EventType
 
 from tests.fake_openai import fake_openai
-from tests.streaming_support import ANSWER, CHUNK_DELAY, CHUNKS
+from tests.streaming_support import ANSWER, CHUNK_DELAY, CHUNKS, STOP_BOUND, STOP_CHUNK_DELAY
 from tests.support.stack import running_stack
 from tests.teams.activities import TENANT, activity
 from tests.teams.conftest import send
 from workflows.stream_contracts import STOPPED_NOTE
-
-STOP_DEADLINE = 2.0
 
 
 def _slow(llm) -> None:
@@ -82,7 +80,7 @@ async def test_stop_in_teams_ends_the_turn_and_the_next_message_is_answered(clie
         ) as stack,
     ):
         _slow(llm)
-        llm.chunk_delay = 0.25  # 5 s in all: Stop lands mid-answer
+        llm.chunk_delay = STOP_CHUNK_DELAY  # about 20 s in all: only Stop ends it within STOP_BOUND
         assert (await send(stack, activity(connector.url, conv, text="tell me everything"))).status_code == 201
         await _until(
             "a few streamed words",
@@ -91,8 +89,10 @@ async def test_stop_in_teams_ends_the_turn_and_the_next_message_is_answered(clie
 
         pressed = asyncio.get_running_loop().time()
         stopped = connector.streams.press_stop(conv)
-        await _until("the stopped message", lambda: bool(stopped.updates), timeout=STOP_DEADLINE)
-        assert asyncio.get_running_loop().time() - pressed <= STOP_DEADLINE
+        # How fast is a benchmark figure (python -m bench.stop), not asserted here.
+        await _until("the stopped message", lambda: bool(stopped.updates), timeout=STOP_BOUND)
+        took = asyncio.get_running_loop().time() - pressed
+        print(f"\nFIGURE teams stop: the stopped message final {took:.2f} s after the press", flush=True)
         [shown] = connector.messages(conv)
         so_far = shown.removesuffix(STOPPED_NOTE).rstrip()
         assert shown.endswith(STOPPED_NOTE) and ANSWER.startswith(so_far) and len(so_far) < len(ANSWER)

@@ -1,0 +1,1 @@
+"""How fast Stop ends a streamed turn, per platform: ``python -m bench.stop`` (docs/assistant.md)."""
