@@ -204,6 +204,9 @@ async def test_post_retried_on_the_other_worker_after_a_crash_posts_once(
                 cluster,
             )
             first.kill()
+            # Drop the dead worker's connections too: a held relay would keep its long polls open, and
+            # Temporal would hand the retried turn to those zombie polls instead of to worker 2.
+            await relay.stop()
             assert len(fake_slack.posts("C1", root["ts"])) == 1
 
             second = cluster.start("worker", "worker-2")

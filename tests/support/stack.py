@@ -89,16 +89,19 @@ class Stack:
         return msgs if streaming else [m for m in msgs if not is_streaming(m)]
 
     async def wait_bot_messages(
-        self, thread: str, count: int, channel: str = "general", timeout: float = 15
+        self, thread: str, count: int, channel: str = "general", timeout: float = 60
     ) -> list[dict]:
         """Wait until the thread has at least ``count`` finished bot messages and its session has recorded
-        them (a streamed reply is final in the store just before its turn ends); fail with what is there."""
+        them (a streamed reply is final in the store just before its turn ends); fail with what is there.
+
+        The messages are read again once the session settled: a turn may still edit its message (the
+        tool loop adds a refused call's note to the text the model streamed)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             msgs = await self.bot_messages(thread, channel)
             if len(msgs) >= count:
                 await self.settled(f"webchat:{channel}:{thread}", deadline)
-                return msgs
+                return await self.bot_messages(thread, channel)
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"expected {count} bot messages in {thread}, got {[m['text'] for m in msgs]}")
             await asyncio.sleep(0.05)

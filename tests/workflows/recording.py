@@ -143,7 +143,7 @@ class RecordingPlatform:
     def posts_saying(self, words: str) -> list[Post]:
         return [p for p in self.posts if words in p.text]
 
-    async def wait_for(self, probe: Callable[[], T], what: str, timeout: float = 10.0) -> T:
+    async def wait_for(self, probe: Callable[[], T], what: str, timeout: float = 30.0) -> T:
         """``probe()`` once it is truthy (re-checked after each recorded call); fails with what was posted."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -76,6 +76,8 @@ async def test_no_decision_escalates_after_the_timeout_then_expires(world: World
 
 async def test_without_an_escalation_window_it_waits_for_a_decision_after_escalating(world: World) -> None:
     async with approval_host(world, timeout_seconds=900, escalate_to=["U-LEAD"]) as handle:
+        # The question first: the week skipped below starts after the request (a loaded host may run it late).
+        await world.platform.wait_for(lambda: world.platform.posts_saying("Approval needed"), "the question")
         await world.skip(timedelta(days=7))
         await world.platform.wait_for(lambda: world.platform.posts_saying("Escalating"), "the escalation")
         [pending] = await handle.query(ApprovalHostWorkflow.get_records)
