@@ -6,7 +6,9 @@ Every insert or edit appends a row to ``events``; the live stream tails that tab
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -16,6 +18,8 @@ import aiosqlite
 
 from adapters.sqlite_file import SqliteConnection, fetch_one, open_sqlite
 from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 PRAGMA journal_mode=WAL;
@@ -42,12 +46,51 @@ CREATE TABLE IF NOT EXISTS revocations (name TEXT PRIMARY KEY, revoked_at REAL N
 """
 
 
+#: How often a process looks for events other processes wrote, while its streams wait.
+WATCH_SECONDS = 0.2
+#: The watch ends this long after the last stream waited (a new wait starts it again).
+WATCH_IDLE_SECONDS = 5.0
+
+
 class SqliteWebChatStore(SqliteConnection, WebChatStore):
     _not_open = "SqliteWebChatStore.open() was not called"
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
+        self._watcher: asyncio.Task[None] | None = None
+        self._last_wait = 0.0
+
+    async def _before_wait(self) -> None:
+        """Another process's writes (the worker's replies and stream chunks) wake this one's streams
+        within ``WATCH_SECONDS``: one shared watch per process while streams wait, not a poll per browser."""
+        self._last_wait = asyncio.get_running_loop().time()
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch_other_processes())
+
+    async def _watch_other_processes(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            seen = await self.last_event_seq()
+            while loop.time() - self._last_wait < WATCH_IDLE_SECONDS:  # stops once no stream waits
+                await asyncio.sleep(WATCH_SECONDS)
+                latest = await self.last_event_seq()
+                if latest != seen:
+                    seen = latest
+                    self._notify()
+        except (
+            sqlite3.Error,
+            RuntimeError,
+            ValueError,
+        ) as err:  # closing, or a busy file: the streams' own poll remains
+            log.debug("web chat: the watch for other processes' events ended: %s", err)
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
+        await super().close()
 
     async def open(self) -> None:
         self._db = await open_sqlite(self.path, SCHEMA + INVITES)
