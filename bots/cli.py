@@ -102,29 +102,8 @@ async def _deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _webchat_invite(args: argparse.Namespace) -> int:
-    from adapters.storage.backends import Storage
-    from adapters.webchat.invites import InviteError, Invites
-
-    settings = get_settings()
-    storage = Storage.from_settings(settings)
-    store = storage.webchat_store()
-    try:
-        await store.open()
-        invite = await Invites(store).create(args.name, args.hours * 3600)
-    except InviteError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    finally:
-        await store.close()
-        await storage.close()
-    if settings.webchat_auth == "proxy":
-        print("note: THREADWORK_WEBCHAT_AUTH=proxy: the gateway ignores sign-in links", file=sys.stderr)
-    print(invite.link(args.url or f"http://{settings.host}:{settings.port}"))
-    return 0
-
-
-async def _webchat_revoke(args: argparse.Namespace) -> int:
+async def _webchat(args: argparse.Namespace) -> int:
+    """``threadwork webchat invite|revoke NAME``, on the store the gateways share."""
     from adapters.storage.backends import Storage
     from adapters.webchat.invites import InviteError, Invites
     from adapters.webchat.revocations import REFRESH_SECONDS
@@ -134,17 +113,25 @@ async def _webchat_revoke(args: argparse.Namespace) -> int:
     store = storage.webchat_store()
     try:
         await store.open()
-        links = await Invites(store).revoke(args.name)
+        if args.action == "revoke":
+            links = await Invites(store).revoke(args.name)
+        else:
+            invite = await Invites(store).create(args.name, args.hours * 3600)
     except InviteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
         await store.close()
         await storage.close()
-    print(
-        f"revoked {args.name}: {links} unused sign-in link(s) deleted; browsers signed in as {args.name} "
-        f"are guests within {REFRESH_SECONDS:.0f} s (a new invite signs in again)"
-    )
+    if args.action == "revoke":
+        print(
+            f"revoked {args.name}: {links} unused sign-in link(s) deleted; browsers signed in as {args.name} "
+            f"are guests within {REFRESH_SECONDS:.0f} s (a new invite signs in again)"
+        )
+        return 0
+    if settings.webchat_auth == "proxy":
+        print("note: THREADWORK_WEBCHAT_AUTH=proxy: the gateway ignores sign-in links", file=sys.stderr)
+    print(invite.link(args.url or f"http://{settings.host}:{settings.port}"))
     return 0
 
 
@@ -270,7 +257,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "sessions":
         return _run(_sessions(args))
     if args.command == "webchat":
-        return _run(_webchat_revoke(args) if args.action == "revoke" else _webchat_invite(args))
+        return _run(_webchat(args))
     if args.command == "deploy":
         return _run(_deploy(args))
     if args.command == "manifest":

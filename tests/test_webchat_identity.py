@@ -229,10 +229,10 @@ async def test_invite_link_signs_in_once_and_expires(client, tmp_path):
             assert (await second.post("/webchat/api/signin", json={})).status_code == 400
 
 
-def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def _cli(tmp_path: Path, *args: str, action: str = "invite") -> subprocess.CompletedProcess:
     env = {**os.environ, "THREADWORK_DATA_DIR": str(tmp_path), "THREADWORK_PORT": "3999"}
     return subprocess.run(
-        [sys.executable, "-m", "bots.cli", "webchat", "invite", *args],
+        [sys.executable, "-m", "bots.cli", "webchat", action, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -257,18 +257,6 @@ async def test_cli_prints_a_one_time_link_the_gateway_redeems(client, tmp_path):
         assert ok.status_code == 200 and (await me(http))["id"] == "Erin"
 
 
-def _revoke_cli(tmp_path: Path, name: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "THREADWORK_DATA_DIR": str(tmp_path)}
-    return subprocess.run(
-        [sys.executable, "-m", "bots.cli", "webchat", "revoke", name],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 async def test_a_revoked_member_is_a_guest_under_a_new_id_until_invited_again(client, tmp_path):
     async with running_stack(client, tmp_path, webchat_auth="invite") as stack, browser(stack) as http:
         invites = Invites(stack.store)
@@ -276,7 +264,7 @@ async def test_a_revoked_member_is_a_guest_under_a_new_id_until_invited_again(cl
         assert (await http.post("/webchat/api/signin", json={"token": first.token})).status_code == 200
         assert (await me(http))["member"] is True
 
-        done = await asyncio.to_thread(_revoke_cli, tmp_path, "Erin")
+        done = await asyncio.to_thread(_cli, tmp_path, "Erin", action="revoke")
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("revoked Erin: 1 unused sign-in link(s) deleted")
 
