@@ -12,10 +12,10 @@ from typing import Any
 from botbuilder.schema import Activity
 
 from adapters.posted_log import SqlitePostedLog
+from adapters.teams.adapter import TeamsSettings
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import key_of, reference_of
 from adapters.teams.wiring import build_adapter
-from bots.config import Settings
 from tests.teams.activities import activity
 from tests.teams.fake_connector import FakeConnector
 from workflows.contracts import Actor, ConversationKey
@@ -56,7 +56,7 @@ async def teams_platform(
     posted = SqlitePostedLog(data_dir / "teams-posted.sqlite3")
     await posted.open()
     platform = TeamsPlatform(
-        build_adapter(Settings(data_dir=data_dir)), posted=posted, app_id=None, service_url=connector.url
+        build_adapter(TeamsSettings(_env_file=None)), posted=posted, app_id=None, service_url=connector.url
     )
     platform.stream_interval = interval
     platform.use_dispatcher(StopCalls())
