@@ -13,12 +13,26 @@ import time
 from typing import Any
 
 from adapters.base import ChatPlatform
-from workflows.contracts import ConversationKey, MessageRef, Reply
+from workflows.contracts import ConversationKey, MessageRef, Reply, TextBlock
 from workflows.stream_contracts import StepState
 
 #: Seconds between two updates of a growing message.
 DEFAULT_INTERVAL = 0.5
 PLACEHOLDER = "…"
+STEP_MARKS = {"pending": "○", "in_progress": "…", "complete": "✓", "error": "✗"}
+
+
+def steps_text(steps: dict[str, tuple[str, StepState]]) -> str:
+    """The steps as a checklist, one line each."""
+    return "\n".join(f"{STEP_MARKS.get(state, '…')} {title}" for title, state in steps.values())
+
+
+def with_steps(reply: Reply, steps: dict[str, tuple[str, StepState]]) -> Reply:
+    """The final message keeps the steps it showed (a child's progress), as a checklist above the reply."""
+    if not steps:
+        return reply
+    body = reply.blocks or [TextBlock(text=reply.text)]
+    return Reply(text=reply.text, blocks=[TextBlock(text=steps_text(steps), style="context"), *body])
 
 
 class PostThenUpdateStream:
@@ -71,9 +85,8 @@ class PostThenUpdateStream:
 
     def interim(self) -> Reply:
         """The message while the reply grows: the text so far, or the status, or a placeholder."""
-        lines = [f"{'✓' if state == 'complete' else '…'} {title}" for title, state in self.steps.values()]
         body = self.text or self.status_text or PLACEHOLDER
-        return Reply(text="\n".join([*lines, body]) if lines else body)
+        return Reply(text=f"{steps_text(self.steps)}\n{body}" if self.steps else body)
 
     # ---- writing -------------------------------------------------------------
 
@@ -95,6 +108,7 @@ class PostThenUpdateStream:
         return self.ref
 
     async def _final(self, reply: Reply) -> MessageRef:
+        reply = with_steps(reply, self.steps)
         if self.ref is None:
             self.ref = await self.write_new(reply, final=True)
         # Also after a first post: the key may have returned an earlier attempt's message.

@@ -13,6 +13,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows import TASK_QUEUE
+from workflows.activities.child_progress import ChildProgressActivities
 from workflows.activities.fetchers import SourceSettings
 from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.activities.platform import PlatformActivities
@@ -107,6 +108,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     streaming = StreamingTurnActivities(trigger, replies, registry)
     model = ModelTurnActivities(options.llm)
     streaming_model = StreamingModelTurnActivities(options.llm, registry)
+    progress = ChildProgressActivities(client, registry)
     # The children's activities (e.g. documents) see the sources with the platforms' fetchers.
     resources = WorkerResources(client=client, options=replace(options, sources=sources))
     child_activities = [act for spec in children if spec.activities is not None for act in spec.activities(resources)]
@@ -128,6 +130,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             streaming.stream_turn,
             model.model_turn,
             streaming_model.stream_model_turn,
+            progress.show_child_progress,
             *child_activities,
         ],
         max_cached_workflows=options.max_cached_workflows,
