@@ -9,12 +9,16 @@ PostedLog remember keys) and rewrites it from the beginning: still one message.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Any
 
 from adapters.base import ChatPlatform
 from workflows.contracts import ConversationKey, MessageRef, Reply, TextBlock
 from workflows.stream_contracts import StepState
+
+log = logging.getLogger(__name__)
 
 #: Seconds between two updates of a growing message.
 DEFAULT_INTERVAL = 0.5
@@ -58,6 +62,11 @@ class PostThenUpdateStream:
         self.ref: MessageRef | None = None
         self._last_write = 0.0
         self._dirty = False
+        self._finished = False
+        self._lock = asyncio.Lock()
+        #: A write held back by the interval, due when it is up (a step that changes between two
+        #: events, e.g. a child's progress, still shows).
+        self._later: asyncio.Task[None] | None = None
 
     # ---- ReplyStream --------------------------------------------------------
 
@@ -92,9 +101,25 @@ class PostThenUpdateStream:
 
     async def _write(self, force: bool = False) -> None:
         self._dirty = True
-        if not force and time.monotonic() - self._last_write < self.interval:
+        wait = self._last_write + self.interval - time.monotonic()
+        if force or wait <= 0:
+            async with self._lock:
+                if not self._finished:
+                    await self._send(self.interim())
             return
-        await self._send(self.interim())
+        if self._later is None:
+            self._later = asyncio.get_running_loop().create_task(self._write_later(wait))
+
+    async def _write_later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self._later = None  # past this point the final message waits for this write instead of cancelling it
+        async with self._lock:
+            if self._finished or not self._dirty:
+                return
+            try:
+                await self._send(self.interim())
+            except Exception as err:  # nobody awaits this task: the next write or the final message tries again
+                log.warning("updating the growing message in %s failed: %s", self.key.session_id(), err)
 
     async def _send(self, reply: Reply) -> MessageRef:
         # A retried attempt's first post gets its earlier message back (with that attempt's
@@ -108,13 +133,18 @@ class PostThenUpdateStream:
         return self.ref
 
     async def _final(self, reply: Reply) -> MessageRef:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
         reply = with_steps(reply, self.steps)
-        if self.ref is None:
-            self.ref = await self.write_new(reply, final=True)
-        # Also after a first post: the key may have returned an earlier attempt's message.
-        await self.write_update(self.ref, reply, final=True)
-        self._dirty = False
-        return self.ref
+        async with self._lock:
+            self._finished = True
+            if self.ref is None:
+                self.ref = await self.write_new(reply, final=True)
+            # Also after a first post: the key may have returned an earlier attempt's message.
+            await self.write_update(self.ref, reply, final=True)
+            self._dirty = False
+            return self.ref
 
     # ---- the platform calls (a subclass may write its own way) ------------------
 

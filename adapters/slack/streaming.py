@@ -341,9 +341,9 @@ class SlackReplyStream:
         state.sent = sent
         state.unsent_steps.clear()
 
-    def _chunks(self) -> list[dict[str, Any]]:
+    def _chunks(self, *, text: bool = True) -> list[dict[str, Any]]:
         chunks: list[dict[str, Any]] = []
-        delta = self._state.text[self._state.sent :]
+        delta = self._state.text[self._state.sent :] if text else ""
         if delta:
             chunks.append({"type": "markdown_text", "text": delta})
         for step_id in self._state.unsent_steps:
@@ -447,7 +447,8 @@ class SlackReplyStream:
         if rest is not None:
             # Slack shows text[:sent]; a final text that only adds to it is finished in the stream itself.
             state.text, state.sent = state.text[: state.sent] + rest, state.sent
-        chunks = self._chunks() if same_text else []
+        # The steps end in the stream's own tasks even when chat.update then replaces the text.
+        chunks = self._chunks() if same_text else self._chunks(text=False)
         blocks = [feedback_block(self._target.key)] if feedback else []  # steps are the stream's own tasks
         # The same metadata as a post's: thread membership and a retry's lookup recognise the message.
         metadata = post_metadata(f"{self._idem}#0")
