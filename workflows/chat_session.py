@@ -287,6 +287,8 @@ class ChatSessionWorkflow:
             self._record_undelivered(ApplicationError(self._turns.refusal, type="PlatformError"), turn.reply)
         elif turn.posted is None and not said and stop is None:
             await self._post(turn.reply, self._turns.redelivery if streamed and turn.decision is None else None)
+        elif stop is not None and self._tools.stopped_between_calls:
+            await self._post(turn.reply)  # Stop came while a tool ran: no message of a model call shows it
         self._append("assistant", "threadwork", turn.reply.text)
         if stop is not None:
             who = stop.actor.name or stop.actor.id

@@ -34,6 +34,8 @@ STREAMED_TURN_PATCH = "streamed-turn-v1"
 #: enough that a worker starved for a few seconds on a busy host is not taken for dead.
 TURN_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 TURN_ATTEMPTS = 3
+#: What a Stop between two model calls of the tool loop answers.
+LOOP_STOPPED = "Stopped: the running tool ends and the model is not asked again."
 T = TypeVar("T")
 R = TypeVar("R")
 TURN_RETRY = RetryPolicy(
@@ -57,6 +59,16 @@ class TurnRunner:
         self.redelivery: Redelivery | None = None
         #: The platform refused the last turn's reply for good (its reason).
         self.refusal: str | None = None
+        #: A tool loop runs (between its model calls too): Stop ends it before its next model call.
+        self._loop_stoppable = False
+
+    def begin_loop(self, stoppable: bool) -> None:
+        """A tool loop starts; ``stoppable``: Stop between its model calls ends it (TOOL_LOOP_STOP_PATCH)."""
+        self.stopped_by = None
+        self._loop_stoppable = stoppable
+
+    def end_loop(self) -> None:
+        self._loop_stoppable = False
 
     async def run(self, req: StreamTurnRequest) -> StreamTurnResult | None:
         """The turn's outcome; None when it failed after its retries (the caller says sorry)."""
@@ -74,7 +86,8 @@ class TurnRunner:
 
     async def run_model(self, req: StreamModelTurnRequest, timeout: timedelta) -> StreamModelTurnResult | None:
         """One streamed model call of the tool loop; None when it failed after its retries (the loop says sorry)."""
-        self.stopped_by = None
+        if not self._loop_stoppable:  # a stoppable loop keeps a Stop that came between two calls
+            self.stopped_by = None
         self.refusal = None
         self.redelivery = Redelivery(key=req.idempotency_key, partly_shown=True)
         stopped = StreamModelTurnResult(turn=StreamedTurn(reply=Reply(text=""), stopped=True))
@@ -117,9 +130,19 @@ class TurnRunner:
 
     def stop(self, req: StopRequest) -> StopResult:
         handle = self._handle
-        if handle is None or handle.done():
-            return StopResult(stopped=False, detail="Nothing is running in this conversation.")
-        if self.stopped_by is None:
-            self.stopped_by = req
-            handle.cancel()
-        return StopResult(stopped=True)
+        if handle is not None and not handle.done():
+            if self.stopped_by is None:
+                self.stopped_by = req
+                handle.cancel()
+            return StopResult(stopped=True)
+        if self._loop_stoppable:
+            # A tool runs between two model calls: it ends, and the model is not asked again.
+            if self.stopped_by is None:
+                self.stopped_by = req
+            return StopResult(stopped=True, detail=LOOP_STOPPED)
+        return StopResult(stopped=False, detail="Nothing is running in this conversation.")
+
+    @property
+    def stop_requested(self) -> bool:
+        """Stop was pressed during the current tool loop (or streamed turn)."""
+        return self.stopped_by is not None
