@@ -87,8 +87,15 @@ class PostThenUpdateStream:
         return await self._final(reply)
 
     async def stop(self, note: str) -> MessageRef:
+        if not self.text.strip():
+            # Nothing of its own (a turn stopped between two attempts): keep what the message shows.
+            self.text = await self.earlier_text()
         text = f"{self.text.rstrip()}\n\n{note}" if self.text.strip() else note
         return await self._final(Reply(text=text))
+
+    async def earlier_text(self) -> str:
+        """What an earlier attempt's message under this key shows; "" when the platform cannot say."""
+        return ""
 
     # ---- rendering (subclasses show status and steps their way) ----------------
 

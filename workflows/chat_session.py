@@ -289,10 +289,14 @@ class ChatSessionWorkflow:
             await self._post(turn.reply, self._turns.redelivery if streamed and turn.decision is None else None)
         elif stop is not None and self._tools.stopped_between_calls:
             await self._post(turn.reply)  # Stop came while a tool ran: no message of a model call shows it
-        self._append("assistant", "threadwork", turn.reply.text)
+        between = stop is not None and self._turns.stopped_between_attempts
+        if not (between and not turn.reply.text):
+            self._append("assistant", "threadwork", turn.reply.text)
         if stop is not None:
             who = stop.actor.name or stop.actor.id
-            self._append("system", who, f"{who} stopped the reply after {len(turn.reply.text)} characters")
+            # Between two attempts (a worker died) the text it showed is on the platform only.
+            said_so_far = "between two attempts" if between else f"after {len(turn.reply.text)} characters"
+            self._append("system", who, f"{who} stopped the reply {said_so_far}")
 
     async def _streamed_turn(self, msg: ChatMessage) -> TurnResult:
         """The turn as a streamed normal activity: tokens go to the platform, only the final text comes back.

@@ -46,6 +46,8 @@ class StreamedTurn(BaseModel):
     refusal: str | None = None
     #: Set when Stop cancelled the turn: ``reply.text`` is the text shown so far (without the note).
     stopped: bool = False
+    #: Stopped between two attempts (a worker died): the platform's message kept its text, unknown here.
+    between_attempts: bool = False
 
 
 class Redelivery(BaseModel):

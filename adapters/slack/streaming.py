@@ -167,6 +167,7 @@ class SlackReplyStream:
         self._status_shown = False
         self._post_unsure = False
         self._refused: PlatformError | None = None
+        self._resumed = False  # an earlier attempt of this turn left a message
 
     # ---- opening -----------------------------------------------------------------
 
@@ -190,6 +191,7 @@ class SlackReplyStream:
             self._state.ts = record["ts"]
             self._state.old_stream = record.get("mode") == "stream" and record.get("state") != "done"
             self._state.replay = record.get("state") == "done"
+            self._resumed = True
         await self._agent.set(self._target, "processing")
 
     # ---- the ReplyStream contract ------------------------------------------------------
@@ -232,8 +234,28 @@ class SlackReplyStream:
 
     async def stop(self, note: str) -> MessageRef:
         """Stop pressed: the text so far and ``note``, as the final message."""
+        if not self._state.text.strip() and self._resumed:
+            # Nothing of its own (stopped between two attempts): keep what the earlier attempt's message shows.
+            self._state.text = await self._earlier_text()
         text = f"{self._state.text}\n\n{note}" if self._state.text.strip() else note
         return await self._final(Reply(text=text), feedback=False)
+
+    async def _earlier_text(self) -> str:
+        """The text Slack shows for this turn's message ("" when it cannot be read)."""
+        channel, ts, thread_ts = self._target.channel, self._state.ts, self._target.thread_ts
+        try:
+            if thread_ts is not None:
+                resp = await self._client.conversations_replies(
+                    channel=channel, ts=thread_ts, oldest=ts, latest=ts, inclusive=True, limit=10
+                )
+            else:
+                resp = await self._client.conversations_history(
+                    channel=channel, oldest=ts, latest=ts, inclusive=True, limit=1
+                )
+        except (SlackClientError, OSError) as err:
+            log.warning("reply %s: could not read the message's text before stopping it: %s", self._idem, _why(err))
+            return ""
+        return next((str(m.get("text") or "") for m in resp.get("messages") or [] if m.get("ts") == ts), "")
 
     # ---- flushing -------------------------------------------------------------------
 

@@ -132,7 +132,9 @@ class TeamsStream:
         async with self._lock:
             if self._fallback is not None:
                 return await self._fallback.stop(note)
-            text = f"{self.text.rstrip()}\n\n{note}" if self.text.strip() else note
+            # Nothing of its own (stopped between two attempts): the text the stream shows stays.
+            so_far = self.text if self.text.strip() else self._shown
+            text = f"{so_far.rstrip()}\n\n{note}" if so_far.strip() else note
             return await self._close(Reply(text=text))
 
     # ---- flushing -----------------------------------------------------------------

@@ -33,6 +33,13 @@ class WebChatStream(PostThenUpdateStream):
         steps = [{"title": title, "state": state} for title, state in self.steps.values()]
         return [{"type": "stream", "status": self.status_text, "session_id": self.key.session_id(), "steps": steps}]
 
+    async def earlier_text(self) -> str:
+        """The row's text (a retried turn's first write under the key returns the earlier attempt's row)."""
+        if self.ref is None:
+            self.ref = await self.write_new(self.interim(), final=False)
+        row = await self.store.get_message(self.ref.message_id)
+        return str(row["text"]) if row else ""
+
     async def write_new(self, reply: Reply, final: bool) -> MessageRef:
         if not await self.store.channel_exists(self.key.channel):
             raise PlatformError(f"web chat channel {self.key.channel!r} does not exist")
