@@ -90,3 +90,46 @@ async def test_incident_setup_shows_its_steps_in_one_message_ending_done(client,
         ]
         assert scheduled.count("show_child_progress") == 1
         assert "Opening the incident channel" not in history.to_json()
+
+
+class DiesBeforeTheEnd(WebChatPlatform):
+    """The progress message's first attempt dies before its end, as a killed worker's would."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.opened = 0
+
+    async def open_stream(self, key: Any, idempotency_key: str, recipient: Any, *, context: Any = None) -> Any:
+        stream = await super().open_stream(key, idempotency_key, recipient, context=context)
+        self.opened += 1
+        if self.opened == 1:
+
+            async def dies(reply: Any) -> Any:
+                raise RuntimeError("the worker died before the progress message's end")
+
+            stream.finish = dies  # type: ignore[method-assign]
+        return stream
+
+
+async def test_a_retried_progress_message_finishes_its_own_message(client, tmp_path):
+    async with running_stack(client, tmp_path) as stack:
+        platform = DiesBeforeTheEnd(stack.store)
+        stack.platforms.registry.register(platform)
+        inc = await declare(stack, DECLARATION)
+        await eventually(
+            lambda: stack.bot_messages(inc.origin_thread),
+            lambda ms: any(HANDLED in m["text"] for m in ms),
+            what="the progress message's end",
+        )
+        assert platform.opened == 2  # the retried attempt opened the stream again, under the same key
+        bots = await stack.bot_messages(inc.origin_thread, streaming=True)
+        [progress] = [m for m in bots if HANDLED in m["text"] or is_streaming(m)]
+        assert progress["blocks"][0]["text"].endswith("✓ Incident card posted")
+        history = await stack.client.get_workflow_handle(inc.workflow_id).fetch_history()
+        started = [
+            e.activity_task_started_event_attributes.attempt
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+            and e.activity_task_started_event_attributes.attempt > 1
+        ]
+        assert started == [2]

@@ -243,6 +243,20 @@ async def test_stop_after_slack_ended_the_stream_updates_the_message(platform, f
     assert msg["text"].endswith("_(stopped)_")
 
 
+async def test_a_turn_stopped_between_two_attempts_keeps_the_text_its_message_shows(platform, fake_slack):
+    first = await platform.open_stream(THREAD, "wf#run#1", ALICE)
+    await stream_chunks(first, CHUNKS[:8])
+    await asyncio.sleep(0.4)  # the worker dies here: the stream stays open; Stop comes before the retry
+    shown = only_post(fake_slack)["text"]
+    assert shown and shown.startswith("word0 ")
+
+    again = await platform.open_stream(THREAD, "wf#run#1", ALICE)  # finish_stopped_turn, the same key
+    await again.stop("_(stopped)_")
+    msg = only_post(fake_slack)
+    assert msg["text"] == f"{shown}\n\n_(stopped)_" and not msg["streaming"]
+    assert len(fake_slack.calls_to("chat.startStream")) == 1 and not fake_slack.calls_to("chat.postMessage")
+
+
 async def test_agent_sessions_follow_the_turn(agent_platform, fake_slack):
     stream = await agent_platform.open_stream(THREAD, "wf#run#1", ALICE)
     assert fake_slack.agent_sessions[("C1", THREAD.thread)] == ["processing"]
