@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     slack_client_secret: str | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
     #: The app was installed with `threadwork manifest slack --agent`: agent sessions follow each turn.
     slack_agent: bool = Field(False, validation_alias="THREADWORK_SLACK_AGENT")
+    slack_stop_button: bool = Field(False, validation_alias="THREADWORK_SLACK_STOP_BUTTON")
     #: Seconds after which a Slack event whose listener never finished (its gateway died) is replayed.
     slack_replay_after: float = Field(30.0, gt=0, validation_alias="THREADWORK_SLACK_REPLAY_AFTER")
 

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.feedback import FEEDBACK_ACTION, record_feedback
-    from workflows.stream_contracts import Redelivery, StopRequest, StopResult
+    from workflows.stream_contracts import STOP_ACTION, Redelivery, StopRequest, StopResult
     from workflows.tools.loop import SessionTools
     from workflows.tools.runner import SessionAccess
     from workflows.turn_runner import STREAMED_TURN_PATCH, TURN_ATTEMPTS, TurnRunner
@@ -500,6 +500,9 @@ class ChatSessionWorkflow:
             return await self._tools.handle_action(event)  # Approve/Cancel of a model's proposal
         if event.action_id == FEEDBACK_ACTION:  # a rating: no need to wait for a running turn
             return record_feedback(self.state, event, workflow.now())
+        if event.action_id == STOP_ACTION:  # a Stop button: the running turn holds the lock
+            result = self._turns.stop(StopRequest(actor=event.actor, request_id=event.event_id or ""))
+            return ActionResult(ephemeral=result.detail or None)
         async with self._lock:
             if event.action_id == "session.status":
                 await self._post(builtin_reply("status", self._summary(), None))

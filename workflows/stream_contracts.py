@@ -15,6 +15,8 @@ StepState = Literal["pending", "in_progress", "complete", "error"]
 
 #: What a stopped reply ends with (after the text so far).
 STOPPED_NOTE = "_(stopped)_"
+#: A Stop button's action (Slack apps without the agent experience): the session stops its running turn.
+STOP_ACTION = "session.stop"
 
 
 class StopRequest(BaseModel):

@@ -35,6 +35,7 @@ from adapters.slack.client import platform_error
 from adapters.slack.feedback import feedback_block
 from adapters.slack.mapping import DM_THREAD
 from adapters.slack.metadata import post_metadata, unsure_post_key
+from adapters.slack.stop_button import stop_block
 from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
 from workflows.platform_port import PlatformError
 from workflows.stream_contracts import StepState
@@ -154,6 +155,8 @@ class SlackReplyStream:
         stream_client: AsyncWebClient,
         client: AsyncWebClient,
         agent: AgentStatus,
+        *,
+        stop_button: bool = False,
     ) -> None:
         self._platform = platform
         self._target = target
@@ -168,6 +171,8 @@ class SlackReplyStream:
         self._post_unsure = False
         self._refused: PlatformError | None = None
         self._resumed = False  # an earlier attempt of this turn left a message
+        self._offer_stop = stop_button  # a Stop button while the answer streams (apps without agent sessions)
+        self._stop_shown = False  # ... shown: the final message is set by chat.update, without it
 
     # ---- opening -----------------------------------------------------------------
 
@@ -320,11 +325,15 @@ class SlackReplyStream:
     async def _start(self) -> None:
         """The first chunk starts the stream; a refused start posts the message instead (then updates it)."""
         state, target = self._state, self._target
+        chunks = self._chunks()
+        offer_stop = self._offer_stop and bool(state.text)  # an answer, not a child's progress
+        if offer_stop:
+            chunks.append({"type": "blocks", "blocks": [stop_block(target.key)]})
         try:
             resp = await self._stream_client.chat_startStream(
                 channel=target.channel,
                 thread_ts=target.thread_ts or "",
-                chunks=self._chunks(),
+                chunks=chunks,
                 **target.recipient_fields(),
             )
         except SlackApiError as err:
@@ -334,6 +343,7 @@ class SlackReplyStream:
         else:
             state.mode, state.ts, state.sent = "stream", resp["ts"], len(state.text)
             state.unsent_steps.clear()
+            self._stop_shown = offer_stop
             await self._remember("stream", "open")
             return
         log.warning(
@@ -388,6 +398,9 @@ class SlackReplyStream:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         first = messages[0]
         extra = self._steps_block() + ([feedback_block(self._target.key)] if feedback else [])
+        if not final and self._offer_stop and reply.text:
+            extra.append(stop_block(self._target.key))
+            self._stop_shown = True
         if extra and len(first.blocks) + len(extra) <= 50 and len(messages) == 1:
             first = SlackMessage(text=first.text, blocks=first.blocks + extra)
         if not final and state.shown == reply.text and not state.unsent_steps and state.ts is not None:
@@ -491,8 +504,8 @@ class SlackReplyStream:
             return None
         except (SlackClientError, OSError) as err:
             raise platform_error("chat.stopStream", err) from err
-        if not same_text:
-            return None  # the stream is over; chat.update now shows the reply as rendered
+        if not same_text or self._stop_shown:
+            return None  # the stream is over; chat.update now shows the reply as rendered (without a Stop button)
         state.sent = len(state.text)
         return [state.ts or ""]
 
