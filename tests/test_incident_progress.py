@@ -76,6 +76,7 @@ async def test_incident_setup_shows_its_steps_in_one_message_ending_done(client,
         versions = [v for v in seen if v["id"] == progress["id"]]
         growing = [b for v in versions if is_streaming(v) for b in v["blocks"] if b["type"] == "stream"]
         assert growing and growing[0]["status"] == "Setting up the incident…"
+        assert not any(b["stoppable"] for b in growing if b["steps"])  # no Stop button: it is not a turn
         assert any(
             s["state"] == "in_progress" or s["title"].startswith("Channel #") for b in growing for s in b["steps"]
         )

@@ -169,6 +169,8 @@ class SessionTools:
             turn = answer.turn if isinstance(answer, StreamModelTurnResult) else None
             if (turn is not None and turn.stopped) or (streams and self.stopped):
                 # Stopped (also when the call finished as Stop arrived): no tool call of it runs.
+                if not (turn is not None and turn.stopped) and answer.tool_calls and not answer.text:
+                    return self._stopped_between_calls(done)  # it asked for tools only: nothing shows it
                 self.posted = turn.posted if turn is not None else None
                 return Reply(text=turn.reply.text if turn is not None and turn.stopped else answer.text)
             if not answer.tool_calls or last:
