@@ -41,6 +41,8 @@ class FakeOpenAI:
         self.chunk_delay = 0.0
         #: Chunks sent so far, over all streamed answers (a fault test waits for "after chunk 10").
         self.chunks_sent = 0
+        #: Once: the next streamed answer breaks off with an error event after this many chunks (a model failing).
+        self.break_after: int | None = None
         self._progress = asyncio.Condition()
 
     def script_tool_calls(self, *calls: tuple[str, Any], text: str = "") -> None:
@@ -133,6 +135,11 @@ class FakeOpenAI:
             for n, delta in enumerate(deltas):
                 if n and self.chunk_delay:
                     await asyncio.sleep(self.chunk_delay)
+                if n == self.break_after:
+                    self.break_after = None
+                    await resp.write(b'data: {"error": {"message": "upstream model failed mid-answer"}}\n\n')
+                    await resp.write_eof()
+                    return resp
                 if n == 0:
                     delta = {"role": "assistant", **delta}
                 chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}

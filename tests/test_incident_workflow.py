@@ -231,8 +231,12 @@ async def test_refused_channel_falls_back_to_the_origin_thread_and_says_why(clie
         state = await inc.wait_state(lambda s: s.card is not None, "the card")
         assert state.conversation == state.origin and state.conversation.thread == inc.origin_thread
         assert "missing_scope: channels:manage" in state.fallback_reason
-        texts = await inc.origin_texts()
-        assert any(t.startswith("I couldn't open an incident channel") and "missing_scope" in t for t in texts)
+        # The setup's progress message ends with why (after the card: its last step).
+        await eventually(
+            inc.origin_texts,
+            lambda t: any(x.startswith("I couldn't open an incident channel") and "missing_scope" in x for x in t),
+            what="the fallback note",
+        )
         card = await inc.card()
         assert card["thread"] == inc.origin_thread
         assert any(b["type"] == "text" and "missing_scope" in b["text"] for b in card["blocks"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, PendingActivityState
 
 from tests.fake_openai import fake_openai
 from tests.streaming_support import (
@@ -128,3 +128,55 @@ async def test_stop_refuses_a_message_that_is_not_a_reply(stack):
     assert resp.status_code == 400 and "is not a reply" in resp.json()["error"]
     resp = await http.post("/webchat/api/stop", json={"channel": "general", "user": "alice"})
     assert resp.status_code == 400 and "message_id is required" in resp.json()["error"]
+
+
+async def _between_attempts(stack, session_id: str, attempt: int, timeout: float = 20) -> None:
+    """Until the session's turn activity waits for its ``attempt``-th try (the earlier one failed)."""
+    handle = stack.client.get_workflow_handle(session_id)
+    async with asyncio.timeout(timeout):
+        while True:
+            pending = (await handle.describe()).raw_description.pending_activities
+            if any(
+                p.attempt == attempt and p.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+                for p in pending
+            ):
+                return
+            await asyncio.sleep(0.02)
+
+
+async def test_stop_between_two_attempts_finishes_the_message_with_the_note(client, tmp_path):
+    async with (
+        fake_openai() as llm,
+        running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack,
+    ):
+        _slow(llm)
+        llm.break_after = 6  # the model fails mid-answer: the message shows the first words, the turn is retried
+        sent = await stack.say("tell me everything")
+        await llm.wait_chunks(6)
+        llm.fail_with = 500  # the retry fails at once too; Stop comes while the last attempt waits its turn
+        await _between_attempts(stack, sent["session_id"], 3)
+        shown = await wait_streaming_text(stack.store, sent["thread"], len("word00 "))
+
+        http = await stack.user("bob")
+        resp = await http.post(
+            "/webchat/api/stop", json={"channel": "general", "message_id": shown["id"], "user": "bob"}
+        )
+        assert resp.status_code == 202 and resp.json()["stopped"] is True
+        [final] = await stack.wait_bot_messages(sent["thread"], 1, timeout=STOP_BOUND)
+        assert final["id"] == shown["id"]  # the same message: its text kept, the note added
+        so_far = final["text"].removesuffix(STOPPED_NOTE).rstrip()
+        assert final["text"].endswith(STOPPED_NOTE) and so_far and ANSWER.startswith(so_far)
+
+        history = await stack.client.get_workflow_handle(sent["session_id"]).fetch_history()
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+        assert scheduled == ["stream_turn", "finish_stopped_turn"]
+        state = await stack.state(sent["session_id"])
+        assert state["history"][-1]["text"] == "bob stopped the reply between two attempts"
+        llm.fail_with = None
+        await stack.say("are you still there?", thread=sent["thread"])
+        bots = await stack.wait_bot_messages(sent["thread"], 2)
+        assert [m["text"] for m in bots] == [final["text"], ANSWER]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from aiohttp import web
 from temporalio.api.enums.v1 import EventType
 
 from tests.fake_openai import fake_openai
@@ -18,8 +19,11 @@ from tests.streaming_support import (
     stream_events,
     wait_streaming_text,
 )
+from tests.support.helpers import eventually
+from tests.support.httpserver import local_server
 from tests.support.stack import is_streaming, running_stack
 from workflows.stream_contracts import STOPPED_NOTE
+from workflows.turn_runner import LOOP_STOPPED
 
 
 def _slow(llm) -> None:
@@ -117,3 +121,60 @@ async def test_stop_cancels_the_tool_loop_model_call_and_the_next_message_is_ans
         bots = await stack.wait_bot_messages(sent["thread"], 2)
         assert [m["text"] for m in bots] == [final["text"], ANSWER]
         assert len(llm.tool_requests) == 2
+
+
+def held_files(files: dict[str, tuple[bytes, str]], release: asyncio.Event, asked: asyncio.Event):
+    """Document routes that answer only once ``release`` is set (a tool that takes its time)."""
+
+    def setup(app: web.Application, _recorded: list) -> None:
+        async def get(request: web.Request) -> web.Response:
+            asked.set()
+            async with asyncio.timeout(30):
+                await release.wait()
+            data, ctype = files[request.path]
+            return web.Response(body=data, headers={"Content-Type": ctype})
+
+        app.router.add_get("/{tail:.*}", get)
+
+    return setup
+
+
+async def test_stop_while_a_tool_runs_ends_the_loop_without_another_model_call(client, tmp_path):
+    release, asked = asyncio.Event(), asyncio.Event()
+    files = {"/notes.txt": (b"the notes", "text/plain; charset=utf-8")}
+    async with (
+        fake_openai() as llm,
+        local_server(held_files(files, release, asked)) as docs,
+        running_stack(client, tmp_path, llm_base_url=llm.base_url) as stack,
+    ):
+        llm.script_tool_calls(("process_document", {"url": f"{docs.base_url}/notes.txt"}))
+        llm.script_text("never asked for")
+        sent = await stack.say(f"please read {docs.base_url}/notes.txt")
+        # The tool runs (the document child fetches the file, and the loop waits for it): no model call runs.
+        await asyncio.wait_for(asked.wait(), 20)
+        started = (await stack.wait_bot_messages(sent["thread"], 1))[0]
+
+        http = await stack.user("bob")
+        resp = await http.post(
+            "/webchat/api/stop", json={"channel": "general", "message_id": started["id"], "user": "bob"}
+        )
+        assert resp.status_code == 202 and resp.json() == {"stopped": True, "detail": LOOP_STOPPED}
+        stopped = "Stopped: I did not ask the model again."
+        bots = await eventually(
+            lambda: stack.bot_messages(sent["thread"]),
+            lambda ms: any(m["text"].startswith(stopped) for m in ms),
+            what="the loop's stopped reply",
+            timeout=STOP_BOUND,
+        )
+        [said] = [m for m in bots if m["text"].startswith(stopped)]
+        assert "process_document" in said["text"]
+        assert len(llm.tool_requests) == 1  # the model was not asked again
+
+        state = await stack.state(sent["session_id"])
+        assert state["history"][-1]["text"].startswith("bob stopped the reply after")
+        assert [c["tool"] for c in state["tool_calls"]] == ["process_document"]
+        again = await http.post(
+            "/webchat/api/stop", json={"channel": "general", "message_id": started["id"], "user": "bob"}
+        )
+        assert again.json()["stopped"] is False
+        release.set()

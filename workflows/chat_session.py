@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.feedback import FEEDBACK_ACTION, record_feedback
-    from workflows.stream_contracts import Redelivery, StopRequest, StopResult
+    from workflows.stream_contracts import STOP_ACTION, Redelivery, StopRequest, StopResult
     from workflows.tools.loop import SessionTools
     from workflows.tools.runner import SessionAccess
     from workflows.turn_runner import STREAMED_TURN_PATCH, TURN_ATTEMPTS, TurnRunner
@@ -287,10 +287,16 @@ class ChatSessionWorkflow:
             self._record_undelivered(ApplicationError(self._turns.refusal, type="PlatformError"), turn.reply)
         elif turn.posted is None and not said and stop is None:
             await self._post(turn.reply, self._turns.redelivery if streamed and turn.decision is None else None)
-        self._append("assistant", "threadwork", turn.reply.text)
+        elif stop is not None and self._tools.stopped_between_calls:
+            await self._post(turn.reply)  # Stop came while a tool ran: no message of a model call shows it
+        between = stop is not None and self._turns.stopped_between_attempts
+        if not (between and not turn.reply.text):
+            self._append("assistant", "threadwork", turn.reply.text)
         if stop is not None:
             who = stop.actor.name or stop.actor.id
-            self._append("system", who, f"{who} stopped the reply after {len(turn.reply.text)} characters")
+            # Between two attempts (a worker died) the text it showed is on the platform only.
+            said_so_far = "between two attempts" if between else f"after {len(turn.reply.text)} characters"
+            self._append("system", who, f"{who} stopped the reply {said_so_far}")
 
     async def _streamed_turn(self, msg: ChatMessage) -> TurnResult:
         """The turn as a streamed normal activity: tokens go to the platform, only the final text comes back.
@@ -494,6 +500,9 @@ class ChatSessionWorkflow:
             return await self._tools.handle_action(event)  # Approve/Cancel of a model's proposal
         if event.action_id == FEEDBACK_ACTION:  # a rating: no need to wait for a running turn
             return record_feedback(self.state, event, workflow.now())
+        if event.action_id == STOP_ACTION:  # a Stop button: the running turn holds the lock
+            result = self._turns.stop(StopRequest(actor=event.actor, request_id=event.event_id or ""))
+            return ActionResult(ephemeral=result.detail or None)
         async with self._lock:
             if event.action_id == "session.status":
                 await self._post(builtin_reply("status", self._summary(), None))

@@ -15,6 +15,8 @@ StepState = Literal["pending", "in_progress", "complete", "error"]
 
 #: What a stopped reply ends with (after the text so far).
 STOPPED_NOTE = "_(stopped)_"
+#: A Stop button's action (Slack apps without the agent experience): the session stops its running turn.
+STOP_ACTION = "session.stop"
 
 
 class StopRequest(BaseModel):
@@ -46,6 +48,8 @@ class StreamedTurn(BaseModel):
     refusal: str | None = None
     #: Set when Stop cancelled the turn: ``reply.text`` is the text shown so far (without the note).
     stopped: bool = False
+    #: Stopped between two attempts (a worker died): the platform's message kept its text, unknown here.
+    between_attempts: bool = False
 
 
 class Redelivery(BaseModel):

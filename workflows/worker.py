@@ -13,10 +13,12 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows import TASK_QUEUE
+from workflows.activities.child_progress import ChildProgressActivities
 from workflows.activities.fetchers import SourceSettings
 from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.activities.platform import PlatformActivities
 from workflows.activities.replies import LLMConfig, ReplyActivities
+from workflows.activities.stopped_turn import StoppedTurnActivities
 from workflows.activities.streaming_model_turn import StreamingModelTurnActivities
 from workflows.activities.streaming_turn import StreamingTurnActivities
 from workflows.activities.triggering import TriggerActivities
@@ -107,6 +109,8 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     streaming = StreamingTurnActivities(trigger, replies, registry)
     model = ModelTurnActivities(options.llm)
     streaming_model = StreamingModelTurnActivities(options.llm, registry)
+    progress = ChildProgressActivities(client, registry)
+    stopped_turn = StoppedTurnActivities(registry)
     # The children's activities (e.g. documents) see the sources with the platforms' fetchers.
     resources = WorkerResources(client=client, options=replace(options, sources=sources))
     child_activities = [act for spec in children if spec.activities is not None for act in spec.activities(resources)]
@@ -128,6 +132,8 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
             streaming.stream_turn,
             model.model_turn,
             streaming_model.stream_model_turn,
+            progress.show_child_progress,
+            stopped_turn.finish_stopped_turn,
             *child_activities,
         ],
         max_cached_workflows=options.max_cached_workflows,

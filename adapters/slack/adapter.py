@@ -28,6 +28,8 @@ class SlackSettings(AdapterSettings):
     slack_replay_after: float = Field(30.0, gt=0, validation_alias="THREADWORK_SLACK_REPLAY_AFTER")
     #: The app was installed with `threadwork manifest slack --agent`: agent sessions follow each turn.
     slack_agent: bool = Field(False, validation_alias="THREADWORK_SLACK_AGENT")
+    #: Apps without the agent experience: a Stop button on streamed replies (docs/assistant-slack.md).
+    slack_stop_button: bool = Field(False, validation_alias="THREADWORK_SLACK_STOP_BUTTON")
 
     @property
     def enabled(self) -> bool:

@@ -83,11 +83,15 @@ def _error_code(err: SlackApiError) -> str:
 class SlackPlatform:
     name = "slack"
 
-    def __init__(self, clients: SlackClients, posted: PostedLog, *, agent: bool = False) -> None:
+    def __init__(
+        self, clients: SlackClients, posted: PostedLog, *, agent: bool = False, stop_button: bool = False
+    ) -> None:
         self.clients = clients
         self.posted = posted
         #: The app is declared an agent (THREADWORK_SLACK_AGENT): agent sessions follow each turn.
         self.agent = agent
+        #: THREADWORK_SLACK_STOP_BUTTON: streamed replies of a non-agent app carry a Stop button.
+        self.stop_button = stop_button and not agent
         self._post_clients: dict[str, AsyncWebClient] = {}
         self._stream_clients: dict[str, AsyncWebClient] = {}
         self.permalinks = Permalinks(self._client)
@@ -144,6 +148,7 @@ class SlackPlatform:
             await self._stream_client(key.workspace),
             client,
             AgentStatus(client, self.agent, recipient.id if recipient else None),
+            stop_button=self.stop_button,
         )
         await stream.resume()
         return stream

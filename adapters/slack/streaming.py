@@ -35,6 +35,7 @@ from adapters.slack.client import platform_error
 from adapters.slack.feedback import feedback_block
 from adapters.slack.mapping import DM_THREAD
 from adapters.slack.metadata import post_metadata, unsure_post_key
+from adapters.slack.stop_button import stop_block
 from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
 from workflows.platform_port import PlatformError
 from workflows.stream_contracts import StepState
@@ -154,6 +155,8 @@ class SlackReplyStream:
         stream_client: AsyncWebClient,
         client: AsyncWebClient,
         agent: AgentStatus,
+        *,
+        stop_button: bool = False,
     ) -> None:
         self._platform = platform
         self._target = target
@@ -167,6 +170,9 @@ class SlackReplyStream:
         self._status_shown = False
         self._post_unsure = False
         self._refused: PlatformError | None = None
+        self._resumed = False  # an earlier attempt of this turn left a message
+        self._offer_stop = stop_button  # a Stop button while the answer streams (apps without agent sessions)
+        self._stop_shown = False  # ... shown: the final message is set by chat.update, without it
 
     # ---- opening -----------------------------------------------------------------
 
@@ -190,6 +196,7 @@ class SlackReplyStream:
             self._state.ts = record["ts"]
             self._state.old_stream = record.get("mode") == "stream" and record.get("state") != "done"
             self._state.replay = record.get("state") == "done"
+            self._resumed = True
         await self._agent.set(self._target, "processing")
 
     # ---- the ReplyStream contract ------------------------------------------------------
@@ -232,8 +239,28 @@ class SlackReplyStream:
 
     async def stop(self, note: str) -> MessageRef:
         """Stop pressed: the text so far and ``note``, as the final message."""
+        if not self._state.text.strip() and self._resumed:
+            # Nothing of its own (stopped between two attempts): keep what the earlier attempt's message shows.
+            self._state.text = await self._earlier_text()
         text = f"{self._state.text}\n\n{note}" if self._state.text.strip() else note
         return await self._final(Reply(text=text), feedback=False)
+
+    async def _earlier_text(self) -> str:
+        """The text Slack shows for this turn's message ("" when it cannot be read)."""
+        channel, ts, thread_ts = self._target.channel, self._state.ts, self._target.thread_ts
+        try:
+            if thread_ts is not None:
+                resp = await self._client.conversations_replies(
+                    channel=channel, ts=thread_ts, oldest=ts, latest=ts, inclusive=True, limit=10
+                )
+            else:
+                resp = await self._client.conversations_history(
+                    channel=channel, oldest=ts, latest=ts, inclusive=True, limit=1
+                )
+        except (SlackClientError, OSError) as err:
+            log.warning("reply %s: could not read the message's text before stopping it: %s", self._idem, _why(err))
+            return ""
+        return next((str(m.get("text") or "") for m in resp.get("messages") or [] if m.get("ts") == ts), "")
 
     # ---- flushing -------------------------------------------------------------------
 
@@ -298,11 +325,15 @@ class SlackReplyStream:
     async def _start(self) -> None:
         """The first chunk starts the stream; a refused start posts the message instead (then updates it)."""
         state, target = self._state, self._target
+        chunks = self._chunks()
+        offer_stop = self._offer_stop and bool(state.text)  # an answer, not a child's progress
+        if offer_stop:
+            chunks.append({"type": "blocks", "blocks": [stop_block(target.key)]})
         try:
             resp = await self._stream_client.chat_startStream(
                 channel=target.channel,
                 thread_ts=target.thread_ts or "",
-                chunks=self._chunks(),
+                chunks=chunks,
                 **target.recipient_fields(),
             )
         except SlackApiError as err:
@@ -312,6 +343,7 @@ class SlackReplyStream:
         else:
             state.mode, state.ts, state.sent = "stream", resp["ts"], len(state.text)
             state.unsent_steps.clear()
+            self._stop_shown = offer_stop
             await self._remember("stream", "open")
             return
         log.warning(
@@ -341,9 +373,9 @@ class SlackReplyStream:
         state.sent = sent
         state.unsent_steps.clear()
 
-    def _chunks(self) -> list[dict[str, Any]]:
+    def _chunks(self, *, text: bool = True) -> list[dict[str, Any]]:
         chunks: list[dict[str, Any]] = []
-        delta = self._state.text[self._state.sent :]
+        delta = self._state.text[self._state.sent :] if text else ""
         if delta:
             chunks.append({"type": "markdown_text", "text": delta})
         for step_id in self._state.unsent_steps:
@@ -366,6 +398,9 @@ class SlackReplyStream:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         first = messages[0]
         extra = self._steps_block() + ([feedback_block(self._target.key)] if feedback else [])
+        if not final and self._offer_stop and reply.text:
+            extra.append(stop_block(self._target.key))
+            self._stop_shown = True
         if extra and len(first.blocks) + len(extra) <= 50 and len(messages) == 1:
             first = SlackMessage(text=first.text, blocks=first.blocks + extra)
         if not final and state.shown == reply.text and not state.unsent_steps and state.ts is not None:
@@ -447,7 +482,8 @@ class SlackReplyStream:
         if rest is not None:
             # Slack shows text[:sent]; a final text that only adds to it is finished in the stream itself.
             state.text, state.sent = state.text[: state.sent] + rest, state.sent
-        chunks = self._chunks() if same_text else []
+        # The steps end in the stream's own tasks even when chat.update then replaces the text.
+        chunks = self._chunks() if same_text else self._chunks(text=False)
         blocks = [feedback_block(self._target.key)] if feedback else []  # steps are the stream's own tasks
         # The same metadata as a post's: thread membership and a retry's lookup recognise the message.
         metadata = post_metadata(f"{self._idem}#0")
@@ -468,8 +504,8 @@ class SlackReplyStream:
             return None
         except (SlackClientError, OSError) as err:
             raise platform_error("chat.stopStream", err) from err
-        if not same_text:
-            return None  # the stream is over; chat.update now shows the reply as rendered
+        if not same_text or self._stop_shown:
+            return None  # the stream is over; chat.update now shows the reply as rendered (without a Stop button)
         state.sent = len(state.text)
         return [state.ts or ""]
 

@@ -49,7 +49,8 @@ async def start_platform(
     clients = SlackClients(settings.slack_api_url, settings.slack_bot_token, store)
     posted = storage.posted_log("slack")
     await posted.open()
-    return SlackPlatform(clients, posted, agent=settings.slack_agent), posted, store
+    platform = SlackPlatform(clients, posted, agent=settings.slack_agent, stop_button=settings.slack_stop_button)
+    return platform, posted, store
 
 
 def build_routes(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from botbuilder.schema import ConversationReference
 
 from adapters.base import PlatformError, ReplyStream
-from adapters.stream_fallback import PostThenUpdateStream
+from adapters.stream_fallback import PostThenUpdateStream, with_steps
 from adapters.teams.cards import render_activity
 from adapters.teams.stream_wire import Refusal, error_text, final_message, refusal_of, typing_update
 from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
@@ -73,6 +73,8 @@ class TeamsStream:
         self.interval = interval
         self.text = ""
         self.status_text = ""
+        #: The work steps shown (a child's progress): informative updates while they run, a checklist at the end.
+        self.steps: dict[str, tuple[str, StepState]] = {}
         #: Set when the user pressed Stop in Teams (the connector refused a chunk as cancelled).
         self.stopped_by_user = False
         self._stream_id: str | None = None
@@ -113,7 +115,9 @@ class TeamsStream:
         """Teams has no step list: a step in progress becomes the informative update (before any text)."""
         if self._fallback is not None:
             await self._fallback.step(step_id, title, state)
-        elif state == "in_progress":
+            return
+        self.steps[step_id] = (title, state)
+        if state == "in_progress":
             await self.status(title)
 
     async def finish(self, reply: Reply) -> MessageRef:
@@ -121,14 +125,16 @@ class TeamsStream:
         async with self._lock:
             if self._fallback is not None:
                 return await self._fallback.finish(reply)
-            return await self._close(reply)
+            return await self._close(with_steps(reply, self.steps))
 
     async def stop(self, note: str) -> MessageRef:
         await self._quiet()
         async with self._lock:
             if self._fallback is not None:
                 return await self._fallback.stop(note)
-            text = f"{self.text.rstrip()}\n\n{note}" if self.text.strip() else note
+            # Nothing of its own (stopped between two attempts): the text the stream shows stays.
+            so_far = self.text if self.text.strip() else self._shown
+            text = f"{so_far.rstrip()}\n\n{note}" if so_far.strip() else note
             return await self._close(Reply(text=text))
 
     # ---- flushing -----------------------------------------------------------------
@@ -245,6 +251,7 @@ class TeamsStream:
         fallback = PostThenUpdateStream(
             self.platform, self.key, self.idempotency_key, context=self.context, interval=self.interval
         )
+        fallback.steps.update(self.steps)
         # Primed before appends go to it (they keep landing in self.text meanwhile), so it posts once.
         primed = self.text
         if self.status_text:

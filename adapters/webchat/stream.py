@@ -31,7 +31,24 @@ class WebChatStream(PostThenUpdateStream):
         if final:
             return blocks
         steps = [{"title": title, "state": state} for title, state in self.steps.values()]
-        return [{"type": "stream", "status": self.status_text, "session_id": self.key.session_id(), "steps": steps}]
+        # A child's progress (steps, no text of its own) is not a turn a Stop could end.
+        stoppable = bool(self.text) or not self.steps
+        return [
+            {
+                "type": "stream",
+                "status": self.status_text,
+                "session_id": self.key.session_id(),
+                "steps": steps,
+                "stoppable": stoppable,
+            }
+        ]
+
+    async def earlier_text(self) -> str:
+        """The row's text (a retried turn's first write under the key returns the earlier attempt's row)."""
+        if self.ref is None:
+            self.ref = await self.write_new(self.interim(), final=False)
+        row = await self.store.get_message(self.ref.message_id)
+        return str(row["text"]) if row else ""
 
     async def write_new(self, reply: Reply, final: bool) -> MessageRef:
         if not await self.store.channel_exists(self.key.channel):

@@ -490,6 +490,8 @@ class FakeSlack:
                 msg["tasks"][chunk["id"]] = {"title": chunk.get("title", ""), "status": chunk.get("status", "")}
             elif chunk.get("type") == "plan_update":
                 msg["plan_title"] = chunk.get("title", "")
+            elif chunk.get("type") == "blocks":  # shown in the message while it streams
+                msg["blocks"] = msg.get("blocks", []) + list(chunk.get("blocks") or [])
         msg["last_append"] = time.monotonic()
 
     def _chat_startStream(self, p: dict, token: str) -> dict:

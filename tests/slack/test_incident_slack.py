@@ -196,10 +196,17 @@ async def test_slack_refused_conversations_create_runs_in_the_origin_thread(clie
         )
         assert "restricted_action" in state.fallback_reason and state.conversation == state.origin
         assert fake.channels == {}
-        thread = fake.posts("C1", thread_ts=root["ts"])
-        assert any(
-            m["text"].startswith("I couldn't open an incident channel") and "restricted_action" in m["text"]
-            for m in thread
+        # The setup's progress message ends with why (after the card, its last step).
+        thread = await fake.wait_for(
+            lambda: (
+                [
+                    m
+                    for m in fake.posts("C1", thread_ts=root["ts"])
+                    if m["text"].startswith("I couldn't open an incident channel") and "restricted_action" in m["text"]
+                ]
+                and fake.posts("C1", thread_ts=root["ts"])
+            ),
+            what="the fallback note",
         )
         card = next(m for m in thread if actions(m))
         assert actions(card) == [
@@ -291,7 +298,10 @@ async def test_slack_conversations_create_failing_after_retries_falls_back(clien
         )
         assert len(fake.calls_to("conversations.create")) == 3
         assert "internal_error" in state.fallback_reason and state.conversation == state.origin
-        assert any("internal_error" in m["text"] for m in fake.posts("C1", thread_ts=root["ts"]))
+        await fake.wait_for(
+            lambda: any("internal_error" in m["text"] for m in fake.posts("C1", thread_ts=root["ts"])),
+            what="the fallback note",
+        )
         await resolve_and_wait(stack, workflow_id)
 
 

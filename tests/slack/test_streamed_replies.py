@@ -230,3 +230,42 @@ async def test_slack_failing_as_the_stream_ends_still_leaves_one_message_with_th
     assert len(sim.fake.calls_to("chat.stopStream")) >= 2  # refused, then ended once Slack was back
     state = await stack.state(f"slack:T1:C1:{root['ts']}")
     assert not state["undelivered"]
+
+
+async def test_a_stop_button_ends_the_turn_of_an_app_without_agent_sessions(client, tmp_path, fake_slack):
+    async with (
+        fake_openai() as llm,
+        slack_stack(
+            client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False, slack_stop_button=True
+        ) as (stack, sim),
+    ):
+        slow(llm, STOP_CHUNK_DELAY)  # about 20 s in all: only Stop ends it within STOP_BOUND
+        root = await sim.mention("C1", "UALICE", "tell me everything")
+        await llm.wait_chunks(4)
+        [streaming] = await fake_slack.wait_for(
+            lambda: [m for m in fake_slack.posts("C1", root["ts"], streaming=True) if m.get("streaming") and m["text"]],
+            what="the stream",
+        )
+        as_seen = {**streaming, "blocks": list(streaming["blocks"])}  # the message as the user saw it, with Stop
+        assert (await sim.click(as_seen, 0, user="UBOB")).status_code == 200
+        session_id = f"slack:T1:C1:{root['ts']}"
+        await wait_stopped(stack, session_id)
+        state = await stack.state(session_id)
+        so_far = state["history"][-2]["text"]
+        assert ANSWER.startswith(so_far) and 0 < len(so_far) < len(ANSWER)
+        assert state["history"][-1]["text"] == f"Bob stopped the reply after {len(so_far)} characters"
+
+        # One message: the text so far and the note, without the Stop button; no agent session was touched.
+        [message] = await final_reply(stack, fake_slack, root["ts"])
+        assert message["ts"] == streaming["ts"] and shown_text(message).endswith(STOPPED_NOTE)
+        assert not [b for b in message["blocks"] if b["type"] == "actions"]
+        assert fake_slack.agent_sessions == {}
+        # A second press finds nothing running and says so, privately.
+        assert (await sim.click(as_seen, 0, user="UBOB")).status_code == 200
+        await fake_slack.wait_for(
+            lambda: (
+                any("Nothing is running" in r.get("text", "") for r in fake_slack.responses)
+                or any("Nothing is running" in e.get("text", "") for e in fake_slack.ephemeral)
+            ),
+            what="the private answer",
+        )

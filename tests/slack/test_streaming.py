@@ -22,10 +22,10 @@ CHUNKS = [f"word{i} " for i in range(20)]
 FULL = "".join(CHUNKS)
 
 
-async def _platform(fake, tmp_path: Path, agent: bool = False):
+async def _platform(fake, tmp_path: Path, agent: bool = False, stop_button: bool = False):
     store = SqlitePostedLog(tmp_path / "posted.sqlite3")
     await store.open()
-    return SlackPlatform(SlackClients(fake.api_url, BOT_TOKEN), store, agent=agent), store
+    return SlackPlatform(SlackClients(fake.api_url, BOT_TOKEN), store, agent=agent, stop_button=stop_button), store
 
 
 @pytest.fixture
@@ -243,6 +243,20 @@ async def test_stop_after_slack_ended_the_stream_updates_the_message(platform, f
     assert msg["text"].endswith("_(stopped)_")
 
 
+async def test_a_turn_stopped_between_two_attempts_keeps_the_text_its_message_shows(platform, fake_slack):
+    first = await platform.open_stream(THREAD, "wf#run#1", ALICE)
+    await stream_chunks(first, CHUNKS[:8])
+    await asyncio.sleep(0.4)  # the worker dies here: the stream stays open; Stop comes before the retry
+    shown = only_post(fake_slack)["text"]
+    assert shown and shown.startswith("word0 ")
+
+    again = await platform.open_stream(THREAD, "wf#run#1", ALICE)  # finish_stopped_turn, the same key
+    await again.stop("_(stopped)_")
+    msg = only_post(fake_slack)
+    assert msg["text"] == f"{shown}\n\n_(stopped)_" and not msg["streaming"]
+    assert len(fake_slack.calls_to("chat.startStream")) == 1 and not fake_slack.calls_to("chat.postMessage")
+
+
 async def test_agent_sessions_follow_the_turn(agent_platform, fake_slack):
     stream = await agent_platform.open_stream(THREAD, "wf#run#1", ALICE)
     assert fake_slack.agent_sessions[("C1", THREAD.thread)] == ["processing"]
@@ -295,3 +309,34 @@ async def test_a_final_text_that_differs_only_by_whitespace_is_finished_in_the_s
     msg = only_post(fake_slack)
     assert msg["text"] == "  hello there " and not msg["streaming"]
     assert not fake_slack.calls_to("chat.update")
+
+
+async def test_a_stop_button_shows_while_the_answer_streams_and_goes_with_the_final_message(fake_slack, tmp_path):
+    platform, store = await _platform(fake_slack, tmp_path, stop_button=True)
+    try:
+        stream = await platform.open_stream(THREAD, "wf#run#1", ALICE)
+        await stream_chunks(stream, CHUNKS[:5])
+        [button] = [el for b in only_post(fake_slack)["blocks"] if b["type"] == "actions" for el in b["elements"]]
+        assert button["text"]["text"] == "Stop"
+        assert decode_button_value(button["value"]) == (THREAD.session_id(), "session.stop", "")
+        await stream_chunks(stream, CHUNKS[5:])
+        await stream.finish(Reply(text=FULL))
+    finally:
+        await store.close()
+    msg = only_post(fake_slack)
+    assert not msg["streaming"] and msg["text"].strip() == FULL.strip()
+    assert not [b for b in msg["blocks"] if b["type"] == "actions"]  # the final message has no Stop button
+    assert [b["type"] for b in msg["blocks"] if b["type"] == "context_actions"] == ["context_actions"]
+    assert len(fake_slack.calls_to("chat.startStream")) == 1 and not fake_slack.calls_to("chat.postMessage")
+
+
+async def test_an_agent_app_gets_no_stop_button_of_ours(fake_slack, tmp_path):
+    platform, store = await _platform(fake_slack, tmp_path, agent=True, stop_button=True)
+    try:
+        stream = await platform.open_stream(THREAD, "wf#run#1", ALICE)
+        await stream_chunks(stream)
+        await stream.finish(Reply(text=FULL))
+    finally:
+        await store.close()
+    [start] = fake_slack.calls_to("chat.startStream")
+    assert not [c for c in start.params["chunks"] if c["type"] == "blocks"]  # Slack's own Stop serves agent apps

@@ -85,6 +85,26 @@ async def test_retried_stream_continues_its_own_stream_after_the_worker_died(con
     assert connector.streams.refusals == []
 
 
+async def test_a_turn_stopped_between_two_attempts_keeps_the_streamed_text(connector, tmp_path):
+    key, context = conversation(connector, "a:stream-2b")
+    async with teams_platform(connector, tmp_path) as first_worker:
+        dying = await first_worker.open_stream(key, "wf#run#2b", ALICE, context=context)
+        await feed(dying, CHUNKS[:10])
+        await until("a chunk streamed", lambda: bool(connector.streams.in_conversation("a:stream-2b")[0].chunks))
+        dying._closing = True  # type: ignore[attr-defined]  # SIGKILL: this attempt sends nothing more
+        await dying._quiet()  # type: ignore[attr-defined]
+    [streamed] = connector.streams.in_conversation("a:stream-2b")
+    shown = streamed.text
+
+    async with teams_platform(connector, tmp_path) as second_worker:  # finish_stopped_turn, the same key
+        stopping = await second_worker.open_stream(key, "wf#run#2b", ALICE, context=context)
+        ref = await stopping.stop("_(stopped)_")
+
+    assert connector.streams.in_conversation("a:stream-2b") == [streamed]  # no second stream or message
+    assert ref.message_id == streamed.stream_id and streamed.state == "final"
+    assert shown and connector.messages("a:stream-2b") == [f"{shown.rstrip()}\n\n_(stopped)_"]
+
+
 async def test_finished_reply_retried_rewrites_the_same_message(connector, tmp_path):
     key, context = conversation(connector, "a:stream-3")
     async with teams_platform(connector, tmp_path) as platform:

@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from workflows.activities.models import CreateChannelRequest
     from workflows.approval import ApprovalRecord, ApprovalRequest, ApprovalStep
+    from workflows.child_progress import ChildProgress
     from workflows.contracts import (
         UNDELIVERED_KEPT,
         ActionEvent,
@@ -82,6 +83,8 @@ class IncidentWorkflow:
         self._context = inp.origin_context  # reply context of state.conversation
         self._poster = Poster(inp.platform_retry_window_seconds, inp.platforms)
         self.approvals = ApprovalStep(self._poster, authorize=self._authorized, on_event=self._approval_event)
+        # The setup's steps (responders, channel, card) as one message in the origin thread (CHILD_PROGRESS_PATCH).
+        self._progress = ChildProgress(self._poster, inp.origin, inp.origin_context)
         self._lock = asyncio.Lock()
         self._ready = False
         self._present = False  # set in run (workflow.patched)
@@ -107,12 +110,16 @@ class IncidentWorkflow:
     async def run(self, inp: ChildWorkflowInput) -> IncidentState:
         self._present = workflow.patched(PRESENTATION_PATCH)
         self._log(inp.requested_by, "declared", f"Incident declared: {inp.title} ({self.state.severity})")
+        if self.options.open_channel:
+            # Without a channel of its own the card itself is the incident's one message in the thread.
+            self._progress.start("Setting up the incident…", inp.requested_by)
         await self._resolve_responders()
         if self.options.open_channel:
             await self._open_conversation()
         async with self._lock:
             await self._post_card()
         self._ready = True
+        await self._end_setup()
         interval = timedelta(seconds=self.options.update_interval_seconds)
         nudged = self.state.last_update_at
         while not self.state.is_resolved():
@@ -134,12 +141,16 @@ class IncidentWorkflow:
         """Configured responders may name groups (a Slack user group): authorize and invite their members."""
         if not self.options.responders:
             return
+        self._progress.step("responders", "Looking up the responders", "in_progress")
         try:
             members = await self._poster.resolve_members(self.inp.origin, self.options.responders)
         except DELIVERY_FAILURES as err:
             self._log(None, "responders", f"Responder groups could not be expanded: {failure_reason(err)}")
+            self._progress.step("responders", "Responder groups could not be expanded", "error")
             return
         self.options.responders = self.state.responders = list(dict.fromkeys(members))
+        count = len(self.state.responders)
+        self._progress.step("responders", f"{count} responder{'' if count == 1 else 's'} found", "complete")
 
     async def _open_conversation(self) -> None:
         """A new conversation via the platform; on refusal (after retries) stay in the origin thread."""
@@ -155,17 +166,21 @@ class IncidentWorkflow:
         rule = self._poster.traits(self.inp.origin.platform).channel_names
         name = ui.channel_name(self.state.title, self.state.started_at, rule=rule)
         request = CreateChannelRequest(like=self.inp.origin, name=name, topic=ui.topic(self.state), members=members)
+        self._progress.step("channel", "Opening the incident channel", "in_progress")
         try:
             created = await self._poster.create_channel(request, retry)
         except DELIVERY_FAILURES as err:
             reason = failure_reason(err)
             self.state.fallback_reason = f"the platform refused to create a channel: {reason}"
             self._log(None, "channel", f"No incident channel: {reason}")
-            await self._tell_origin(ui.fallback_reply(self.state), always=True)
+            self._progress.step("channel", "No incident channel: handled in this thread", "error")
+            if not self._progress.active:  # else the progress message ends with it (_end_setup)
+                await self._tell_origin(ui.fallback_reply(self.state), always=True)
             return
         # The platform may have suffixed a taken name: show the name it really gave.
         self.state.conversation, self.state.conversation_name, self._context = created.key(), created.name or name, None
         self._log(None, "channel", f"Incident conversation opened: #{self.state.conversation_name}")
+        self._progress.step("channel", f"Channel #{self.state.conversation_name} created", "complete")
         await self._start_link()
 
     async def _start_link(self) -> None:
@@ -187,18 +202,35 @@ class IncidentWorkflow:
 
     async def _post_card(self) -> None:
         card = self._card()
+        self._progress.step("card", "Posting the incident card", "in_progress")
         try:
             self.state.card = await self._poster.post(self.state.conversation, card, self._context)
         except DELIVERY_FAILURES as err:
             self._undelivered(err, self.state.conversation, card)
+            self._progress.step("card", "The incident card could not be posted", "error")
             return
         try:
             await self._poster.pin(self.state.card)
         except DELIVERY_FAILURES as err:
             workflow.logger.warning("pinning the incident card failed: %s", failure_reason(err))
-        if self.state.conversation != self.state.origin:
+        self._progress.step("card", "Incident card posted", "complete")
+        if self.state.conversation != self.state.origin and not self._progress.active:
             await self._tell_origin(ui.link_reply(self.state))
         await self._announce_incident(opened=True)
+
+    async def _end_setup(self) -> None:
+        """The progress message ends with what the thread used to be told in a post of its own."""
+        if not self._progress.active:
+            return
+        moved = self.state.conversation != self.state.origin
+        reply = ui.link_reply(self.state) if moved else ui.fallback_reply(self.state)
+        try:
+            shown = await self._progress.finish(reply)
+        except DELIVERY_FAILURES as err:
+            self._undelivered(err, self.state.origin, reply)
+            return
+        if not shown:  # a platform without streams: the post of before
+            await self._tell_origin(reply, always=True)
 
     async def _finish(self) -> None:
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())

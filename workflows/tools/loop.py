@@ -32,6 +32,8 @@ MODEL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempt
 TOOLS_PATCH = "model-tools-v1"
 #: Sessions recorded before the tool loop streamed replay with the model_turn activity.
 TOOL_STREAM_PATCH = "tool-loop-stream-v1"
+#: Stop between two model calls (a tool runs) ends the loop; sessions recorded before it replay without.
+TOOL_LOOP_STOP_PATCH = "tool-loop-stop-v1"
 SYSTEM_PROMPT = (
     "You are threadwork, a helpful assistant for on-call engineers in a team chat. Answer briefly and concretely. "
     "You can act with the tools offered. A tool acts as the person whose message you are answering, with their "
@@ -54,6 +56,8 @@ class SessionTools:
         #: refused or needs redelivery), and where it was posted (None: the session posts it).
         self.streamed = False
         self.posted: MessageRef | None = None
+        #: After converse: Stop ended the loop between two model calls; its reply says so and the session posts it.
+        self.stopped_between_calls = False
 
     @property
     def active(self) -> bool:
@@ -86,9 +90,18 @@ class SessionTools:
         messages = conversation(summary, msg)
         done: list[str] = []
         self.runner.notes = []
-        self.streamed, self.posted = False, None
+        self.streamed, self.posted, self.stopped_between_calls = False, None, False
         streams = self.turns is not None and workflow.patched(TOOL_STREAM_PATCH)
-        reply = await self._rounds(msg, incident_id, specs, messages, done, streams)
+        if streams:
+            assert self.turns is not None
+            self.turns.begin_loop(stoppable=workflow.patched(TOOL_LOOP_STOP_PATCH))
+            self.runner.stop_requested = lambda: self.turns is not None and self.turns.stop_requested
+        try:
+            reply = await self._rounds(msg, incident_id, specs, messages, done, streams)
+        finally:
+            if self.turns is not None:
+                self.turns.end_loop()
+            self.runner.stop_requested = lambda: False
         notes = [n for n in self.runner.notes if n not in reply.text]
         if not notes:
             return reply
@@ -146,6 +159,8 @@ class SessionTools:
     ) -> Reply:
         assert self.config is not None and self.runner is not None
         for round_no in range(1, self.config.max_rounds + 2):
+            if round_no > 1 and self._stop_pending(streams):
+                return self._stopped_between_calls(done)
             last = round_no > self.config.max_rounds
             answer = await self._ask(msg, ModelTurnRequest(messages=messages, tools=[] if last else specs), streams)
             if answer is None:
@@ -154,6 +169,8 @@ class SessionTools:
             turn = answer.turn if isinstance(answer, StreamModelTurnResult) else None
             if (turn is not None and turn.stopped) or (streams and self.stopped):
                 # Stopped (also when the call finished as Stop arrived): no tool call of it runs.
+                if not (turn is not None and turn.stopped) and answer.tool_calls and not answer.text:
+                    return self._stopped_between_calls(done)  # it asked for tools only: nothing shows it
                 self.posted = turn.posted if turn is not None else None
                 return Reply(text=turn.reply.text if turn is not None and turn.stopped else answer.text)
             if not answer.tool_calls or last:
@@ -163,10 +180,22 @@ class SessionTools:
                 return Reply(text=answer.text or ("Done: " + "; ".join(done) if done else fallback_reply().text))
             messages.append(tool_call_messages(answer.tool_calls, answer.text))
             for n, call in enumerate(answer.tool_calls, 1):
+                if n > 1 and self._stop_pending(streams):
+                    return self._stopped_between_calls(done)
                 result = await self.runner.run(call, msg, incident_id, f"{msg.message_id}#{round_no}.{n}")
                 done.append(f"{call.name}: {result.split(':', 1)[0]}")
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
         raise AssertionError("unreachable: the last round asks for text only")
+
+    def _stop_pending(self, streams: bool) -> bool:
+        """Stop was pressed while a tool ran (only a stoppable loop keeps such a Stop)."""
+        return streams and self.turns is not None and self.turns.stop_requested
+
+    def _stopped_between_calls(self, done: list[str]) -> Reply:
+        """The loop's end after a Stop between two model calls: what ran, and that nothing more will."""
+        self.stopped_between_calls, self.posted = True, None
+        ran = f" What ran before it: {'; '.join(done)}." if done else ""
+        return Reply(text=f"Stopped: I did not ask the model again.{ran}")
 
 
 def conversation(summary: SessionSummary, msg: ChatMessage) -> list[dict[str, Any]]:

@@ -91,6 +91,8 @@ class ToolRunner:
         self.config = config
         self.hooks = hooks
         self.confirmations = Confirmations(hooks.poster, self._decided)
+        #: Stop was pressed while this loop runs (set by the loop): a waiting tool stops waiting.
+        self.stop_requested: Callable[[], bool] = lambda: False
         #: Refusals of this turn the person is told about whatever the model writes.
         self.notes: list[str] = []
 
@@ -191,8 +193,13 @@ class ToolRunner:
                 started.workflow_id,
             )
         try:  # the handle is an asyncio.Task of the child's result
-            await workflow.wait_condition(handle.done, timeout=timedelta(seconds=self.config.document_wait_seconds))
+            await workflow.wait_condition(
+                lambda: handle.done() or self.stop_requested(),
+                timeout=timedelta(seconds=self.config.document_wait_seconds),
+            )
         except TimeoutError:
+            return "done", f"done: still processing {name}; its summary will be posted here.", started.workflow_id
+        if not handle.done():  # Stop: the document goes on, the loop does not wait for it
             return "done", f"done: still processing {name}; its summary will be posted here.", started.workflow_id
         if handle.exception() is not None:
             return "failed", f"error: processing {name} failed: {handle.exception()}", started.workflow_id

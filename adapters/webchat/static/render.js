@@ -82,7 +82,8 @@ function streamBlock(block, message) {
       el("span", { class: "stream-status", "data-testid": "stream-status", role: "status" },
         el("span", { class: "typing", "aria-hidden": "true" }, el("i"), el("i"), el("i")),
         message.text ? "writing…" : String(block.status || "thinking…")),
-      el("button", { type: "button", class: "action-button action-danger stop-button", "data-testid": "stop-button", dataset: { stop: "true" } }, "Stop")));
+      block.stoppable === false ? null
+        : el("button", { type: "button", class: "action-button action-danger stop-button", "data-testid": "stop-button", dataset: { stop: "true" } }, "Stop")));
 }
 
 export function isStreaming(message) {
