@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from temporalio.client import Client
@@ -22,6 +23,14 @@ from workflows.platform_port import Delivery
 
 #: The inline budget: long enough that the queued message answers well before the first one's ends.
 INLINE_BUDGET = 20.0
+
+
+async def _until(what: str, check: Callable[[], bool], deadline: float = 30.0) -> None:
+    for _ in range(int(deadline / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"gave up waiting for {what} after {deadline:.0f}s")
 
 
 def _msg(n: int) -> ChatMessage:
@@ -42,11 +51,9 @@ async def test_a_message_beyond_the_waiting_line_is_queued_at_once(client: Clien
     await dispatcher.queue.open()  # no drainer: what is queued stays queued
     try:
         first = asyncio.create_task(dispatcher.deliver(_msg(1)))  # takes the one slot, waits for Temporal
-        while dispatcher.slots.busy < 1:
-            await asyncio.sleep(0.01)
+        await _until("the first message to hold the slot", lambda: dispatcher.slots.busy == 1)
         second = asyncio.create_task(dispatcher.deliver(_msg(2)))  # waits in line for the slot
-        while dispatcher.slots.waiting < 1:
-            await asyncio.sleep(0.01)
+        await _until("the second message to wait for it", lambda: dispatcher.slots.waiting == 1)
         third = await asyncio.wait_for(dispatcher.deliver(_msg(3)), INLINE_BUDGET / 2)  # the line is full
         assert third.status == Delivery.QUEUED and third.detail == "many messages are waiting; it is next in line"
         assert not first.done() and not second.done()
