@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     webchat_auth: Literal["open", "invite", "proxy"] | None = Field(None, validation_alias="THREADWORK_WEBCHAT_AUTH")
     webchat_proxy_header: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_PROXY_HEADER")
     webchat_secret: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_SECRET")
+    #: Seconds before a stored web chat message that no gateway queued (its gateway died) is handed over.
+    webchat_replay_after: float = Field(30.0, gt=0, validation_alias="THREADWORK_WEBCHAT_REPLAY_AFTER")
 
     # The gateway's inbound queue (bots/inbound_queue.py, bots/queued_dispatch.py)
     queue_concurrency: int = Field(32, ge=1, validation_alias="THREADWORK_QUEUE_CONCURRENCY")

@@ -96,6 +96,8 @@ class Slots:
     def __init__(self, size: int) -> None:
         self.size = size
         self.busy = 0
+        #: Callers of ``acquire`` waiting for a slot right now.
+        self.waiting = 0
         self._changed = asyncio.Condition()
 
     @property
@@ -103,13 +105,17 @@ class Slots:
         return max(0, self.size - self.busy)
 
     async def acquire(self, timeout: float) -> bool:
-        async with self._changed:
-            try:
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.busy < self.size), timeout)
-            except TimeoutError:
-                return False
-            self.busy += 1
-            return True
+        self.waiting += 1
+        try:
+            async with self._changed:
+                try:
+                    await asyncio.wait_for(self._changed.wait_for(lambda: self.busy < self.size), timeout)
+                except TimeoutError:
+                    return False
+                self.busy += 1
+                return True
+        finally:
+            self.waiting -= 1
 
     def take(self, n: int) -> None:
         self.busy += n
@@ -188,7 +194,10 @@ class QueuedDispatcher:
     async def _inline(self, seq: int, msg: ChatMessage) -> Delivery:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.options.inline_timeout
-        if not await self.slots.acquire(self.options.inline_timeout):
+        # A burst: as many wait for a slot already as there are slots, so this one would only hold its
+        # sender for the whole inline budget and then be queued anyway. Queue it now (fault case 6).
+        line_full = self.slots.free == 0 and self.slots.waiting >= self.slots.size
+        if line_full or not await self.slots.acquire(self.options.inline_timeout):
             await self.queue.retry_later(seq, self.owner, 0, "waited for a free slot")
             self._wake.set()
             return await self._queued(msg.key.session_id(), "many messages are waiting; it is next in line")

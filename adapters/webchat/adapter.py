@@ -30,6 +30,8 @@ class WebChatSettings(AdapterSettings):
     webchat_auth: Literal["open", "invite", "proxy"] | None = Field(None, validation_alias="THREADWORK_WEBCHAT_AUTH")
     webchat_proxy_header: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_PROXY_HEADER")
     webchat_secret: str | None = Field(None, validation_alias="THREADWORK_WEBCHAT_SECRET")
+    # Seconds before a stored message no gateway queued (its gateway died in between) is handed over
+    webchat_replay_after: float = Field(30.0, gt=0, validation_alias="THREADWORK_WEBCHAT_REPLAY_AFTER")
 
     @model_validator(mode="after")
     def _proxy_needs_header(self) -> WebChatSettings:
@@ -90,6 +92,7 @@ class WebChatAdapter:
             ctx.storage.upload_files(),
             identities=webchat_identities(self.settings, ctx.data_dir, self._secret),
             guest_message_limit=ctx.guest_message_limit,
+            replay_after=self.settings.webchat_replay_after,
         ).add_to(app)
 
     def document_fetchers(self) -> dict[str, Fetcher]:

@@ -16,6 +16,7 @@ from adapters.http_body import BodyError, read_json
 from adapters.http_errors import bad_request
 from adapters.storage.uploads import LocalUploadFiles, UploadFiles
 from adapters.webchat.answers import deliver
+from adapters.webchat.handover import Handovers
 from adapters.webchat.identity import Identities, Identity
 from adapters.webchat.invites import SIGNIN_PATH, InviteError, Invites
 from adapters.webchat.origin import same_origin
@@ -122,9 +123,11 @@ class WebChatRoutes:
         *,
         identities: Identities | None = None,
         guest_message_limit: int = 3,
+        replay_after: float = 30.0,
     ) -> None:
         """``identities`` defaults to open mode with a key of this process only (tests, embedding);
-        ``upload_files`` to the data dir (``data_dir``, else the store's folder)."""
+        ``upload_files`` to the data dir (``data_dir``, else the store's folder); ``replay_after``:
+        seconds before a stored message that no gateway queued is handed over (adapters/webchat/handover.py)."""
         self.store = store
         self.dispatcher = dispatcher
         identities = identities or Identities("open", secrets.token_bytes(32))
@@ -135,6 +138,7 @@ class WebChatRoutes:
             upload_files = LocalUploadFiles(data_dir or store.path.parent)  # type: ignore[attr-defined]
         self.uploads = WebChatUploads(store, dispatcher, identities, upload_files, max_upload_bytes)
         self.stops = StopRoute(store, dispatcher, identities)
+        self.handovers = Handovers(store, dispatcher, replay_after)
         self._closing = asyncio.Event()
 
     def add_to(self, app: web.Application) -> None:
@@ -152,6 +156,8 @@ class WebChatRoutes:
         self.uploads.add_to(app)
         app.on_shutdown.append(self._end_streams)
         app.cleanup_ctx.append(revocations_ctx(self.store, self.identities))
+        app.on_startup.append(lambda _app: self.handovers.start())
+        app.on_cleanup.append(lambda _app: self.handovers.close())
 
     async def _end_streams(self, app: web.Application) -> None:
         """Open event streams would hold a graceful shutdown for its whole timeout: end them."""
@@ -216,14 +222,11 @@ class WebChatRoutes:
             thread = parent["thread"]  # a reply's id means its thread, as on Slack
         message_id = body.message_id or new_id()
         stored = await self.store.get_message(message_id)
-        if stored is None:
-            stored = await self.store.add_message(
-                channel=body.channel, thread=thread, user=label, text=body.text, message_id=message_id
-            )
-        elif not _same_message(stored, body, label, thread):
-            return bad_request(f"message_id {message_id!r} was already used for a different message")
-        thread = stored["thread"]
-        key = ConversationKey(platform="webchat", channel=body.channel, thread=thread)
+        if stored is not None:
+            if not _same_message(stored, body, label, thread):
+                return bad_request(f"message_id {message_id!r} was already used for a different message")
+            thread = stored["thread"]
+        key = ConversationKey(platform="webchat", channel=body.channel, thread=thread or message_id)
         msg = ChatMessage(
             key=key,
             # Membership is the server's call; a browser may only volunteer to be a guest.
@@ -231,6 +234,15 @@ class WebChatRoutes:
             text=body.text,
             message_id=message_id,
         )
+        if stored is None:  # with its hand-over, so a gateway dying before the queue has it loses nothing
+            await self.store.add_message(
+                channel=body.channel,
+                thread=thread,
+                user=label,
+                text=body.text,
+                message_id=message_id,
+                handover=msg.model_dump_json(),
+            )
         return await deliver(self.store, self.dispatcher, msg)
 
     async def post_action(self, request: web.Request) -> web.Response:

@@ -38,6 +38,15 @@ def channel_candidates(name: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Handover:
+    """A user's message that was stored but not yet handed to the inbound queue (``body``: its ChatMessage JSON)."""
+
+    message_id: str
+    body: str
+    replays: int
+
+
+@dataclass(frozen=True)
 class InviteRow:
     name: str
     expires_at: float
@@ -104,8 +113,26 @@ class WebChatStore(ABC):
         message_id: str | None = None,
         idempotency_key: str | None = None,
         files: list[dict[str, Any]] | None = None,
+        handover: str | None = None,
     ) -> dict[str, Any]:
-        """Insert a message (a new thread when ``thread`` is None); an idempotency key seen before returns the earlier message."""
+        """Insert a message (a new thread when ``thread`` is None); an idempotency key seen before returns the earlier message.
+
+        ``handover`` (a user's message: its ChatMessage JSON) is kept in the same transaction until
+        ``handed_over``, so a gateway that dies between storing and queueing leaves it for another
+        gateway to hand over (adapters/webchat/handover.py).
+        """
+
+    @abstractmethod
+    async def handed_over(self, message_id: str) -> None:
+        """The inbound queue (or the session) has the message: forget its hand-over."""
+
+    @abstractmethod
+    async def take_unhanded(self, older_than: float, limit: int) -> list[Handover]:
+        """Hand-overs left for longer than ``older_than`` seconds (their gateway stopped, or is very slow).
+
+        Each is stamped with the current time and its replay count raised, so another gateway
+        does not take it again before ``older_than`` has passed once more.
+        """
 
     @abstractmethod
     async def update_message(

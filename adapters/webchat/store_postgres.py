@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from adapters.storage.postgres import OUTAGES, Conn, PostgresDatabase, outages_as_unavailable
-from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
+from adapters.webchat.store import DEFAULT_CHANNELS, Handover, InviteRow, WebChatStore, channel_candidates, new_id
 
 log = logging.getLogger(__name__)
 CHANNEL = "webchat_events"
@@ -120,6 +120,7 @@ class PostgresWebChatStore(WebChatStore):
         message_id: str | None = None,
         idempotency_key: str | None = None,
         files: list[dict[str, Any]] | None = None,
+        handover: str | None = None,
     ) -> dict[str, Any]:
         mid = message_id or new_id()
         row = {
@@ -150,6 +151,14 @@ class PostgresWebChatStore(WebChatStore):
             )
             if inserted is not None:
                 await self._event(conn, "new", mid)
+                if handover is not None:
+                    await conn.execute(
+                        "INSERT INTO webchat_handover(message_id, body, stored_at) VALUES ($1,$2,$3)"
+                        " ON CONFLICT DO NOTHING",
+                        mid,
+                        handover,
+                        row["ts"],
+                    )
         if inserted is None:
             existing = await self._by_idempotency_key(idempotency_key) if idempotency_key else None
             existing = existing or await self.get_message(mid)
@@ -169,6 +178,25 @@ class PostgresWebChatStore(WebChatStore):
             await self._event(conn, "update", message_id)
         self._notify()
         return await self.get_message(message_id)
+
+    async def handed_over(self, message_id: str) -> None:
+        await self.pool.execute("DELETE FROM webchat_handover WHERE message_id = $1", message_id)
+
+    async def take_unhanded(self, older_than: float, limit: int) -> list[Handover]:
+        now = time.time()
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT message_id, body, replays FROM webchat_handover WHERE stored_at < $1"
+                " ORDER BY stored_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                now - older_than,
+                limit,
+            )
+            due = [Handover(r["message_id"], r["body"], r["replays"] + 1) for r in rows]
+            await conn.executemany(
+                "UPDATE webchat_handover SET stored_at = $1, replays = $2 WHERE message_id = $3",
+                [(now, h.replays, h.message_id) for h in due],
+            )
+        return due
 
     async def _by_idempotency_key(self, key: str) -> dict[str, Any] | None:
         row = await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM webchat_messages WHERE idempotency_key = $1", key)

@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from adapters.sqlite_file import SqliteConnection, fetch_one, open_sqlite
-from adapters.webchat.store import DEFAULT_CHANNELS, InviteRow, WebChatStore, channel_candidates, new_id
+from adapters.webchat.store import DEFAULT_CHANNELS, Handover, InviteRow, WebChatStore, channel_candidates, new_id
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages(channel, thread, ts);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, message_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS handover (
+    message_id TEXT PRIMARY KEY, body TEXT NOT NULL, stored_at REAL NOT NULL, replays INTEGER NOT NULL DEFAULT 0
 );
 """
 
@@ -170,6 +173,7 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
         message_id: str | None = None,
         idempotency_key: str | None = None,
         files: list[dict[str, Any]] | None = None,
+        handover: str | None = None,
     ) -> dict[str, Any]:
         if idempotency_key:
             existing = await self._by_idempotency_key(idempotency_key)
@@ -206,6 +210,11 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
                     ),
                 )
                 await db.execute("INSERT INTO events(kind, message_id) VALUES ('new', ?)", (mid,))
+                if handover is not None:
+                    await db.execute(
+                        "INSERT OR IGNORE INTO handover(message_id, body, stored_at) VALUES (?,?,?)",
+                        (mid, handover, row["ts"]),
+                    )
         except aiosqlite.IntegrityError:  # rolled back: the same id or idempotency key is stored already
             existing = (
                 await self._by_idempotency_key(idempotency_key) if idempotency_key else await self.get_message(mid)
@@ -227,6 +236,25 @@ class SqliteWebChatStore(SqliteConnection, WebChatStore):
             return None
         self._notify()
         return await self.get_message(message_id)
+
+    async def handed_over(self, message_id: str) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM handover WHERE message_id = ?", (message_id,))
+
+    async def take_unhanded(self, older_than: float, limit: int) -> list[Handover]:
+        now = time.time()
+        async with self.transaction() as db:
+            await db.execute("BEGIN IMMEDIATE")  # the write lock first: two gateways never take the same message
+            rows = await db.execute_fetchall(
+                "SELECT message_id, body, replays FROM handover WHERE stored_at < ? ORDER BY stored_at LIMIT ?",
+                (now - older_than, limit),
+            )
+            due = [Handover(r["message_id"], r["body"], r["replays"] + 1) for r in rows]
+            await db.executemany(
+                "UPDATE handover SET stored_at = ?, replays = ? WHERE message_id = ?",
+                [(now, h.replays, h.message_id) for h in due],
+            )
+        return due
 
     async def _by_idempotency_key(self, key: str) -> dict[str, Any] | None:
         row = await fetch_one(self.db, "SELECT * FROM messages WHERE idempotency_key = ?", (key,))

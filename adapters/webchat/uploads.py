@@ -160,11 +160,8 @@ class WebChatUploads:
         user = identity.label(user)
         link = {"name": name, "url": f"/webchat/uploads/{upload_id}/{quote(name)}", "size": size, "mimetype": mimetype}
         text = caption or f"Shared {name}"
-        stored = await self.store.add_message(
-            channel=channel, thread=thread, user=user, text=text, message_id=upload_id, files=[link]
-        )
         msg = ChatMessage(
-            key=ConversationKey(platform="webchat", channel=channel, thread=stored["thread"]),
+            key=ConversationKey(platform="webchat", channel=channel, thread=thread or upload_id),
             actor=Actor(id=identity.id, name=user, is_guest=guest),
             text=text,
             message_id=upload_id,
@@ -173,6 +170,15 @@ class WebChatUploads:
                     name=name, url=f"{UPLOADS_DIR}/{upload_id}/{name}", mimetype=mimetype, size=size, source="webchat"
                 )
             ],
+        )
+        await self.store.add_message(
+            channel=channel,
+            thread=thread,
+            user=user,
+            text=text,
+            message_id=upload_id,
+            files=[link],
+            handover=msg.model_dump_json(),
         )
         return await deliver(self.store, self.dispatcher, msg)
 
