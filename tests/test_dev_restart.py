@@ -250,9 +250,10 @@ async def test_open_page_survives_dev_restart(tmp_path: Path):
             await second.wait_healthy(http)
             await expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
             await _say(http, "hello from another tab", thread)
-            await expect(bot).to_have_count(2)
-            await expect(bot.nth(1)).to_contain_text("message 2")
-            await expect(page.locator('#messages [data-testid="message"]')).to_have_count(4)
+            # Right after a restart the answer may be preceded by "I'm catching up" (the session replays
+            # first): what matters is that the answer arrives live, once.
+            await expect(bot.filter(has_text="message 2")).to_have_count(1)
+            await expect(page.locator('#messages [data-testid="message"][data-is-bot="false"]')).to_have_count(2)
             assert await second.interrupt(deadline=30) == 0, _tail(log)
         finally:
             for run in runs:

@@ -13,6 +13,7 @@ from temporalio.api.enums.v1 import EventType
 
 from tests.fake_openai import fake_openai
 from tests.streaming_support import ANSWER, CHUNK_DELAY, CHUNKS, STOP_BOUND, STOP_CHUNK_DELAY
+from tests.support.helpers import eventually
 from tests.support.stack import running_stack
 from tests.teams.activities import TENANT, activity
 from tests.teams.conftest import send
@@ -100,8 +101,14 @@ async def test_stop_in_teams_ends_the_turn_and_the_next_message_is_answered(clie
         # The workflow cancelled the turn's activity and says who stopped it.
         history = await stack.client.get_workflow_handle(session_id).fetch_history()
         assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED in [e.event_type for e in history.events]
-        state = await stack.state(session_id)
-        assert state["history"][-1]["role"] == "system" and "stopped the reply" in state["history"][-1]["text"]
+        # The message is final just before the activity returns; the session records the Stop right after.
+        state = await eventually(
+            lambda: stack.state(session_id),
+            lambda s: s["history"][-1]["role"] == "system",
+            timeout=STOP_BOUND,
+            what="the Stop in the session's history",
+        )
+        assert "stopped the reply" in state["history"][-1]["text"]
         assert state["history"][-1]["text"].startswith("Alice Example")
 
         llm.chunk_delay = 0.0
