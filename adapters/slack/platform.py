@@ -107,6 +107,7 @@ class SlackPlatform:
             client = self._post_clients[token] = AsyncWebClient(
                 token=token,
                 base_url=self.clients.for_token(token).base_url,
+                session=self.clients.http(),
                 retry_handlers=[
                     AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
                     AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError]),
@@ -123,6 +124,7 @@ class SlackPlatform:
                 token=token,
                 base_url=self.clients.for_token(token).base_url,
                 timeout=TIMEOUT_SECONDS,
+                session=self.clients.http(),
                 retry_handlers=[
                     AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError])
                 ],
