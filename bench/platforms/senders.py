@@ -84,12 +84,15 @@ class TeamsSender:
     def __init__(self, connector: BenchConnector, gateway_url: str) -> None:
         self.connector = connector
         self.http = httpx.AsyncClient(base_url=gateway_url, timeout=60)
+        # Members the connector knows, as in a real team: the gateway caches who they are (an
+        # unknown member is looked up again on every message, which is not the path measured).
+        for i in range(len(SENDERS)):
+            connector.members[f"29:bench-{i}"] = {"id": f"29:bench-{i}", "name": f"Bench {i}", "userRole": "user"}
 
     async def _send(self, conversation: str, sender: int) -> Timing:
         reply = self.connector.replies.expect(conversation)
-        body = activity(
-            self.connector.url, conversation, text=TEXT, user=f"29:bench-{sender}", user_name=f"Bench {sender}"
-        )
+        who = sender % len(SENDERS)
+        body = activity(self.connector.url, conversation, text=TEXT, user=f"29:bench-{who}", user_name=f"Bench {who}")
         started = time.perf_counter()
         response = await self.http.post(
             "/api/messages", content=json.dumps(body), headers={"Content-Type": "application/json"}
