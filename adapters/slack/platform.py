@@ -194,20 +194,27 @@ class SlackPlatform:
         client = await self._post_client(key.workspace)
         thread_ts = thread_ts_of(key)
         unsure: dict[str, Any] | None = None
+        fresh = False  # no earlier try of this key can have posted: nothing to look up
         if idempotency_key:
-            await self._adopt_streamed(key, idempotency_key)
+            local = _in_local_activity()  # the turn's fast path (a key of its own, never streamed)
+            if not local:
+                await self._adopt_streamed(key, idempotency_key)
             # A streamed turn's own post of this reply failed after it may have reached Slack.
             unsure = await self.posted.get(unsure_post_key(idempotency_key))
-            if unsure is None and _in_local_activity():
+            if unsure is None and local:
                 # A turn's local activity re-run after its worker died starts again at attempt 1 and
                 # cannot tell it is a retry: it says first that this post may reach Slack unrecorded.
                 await self.posted.put(unsure_post_key(idempotency_key), {"local": True, "at": time.time()})
+                fresh = True
         parts: list[str] = []
         for i, message in enumerate(messages):
             part_key = f"{idempotency_key}#{i}" if idempotency_key else None
-            ts = await self._already_posted(
-                client, key.channel, thread_ts, part_key, lookup=unsure is not None, since=(unsure or {}).get("at")
-            )
+            ts = None
+            if not fresh:
+                since = (unsure or {}).get("at")
+                ts = await self._already_posted(
+                    client, key.channel, thread_ts, part_key, lookup=unsure is not None, since=since
+                )
             if ts is None:
                 ts = await self._post_part(client, key.channel, thread_ts, message, part_key)
             parts.append(ts)
