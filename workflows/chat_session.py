@@ -340,8 +340,11 @@ class ChatSessionWorkflow:
             key=self.state.key, reply=Reply(text=""), idempotency_key=key, reply_context=self.state.reply_context
         )
         local = self._poster.is_local(self.state.key.platform)
+        # The built-in responder reads counts and children, never the history: a model's turn gets
+        # the history in its own (streamed) request.
+        summary = self._summary().model_copy(update={"history": []})
         request = TurnRequest(
-            reply=ReplyRequest(text=msg.text, actor=msg.actor, summary=self._summary()),
+            reply=ReplyRequest(text=msg.text, actor=msg.actor, summary=summary),
             files=msg.files,
             stream_model=True,
             post=post if local else None,
