@@ -293,9 +293,10 @@ class ChatSessionWorkflow:
                 turn.reply = said[0] if said else await self._generate_reply(msg, started)
         assert turn.reply is not None
         stop = self._turns.stopped_by if streamed and turn.decision is None else None
-        if streamed and self._turns.refusal is not None and turn.decision is None:
-            # The platform refused the streamed reply for good (the channel is gone): recorded, not retried.
-            self._record_undelivered(ApplicationError(self._turns.refusal, type="PlatformError"), turn.reply)
+        refusal = turn.refusal or (self._turns.refusal if streamed and turn.decision is None else None)
+        if refusal is not None:
+            # The platform refused the reply for good (the channel is gone): recorded, not retried.
+            self._record_undelivered(ApplicationError(refusal, type="PlatformError"), turn.reply)
         elif turn.posted is None and not said and stop is None:
             if streamed and turn.decision is None:
                 redeliver = self._turns.redelivery

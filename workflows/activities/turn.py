@@ -27,7 +27,9 @@ from workflows.platform_port import PlatformError
 log = logging.getLogger(__name__)
 #: A Slack/Teams post tried in the turn's local activity gives up after this long; the
 #: workflow then posts it durably (a 429 with a long Retry-After waits there, not here).
-TRY_POST_SECONDS = 5.0
+#: Well under the gateway's inline timeout (5 s): the update is accepted when the turn's
+#: workflow task completes, after this activity.
+TRY_POST_SECONDS = 2.0
 
 
 class TurnRequest(BaseModel):
@@ -49,6 +51,8 @@ class TurnResult(BaseModel):
     decision: WorkflowStart | None = None
     reply: Reply | None = None
     posted: MessageRef | None = None
+    #: The platform refused ``try_post`` for good (its reason): recorded, not retried.
+    refusal: str | None = None
 
 
 class TurnActivities:
@@ -70,7 +74,10 @@ class TurnActivities:
         reply = await self._replies.generate_reply(req.reply)
         if req.stream_model:
             # The built-in responder's reply is whole at once: shown in one post, no stream.
-            return TurnResult(reply=reply, posted=await self._post_now(req, reply))
+            try:
+                return TurnResult(reply=reply, posted=await self._post_now(req, reply))
+            except PlatformError as err:  # refused for good (a retryable refusal is retried durably)
+                return TurnResult(reply=reply, refusal=str(err))
         if req.post is None or self._replies.uses_llm:
             # With a language model, a failed post must not ask the model again on retry:
             # the workflow posts the reply through its own activity.
@@ -87,7 +94,12 @@ class TurnActivities:
         post = req.try_post.model_copy(update={"reply": reply})
         try:
             return await asyncio.wait_for(self._platform.post_now(post), TRY_POST_SECONDS)
-        except (PlatformError, TimeoutError) as err:
-            reason = f"no answer within {TRY_POST_SECONDS:g} s" if isinstance(err, TimeoutError) else str(err)
-            log.warning("posting to %s at once failed, posting it durably: %s", post.key.session_id(), reason)
-            return None
+        except PlatformError as err:
+            if not err.retryable:
+                log.warning("posting to %s refused for good: %s", post.key.session_id(), err)
+                raise
+            reason = str(err)
+        except TimeoutError:
+            reason = f"no answer within {TRY_POST_SECONDS:g} s"
+        log.warning("posting to %s at once failed, posting it durably: %s", post.key.session_id(), reason)
+        return None
