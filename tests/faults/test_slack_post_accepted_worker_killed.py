@@ -11,6 +11,7 @@ not post again. Promise: the reply appears once.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 import pytest
 
 from bots.temporal import connect
-from tests.faults.support import Deployment, Process, until
+from tests.faults.support import Deployment, Process, figure, until
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.support import SIGNING_SECRET, SlackSim
 from workflows.chat_session import ChatSessionWorkflow
@@ -69,6 +70,7 @@ async def test_worker_killed_after_slack_accepted_the_post_posts_it_once(tmp_pat
             replies = [p for p in fake.posts("C1", root["ts"]) if "message 1" in p["text"]]
             assert len(replies) == 1  # accepted by Slack; the worker never heard of it
             await deployment.start_worker()
+            restarted = time.monotonic()
 
             client = await connect(deployment.temporal.address)
             handle = client.get_workflow_handle(f"slack:T1:C1:{root['ts']}")
@@ -78,6 +80,7 @@ async def test_worker_killed_after_slack_accepted_the_post_posts_it_once(tmp_pat
                 return state.history[-1].role == "assistant"
 
             await until("the session to record its answer", answered, ANSWER_DEADLINE, *deployment.processes())
+            took = time.monotonic() - restarted
             await asyncio.sleep(SETTLE)
             replies = [p for p in fake.posts("C1", root["ts"]) if "message 1" in p["text"]]
             assert len(replies) == 1, [p["text"] for p in fake.posts("C1", root["ts"])]
@@ -85,6 +88,11 @@ async def test_worker_killed_after_slack_accepted_the_post_posts_it_once(tmp_pat
             lookups = [c for c in fake.calls if str(c.params.get("include_all_metadata", "")).lower() in ("1", "true")]
             assert lookups, "the retried turn did not look for its earlier post"
             assert "found in Slack by its metadata" in (tmp_path / "worker-3.log").read_text(errors="replace")
+            figure(
+                "slack fast-path post accepted, worker killed",
+                f"1 reply; {len(fake.calls_to('chat.postMessage'))} chat.postMessage calls in the thread's turn, "
+                f"{len(lookups)} metadata lookup(s); answer recorded {took:.1f} s after the worker restarted",
+            )
     finally:
         await deployment.close()
         await fake.stop()
