@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters.user_notice import CATCHING_UP_TEXT
 from bots.temporal import connect
 from tests.faults.support import Deployment, Process, figure, until
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
@@ -88,10 +89,13 @@ async def test_worker_killed_after_slack_accepted_the_post_posts_it_once(tmp_pat
             lookups = [c for c in fake.calls if str(c.params.get("include_all_metadata", "")).lower() in ("1", "true")]
             assert lookups, "the retried turn did not look for its earlier post"
             assert "found in Slack by its metadata" in (tmp_path / "worker-3.log").read_text(errors="replace")
+            notices = sum(CATCHING_UP_TEXT in p["text"] for p in fake.posts("C1", root["ts"]))
+            assert len(fake.calls_to("chat.postMessage")) == 1 + notices
             figure(
                 "slack fast-path post accepted, worker killed",
-                f"1 reply; {len(fake.calls_to('chat.postMessage'))} chat.postMessage calls in the thread's turn, "
-                f"{len(lookups)} metadata lookup(s); answer recorded {took:.1f} s after the worker restarted",
+                f"1 reply; {len(fake.calls_to('chat.postMessage'))} chat.postMessage calls (the reply, and "
+                f"{notices} catching-up notice from the gateway), {len(lookups)} metadata lookup(s); "
+                f"answer recorded {took:.1f} s after the worker restarted",
             )
     finally:
         await deployment.close()
