@@ -27,9 +27,10 @@ from workflows.platform_port import PlatformError
 log = logging.getLogger(__name__)
 #: A Slack/Teams post tried in the turn's local activity gives up after this long; the
 #: workflow then posts it durably (a 429 with a long Retry-After waits there, not here).
-#: Well under the gateway's inline timeout (5 s): the update is accepted when the turn's
-#: workflow task completes, after this activity.
-TRY_POST_SECONDS = 2.0
+#: Long enough for slack_sdk to wait out a 429 or two with a short Retry-After here; under the
+#: gateway's inline timeout (5 s), since the update is accepted when the turn's workflow task
+#: completes, after this activity.
+TRY_POST_SECONDS = 3.5
 
 
 class TurnRequest(BaseModel):
