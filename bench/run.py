@@ -183,6 +183,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a smoke run: few samples, table only")
     p.add_argument("--rounds", type=int, help="alternating rounds of latency/throughput (default 3)")
     p.add_argument("--cache-sizes", help="comma-separated max_cached_workflows values for the memory runs")
+    p.add_argument("--memory-sessions", type=int, help="conversations opened per memory run (default 1000)")
     p.add_argument(
         "--cold-history", help="comma-separated history lengths (turns) for the cold-turn runs (default 1,20)"
     )
@@ -199,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         plan.rounds = args.rounds
     if args.cache_sizes:
         plan.cache_sizes = [int(x) for x in args.cache_sizes.split(",")]
+    if args.memory_sessions:
+        plan.memory_sessions = args.memory_sessions
     if args.cold_history:
         plan.cold_history = [int(x) for x in args.cold_history.split(",")]
     if args.cold_sessions:

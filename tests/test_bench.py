@@ -66,10 +66,12 @@ async def test_quick_bench_prints_every_row_and_writes_the_docs(tmp_path: Path) 
 
 
 PLATFORM_METRICS = [
-    "new thread latency p50 (ms)",
-    "new thread latency p99 (ms)",
-    "follow-up latency p50 (ms)",
-    "follow-up latency p99 (ms)",
+    *(
+        f"{kind} latency to {until} p{q} (ms)"
+        for kind in ("new thread", "follow-up")
+        for until in ("first text", "whole reply")
+        for q in (50, 99)
+    ),
     "burst throughput (msg/s, median of rounds)",
 ]
 

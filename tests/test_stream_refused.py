@@ -9,6 +9,7 @@ from typing import Any
 from adapters.base import PlatformError
 from adapters.webchat.platform import WebChatPlatform
 from adapters.webchat.stream import WebChatStream
+from tests.fake_openai import fake_openai
 from tests.support.stack import is_streaming, running_stack
 from workflows.contracts import Actor, ConversationKey, MessageRef, Reply
 
@@ -44,12 +45,20 @@ class ChannelGone(WebChatPlatform):
         raise PlatformError("channel_not_found")
 
 
+ANSWER = "A model's answer, streamed in a few chunks."
+
+
 async def test_refused_stream_still_ends_as_one_final_message(client, tmp_path):
-    async with running_stack(client, tmp_path) as stack:
+    # A model's reply streams (the built-in responder's is posted whole, without a stream).
+    async with (
+        fake_openai() as llm,
+        running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack,
+    ):
+        llm.answer = ANSWER
         stack.platforms.registry.register(StreamRefused(stack.store))
         sent = await stack.say("hello")
         [reply] = await stack.wait_bot_messages(sent["thread"], 1)
-        assert reply["text"].startswith("Got it (message 1 in this conversation).")
+        assert reply["text"] == ANSWER
         await asyncio.sleep(0.5)  # a second message would show now
         assert [m["id"] for m in await stack.bot_messages(sent["thread"], streaming=True)] == [reply["id"]]
         assert not is_streaming(reply)
@@ -58,7 +67,11 @@ async def test_refused_stream_still_ends_as_one_final_message(client, tmp_path):
 
 
 async def test_permanently_refused_stream_is_recorded_not_retried(client, tmp_path):
-    async with running_stack(client, tmp_path) as stack:
+    async with (
+        fake_openai() as llm,
+        running_stack(client, tmp_path, llm_base_url=llm.base_url, llm_tools=False) as stack,
+    ):
+        llm.answer = ANSWER
         stack.platforms.registry.register(ChannelGone(stack.store))
         sent = await stack.say("hello")
         for _ in range(300):  # 15 s at most
@@ -67,5 +80,5 @@ async def test_permanently_refused_stream_is_recorded_not_retried(client, tmp_pa
                 break
             await asyncio.sleep(0.05)
         [entry] = state["undelivered"]
-        assert entry["reason"] == "channel_not_found" and entry["text"].startswith("Got it")
+        assert entry["reason"] == "channel_not_found" and entry["text"] == ANSWER
         assert await stack.bot_messages(sent["thread"], streaming=True) == []

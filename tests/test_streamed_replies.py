@@ -59,15 +59,19 @@ async def test_slow_model_reply_streams_into_one_message_with_the_full_text(clie
         assert state["history"][-1]["text"] == ANSWER
 
 
-async def test_builtin_responder_streams_too(client, tmp_path):
+async def test_builtin_responder_answers_at_once_without_a_stream(client, tmp_path):
+    """The built-in responder's reply is whole the moment it is made: one post by the turn's local
+    activity (issue 12), no stream, no activity task."""
     async with running_stack(client, tmp_path) as stack:
         http = await stack.user("alice")
         sent = await stack.say("hello there")
         versions = await stream_events(http, sent["thread"])
-        partial = [v["text"] for v in versions if is_streaming(v) and v["text"]]
-        assert partial and all(versions[-1]["text"].startswith(t) and t != versions[-1]["text"] for t in partial)
+        assert versions and not any(is_streaming(v) for v in versions)
         [final] = await stack.bot_messages(sent["thread"], streaming=True)
         assert final["text"].startswith("Got it (message 1 in this conversation).")
+        history = await stack.client.get_workflow_handle(sent["session_id"]).fetch_history()
+        scheduled = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+        assert scheduled == []
         # A command's reply keeps its blocks and buttons when it ends.
         await stack.say("help", thread=sent["thread"])
         bots = await stack.wait_bot_messages(sent["thread"], 2)

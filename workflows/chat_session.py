@@ -57,6 +57,9 @@ REPLY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempt
 #: The session says "I've started …" before the child starts, so the child's first post cannot
 #: overtake it. Sessions recorded before it replay in the old order (start, then say).
 STARTED_FIRST_PATCH = "child-started-reply-first-v1"
+#: The built-in responder's replies are posted by the turn's local activity (a Slack/Teams post tried
+#: once there, then durably), not streamed. Sessions recorded before it replay their streamed turns.
+FAST_TURN_PATCH = "builtin-fast-turn-v1"
 
 
 # Pinned on versioned workers (workflows/worker.py deployment_config: the class cannot say so,
@@ -257,7 +260,15 @@ class ChatSessionWorkflow:
         STREAMED_TURN_PATCH, posted) by the activity; with the model's tools, the tool loop answers
         (its model calls streamed since TOOL_STREAM_PATCH)."""
         streamed = not self._tools.active and workflow.patched(STREAMED_TURN_PATCH)
-        if streamed:
+        redeliver: Redelivery | None = None
+        if streamed and workflow.patched(FAST_TURN_PATCH):
+            # The built-in responder's replies (whole at once) take the fast path: one local activity
+            # matches, answers and posts; only a model's reply streams.
+            turn, redeliver = await self._fast_turn(msg)
+            streamed = turn.decision is None and turn.reply is None
+            if streamed:
+                turn = await self._streamed_turn(msg)
+        elif streamed:
             turn = await self._streamed_turn(msg)
         else:
             turn = await self._local_turn(msg)
@@ -282,11 +293,16 @@ class ChatSessionWorkflow:
                 turn.reply = said[0] if said else await self._generate_reply(msg, started)
         assert turn.reply is not None
         stop = self._turns.stopped_by if streamed and turn.decision is None else None
-        if streamed and self._turns.refusal is not None and turn.decision is None:
-            # The platform refused the streamed reply for good (the channel is gone): recorded, not retried.
-            self._record_undelivered(ApplicationError(self._turns.refusal, type="PlatformError"), turn.reply)
+        refusal = turn.refusal or (self._turns.refusal if streamed and turn.decision is None else None)
+        if refusal is not None:
+            # The platform refused the reply for good (the channel is gone): recorded, not retried.
+            self._record_undelivered(ApplicationError(refusal, type="PlatformError"), turn.reply)
         elif turn.posted is None and not said and stop is None:
-            await self._post(turn.reply, self._turns.redelivery if streamed and turn.decision is None else None)
+            if streamed and turn.decision is None:
+                redeliver = self._turns.redelivery
+            elif turn.decision is not None:
+                redeliver = None  # the announcing reply is a post of its own
+            await self._post(turn.reply, redeliver)
         elif stop is not None and self._tools.stopped_between_calls:
             await self._post(turn.reply)  # Stop came while a tool ran: no message of a model call shows it
         between = stop is not None and self._turns.stopped_between_attempts
@@ -320,6 +336,38 @@ class ChatSessionWorkflow:
         if result.turn is None:
             return TurnResult(decision=result.decision)
         return TurnResult(reply=result.turn.reply, posted=result.turn.posted)
+
+    async def _fast_turn(self, msg: ChatMessage) -> tuple[TurnResult, Redelivery]:
+        """One local activity: match the rules, and when the built-in responder answers, post its reply
+        (a local write for the web chat; a Slack/Teams post tried once). An empty result: the model
+        answers (streamed). The returned Redelivery delivers the reply durably under the same key when
+        the post did not go through at once, so it still shows once."""
+        key = self._poster.next_key()
+        post = PostRequest(
+            key=self.state.key, reply=Reply(text=""), idempotency_key=key, reply_context=self.state.reply_context
+        )
+        local = self._poster.is_local(self.state.key.platform)
+        # The built-in responder reads counts and children, never the history: a model's turn gets
+        # the history in its own (streamed) request.
+        summary = self._summary().model_copy(update={"history": []})
+        request = TurnRequest(
+            reply=ReplyRequest(text=msg.text, actor=msg.actor, summary=summary),
+            files=msg.files,
+            stream_model=True,
+            post=post if local else None,
+            try_post=None if local else post,
+        )
+        try:
+            turn = await workflow.execute_local_activity_method(
+                TurnActivities.take_turn,
+                request,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=REPLY_RETRY,
+            )
+        except DELIVERY_FAILURES:
+            workflow.logger.warning("reply generation failed after retries; sending fallback")
+            turn = TurnResult(reply=fallback_reply())
+        return turn, Redelivery(key=key, partly_shown=False, since=workflow.now())
 
     async def _local_turn(self, msg: ChatMessage) -> TurnResult:
         """Before STREAMED_TURN_PATCH, and with the model's tools: one local activity (the web chat's post

@@ -88,6 +88,7 @@ class SlackAdapter:
         self.settings = settings
         self.context = context
         self._posted: PostedLog | None = None
+        self._clients: Any = None  # the worker's Slack API clients (their HTTP session closes with the adapter)
         self._installations: Any = None
         #: The gateway's routes once mounted (operators and tests: which mode was chosen).
         self.routes: Any = None
@@ -96,6 +97,7 @@ class SlackAdapter:
         from adapters.slack.wiring import start_platform
 
         platform, self._posted, self._installations = await start_platform(self.settings, self.context.storage)
+        self._clients = platform.clients
         return platform
 
     def mount(self, app: web.Application, dispatcher: SessionDispatcher) -> None:
@@ -113,5 +115,7 @@ class SlackAdapter:
         return {"slack": SlackFileFetcher(self.settings.slack_bot_token, self.settings.slack_api_url)}
 
     async def close(self) -> None:
+        if self._clients is not None:
+            await self._clients.close()
         if self._posted is not None:
             await self._posted.close()

@@ -64,6 +64,10 @@ def _is_retry() -> bool:
     return activity.in_activity() and activity.info().attempt > 1
 
 
+def _in_local_activity() -> bool:
+    return activity.in_activity() and activity.info().is_local
+
+
 def _first_scheduled() -> float:
     """When the post activity was first scheduled: no earlier attempt can have posted before it.
 
@@ -107,6 +111,7 @@ class SlackPlatform:
             client = self._post_clients[token] = AsyncWebClient(
                 token=token,
                 base_url=self.clients.for_token(token).base_url,
+                session=self.clients.http(),
                 retry_handlers=[
                     AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
                     AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError]),
@@ -123,6 +128,7 @@ class SlackPlatform:
                 token=token,
                 base_url=self.clients.for_token(token).base_url,
                 timeout=TIMEOUT_SECONDS,
+                session=self.clients.http(),
                 retry_handlers=[
                     AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError])
                 ],
@@ -192,15 +198,28 @@ class SlackPlatform:
             raise PlatformError(f"cannot render this reply for Slack: {err}") from err
         client = await self._post_client(key.workspace)
         thread_ts = thread_ts_of(key)
-        unsure = False
+        unsure: dict[str, Any] | None = None
+        fresh = False  # no earlier try of this key can have posted: nothing to look up
         if idempotency_key:
-            await self._adopt_streamed(key, idempotency_key)
+            local = _in_local_activity()  # the turn's fast path (a key of its own, never streamed)
+            if not local:
+                await self._adopt_streamed(key, idempotency_key)
             # A streamed turn's own post of this reply failed after it may have reached Slack.
-            unsure = await self.posted.get(unsure_post_key(idempotency_key)) is not None
+            unsure = await self.posted.get(unsure_post_key(idempotency_key))
+            if unsure is None and local:
+                # A turn's local activity re-run after its worker died starts again at attempt 1 and
+                # cannot tell it is a retry: it says first that this post may reach Slack unrecorded.
+                await self.posted.put(unsure_post_key(idempotency_key), {"local": True, "at": time.time()})
+                fresh = True
         parts: list[str] = []
         for i, message in enumerate(messages):
             part_key = f"{idempotency_key}#{i}" if idempotency_key else None
-            ts = await self._already_posted(client, key.channel, thread_ts, part_key, lookup=unsure)
+            ts = None
+            if not fresh:
+                since = (unsure or {}).get("at")
+                ts = await self._already_posted(
+                    client, key.channel, thread_ts, part_key, lookup=unsure is not None, since=since
+                )
             if ts is None:
                 ts = await self._post_part(client, key.channel, thread_ts, message, part_key)
             parts.append(ts)
@@ -223,9 +242,17 @@ class SlackPlatform:
         await self.posted.put(f"{idempotency_key}#0", {"channel": record["channel"], "ts": record["ts"]})
 
     async def _already_posted(
-        self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str | None, *, lookup: bool = False
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str | None,
+        part_key: str | None,
+        *,
+        lookup: bool = False,
+        since: float | None = None,
     ) -> str | None:
-        """The part's ts if it was posted: the PostedLog, then (on a retry, or ``lookup``) Slack's message metadata."""
+        """The part's ts if it was posted: the PostedLog, then (on a retry, or ``lookup``) Slack's message metadata
+        (from ``since`` on, when an earlier try said when it began)."""
         if part_key is None:
             return None
         found = await self.posted.get(part_key)
@@ -234,16 +261,17 @@ class SlackPlatform:
             return found["ts"]
         if not (lookup or _is_retry()):
             return None
-        ts = await self._find_by_metadata(client, channel, thread_ts, part_key)
+        ts = await self._find_by_metadata(client, channel, thread_ts, part_key, since)
         if ts is not None:
             log.info("post %s found in Slack by its metadata (%s); not posting again", part_key, ts)
             await self.posted.put(part_key, {"channel": channel, "ts": ts})
         return ts
 
     async def _find_by_metadata(
-        self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, part_key: str, since: float | None = None
     ) -> str | None:
-        oldest = f"{_first_scheduled() - CLOCK_SKEW_SECONDS:.6f}"
+        start = _first_scheduled() if since is None else min(since, _first_scheduled())
+        oldest = f"{start - CLOCK_SKEW_SECONDS:.6f}"
         try:
             if thread_ts:
                 resp = await client.conversations_replies(

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
-from botframework.connector.auth import AuthenticateRequestResult
+from botframework.connector.auth import AuthenticateRequestResult, ClaimsIdentity
+from botframework.connector.auth.connector_factory import ConnectorFactory
+from botframework.connector.auth.user_token_client import UserTokenClient
+
+from adapters.teams.connector_cache import CachedConnectorFactory, ClientCache, app_id_of
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
 
@@ -45,19 +53,67 @@ def credentials_from(app_id: str | None, password: str | None, app_type: str, te
     return BotCredentials(app_id or None, password or None, normalized, tenant_id or None)
 
 
+class ValidationLoop:
+    """One event loop on a daemon thread where tokens are validated, started on first use.
+
+    A loop per request (asyncio.run on a pooled thread) cost a loop's setup per message and took
+    threads from the default executor, which botbuilder's connector also sends through (requests
+    in run_in_executor): in a burst the two starved each other (docs/performance.md).
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="teams-token-validation", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._running()))
+
+
+VALIDATION_LOOP = ValidationLoop()
+
+
 class StrictAuthentication(ConfigurationBotFrameworkAuthentication):
-    """ConfigurationBotFrameworkAuthentication whose authentication failures are all PermissionError."""
+    """ConfigurationBotFrameworkAuthentication whose authentication failures are all PermissionError,
+    and whose Bot Connector clients are reused across turns (connector_cache.py)."""
+
+    def __init__(self, configuration: Any, **kwargs: Any) -> None:
+        super().__init__(configuration, **kwargs)
+        self._clients = ClientCache()
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         try:
             # The SDK fetches signing keys with blocking requests.get (no timeout): validate on a
-            # worker thread with its own loop so a slow key endpoint never stalls the gateway.
-            return await asyncio.to_thread(asyncio.run, super().authenticate_request(activity, auth_header))
+            # thread with its own loop so a slow key endpoint never stalls the gateway.
+            result = await VALIDATION_LOOP.run(super().authenticate_request(activity, auth_header))
         except PermissionError:
             raise
         except Exception as err:  # PyJWT errors, IndexError (unknown kid), endorsement Exception...
             log.info("Bot Framework token refused: %s: %s", type(err).__name__, err)
             raise PermissionError(f"invalid Bot Framework token ({type(err).__name__})") from err
+        if result.connector_factory is not None:
+            app_id = app_id_of(result.claims_identity)
+            result.connector_factory = CachedConnectorFactory(result.connector_factory, self._clients, app_id)
+        return result
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        inner = super().create_connector_factory(claims_identity)
+        return CachedConnectorFactory(inner, self._clients, app_id_of(claims_identity))
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        key = ("user-token", app_id_of(claims_identity))
+        client = self._clients.get(key)
+        if client is None:
+            client = await super().create_user_token_client(claims_identity)
+            self._clients.put(key, client)
+        return client
 
     async def authenticate_streaming_request(
         self, auth_header: str, channel_id_header: str

@@ -4,8 +4,9 @@
     .venv/bin/python -m bench.platforms --quick    # smoke run, prints the table only
 
 Slack: signed Events API requests to the gateway, the reply timed until the local fake
-Slack Web API receives `chat.postMessage`. Teams: activities in anonymous mode, the reply
-timed until the local fake Bot Connector receives it. The floor (bench.echo: update-with-start
+Slack Web API shows its first text and until it holds the whole reply (`chat.postMessage`, or
+a stream's `chat.stopStream`). Teams: activities in anonymous mode, the reply timed until the
+local fake Bot Connector shows its first text and until it receives the reply's message. The floor (bench.echo: update-with-start
 plus one local activity) runs in the same rounds on the same dev server, so each ratio
 compares like with like under whatever else the machine is doing.
 """
@@ -57,8 +58,12 @@ def say(text: str) -> None:
 
 
 async def measure(path: PathSender, plan: Plan, result: scenarios.PathResult, cpu_of) -> None:
-    result.new.append(await scenarios.new_threads(path, plan.new_n))
-    result.follow_up.append(await scenarios.follow_ups(path, plan.follow_n))
+    first, whole = await scenarios.new_threads(path, plan.new_n)
+    result.new_first.append(first)
+    result.new.append(whole)
+    first, whole = await scenarios.follow_ups(path, plan.follow_n)
+    result.follow_up_first.append(first)
+    result.follow_up.append(whole)
     before = cpu_of()
     result.burst.append(await scenarios.burst(path, plan.senders, plan.threads, plan.messages))
     after = cpu_of()
@@ -167,4 +172,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is written: skip interpreter teardown, where the Temporal client's native threads
+    # sometimes abort the process ("PyGILState_Release ... finalizing") after a successful run.
+    os._exit(code)

@@ -14,26 +14,33 @@ from bench.scenarios import Latency
 class PathResult:
     """One path (or the floor) over all rounds."""
 
-    new: list[Latency] = field(default_factory=list)
+    new: list[Latency] = field(default_factory=list)  # until the whole reply is there
     follow_up: list[Latency] = field(default_factory=list)
+    new_first: list[Latency] = field(default_factory=list)  # until its first text shows
+    follow_up_first: list[Latency] = field(default_factory=list)
     burst: list[float] = field(default_factory=list)  # msg/s per round
     cpu: dict[str, list[float]] = field(default_factory=dict)  # role -> CPU-s per 1,000 messages, per round
 
 
-async def new_threads(path: PathSender, n: int) -> Latency:
-    out = Latency()
+async def new_threads(path: PathSender, n: int) -> tuple[Latency, Latency]:
+    """(first text, whole reply) of ``n`` new threads, one after another."""
+    first, whole = Latency(), Latency()
     for i in range(n):
-        out.samples.append((await path.new_thread(i))[1])
-    return out
+        timing = (await path.new_thread(i))[1]
+        first.samples.append(timing.first_text)
+        whole.samples.append(timing.whole)
+    return first, whole
 
 
-async def follow_ups(path: PathSender, n: int, threads: int = 5) -> Latency:
-    """One sender, messages round-robin into a few open (cached, known) threads."""
+async def follow_ups(path: PathSender, n: int, threads: int = 5) -> tuple[Latency, Latency]:
+    """One sender, messages round-robin into a few open (cached, known) threads: (first text, whole reply)."""
     opened = [(await path.new_thread(i))[0] for i in range(threads)]
-    out = Latency()
+    first, whole = Latency(), Latency()
     for i in range(n):
-        out.samples.append(await path.follow_up(opened[i % threads], i))
-    return out
+        timing = await path.follow_up(opened[i % threads], i)
+        first.samples.append(timing.first_text)
+        whole.samples.append(timing.whole)
+    return first, whole
 
 
 async def burst(path: PathSender, senders: int, threads: int, messages: int) -> float:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
 
-from bench.platforms.fakes import BenchConnector, BenchSlack
+from bench.platforms.fakes import BenchConnector, BenchSlack, ReplyClock
 from tests.slack.fake_slack import BOT_USER
 from tests.slack.support import SlackSim, new_ts, signed_headers
 from tests.teams.activities import activity
@@ -19,12 +20,25 @@ CHANNEL = "CBENCH"
 SENDERS = [f"UBENCH{i:02d}" for i in range(20)]
 
 
+@dataclass
+class Timing:
+    """Seconds from sending until the reply's first text showed, and until the whole reply was there."""
+
+    first_text: float
+    whole: float
+
+
+async def timed(clock: ReplyClock, started: float) -> Timing:
+    whole = await clock.whole
+    return Timing(first_text=await clock.first_text - started, whole=whole - started)
+
+
 class PathSender(Protocol):
-    """One platform path: open a conversation, or follow up in one; seconds until the reply."""
+    """One platform path: open a conversation, or follow up in one; how long until the reply showed."""
 
-    async def new_thread(self, sender: int = 0) -> tuple[str, float]: ...
+    async def new_thread(self, sender: int = 0) -> tuple[str, Timing]: ...
 
-    async def follow_up(self, thread: str, sender: int = 0) -> float: ...
+    async def follow_up(self, thread: str, sender: int = 0) -> Timing: ...
 
 
 class SlackSender:
@@ -44,21 +58,21 @@ class SlackSender:
         if response.status_code != 200:
             raise RuntimeError(f"gateway answered {response.status_code}: {response.text}")
 
-    async def new_thread(self, sender: int = 0) -> tuple[str, float]:
+    async def new_thread(self, sender: int = 0) -> tuple[str, Timing]:
         ts, user = new_ts(), SENDERS[sender % len(SENDERS)]
         reply = self.fake.replies.expect((CHANNEL, ts))
         started = time.perf_counter()
         text = f"<@{BOT_USER}> {TEXT}"
         await self._send(SlackSim.message(CHANNEL, user, text, ts=ts, kind="app_mention"))
         await self._send(SlackSim.message(CHANNEL, user, text, ts=ts))
-        return ts, await reply - started
+        return ts, await timed(reply, started)
 
-    async def follow_up(self, thread: str, sender: int = 0) -> float:
+    async def follow_up(self, thread: str, sender: int = 0) -> Timing:
         user = SENDERS[sender % len(SENDERS)]
         reply = self.fake.replies.expect((CHANNEL, thread))
         started = time.perf_counter()
         await self._send(SlackSim.message(CHANNEL, user, TEXT, thread_ts=thread))
-        return await reply - started
+        return await timed(reply, started)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -70,25 +84,28 @@ class TeamsSender:
     def __init__(self, connector: BenchConnector, gateway_url: str) -> None:
         self.connector = connector
         self.http = httpx.AsyncClient(base_url=gateway_url, timeout=60)
+        # Members the connector knows, as in a real team: the gateway caches who they are (an
+        # unknown member is looked up again on every message, which is not the path measured).
+        for i in range(len(SENDERS)):
+            connector.members[f"29:bench-{i}"] = {"id": f"29:bench-{i}", "name": f"Bench {i}", "userRole": "user"}
 
-    async def _send(self, conversation: str, sender: int) -> float:
+    async def _send(self, conversation: str, sender: int) -> Timing:
         reply = self.connector.replies.expect(conversation)
-        body = activity(
-            self.connector.url, conversation, text=TEXT, user=f"29:bench-{sender}", user_name=f"Bench {sender}"
-        )
+        who = sender % len(SENDERS)
+        body = activity(self.connector.url, conversation, text=TEXT, user=f"29:bench-{who}", user_name=f"Bench {who}")
         started = time.perf_counter()
         response = await self.http.post(
             "/api/messages", content=json.dumps(body), headers={"Content-Type": "application/json"}
         )
         if response.status_code >= 300:
             raise RuntimeError(f"gateway answered {response.status_code}: {response.text}")
-        return await reply - started
+        return await timed(reply, started)
 
-    async def new_thread(self, sender: int = 0) -> tuple[str, float]:
+    async def new_thread(self, sender: int = 0) -> tuple[str, Timing]:
         conversation = f"a:bench-{uuid.uuid4().hex[:16]}"
         return conversation, await self._send(conversation, sender)
 
-    async def follow_up(self, thread: str, sender: int = 0) -> float:
+    async def follow_up(self, thread: str, sender: int = 0) -> Timing:
         return await self._send(thread, sender)
 
     async def close(self) -> None:
@@ -101,12 +118,14 @@ class FloorSender:
     def __init__(self, target) -> None:  # bench.targets.Target of kind "echo"
         self.target = target
 
-    async def new_thread(self, sender: int = 0) -> tuple[str, float]:
+    async def new_thread(self, sender: int = 0) -> tuple[str, Timing]:
         thread = self.target.new_session()
-        return thread, await self.target.send(thread)
+        seconds = await self.target.send(thread)
+        return thread, Timing(first_text=seconds, whole=seconds)
 
-    async def follow_up(self, thread: str, sender: int = 0) -> float:
-        return await self.target.send(thread)
+    async def follow_up(self, thread: str, sender: int = 0) -> Timing:
+        seconds = await self.target.send(thread)
+        return Timing(first_text=seconds, whole=seconds)
 
     async def close(self) -> None:
         return None

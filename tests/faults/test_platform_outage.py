@@ -54,7 +54,8 @@ async def _wait_answered(stack, root_ts: str, timeout: float) -> None:
 async def test_replies_survive_a_slack_outage_exactly_once(client, tmp_path, fake_slack):
     async with slack_stack(client, tmp_path, fake_slack, platform_retry_window=WINDOW) as (stack, sim):
         start = time.monotonic()
-        # Slack is down for streams too: each reply falls back to chat.postMessage (docs/assistant-slack.md).
+        # Slack is down for streams too (a streamed reply would fall back to chat.postMessage); the built-in
+        # replies here are posted by the fast path, then durably by the session (docs/assistant.md).
         fake_slack.outage("chat.startStream", OUTAGE, HARD_DOWN)
         fake_slack.outage("chat.postMessage", OUTAGE / 2, HARD_DOWN)
         flaky = asyncio.get_running_loop().call_later(

@@ -96,21 +96,39 @@ async def test_slow_model_reply_streams_and_ends_as_one_message_with_the_full_te
         assert state["history"][-1] == state["history"][-1] | {"role": "assistant", "text": ANSWER}
 
 
-async def test_built_in_replies_stream_in_dm_threads_too(slack):
+async def test_model_replies_stream_in_dm_threads_too(client, tmp_path, fake_slack):
+    dm = "D5STREAMLLM"  # not the builtin tests' DM: its top-level session id is shared on this Temporal server
+    async with (
+        fake_openai() as llm,
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False) as (stack, sim),
+    ):
+        slow(llm, 0.0)
+        await sim.event(sim.message(dm, "UALICE", "hi in a DM"))
+        # Top-level DM: posted, then updated (no thread to stream in).
+        [top] = await final_reply(stack, fake_slack, None, channel=dm)
+        assert top["channel"] == dm and shown_text(top) == ANSWER
+        assert not fake_slack.calls_to("chat.startStream")
+
+        await sim.event(sim.message(dm, "UALICE", "a thread in the DM", thread_ts=top["ts"]))
+        [threaded] = await final_reply(stack, fake_slack, top["ts"], channel=dm)
+        assert threaded["text"] == ANSWER and not threaded.get("edited")
+        [start] = fake_slack.calls_to("chat.startStream")
+        assert start.params["channel"] == dm and "recipient_user_id" not in start.params
+
+
+async def test_built_in_replies_are_posted_whole_in_threads_and_dms(slack):
+    """The built-in responder's reply is whole at once: one chat.postMessage, no stream (issue 12)."""
     stack, sim = slack
     # A DM of its own: the top-level DM session id (slack:T1:D...:dm) is the same in every test on this Temporal server.
     await sim.event(sim.message(DM, "UALICE", "hi in a DM"))
-    [top] = await final_reply(
-        stack, sim.fake, None, channel=DM
-    )  # top-level DM: posted, then updated (no thread to stream in)
-    assert top["channel"] == DM and "message 1" in shown_text(top)
-    assert not sim.fake.calls_to("chat.startStream")
+    [top] = await final_reply(stack, sim.fake, None, channel=DM)
+    assert top["channel"] == DM and "message 1" in top["text"] and not top.get("edited")
 
     await sim.event(sim.message(DM, "UALICE", "a thread in the DM", thread_ts=top["ts"]))
     [threaded] = await final_reply(stack, sim.fake, top["ts"], channel=DM)
     assert "message 1" in threaded["text"] and not threaded.get("edited")
-    [start] = sim.fake.calls_to("chat.startStream")
-    assert start.params["channel"] == DM and "recipient_user_id" not in start.params
+    assert not sim.fake.calls_to("chat.startStream") and not sim.fake.calls_to("chat.update")
+    assert len(sim.fake.calls_to("chat.postMessage")) == 2
 
 
 async def test_start_stream_answering_429_still_delivers_the_reply_once(client, tmp_path, fake_slack):
@@ -190,17 +208,26 @@ async def test_stop_with_nothing_running_moves_the_agent_session_on(client, tmp_
         root = await sim.mention("C1", "UALICE", "hello")
         await final_reply(stack, fake_slack, root["ts"])
         thread = ("C1", root["ts"])
-        assert fake_slack.agent_sessions[thread] == ["processing", "active"]  # active again through chat.stopStream
+        # The built-in reply was posted at once: no turn ran long enough to show as processing.
+        assert fake_slack.agent_sessions.get(thread, []) == []
         assert (await sim.agent_stop(*thread)).status_code == 200
         await fake_slack.wait_for(
-            lambda: fake_slack.agent_sessions[thread] == ["processing", "active", "active"],
+            lambda: fake_slack.agent_sessions.get(thread) == ["active"],
             what="the session set active after a Stop that stopped nothing",
         )
         assert len(fake_slack.posts("C1", root["ts"])) == 1
 
 
-async def test_feedback_buttons_are_recorded_by_the_session_and_acknowledged(slack):
-    stack, sim = slack
+async def test_feedback_buttons_are_recorded_by_the_session_and_acknowledged(client, tmp_path, fake_slack):
+    async with (
+        fake_openai() as llm,
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False) as (stack, sim),
+    ):
+        slow(llm, 0.0)
+        await _feedback_is_recorded(stack, sim)
+
+
+async def _feedback_is_recorded(stack, sim) -> None:
     root = await sim.mention("C1", "UALICE", "hello")
     [reply] = await final_reply(stack, sim.fake, root["ts"])
     assert (await sim.click_feedback(reply, positive=False, user="UBOB")).status_code == 200
@@ -217,15 +244,25 @@ async def test_feedback_buttons_are_recorded_by_the_session_and_acknowledged(sla
     assert value["w"] == f"slack:T1:C1:{root['ts']}"
 
 
-async def test_slack_failing_as_the_stream_ends_still_leaves_one_message_with_the_whole_reply(slack):
+async def test_slack_failing_as_the_stream_ends_still_leaves_one_message_with_the_whole_reply(
+    client, tmp_path, fake_slack
+):
     """chat.stopStream answers 500 for a while: the session delivers the reply itself, into the streamed message."""
-    stack, sim = slack
+    async with (
+        fake_openai() as llm,
+        slack_stack(client, tmp_path, fake_slack, llm_base_url=llm.base_url, llm_tools=False) as (stack, sim),
+    ):
+        slow(llm, 0.0)
+        await _stop_stream_failing_leaves_one_message(stack, sim)
+
+
+async def _stop_stream_failing_leaves_one_message(stack, sim) -> None:
     sim.fake.outage("chat.stopStream", 2.5, [Fault("500")])
     root = await sim.mention("C1", "UALICE", "hello, how are you today")
     [reply] = await final_reply(stack, sim.fake, root["ts"])
     await asyncio.sleep(SETTLE)
     assert len(sim.fake.posts("C1", root["ts"], streaming=True)) == 1
-    assert not reply["streaming"] and shown_text(reply).startswith("Got it (message 1 in this conversation).")
+    assert not reply["streaming"] and shown_text(reply) == ANSWER
     assert len(sim.fake.calls_to("chat.startStream")) == 1 and not sim.fake.calls_to("chat.postMessage")
     assert len(sim.fake.calls_to("chat.stopStream")) >= 2  # refused, then ended once Slack was back
     state = await stack.state(f"slack:T1:C1:{root['ts']}")

@@ -104,5 +104,5 @@ async def test_oauth_install_then_events_of_that_workspace_use_its_token(client,
         root = await t2.mention("C9", "UCAROL", "hello from workspace two")
         await fake_slack.wait_for(lambda: fake_slack.posts("C9", root["ts"]), what="the reply in T2")
         calls = [c for c in fake_slack.calls if c.method in ("chat.startStream", "chat.stopStream", "chat.postMessage")]
-        assert calls and {c.token for c in calls} == {"xoxb-installed-t2"}  # the streamed reply, with T2's token
+        assert calls and {c.token for c in calls} == {"xoxb-installed-t2"}  # the reply, with T2's token
         assert (await stack.state(f"slack:T2:C9:{root['ts']}"))["message_count"] == 1

@@ -62,11 +62,15 @@ class PlatformActivities:
     @activity.defn
     async def post_reply(self, req: PostRequest) -> MessageRef:
         try:
-            platform = self._registry.get(req.key.platform)
-            late = _late(req, traits_for(self._registry.traits(), req.key.platform))
-            return await platform.post(req.key, late, idempotency_key=req.idempotency_key, context=req.reply_context)
+            return await self.post_now(req)
         except PlatformError as err:
             raise _as_temporal(err) from None
+
+    async def post_now(self, req: PostRequest) -> MessageRef:
+        """post_reply's work, raising the platform's PlatformError as is (the turn's fast path tries it once)."""
+        platform = self._registry.get(req.key.platform)
+        late = _late(req, traits_for(self._registry.traits(), req.key.platform))
+        return await platform.post(req.key, late, idempotency_key=req.idempotency_key, context=req.reply_context)
 
     @activity.defn
     async def update_message(self, req: UpdateRequest) -> None:
