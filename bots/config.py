@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     llm_tool_rounds: int = Field(4, ge=1, le=10, validation_alias="THREADWORK_LLM_TOOL_ROUNDS")
     #: Off: the model gets no tools and its answers stream into the conversation (docs/assistant.md).
     llm_tools: bool = Field(True, validation_alias="THREADWORK_LLM_TOOLS")
+    #: The built-in responder's replies stream (status, chunks, Stop) to show the experience without a
+    #: model; off (the default): posted whole at once, the fast path of docs/performance.md.
+    builtin_stream: bool = Field(False, validation_alias="THREADWORK_BUILTIN_STREAM")
 
     # Chat platforms: adapters besides the built-ins (bots/adapters.py), e.g. mypkg.discord:DiscordAdapter
     adapters: str = Field("", validation_alias="THREADWORK_ADAPTERS")
@@ -219,6 +222,7 @@ class Settings(BaseSettings):
             platform_retry_window_seconds=self.platform_retry_window,
             tools=self.tools_config(),
             platforms=self.platform_traits(),
+            stream_builtin=self.builtin_stream,
         )
 
     def tools_config(self) -> ToolsConfig | None:

@@ -78,6 +78,25 @@ async def test_builtin_responder_answers_at_once_without_a_stream(client, tmp_pa
         assert [b["type"] for b in bots[1]["blocks"]] == ["text", "text", "buttons"]
 
 
+async def test_builtin_responder_streams_when_asked_to_show_the_experience_without_a_model(client, tmp_path):
+    """THREADWORK_BUILTIN_STREAM=true: the built-in reply streams like a model's (status, growing text)."""
+    async with running_stack(client, tmp_path, builtin_stream=True) as stack:
+        http = await stack.user("alice")
+        sent = await stack.say("hello there")
+        versions = await stream_events(http, sent["thread"])
+        partial = [v["text"] for v in versions if is_streaming(v) and v["text"]]
+        assert partial and all(versions[-1]["text"].startswith(t) and t != versions[-1]["text"] for t in partial)
+        [final] = await stack.bot_messages(sent["thread"], streaming=True)
+        assert final["text"].startswith("Got it (message 1 in this conversation).")
+        history = await stack.client.get_workflow_handle(sent["session_id"]).fetch_history()
+        scheduled = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+        assert [e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled] == ["stream_turn"]
+        # A command's reply keeps its blocks and buttons when it ends.
+        await stack.say("help", thread=sent["thread"])
+        bots = await stack.wait_bot_messages(sent["thread"], 2)
+        assert [b["type"] for b in bots[1]["blocks"]] == ["text", "text", "buttons"]
+
+
 async def test_stop_ends_the_turn_in_the_workflow_and_the_next_message_is_answered(client, tmp_path):
     async with (
         fake_openai() as llm,

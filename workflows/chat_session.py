@@ -261,7 +261,7 @@ class ChatSessionWorkflow:
         (its model calls streamed since TOOL_STREAM_PATCH)."""
         streamed = not self._tools.active and workflow.patched(STREAMED_TURN_PATCH)
         redeliver: Redelivery | None = None
-        if streamed and workflow.patched(FAST_TURN_PATCH):
+        if streamed and not self.config.stream_builtin and workflow.patched(FAST_TURN_PATCH):
             # The built-in responder's replies (whole at once) take the fast path: one local activity
             # matches, answers and posts; only a model's reply streams.
             turn, redeliver = await self._fast_turn(msg)

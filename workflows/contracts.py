@@ -289,6 +289,9 @@ class SessionConfig(BaseModel):
     #: Every configured platform's traits, by name (empty in inputs recorded before they travelled:
     #: workflows.platform_traits.LEGACY_TRAITS then says what those inputs meant).
     platforms: dict[str, PlatformTraits] = Field(default_factory=dict)
+    #: The built-in responder streams its replies (status, chunks, Stop) like a model's, to show the
+    #: assistant experience without a model; off: they are posted whole at once (the fast path).
+    stream_builtin: bool = False
 
 
 class Undelivered(BaseModel):
