@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import statistics
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -240,3 +242,33 @@ def write_docs(path: Path, section: str, start: str = START, end: str = END) -> 
         text = text.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def say(text: str) -> None:
+    """Progress on stderr, so stdout is the results alone."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def chosen(given: str | None, known: Sequence[str]) -> tuple[list[str], list[str]]:
+    """A comma-separated subset option (``--shapes``, ``--paths``): (chosen, unknown names)."""
+    picked = given.split(",") if given else list(known)
+    return picked, sorted(set(picked) - set(known))
+
+
+def publish(
+    module: str,
+    argv: list[str] | None,
+    started: datetime,
+    load_before: tuple[float, ...],
+    body: str,
+    docs: Path | None,
+    start: str,
+    end: str,
+) -> None:
+    """Print the results under the machine, load and command header; write them into ``docs`` too."""
+    command = f"python -m {module} " + shlex.join(sys.argv[1:] if argv is None else argv)
+    text = header(command.strip(), started, load_before, os.getloadavg()) + "\n\n" + body
+    print(text)
+    if docs is not None:
+        write_docs(docs, text, start, end)
+        say(f"wrote {docs}")

@@ -27,6 +27,7 @@ from pathlib import Path
 from bench import report, scenarios
 from bench.devserver import dev_server
 from bench.profile import turn_profile
+from bench.report import say
 from bench.targets import Target
 from bench.workers import WorkerProcess
 
@@ -72,10 +73,6 @@ QUICK = Plan(
     cold_history=[3],
     cold_sessions=2,
 )
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 async def start_workers(workers: list[WorkerProcess]) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shlex
 import sys
 import tempfile
 import uuid
@@ -32,6 +31,7 @@ from bench.platforms import report, scenarios
 from bench.platforms.fakes import BenchConnector, BenchSlack
 from bench.platforms.processes import SHAPES, Deployment
 from bench.platforms.senders import FloorSender, PathSender, SlackSender, TeamsSender
+from bench.report import say
 from bench.targets import Target
 from bench.workers import WorkerProcess
 
@@ -51,10 +51,6 @@ class Plan:
 
 FULL = Plan(rounds=3, new_n=40, follow_n=60, senders=20, threads=50, messages=200)
 QUICK = Plan(rounds=1, new_n=3, follow_n=3, senders=3, threads=3, messages=6)
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 async def measure(path: PathSender, plan: Plan, result: scenarios.PathResult, cpu_of) -> None:
@@ -152,22 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     if args.rounds:
         plan.rounds = args.rounds
-    shapes = args.shapes.split(",") if args.shapes else list(SHAPES)
-    paths = args.paths.split(",") if args.paths else list(PATHS)
-    unknown = (set(shapes) - set(SHAPES)) | (set(paths) - set(PATHS))
-    if unknown:
-        print(f"error: unknown shape or path {', '.join(sorted(unknown))}", file=sys.stderr)
+    shapes, bad_shapes = bench_report.chosen(args.shapes, SHAPES)
+    paths, bad_paths = bench_report.chosen(args.paths, PATHS)
+    if bad_shapes or bad_paths:
+        print(f"error: unknown shape or path {', '.join(bad_shapes + bad_paths)}", file=sys.stderr)
         return 2
     docs = args.docs or (None if args.quick else ROOT / "docs" / "performance.md")
     started, load_before = datetime.now(UTC), os.getloadavg()
     results = asyncio.run(run(plan, shapes, paths))
-    command = "python -m bench.platforms " + shlex.join(sys.argv[1:] if argv is None else argv)
-    head = bench_report.header(command.strip(), started, load_before, os.getloadavg())
-    text = head + "\n\n" + report.render(results)
-    print(text)
-    if docs is not None:
-        bench_report.write_docs(docs, text, report.START, report.END)
-        say(f"wrote {docs}")
+    bench_report.publish(
+        "bench.platforms", argv, started, load_before, report.render(results), docs, report.START, report.END
+    )
     return 0
 
 

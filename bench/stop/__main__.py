@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shlex
 import sys
 import tempfile
 import uuid
@@ -28,6 +27,7 @@ from pathlib import Path
 from bench import report as bench_report
 from bench.devserver import dev_server
 from bench.platforms.processes import SHAPES, Deployment
+from bench.report import say
 from bench.stop import report
 from bench.stop.fakes import StopConnector, StopSlack
 from bench.stop.paths import SlackStop, StopPath, TeamsStop, WebChatStop
@@ -49,10 +49,6 @@ class Plan:
 
 FULL = Plan(rounds=25)
 QUICK = Plan(rounds=2)
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 class StopDeployment(Deployment):
@@ -147,22 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(rounds=(QUICK if args.quick else FULL).rounds)
     if args.rounds:
         plan.rounds = args.rounds
-    shapes = args.shapes.split(",") if args.shapes else list(SHAPES)
-    platforms = args.platforms.split(",") if args.platforms else list(PLATFORMS)
-    unknown = (set(shapes) - set(SHAPES)) | (set(platforms) - set(PLATFORMS))
-    if unknown:
-        print(f"error: unknown shape or platform {', '.join(sorted(unknown))}", file=sys.stderr)
+    shapes, bad_shapes = bench_report.chosen(args.shapes, SHAPES)
+    platforms, bad_platforms = bench_report.chosen(args.platforms, PLATFORMS)
+    if bad_shapes or bad_platforms:
+        print(f"error: unknown shape or platform {', '.join(bad_shapes + bad_platforms)}", file=sys.stderr)
         return 2
     docs = args.docs or (None if args.quick else ROOT / "docs" / "assistant.md")
     started, load_before = datetime.now(UTC), os.getloadavg()
     results = asyncio.run(run(plan, shapes, platforms))
-    command = "python -m bench.stop " + shlex.join(sys.argv[1:] if argv is None else argv)
-    head = bench_report.header(command.strip(), started, load_before, os.getloadavg())
-    text = head + "\n\n" + report.render(results)
-    print(text)
-    if docs is not None:
-        bench_report.write_docs(docs, text, report.START, report.END)
-        say(f"wrote {docs}")
+    bench_report.publish(
+        "bench.stop", argv, started, load_before, report.render(results), docs, report.START, report.END
+    )
     return 0
 
 
