@@ -17,6 +17,19 @@ from tests.teams.conftest import send
 from workflows.contracts import ConversationKey, Reply
 from workflows.incident import IncidentWorkflow
 
+INCIDENT_CHANNEL = "19:incidents@thread.tacv2"
+
+
+def incident_channel_stack(client, tmp_path, connector):
+    """A running stack with Teams on the fake connector and an incident channel configured."""
+    return running_stack(
+        client,
+        tmp_path,
+        teams_enabled=True,
+        teams_service_url=connector.url,
+        teams_incident_channel_id=INCIDENT_CHANNEL,
+    )
+
 
 async def test_child_posts_into_conversation_after_gateway_and_worker_restart(client, tmp_path, connector):
     conv = "19:ops@thread.tacv2;messageid=77"
@@ -60,13 +73,7 @@ async def test_child_posts_into_conversation_after_gateway_and_worker_restart(cl
 
 
 async def test_incident_thread_opens_in_configured_channel(client, tmp_path, connector):
-    async with running_stack(
-        client,
-        tmp_path,
-        teams_enabled=True,
-        teams_service_url=connector.url,
-        teams_incident_channel_id="19:incidents@thread.tacv2",
-    ) as stack:
+    async with incident_channel_stack(client, tmp_path, connector) as stack:
         origin_conv = "a:origin-chat"
         assert (await send(stack, activity(connector.url, origin_conv, text="hello"))).status_code == 201
         await connector.wait_for(lambda: connector.posts(origin_conv), 1)
@@ -138,13 +145,7 @@ async def test_post_without_any_reference_or_service_url_is_refused(teams, conne
 
 
 async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_channel(client, tmp_path, connector):
-    async with running_stack(
-        client,
-        tmp_path,
-        teams_enabled=True,
-        teams_service_url=connector.url,
-        teams_incident_channel_id="19:incidents@thread.tacv2",
-    ) as stack:
+    async with incident_channel_stack(client, tmp_path, connector) as stack:
         origin_conv = "a:declaring-chat"
         body = activity(connector.url, origin_conv, text="we have a critical incident: payments are down")
         assert (await send(stack, body)).status_code == 201
@@ -189,13 +190,7 @@ async def test_incident_declared_in_a_chat_runs_in_a_new_thread_of_the_incident_
 
 async def test_incident_catch_up_from_teams_is_a_private_1to1_chat(client, tmp_path, connector):
     """`incident catch up` in the declaring chat goes to the asker alone (a new 1:1 chat), not the thread."""
-    async with running_stack(
-        client,
-        tmp_path,
-        teams_enabled=True,
-        teams_service_url=connector.url,
-        teams_incident_channel_id="19:incidents@thread.tacv2",
-    ) as stack:
+    async with incident_channel_stack(client, tmp_path, connector) as stack:
         origin_conv = "19:war-room@thread.v2"
         declared = activity(
             connector.url,
