@@ -244,6 +244,15 @@ def write_docs(path: Path, section: str, start: str = START, end: str = END) -> 
     path.write_text(text)
 
 
+def exit_now(code: int) -> None:
+    """End a benchmark process once everything is written, skipping interpreter teardown: there the
+    Temporal client's native threads sometimes abort the process ("PyGILState_Release ... finalizing")
+    after a successful run."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def say(text: str) -> None:
     """Progress on stderr, so stdout is the results alone."""
     print(text, file=sys.stderr, flush=True)

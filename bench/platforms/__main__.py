@@ -163,9 +163,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Everything is written: skip interpreter teardown, where the Temporal client's native threads
-    # sometimes abort the process ("PyGILState_Release ... finalizing") after a successful run.
-    os._exit(code)
+    bench_report.exit_now(main())
