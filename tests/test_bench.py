@@ -31,13 +31,15 @@ def rows_of(text: str, first_cell: str) -> list[list[str]]:
     return rows
 
 
-async def test_quick_bench_prints_every_row_and_writes_the_docs(tmp_path: Path) -> None:
-    docs = tmp_path / "performance.md"
-    docs.write_text("# Performance\n\nProse that the bench must keep.\n")
+async def run_quick(module: str, docs: Path, heading: str, bound: float) -> str:
+    """``python -m MODULE --quick --docs DOCS`` (DOCS starts with prose the bench must keep): its table.
+
+    ``bound`` only stops a hung run: busy CI hosts are slow, and a test is no benchmark."""
+    await asyncio.to_thread(docs.write_text, f"{heading}\n\nProse that the bench must keep.\n")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bench.run",
+        module,
         "--quick",
         "--docs",
         str(docs),
@@ -45,9 +47,14 @@ async def test_quick_bench_prints_every_row_and_writes_the_docs(tmp_path: Path) 
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 600)  # a bound, not a timing: busy CI hosts are slow
+    out, err = await asyncio.wait_for(proc.communicate(), bound)
     assert proc.returncode == 0, err.decode()[-3000:]
-    table = out.decode()
+    return out.decode()
+
+
+async def test_quick_bench_prints_every_row_and_writes_the_docs(tmp_path: Path) -> None:
+    docs = tmp_path / "performance.md"
+    table = await run_quick("bench.run", docs, "# Performance", 600)
 
     for label in MAIN_ROWS:
         (row,) = rows_of(table, label)
@@ -78,21 +85,7 @@ PLATFORM_METRICS = [
 
 async def test_quick_platform_bench_prints_every_path_in_both_shapes(tmp_path: Path) -> None:
     docs = tmp_path / "performance.md"
-    docs.write_text("# Performance\n\nProse that the bench must keep.\n")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.platforms",
-        "--quick",
-        "--docs",
-        str(docs),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 900)  # a bound, not a timing: busy CI hosts are slow
-    assert proc.returncode == 0, err.decode()[-3000:]
-    table = out.decode()
+    table = await run_quick("bench.platforms", docs, "# Performance", 900)
     for path in ("slack", "teams"):
         rows = rows_of(table, path)
         for shape in ("one process", "gateway + worker"):
@@ -112,21 +105,7 @@ STOP_PLATFORMS = ("web chat", "slack", "teams")
 
 async def test_quick_stop_bench_prints_every_platform_in_both_shapes(tmp_path: Path) -> None:
     docs = tmp_path / "assistant.md"
-    docs.write_text("# The assistant\n\nProse that the bench must keep.\n")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.stop",
-        "--quick",
-        "--docs",
-        str(docs),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 900)  # a bound, not a timing: busy CI hosts are slow
-    assert proc.returncode == 0, err.decode()[-3000:]
-    table = out.decode()
+    table = await run_quick("bench.stop", docs, "# The assistant", 900)
     for platform in STOP_PLATFORMS:
         rows = {r[1]: r for r in rows_of(table, platform)}
         assert set(rows) == {"one process", "gateway + worker"}, table

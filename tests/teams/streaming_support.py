@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,15 @@ async def feed(stream: Any, chunks: list[str], delay: float = CHUNK_DELAY) -> No
 
 
 async def until(what: str, check: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def until(what: str, check: Callable[[], object], timeout: float = 20.0) -> None:
+    """Until ``check()`` is truthy; fails naming ``what`` after ``timeout`` (a bound, not a timing)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         if asyncio.get_running_loop().time() > deadline:

@@ -4,23 +4,15 @@ the incident's thread; nothing else is posted for the setup."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from tests.support.stack import running_stack
 from tests.teams.activities import TENANT, activity
 from tests.teams.conftest import send
+from tests.teams.streaming_support import until as _until
 from workflows.incident import IncidentWorkflow
 
 HANDLED = "is being handled in"
-
-
-async def _until(what: str, check, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def test_teams_incident_setup_shows_its_steps_in_one_streamed_message_ending_done(client, tmp_path, connector):

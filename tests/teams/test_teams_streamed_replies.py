@@ -17,6 +17,7 @@ from tests.support.helpers import eventually
 from tests.support.stack import running_stack
 from tests.teams.activities import TENANT, activity
 from tests.teams.conftest import send
+from tests.teams.streaming_support import until as _until
 from workflows.stream_contracts import STOPPED_NOTE
 
 
@@ -24,14 +25,6 @@ def _slow(llm) -> None:
     llm.answer = ANSWER
     llm.stream_chunks = CHUNKS
     llm.chunk_delay = CHUNK_DELAY
-
-
-async def _until(what: str, check, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def test_slow_reply_in_a_personal_chat_streams_and_ends_as_one_final_message(client, tmp_path, connector):
