@@ -43,9 +43,10 @@ async def test_two_429s_on_post_message_still_deliver_the_reply_once(slack):
     assert len(sim.fake.posts("C1", root["ts"])) == 1
     assert "message 1" in replies[0]["text"]
     attempts = sim.fake.calls_to("chat.postMessage")
-    assert len(attempts) == 3  # two answered 429 + Retry-After, the third posted
-    # slack_sdk's rate-limit handler retried inside one activity attempt; Temporal did not need to.
-    assert not sim.fake.calls_to("conversations.replies")
+    # Two answered 429 + Retry-After, the third posted: slack_sdk's rate-limit handler waited them out.
+    # On a loaded host the fast path's try (3.5 s) may end first; the durable post then finds the
+    # reply by its metadata (a conversations.replies lookup) and posts nothing more.
+    assert len(attempts) == 3
 
 
 async def test_post_retried_after_slack_accepted_it_does_not_post_twice(slack):
