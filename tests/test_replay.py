@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.sandbox_runner import workflow_runner
 from workflows.worker import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -27,9 +28,14 @@ def test_every_workflow_type_has_recorded_histories():
     assert {w.__name__ for w in WORKFLOWS} <= types
 
 
+#: The SDK's default sandbox (the strictest: nothing passed through) and the workers' own runner.
+RUNNERS = {"default-sandbox": dict, "worker-runner": lambda: {"workflow_runner": workflow_runner()}}
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_history_replays(path: Path):
+async def test_history_replays(path: Path, runner: str):
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - a small file, in a test
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, **RUNNERS[runner]())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

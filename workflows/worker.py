@@ -10,7 +10,6 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows import TASK_QUEUE
 from workflows.activities.child_progress import ChildProgressActivities
@@ -29,6 +28,7 @@ from workflows.childspec import ChildSpec, WorkerResources
 from workflows.notice import EventNoticeWorkflow
 from workflows.platform_port import PlatformRegistry
 from workflows.registry import CustomWorkflowRegistry, load_registry
+from workflows.sandbox_runner import workflow_runner
 
 #: Longest wait between two heartbeats a worker sends (Stop waits for the next one; issue 13: within 2 s).
 HEARTBEAT_THROTTLE = timedelta(milliseconds=500)
@@ -138,11 +138,7 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
         ],
         max_cached_workflows=options.max_cached_workflows,
         deployment_config=deployment_config(options.deployment),
-        # Keep the sandbox's determinism checks but import modules once for all runs
-        # instead of re-importing them per cached workflow (bench/: 146 -> 93 KB per session).
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
-        ),
+        workflow_runner=workflow_runner(),
         activity_executor=ThreadPoolExecutor(4),
         # Stop reaches a streamed turn with its next heartbeat's answer: send them often enough.
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
