@@ -60,6 +60,10 @@ STARTED_FIRST_PATCH = "child-started-reply-first-v1"
 #: The built-in responder's replies are posted by the turn's local activity (a Slack/Teams post tried
 #: once there, then durably), not streamed. Sessions recorded before it replay their streamed turns.
 FAST_TURN_PATCH = "builtin-fast-turn-v1"
+#: One idle timer per quiet period instead of one per message: the timer is re-armed for the rest of
+#: the idle time when it fires after activity, so a turn adds no TIMER_CANCELED/TIMER_STARTED pair to
+#: history (two fewer events and server timer tasks per message; docs/performance.md).
+IDLE_TIMER_PATCH = "one-idle-timer-v1"
 
 
 # Pinned on versioned workers (workflows/worker.py deployment_config: the class cannot say so,
@@ -115,22 +119,26 @@ class ChatSessionWorkflow:
 
     @workflow.run
     async def run(self, inp: SessionInput) -> SessionState:
+        # Runs recorded before the patch re-arm their idle timer at every message (replay needs that).
+        one_timer = workflow.patched(IDLE_TIMER_PATCH)
         while True:
             seq = self._activity_seq
-            idle_left = self.config.idle_timeout_seconds - (workflow.now() - self._last_activity).total_seconds()
+            idle_left = self._idle_left()
             try:
                 await workflow.wait_condition(
                     lambda: (
                         self._end_reason is not None
                         or self._should_continue_as_new()
                         or self._new_build_is_current()
-                        or self._activity_seq != seq  # noqa: B023 - awaited within this iteration
+                        or (not one_timer and self._activity_seq != seq)  # noqa: B023 - awaited within this iteration
                     ),
                     timeout=timedelta(seconds=max(idle_left, 0.001)),
                 )
             except TimeoutError:
                 if self._lock.locked() or not workflow.all_handlers_finished():
                     continue
+                if one_timer and self._idle_left() > 0.001:
+                    continue  # someone spoke since the timer started: wait out the rest from their message
                 self._end_reason = "idle"
             if self._end_reason is not None:
                 break
@@ -170,6 +178,10 @@ class ChatSessionWorkflow:
 
     def _should_continue_as_new(self) -> bool:
         return workflow.info().is_continue_as_new_suggested() or self._turns_this_run >= self.config.max_turns_per_run
+
+    def _idle_left(self) -> float:
+        """Seconds of silence left before the session ends itself."""
+        return self.config.idle_timeout_seconds - (workflow.now() - self._last_activity).total_seconds()
 
     def _touch(self) -> None:
         self._activity_seq += 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import EventType
+
 from tests.workflows.inputs import thread_key
 from tests.workflows.world import World
 
@@ -45,3 +47,18 @@ async def test_a_message_before_the_day_is_over_keeps_the_session_open(world: Wo
         'Got it (message 1 in this conversation). Say "help" to see what I can do.',
         'Got it (message 2 in this conversation). Say "help" to see what I can do.',
     ]
+
+
+async def test_messages_do_not_restart_the_idle_timer(world: World) -> None:
+    # One timer per quiet period: a turn adds no TIMER_CANCELED / TIMER_STARTED pair to history
+    # (two events and two server timer tasks per message; docs/performance.md).
+    key = thread_key()
+    handle = await world.start_session(key)
+    for n in range(5):
+        await world.say(key, f"message {n}")
+
+    events = [e async for e in handle.fetch_history_events()]
+    names = [EventType.Name(e.event_type) for e in events]
+    assert names.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED") == 5
+    assert names.count("EVENT_TYPE_TIMER_STARTED") == 1
+    assert "EVENT_TYPE_TIMER_CANCELED" not in names
