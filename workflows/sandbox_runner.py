@@ -68,7 +68,7 @@ def workflow_runner() -> CompiledOnceSandboxRunner:
     import-time side effects. What the sandbox still refuses at run time: restricted builtins
     (``open``...) and restricted members of modules a workflow imports while it runs. A workflow
     module's own top-level imports are the real modules, so ``datetime.now()`` or
-    ``random.random()`` written in one is not caught here; the lint (ruff's banned-api rule for
-    workflows/, see pyproject.toml) refuses those in the source instead.
+    ``random.random()`` written in one is not caught here; the lint (ruff's banned-api rule,
+    workflows/ruff.toml) refuses those in the source instead.
     """
     return CompiledOnceSandboxRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
