@@ -60,8 +60,9 @@ async def measure(path: PathSender, plan: Plan, result: scenarios.PathResult, cp
     first, whole = await scenarios.follow_ups(path, plan.follow_n)
     result.follow_up_first.append(first)
     result.follow_up.append(whole)
-    before = cpu_of()
-    result.burst.append(await scenarios.burst(path, plan.senders, plan.threads, plan.messages))
+    opened = await scenarios.open_threads(path, plan.threads)
+    before = cpu_of()  # the burst's messages only, not the opening of its threads
+    result.burst.append(await scenarios.burst(path, plan.senders, opened, plan.messages))
     after = cpu_of()
     for role, seconds in after.items():
         result.cpu.setdefault(role, []).append((seconds - before[role]) * 1000 / plan.messages)

@@ -43,14 +43,18 @@ async def follow_ups(path: PathSender, n: int, threads: int = 5) -> tuple[Latenc
     return first, whole
 
 
-async def burst(path: PathSender, senders: int, threads: int, messages: int) -> float:
-    """``messages`` follow-ups from ``senders`` at once into ``threads`` open threads; msg/s.
+async def open_threads(path: PathSender, threads: int) -> list[str]:
+    """Open ``threads`` conversations for a burst (not part of what the burst measures)."""
+    return [(await path.new_thread(i))[0] for i in range(threads)]
+
+
+async def burst(path: PathSender, senders: int, opened: list[str], messages: int) -> float:
+    """``messages`` follow-ups from ``senders`` at once into the ``opened`` threads; msg/s.
 
     Each sender owns its threads (one reply awaited at a time per thread) and sends its
     share one after another, waiting for each reply, as people in a busy channel do.
     """
-    opened = [(await path.new_thread(i))[0] for i in range(threads)]
-    owned = [opened[i::senders] or [opened[i % threads]] for i in range(senders)]
+    owned = [opened[i::senders] or [opened[i % len(opened)]] for i in range(senders)]
     share = [messages // senders + (1 if i < messages % senders else 0) for i in range(senders)]
 
     async def sender(i: int) -> None:
