@@ -59,17 +59,16 @@ class SqlitePostedLog(SqliteConnection, PostedLog):
         self.path = path
 
     async def open(self) -> None:
-        self._db = await open_sqlite(self.path, "PRAGMA journal_mode=WAL;\n" + SCHEMA)
-        await self._db.execute("DELETE FROM posted WHERE created_at < ?", (time.time() - KEEP_SECONDS,))
-        await self._db.commit()
+        # Autocommit: each write is one statement, one thread hop (write_one).
+        self._db = await open_sqlite(self.path, "PRAGMA journal_mode=WAL;\n" + SCHEMA, isolation_level=None)
+        await self.write_one("DELETE FROM posted WHERE created_at < ?", (time.time() - KEEP_SECONDS,))
 
     async def get(self, key: str) -> dict[str, Any] | None:
         row = await fetch_one(self.db, "SELECT value FROM posted WHERE idempotency_key = ?", (key,))
         return json.loads(row[0]) if row else None
 
     async def put(self, key: str, value: dict[str, Any]) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO posted (idempotency_key, value, created_at) VALUES (?, ?, ?)",
-                (key, json.dumps(value), time.time()),
-            )
+        await self.write_one(
+            "INSERT OR REPLACE INTO posted (idempotency_key, value, created_at) VALUES (?, ?, ?)",
+            (key, json.dumps(value), time.time()),
+        )

@@ -48,6 +48,24 @@ CREATE TABLE IF NOT EXISTS catching_up_said (
     session_id TEXT PRIMARY KEY,
     said_at REAL NOT NULL
 );
+-- A conversation's outage is over once nothing of it waits: its next outage says "catching up" again.
+CREATE TRIGGER IF NOT EXISTS inbound_outage_over AFTER DELETE ON inbound
+BEGIN
+    DELETE FROM catching_up_said WHERE session_id = OLD.session_id
+        AND NOT EXISTS (SELECT 1 FROM inbound WHERE session_id = OLD.session_id);
+END;
+"""
+
+#: Enqueue in one statement (one thread hop): the row is leased to the caller only when nothing older
+#: of its session waits. A write statement holds the file's write lock from its start, so the check
+#: and the insert are one atomic step even between gateway processes.
+ENQUEUE = """
+INSERT OR IGNORE INTO inbound(session_id, message_id, body, enqueued_at, next_attempt_at, lease_owner, lease_until)
+SELECT :session, :message, :body, :now, :now,
+       CASE WHEN older.seq IS NULL THEN :owner END,
+       CASE WHEN older.seq IS NULL THEN :until END
+FROM (SELECT 1) LEFT JOIN (SELECT seq FROM inbound WHERE session_id = :session LIMIT 1) AS older
+RETURNING seq, lease_owner IS NOT NULL
 """
 
 
@@ -132,31 +150,34 @@ class SQLiteInboundQueue(SqliteConnection):
     async def enqueue(self, msg: ChatMessage, owner: str, lease_seconds: float) -> tuple[Enqueued, int, int]:
         session_id = msg.key.session_id()
         now = time.time()
-        async with self._transaction() as db:
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO inbound(session_id, message_id, body, enqueued_at, next_attempt_at)"
-                " VALUES (?,?,?,?,?)",
-                (session_id, msg.message_id, msg.model_dump_json(), now, now),
-            )
-            if cur.rowcount == 0:
+        values = {
+            "session": session_id,
+            "message": msg.message_id,
+            "body": msg.model_dump_json(),
+            "now": now,
+            "owner": owner,
+            "until": now + lease_seconds,
+        }
+        async with self._lock:
+            inserted = list(await self.db.execute_fetchall(ENQUEUE, values))
+            if not inserted:  # ignored: this message id waits already (a platform retry)
                 queued = await fetch_one(
-                    db, "SELECT seq FROM inbound WHERE session_id = ? AND message_id = ?", (session_id, msg.message_id)
+                    self.db,
+                    "SELECT seq FROM inbound WHERE session_id = ? AND message_id = ?",
+                    (session_id, msg.message_id),
                 )
-                assert queued is not None  # the INSERT was ignored because this row exists (same transaction)
+                if queued is None:  # delivered and removed in between: it is not waiting any more
+                    return Enqueued.ALREADY_QUEUED, 0, 0
                 return Enqueued.ALREADY_QUEUED, queued[0], 0
-            seq = cur.lastrowid
-            assert seq is not None  # set by the INSERT above
+            seq, head = inserted[0]
+            if head:
+                return Enqueued.HEAD, seq, 0
             older = await fetch_one(
-                db,
+                self.db,
                 "SELECT attempts FROM inbound WHERE session_id = ? AND seq < ? ORDER BY seq LIMIT 1",
                 (session_id, seq),
             )
-            if older is not None:
-                return Enqueued.BEHIND, seq, older[0]
-            await db.execute(
-                "UPDATE inbound SET lease_owner = ?, lease_until = ? WHERE seq = ?", (owner, now + lease_seconds, seq)
-            )
-            return Enqueued.HEAD, seq, 0
+            return Enqueued.BEHIND, seq, older[0] if older is not None else 0
 
     async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Entry]:
         if limit <= 0:
@@ -179,15 +200,9 @@ class SQLiteInboundQueue(SqliteConnection):
         return [Entry(r[0], r[1], ChatMessage.model_validate_json(r[2]), r[3], r[4]) for r in rows]
 
     async def done(self, seq: int) -> None:
-        async with self._transaction() as db:
-            row = await fetch_one(db, "SELECT session_id FROM inbound WHERE seq = ?", (seq,))
-            await db.execute("DELETE FROM inbound WHERE seq = ?", (seq,))
-            if row is not None:  # the conversation's outage is over once nothing of it waits
-                await db.execute(
-                    "DELETE FROM catching_up_said WHERE session_id = ?"
-                    " AND NOT EXISTS (SELECT 1 FROM inbound WHERE session_id = ?)",
-                    (row[0], row[0]),
-                )
+        # One statement; the trigger inbound_outage_over clears the conversation's "catching up" mark.
+        async with self._lock:
+            await self.db.execute("DELETE FROM inbound WHERE seq = ?", (seq,))
 
     async def retry_later(self, seq: int, owner: str, delay: float, error: str) -> None:
         async with self._transaction() as db:

@@ -111,3 +111,22 @@ async def test_gateways_draining_at_once_never_take_the_same_entry(gateways: Gat
         claims = await asyncio.gather(*(q.claim(f"G{i}", 40, 30) for i, q in enumerate(queues)))
         taken = [e.message.message_id for entries in claims for e in entries]
         assert sorted(taken) == sorted(f"t{n}-1" for n in range(40))  # each head once, no second message
+
+
+async def test_two_gateways_enqueueing_into_one_conversation_at_once_lease_only_one_head(gateways: Gateways):
+    # The SQLite store checks for older messages and inserts in one statement: the check and the
+    # insert must stay one atomic step between processes, or both would deliver at once, out of order.
+    async with gateways(2) as (a, b):
+        for n in range(20):
+            thread = f"race{n}"
+            results = await asyncio.gather(a.enqueue(_msg(thread, 1), "A", 30), b.enqueue(_msg(thread, 2), "B", 30))
+            assert sorted(r[0].value for r in results) == ["behind", "head"]
+
+
+async def test_a_message_behind_a_failing_one_hears_how_often_it_failed(gateways: Gateways):
+    async with gateways(1) as (q,):
+        _, head, _ = await q.enqueue(_msg("t1", 1), "A", 30)
+        await q.retry_later(head, "A", 60, "Temporal unreachable")
+        await q.claim("A", 10, 30)  # not due yet: stays with one failed attempt
+        state, _, head_attempts = await q.enqueue(_msg("t1", 2), "A", 30)
+        assert (state, head_attempts) == (Enqueued.BEHIND, 1)

@@ -69,23 +69,22 @@ class SqliteReceivedJournal(SqliteConnection):
         self.path = path
 
     async def open(self) -> None:
-        self._db = await open_sqlite(self.path, SCHEMA)
+        # Autocommit: put and done are one statement each, one thread hop (write_one).
+        self._db = await open_sqlite(self.path, SCHEMA, isolation_level=None)
 
     async def put(self, event_id: str, body: str, owner: str) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT OR IGNORE INTO slack_received(event_id, body, owner, received_at) VALUES (?,?,?,?)",
-                (event_id, body, owner, time.time()),
-            )
+        await self.write_one(
+            "INSERT OR IGNORE INTO slack_received(event_id, body, owner, received_at) VALUES (?,?,?,?)",
+            (event_id, body, owner, time.time()),
+        )
 
     async def done(self, event_id: str) -> None:
-        async with self.transaction() as db:
-            await db.execute("DELETE FROM slack_received WHERE event_id = ?", (event_id,))
+        await self.write_one("DELETE FROM slack_received WHERE event_id = ?", (event_id,))
 
     async def take_due(self, owner: str, older_than: float, limit: int) -> tuple[list[Received], list[Received]]:
         now = time.time()
-        async with self.transaction() as db:
-            await db.execute("BEGIN IMMEDIATE")  # the write lock first: two gateways never take the same event
+        # The write lock first: two gateways never take the same event.
+        async with self.transaction(immediate=True) as db:
             rows = await db.execute_fetchall(
                 "SELECT event_id, body, replays FROM slack_received WHERE received_at < ? ORDER BY received_at LIMIT ?",
                 (now - older_than, limit),
