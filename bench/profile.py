@@ -28,9 +28,15 @@ class TurnProfile:
 
 
 async def turn_profile(client: Client, workflow_id: str) -> TurnProfile:
-    """Per-turn averages over the conversation's current run (start events excluded)."""
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    events = list(history.events)
+    """Per-turn averages over the conversation's first run (start events excluded).
+
+    The first run, not the current one: a session continues-as-new every few turns
+    (THREADWORK_SESSION_MAX_TURNS_PER_RUN), so its current run may hold no turn yet.
+    """
+    described = await client.get_workflow_handle(workflow_id).describe()
+    first_run = described.raw_description.workflow_execution_info.first_run_id or None
+    history = await client.get_workflow_handle(workflow_id, run_id=first_run).fetch_history()
+    events = [e for e in history.events if e.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW]
     turns = sum(1 for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
     if turns == 0:
         raise RuntimeError(f"{workflow_id} has no completed updates")
