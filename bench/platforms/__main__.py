@@ -103,12 +103,18 @@ async def measure_shapes(
     connector: BenchConnector,
     results: dict,
 ) -> None:
-    """Each shape's processes in turn; each path's rounds alternate it with the floor."""
-    echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", 300, tmp)
-    echo.start()
-    try:
-        floor = FloorSender(await Target.connect("echo", address, echo.task_queue))
-        for shape in shapes:
+    """Each shape's processes in turn; each path's rounds alternate it with the floor.
+
+    The floor's worker starts afresh with each shape, as threadwork's processes do, so both
+    sides begin with an empty workflow cache (a floor worker kept across shapes would be
+    evicting its old conversations while threadwork's were not).
+    """
+    for shape in shapes:
+        echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", 300, tmp)
+        echo.start()
+        try:
+            floor = FloorSender(await Target.connect("echo", address, echo.task_queue))
+            await scenarios.follow_ups(floor, 5, threads=2)  # warm-up, not recorded
             deployment = Deployment(shape, address, f"tw-{uuid.uuid4().hex[:6]}", tmp, slack.api_url)
             say(f"starting threadwork ({shape})")
             deployment.start()
@@ -121,7 +127,7 @@ async def measure_shapes(
                     for r in range(plan.rounds):
                         say(f"{name} ({shape}): round {r + 1}/{plan.rounds}")
                         sides = [
-                            (floor, pair[0], lambda: {"worker": echo.cpu_seconds()}),
+                            (floor, pair[0], lambda w=echo: {"worker": w.cpu_seconds()}),
                             (sender, pair[1], deployment.cpu_seconds),
                         ]
                         for path, result, cpu_of in sides if r % 2 == 0 else reversed(sides):
@@ -130,8 +136,8 @@ async def measure_shapes(
                     await sender.close()
             finally:
                 deployment.stop()
-    finally:
-        echo.stop()
+        finally:
+            echo.stop()
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
