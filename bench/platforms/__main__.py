@@ -29,7 +29,7 @@ from bench import report as bench_report
 from bench.devserver import dev_server
 from bench.platforms import report, scenarios
 from bench.platforms.fakes import BenchConnector, BenchSlack
-from bench.platforms.processes import SHAPES, Deployment
+from bench.platforms.processes import CACHED_WORKFLOWS, SHAPES, Deployment
 from bench.platforms.senders import FloorSender, PathSender, SlackSender, TeamsSender
 from bench.report import say
 from bench.targets import Target
@@ -110,7 +110,7 @@ async def measure_shapes(
     evicting its old conversations while threadwork's were not).
     """
     for shape in shapes:
-        echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", 300, tmp)
+        echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", CACHED_WORKFLOWS, tmp)
         echo.start()
         try:
             floor = FloorSender(await Target.connect("echo", address, echo.task_queue))

@@ -10,6 +10,13 @@ from tests.slack.fake_slack import BOT_TOKEN
 from tests.slack.support import SIGNING_SECRET
 from tests.support.stack import free_port
 
+#: Workflow cache of both sides' workers: larger than the conversations one shape opens (about
+#: 600), so neither side evicts during the rounds. A full cache makes every new conversation wait
+#: for an eviction first, and it filled unevenly (threadwork's runs end every few turns and free
+#: their slots, the floor's never do); evicted sessions are measured on purpose by bench.run's
+#: cold-turn section.
+CACHED_WORKFLOWS = 2000
+
 #: shape -> the `threadwork` commands it runs (each its own process).
 SHAPES = {"one process": ["dev"], "gateway + worker": ["gateway", "worker"]}
 
@@ -18,7 +25,7 @@ class ThreadworkProcess(WorkerProcess):
     """`threadwork ROLE` (dev | gateway | worker) with the platform settings of the bench."""
 
     def __init__(self, role: str, address: str, task_queue: str, data_dir: Path, env: dict[str, str]) -> None:
-        super().__init__("threadwork", address, task_queue, 300, data_dir)
+        super().__init__("threadwork", address, task_queue, CACHED_WORKFLOWS, data_dir)
         self.role = role
         self.env = env
         self.log_path = data_dir / f"{task_queue}-{role}.log"
