@@ -113,7 +113,7 @@ async def speed(plan: Plan, address: str, tmp: Path, sides: dict[str, report.Sid
                 side.cpu_ms.append(cpu_used * 1000 / (plan.senders * plan.per_sender))
         for kind, target in targets.items():
             thread = target.new_session()
-            for _ in range(5):  # within one run at the default run size (6 turns)
+            for _ in range(5):  # within one run at the default run size (10 turns)
                 await target.send(thread)
             sides[kind].profile = await turn_profile(target.client, target.workflow_id(thread))
     finally:

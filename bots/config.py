@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     # Sessions
     guest_message_limit: int = Field(3, validation_alias="THREADWORK_GUEST_MESSAGE_LIMIT")
     session_idle_timeout: float = Field(86_400, validation_alias="THREADWORK_SESSION_IDLE_TIMEOUT")
-    # Short runs bound what a cold reply replays: <= 3x a warm reply at every point of a run (docs/performance.md).
-    session_max_turns_per_run: int = Field(6, ge=1, validation_alias="THREADWORK_SESSION_MAX_TURNS_PER_RUN")
+    # Short runs bound what a cold reply replays; each continue-as-new costs the server a new run (docs/performance.md).
+    session_max_turns_per_run: int = Field(10, ge=1, validation_alias="THREADWORK_SESSION_MAX_TURNS_PER_RUN")
     triggers_file: Path | None = Field(None, validation_alias="THREADWORK_TRIGGERS_FILE")
     #: Seconds a Slack/Teams post or update refused with 5xx, 429 or a network error is retried.
     platform_retry_window: float = Field(

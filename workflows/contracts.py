@@ -272,7 +272,7 @@ class SessionConfig(BaseModel):
 
     guest_message_limit: int = 3
     idle_timeout_seconds: float = 86_400
-    max_turns_per_run: int = 6
+    max_turns_per_run: int = 10
     history_limit: int = 50
     dedupe_window: int = 200
     upgrade_hint: str = "Ask a workspace admin to make you a full member for unlimited messages."

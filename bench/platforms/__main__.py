@@ -105,24 +105,25 @@ async def measure_shapes(
 ) -> None:
     """Each shape's processes in turn; each path's rounds alternate it with the floor.
 
-    The floor's worker starts afresh with each shape, as threadwork's processes do, so both
-    sides begin with an empty workflow cache (a floor worker kept across shapes would be
-    evicting its old conversations while threadwork's were not).
+    The floor's worker starts afresh for each path, threadwork's processes for each shape; both
+    warm up first. (Both share the one dev server: after a section in which threadwork's
+    sessions continued-as-new every 6 turns, the server started the floor's new conversations in
+    about 45 ms instead of 20, whichever worker served them; docs/performance.md.)
     """
     for shape in shapes:
-        echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", CACHED_WORKFLOWS, tmp)
-        echo.start()
+        deployment = Deployment(shape, address, f"tw-{uuid.uuid4().hex[:6]}", tmp, slack.api_url)
+        say(f"starting threadwork ({shape})")
+        deployment.start()
         try:
-            floor = FloorSender(await Target.connect("echo", address, echo.task_queue))
-            await scenarios.follow_ups(floor, 5, threads=2)  # warm-up, not recorded
-            deployment = Deployment(shape, address, f"tw-{uuid.uuid4().hex[:6]}", tmp, slack.api_url)
-            say(f"starting threadwork ({shape})")
-            deployment.start()
-            try:
-                senders = {"slack": SlackSender(slack, deployment.url), "teams": TeamsSender(connector, deployment.url)}
-                for name in paths:
-                    sender = senders[name]
-                    await scenarios.follow_ups(sender, 5, threads=2)  # warm-up, not recorded
+            senders = {"slack": SlackSender(slack, deployment.url), "teams": TeamsSender(connector, deployment.url)}
+            for name in paths:
+                sender = senders[name]
+                await scenarios.follow_ups(sender, 5, threads=2)  # warm-up, not recorded
+                echo = WorkerProcess("echo", address, f"echo-{uuid.uuid4().hex[:6]}", CACHED_WORKFLOWS, tmp)
+                echo.start()
+                try:
+                    floor = FloorSender(await Target.connect("echo", address, echo.task_queue))
+                    await scenarios.follow_ups(floor, 5, threads=2)  # warm-up, not recorded
                     pair = results[(name, shape)] = (scenarios.PathResult(), scenarios.PathResult())
                     for r in range(plan.rounds):
                         say(f"{name} ({shape}): round {r + 1}/{plan.rounds}")
@@ -132,12 +133,12 @@ async def measure_shapes(
                         ]
                         for path, result, cpu_of in sides if r % 2 == 0 else reversed(sides):
                             await measure(path, plan, result, cpu_of)
-                for sender in senders.values():
-                    await sender.close()
-            finally:
-                deployment.stop()
+                finally:
+                    echo.stop()
+            for sender in senders.values():
+                await sender.close()
         finally:
-            echo.stop()
+            deployment.stop()
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
