@@ -78,6 +78,10 @@ class Process:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
 
 
+class NotYet(Exception):
+    """A check's answer that is not the awaited one yet; its text is reported if the wait gives up."""
+
+
 async def until(what: str, check: Callable[[], Awaitable[Any]], deadline: float, *procs: Process) -> Any:
     """Poll ``check`` until truthy; fail with the processes' logs after ``deadline`` seconds."""
     end = time.monotonic() + deadline
@@ -87,7 +91,7 @@ async def until(what: str, check: Callable[[], Awaitable[Any]], deadline: float,
             result = await check()
             if result:
                 return result
-        except (httpx.HTTPError, OSError) as err:
+        except (httpx.HTTPError, OSError, NotYet) as err:
             last = err
         for p in procs:
             if not p.alive():
@@ -135,9 +139,14 @@ class Deployment:
         self.gateway = self._start("gateway")
 
         async def healthy() -> bool:
-            return (await http.get("/healthz")).status_code == 200
+            response = await http.get("/healthz")
+            if response.status_code != 200:  # e.g. 503 while the gateway cannot reach Temporal: say why
+                raise NotYet(f"{response.status_code} {response.text[:500]}")
+            return True
 
-        await until("the gateway's /healthz", healthy, START_DEADLINE, self.gateway)
+        # The worker's log too: a gateway waiting for Temporal is often explained there.
+        others = [self.worker] if self.worker is not None else []
+        await until("the gateway's /healthz", healthy, START_DEADLINE, self.gateway, *others)
 
     async def restart_temporal(self) -> None:
         self.temporal = DevServer(self.temporal.data_dir, self.temporal.port, self.temporal.ui_port)
