@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import socket
 from dataclasses import dataclass
 
@@ -86,8 +87,34 @@ def listens_on(pid: int, port: int) -> bool | None:
     return False
 
 
+#: Where ``free_port`` picks: from here up to just below the kernel's ephemeral range.
+PICK_FROM = 10_000
+#: Ports this process has handed out already (two picks before either is listened on must differ).
+_handed_out: set[int] = set()
+
+
+def _ephemeral_start() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the OS has just given out as free on ``host`` (the SDK's metrics endpoint, tests' servers)."""
-    with socket.socket() as sock:
+    """A free port on ``host`` for a server started a moment later (the SDK's metrics endpoint, tests' servers).
+
+    Picked below the kernel's ephemeral range: a port the OS gives out for ``bind(0)`` can be
+    given out again, before our server listens on it, to anyone's ``bind(0)`` or outgoing
+    connection. CI lost a Temporal dev server that way: the server's own internal listener,
+    placed by the OS, got the frontend port the test had picked, and the server crashed.
+    """
+    high = _ephemeral_start() - 1
+    for _ in range(200 if high > PICK_FROM else 0):
+        port = random.randint(PICK_FROM, high)
+        if port not in _handed_out and bind_error(host, port) is None:
+            _handed_out.add(port)
+            return port
+    with socket.socket() as sock:  # no room below the ephemeral range: the OS's pick
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
