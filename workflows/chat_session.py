@@ -60,9 +60,8 @@ STARTED_FIRST_PATCH = "child-started-reply-first-v1"
 #: The built-in responder's replies are posted by the turn's local activity (a Slack/Teams post tried
 #: once there, then durably), not streamed. Sessions recorded before it replay their streamed turns.
 FAST_TURN_PATCH = "builtin-fast-turn-v1"
-#: One idle timer per quiet period instead of one per message: the timer is re-armed for the rest of
-#: the idle time when it fires after activity, so a turn adds no TIMER_CANCELED/TIMER_STARTED pair to
-#: history (two fewer events and server timer tasks per message; docs/performance.md).
+#: One idle timer per quiet period, re-armed for the rest when it fires after activity: a turn adds no
+#: TIMER_CANCELED/TIMER_STARTED pair to history (two fewer events and server tasks per message).
 IDLE_TIMER_PATCH = "one-idle-timer-v1"
 
 
