@@ -71,9 +71,7 @@ class SqliteConnection:
     async def transaction(self, *, immediate: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """Statements committed together. ``immediate`` takes the file's write lock up front (BEGIN
         IMMEDIATE), for a read-then-write that another process must not interleave."""
-        if self._write_lock is None:
-            self._write_lock = asyncio.Lock()
-        async with self._write_lock:
+        async with self._writes:
             db = self.db
             if immediate or db.isolation_level is None:  # autocommit mode would commit each statement alone
                 await db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -88,15 +86,20 @@ class SqliteConnection:
         """One statement that commits on its own, in one trip to the connection's thread.
 
         For stores opened in autocommit mode (``isolation_level=None``): the statement is its own
-        transaction, where ``transaction()`` costs three trips (statement, commit, and the
-        implicit BEGIN's bookkeeping); each trip is a thread hop through the event loop, which
-        the gateway and worker pay per message (docs/performance.md). It still waits for the
-        write lock, so it never lands inside another coroutine's open transaction.
+        transaction, where ``transaction()`` costs three trips (BEGIN, the statement, COMMIT);
+        each trip is a thread hop through the event loop, which the gateway and worker pay per
+        message (docs/performance.md). It still waits for the write lock, so it never lands
+        inside another coroutine's open transaction.
         """
+        async with self._writes:
+            await self.db.execute(sql, params)
+
+    @property
+    def _writes(self) -> asyncio.Lock:
+        """One write at a time on the one connection (made on first use, inside the running loop)."""
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
-        async with self._write_lock:
-            await self.db.execute(sql, params)
+        return self._write_lock
 
     @property
     def db(self) -> aiosqlite.Connection:
