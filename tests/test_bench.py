@@ -117,3 +117,21 @@ async def test_quick_stop_bench_prints_every_platform_in_both_shapes(tmp_path: P
     assert "Prose that the bench must keep." in written
     assert "<!-- bench:stop:start -->" in written and "<!-- bench:stop:end -->" in written
     assert "command: `python -m bench.stop --quick" in written
+
+
+async def test_quick_teams_post_bench_prints_both_senders() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.platforms.teams_post",
+        "--quick",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 300)
+    text = out.decode()
+    assert proc.returncode == 0, text
+    for sender in ("aiohttp (threadwork)", "requests (botframework default)"):
+        [row] = rows_of(text, sender)
+        assert NUMBER.match(row[1]) and NUMBER.match(row[2]), row

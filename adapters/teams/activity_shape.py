@@ -97,8 +97,9 @@ def _explain(err: ValidationError) -> str:
     return f"activity.{where}: {msg}{more}"
 
 
-def check_activity(body: dict[str, Any]) -> ActivityShape:
-    """Raise BodyError(400) naming the first wrong field; the checked fields when botbuilder can take the body."""
+def check_activity(body: dict[str, Any]) -> tuple[ActivityShape, Activity]:
+    """Raise BodyError(400) naming the first wrong field; else the checked fields and botbuilder's Activity
+    (deserialized here once: the route hands it to the adapter instead of the body)."""
     try:
         shape = ActivityShape.model_validate(body)
     except ValidationError as err:
@@ -111,9 +112,9 @@ def check_activity(body: dict[str, Any]) -> ActivityShape:
         # TeamsActivityHandler reads channelData.team of every Teams conversationUpdate.
         raise BodyError(400, "activity.channelData: a Teams conversationUpdate needs channelData")
     try:
-        Activity().deserialize(body)
+        activity = Activity().deserialize(body)
         if body.get("channelId") == Channels.ms_teams and body.get("channelData") is not None:
             TeamsChannelData().deserialize(body["channelData"])  # as TeamsActivityHandler will
     except ValueError as err:  # msrest/azure-core DeserializationError
         raise BodyError(400, f"activity cannot be deserialized: {str(err)[:200]}") from None
-    return shape
+    return shape, activity

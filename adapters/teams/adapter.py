@@ -110,5 +110,7 @@ class TeamsAdapter:
         return {"teams": HttpFetcher()}
 
     async def close(self) -> None:
+        if self._cloud is not None:
+            await self._cloud.bot_framework_authentication.close()
         if self._posted is not None:
             await self._posted.close()

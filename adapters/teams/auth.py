@@ -91,8 +91,10 @@ class StrictAuthentication(ConfigurationBotFrameworkAuthentication):
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         try:
             # The SDK fetches signing keys with blocking requests.get (no timeout): validate on a
-            # thread with its own loop so a slow key endpoint never stalls the gateway.
-            result = await VALIDATION_LOOP.run(super().authenticate_request(activity, auth_header))
+            # thread with its own loop so a slow key endpoint never stalls the gateway. Without a
+            # token (an anonymous bot; else refused) there is nothing to fetch: no hop.
+            work = super().authenticate_request(activity, auth_header)
+            result = await (VALIDATION_LOOP.run(work) if auth_header else work)
         except PermissionError:
             raise
         except Exception as err:  # PyJWT errors, IndexError (unknown kid), endorsement Exception...
@@ -114,6 +116,10 @@ class StrictAuthentication(ConfigurationBotFrameworkAuthentication):
             client = await super().create_user_token_client(claims_identity)
             self._clients.put(key, client)
         return client
+
+    async def close(self) -> None:
+        """Closes the connectors' HTTP session (the adapter's close)."""
+        await self._clients.sessions.close()
 
     async def authenticate_streaming_request(
         self, auth_header: str, channel_id_header: str

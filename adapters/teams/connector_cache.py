@@ -4,7 +4,8 @@ botbuilder builds a new ConnectorClient (and a UserTokenClient) for every inboun
 and every proactive message; msrest's configuration of each (a retry policy that lists
 status codes one by one) was about 40% of the gateway's and the worker's CPU per Teams
 message (docs/performance.md), and every new client opened new connections. A client holds
-no per-turn state: credentials (with their token cache), a base URL and an HTTP session.
+no per-turn state: credentials (with their token cache), a base URL and an HTTP session,
+which is the cache's one aiohttp session (connector_http.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import AuthenticationConstants, ClaimsIdentity
 from botframework.connector.auth.connector_factory import ConnectorFactory
+
+from adapters.teams.connector_http import SessionPerLoop, aiohttp_pipeline
 
 #: Distinct (app id, service URL, audience) clients kept; Teams has a few service URLs per region.
 MAX_CLIENTS = 64
@@ -32,6 +35,8 @@ class ClientCache:
     def __init__(self, size: int = MAX_CLIENTS) -> None:
         self.size = size
         self._clients: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        #: The connectors' HTTP session, shared by all of them.
+        self.sessions = SessionPerLoop()
 
     def get(self, key: tuple[Any, ...]) -> Any:
         client = self._clients.get(key)
@@ -59,5 +64,9 @@ class CachedConnectorFactory(ConnectorFactory):
         client = self._cache.get(key)
         if client is None:
             client = await self._inner.create(service_url, audience)
+            client.config.pipeline = aiohttp_pipeline(client.config, self._cache.sessions)
+            # botbuilder's schema models declare no constraints (no ``_validation``): msrest's walk of
+            # every activity for them finds nothing and was a third of serializing a post.
+            client._serialize.client_side_validation = False
             self._cache.put(key, client)
         return client

@@ -25,7 +25,8 @@ from adapters.base import PlatformError, ReplyStream, retry_after
 from adapters.posted_log import PostedLog
 from adapters.stream_fallback import PostThenUpdateStream
 from adapters.teams.cards import render_activity
-from adapters.teams.references import NO_TENANT, is_personal, reference_for
+from adapters.teams.reference_memo import ReferenceMemo
+from adapters.teams.references import NO_TENANT, is_personal
 from adapters.teams.streaming import TeamsStream, stream_record_key
 from workflows.contracts import Actor, ConversationKey, CreatedChannel, MessageRef, Reply
 from workflows.stream_contracts import StopResult
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def _platform_error(what: str, err: Exception) -> PlatformError:
     status = getattr(getattr(err, "response", None), "status_code", None)
-    retryable = isinstance(err, ClientRequestError) or status is None or status == 429 or status >= 500
+    retryable = isinstance(err, ClientRequestError) or status is None or status in (408, 429) or status >= 500
     headers = getattr(getattr(err, "response", None), "headers", None)
     return PlatformError(
         f"Teams refused to {what}: {status or ''} {err}".strip(), retryable=retryable, retry_after=retry_after(headers)
@@ -65,6 +66,7 @@ class TeamsPlatform:
         self.default_service_url = service_url
         self.incident_channel_id = incident_channel_id
         self._service_urls: dict[str, str] = {}  # tenant -> serviceUrl seen in references
+        self._references = ReferenceMemo()
         #: Posts by idempotency key, so an activity retry after a lost answer does not post twice.
         self.posted = posted
         #: How a Stop pressed in Teams stops the turn (set by use_dispatcher, in the worker too).
@@ -78,14 +80,21 @@ class TeamsPlatform:
         self, reference: ConversationReference, work: Callable[[TurnContext], Awaitable[Any]], what: str
     ) -> Any:
         result: list[Any] = []
+        failed: list[Exception] = []
 
         async def callback(turn_context: TurnContext) -> None:
-            result.append(await work(turn_context))
+            try:
+                result.append(await work(turn_context))
+            except (HttpOperationError, ClientRequestError) as err:  # kept whole: on_turn_error would rewrap it
+                failed.append(err)
 
         try:
             await self.adapter.continue_conversation(reference, callback, bot_app_id=self.app_id)
         except (HttpOperationError, ClientRequestError) as err:
             raise _platform_error(what, err) from err
+        if failed:
+            # Its status and Retry-After decide the retry (a ConnectorFailed from on_turn_error said neither).
+            raise _platform_error(what, failed[0]) from failed[0]
         return result[0]
 
     def _bot_account(self) -> ChannelAccount | None:
@@ -99,12 +108,18 @@ class TeamsPlatform:
         self._service_urls[key.workspace] = reference.service_url
 
     def _reference(self, key: ConversationKey, context: dict[str, Any] | None) -> ConversationReference:
+        return self._reference_and_data(key, context)[0]
+
+    def _reference_and_data(
+        self, key: ConversationKey, context: dict[str, Any] | None
+    ) -> tuple[ConversationReference, dict[str, Any]]:
+        """The reference to post into ``key`` and its serialized form (shared: neither may be changed)."""
         try:
-            reference = reference_for(key, context, self._service_url_for(key.workspace))
+            reference, data = self._references.get(key, context, self._service_url_for(key.workspace))
         except (ValueError, TypeError, AttributeError) as err:
             raise PlatformError(f"cannot address Teams conversation {key.channel!r}: {err}") from err
         self._learn(key, reference)
-        return reference
+        return reference, data
 
     async def send_to(self, reference: ConversationReference, activity: Activity) -> str:
         """Send one activity into the conversation (a streamed chunk or final message): its id ("" if none).
@@ -200,7 +215,7 @@ class TeamsPlatform:
                 # turn's key, and that closes the stream the turn started (still one message). A stream
                 # that showed no text, or was stopped or refused for good, is not closed: the reply is posted.
                 return await self._close_stream(key, reply, idempotency_key, context, streamed)
-        reference = self._reference(key, context)
+        reference, reference_data = self._reference_and_data(key, context)
 
         async def send(turn_context: TurnContext) -> str:
             activity = TurnContext.apply_conversation_reference(render_activity(reply), reference)
@@ -208,7 +223,7 @@ class TeamsPlatform:
             return response.id if response else ""
 
         message_id = await self._in_conversation(reference, send, "post a message")
-        ref = MessageRef(key=key, message_id=message_id or "", extra={"reference": reference.serialize()})
+        ref = MessageRef(key=key, message_id=message_id or "", extra={"reference": reference_data})
         if idempotency_key:
             await self.posted.put(idempotency_key, ref.model_dump(mode="json"))
         return ref

@@ -1,12 +1,17 @@
-"""POST /api/messages: the hardened body and the activity's shape (4xx), then CloudAdapter.process (auth + bot)."""
+"""POST /api/messages: the hardened body and the activity's shape (4xx), then the adapter's auth and bot.
+
+What CloudAdapter.process does for a POST, given the Activity the shape check deserialized:
+deserializing it a second time (msrest) was about a twentieth of the gateway's CPU per message.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from aiohttp import web
-from botbuilder.core import Bot
+from botbuilder.core import Bot, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
 
 from adapters.http_body import BodyError, read_json
 from adapters.teams.activity_shape import check_activity
@@ -36,17 +41,17 @@ class TeamsRoutes:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "Content-Type must be application/json"}, status=415)
         try:
-            activity = check_activity(await read_json(request, max_bytes=MAX_BODY_BYTES))
+            shape, activity = check_activity(await read_json(request, max_bytes=MAX_BODY_BYTES))
         except BodyError as err:
             return err.response()
         if not self.auth_required:
-            refusal = anonymous_refusal(activity.serviceUrl, self.service_url)
+            refusal = anonymous_refusal(shape.serviceUrl, self.service_url)
             if refusal is not None:
-                log.warning("refused an anonymous activity for serviceUrl %r", activity.serviceUrl[:200])
+                log.warning("refused an anonymous activity for serviceUrl %r", shape.serviceUrl[:200])
                 return web.json_response({"error": refusal}, status=400)
         try:
-            response = await self.adapter.process(request, self.bot)
-        except web.HTTPUnauthorized:
+            response = await self._process(request.headers.get("Authorization", ""), activity)
+        except PermissionError:
             return web.json_response({"error": "invalid Bot Framework token"}, status=401)
         except ConnectorFailed as err:
             if err.status == 502 and not self.auth_required:
@@ -57,3 +62,10 @@ class TeamsRoutes:
             # botbuilder answers 501 to an invoke it has no handler for: the sender's mistake, not ours.
             return web.json_response({"error": "this invoke activity is not supported"}, status=400)
         return response
+
+    async def _process(self, auth_header: str, activity: Activity) -> web.Response:
+        """CloudAdapter.process's POST branch (botbuilder-integration-aiohttp 4.17.1), from the Activity."""
+        invoke_response = await self.adapter.process_activity(auth_header, activity, self.bot.on_turn)
+        if invoke_response:
+            return web.json_response(data=serializer_helper(invoke_response.body), status=invoke_response.status)
+        return web.Response(status=201)

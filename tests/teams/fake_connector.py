@@ -62,6 +62,9 @@ class FakeConnector:
     #: Until this time.monotonic(), posts are refused with 503 (and counted in ``refused``).
     down_until: float = 0.0
     refused: int = 0
+    #: The status and Retry-After header (None: no header) of those refusals.
+    down_status: int = 503
+    down_retry_after: str | None = None
     #: Streamed replies (1:1 chats), by streamId.
     streams: StreamBook = field(default_factory=StreamBook)
 
@@ -90,7 +93,12 @@ class FakeConnector:
     async def send(self, request: web.Request) -> web.Response:
         if time.monotonic() < self.down_until:
             self.refused += 1
-            return web.json_response({"error": {"code": "ServiceUnavailable", "message": "try later"}}, status=503)
+            headers = {"Retry-After": self.down_retry_after} if self.down_retry_after is not None else None
+            return web.json_response(
+                {"error": {"code": "ServiceUnavailable", "message": "try later"}},
+                status=self.down_status,
+                headers=headers,
+            )
         body = await request.json()
         info = stream_info(body)
         if info is not None:

@@ -63,6 +63,7 @@ async def teams_platform(
     try:
         yield platform
     finally:
+        await platform.adapter.bot_framework_authentication.close()  # the connectors' HTTP session
         await posted.close()
 
 
