@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio import activity
+
 from adapters.user_notice import CATCHING_UP_TEXT, UNAVAILABLE_TEXT, Notice, notice_for
 from workflows.platform_port import (
     ChatPlatform,
@@ -35,6 +37,7 @@ __all__ = [
     "StepState",
     "StopResult",
     "StreamingPlatform",
+    "in_local_activity",
     "notice_for",
     "retry_after",
 ]
@@ -50,3 +53,8 @@ def retry_after(headers: Any) -> float | None:
             except (TypeError, ValueError):
                 return None
     return None
+
+
+def in_local_activity() -> bool:
+    """Called from the turn's fast path (its local activity): a key of its own, never streamed."""
+    return activity.in_activity() and activity.info().is_local

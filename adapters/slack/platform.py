@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
+from adapters.base import in_local_activity
 from adapters.posted_log import PostedLog
 from adapters.slack.agent_status import AgentStatus
 from adapters.slack.blocks import RenderError, SlackMessage, render
@@ -62,10 +63,6 @@ def thread_ts_of(key: ConversationKey) -> str | None:
 
 def _is_retry() -> bool:
     return activity.in_activity() and activity.info().attempt > 1
-
-
-def _in_local_activity() -> bool:
-    return activity.in_activity() and activity.info().is_local
 
 
 def _first_scheduled() -> float:
@@ -201,7 +198,7 @@ class SlackPlatform:
         unsure: dict[str, Any] | None = None
         fresh = False  # no earlier try of this key can have posted: nothing to look up
         if idempotency_key:
-            local = _in_local_activity()  # the turn's fast path (a key of its own, never streamed)
+            local = in_local_activity()  # the turn's fast path (a key of its own, never streamed)
             if not local:
                 await self._adopt_streamed(key, idempotency_key)
             # A streamed turn's own post of this reply failed after it may have reached Slack.

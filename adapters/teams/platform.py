@@ -21,7 +21,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.base import PlatformError, ReplyStream, retry_after
+from adapters.base import PlatformError, ReplyStream, in_local_activity, retry_after
 from adapters.posted_log import PostedLog
 from adapters.stream_fallback import PostThenUpdateStream
 from adapters.teams.cards import render_activity
@@ -204,7 +204,8 @@ class TeamsPlatform:
             earlier = await self.posted.get(idempotency_key)
             if earlier is not None:
                 return MessageRef.model_validate(earlier)
-            streamed = await self.posted.get(stream_record_key(idempotency_key))
+            # The fast path's key is never streamed: no stream record to look for (one read fewer).
+            streamed = None if in_local_activity() else await self.posted.get(stream_record_key(idempotency_key))
             if (
                 streamed is not None
                 and streamed.get("stream_id")

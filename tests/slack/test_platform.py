@@ -20,9 +20,11 @@ THREAD = ConversationKey(platform="slack", workspace="T1", channel="C1", thread=
 async def platform(fake_slack, tmp_path: Path):
     store = SqlitePostedLog(tmp_path / "posted.sqlite3")
     await store.open()
+    platform = SlackPlatform(SlackClients(fake_slack.api_url, BOT_TOKEN), store)
     try:
-        yield SlackPlatform(SlackClients(fake_slack.api_url, BOT_TOKEN), store)
+        yield platform
     finally:
+        await platform.clients.close()  # the Slack connection pool
         await store.close()
 
 
@@ -127,3 +129,4 @@ async def test_slack_errors_become_platform_errors(platform, fake_slack):
     unknown = SlackPlatform(SlackClients(fake_slack.api_url, None), platform.posted)
     with pytest.raises(PlatformError, match="not installed"):
         await unknown.post(THREAD, Reply(text="x"))
+    await unknown.clients.close()

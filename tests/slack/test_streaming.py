@@ -34,6 +34,7 @@ async def platform(fake_slack, tmp_path: Path):
     try:
         yield platform
     finally:
+        await platform.clients.close()  # the Slack connection pool
         await store.close()
 
 
@@ -43,6 +44,7 @@ async def agent_platform(fake_slack, tmp_path: Path):
     try:
         yield platform
     finally:
+        await platform.clients.close()  # the Slack connection pool
         await store.close()
 
 
@@ -322,6 +324,7 @@ async def test_a_stop_button_shows_while_the_answer_streams_and_goes_with_the_fi
         await stream_chunks(stream, CHUNKS[5:])
         await stream.finish(Reply(text=FULL))
     finally:
+        await platform.clients.close()  # the Slack connection pool
         await store.close()
     msg = only_post(fake_slack)
     assert not msg["streaming"] and msg["text"].strip() == FULL.strip()
@@ -337,6 +340,7 @@ async def test_an_agent_app_gets_no_stop_button_of_ours(fake_slack, tmp_path):
         await stream_chunks(stream)
         await stream.finish(Reply(text=FULL))
     finally:
+        await platform.clients.close()  # the Slack connection pool
         await store.close()
     [start] = fake_slack.calls_to("chat.startStream")
     assert not [c for c in start.params["chunks"] if c["type"] == "blocks"]  # Slack's own Stop serves agent apps
