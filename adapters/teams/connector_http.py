@@ -84,8 +84,8 @@ class AiohttpSender(AsyncHTTPSender):
 
     async def send(self, request: Request, **config: Any) -> Response:
         http = request.http_request
-        if http.files:
-            raise ClientRequestError("a multipart Bot Connector request cannot be sent over aiohttp here")
+        if http.files:  # only botframework's form-data mixin makes these; no operation threadwork calls does
+            raise NotImplementedError("a multipart Bot Connector request cannot be sent over aiohttp here")
         try:
             async with self._sessions.get().request(
                 http.method, http.url, headers=dict(http.headers), data=http.data, timeout=self._timeout
