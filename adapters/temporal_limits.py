@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
+from workflows.data_converter import data_converter
 
 #: Longest workflow id / update id the server accepts (``limit.maxIDLength``).
 MAX_ID_LENGTH = 1000
@@ -27,7 +27,7 @@ def id_problem(what: str, value: str) -> str | None:
 
 def payload_size(value: Any) -> int:
     """Bytes ``value`` takes as a Temporal payload with the data converter the gateway uses."""
-    [payload] = pydantic_data_converter.payload_converter.to_payloads([value])
+    [payload] = data_converter.payload_converter.to_payloads([value])
     return payload.ByteSize()
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from temporalio import common
 from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.echo import EchoWorkflow
 from bots.config import Settings
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import Actor, ChatMessage, ConversationKey, SessionInput
+from workflows.data_converter import data_converter
 
 TEXT = "hello, can you tell me how the deploy went?"
 #: What the gateway would put in SessionInput (defaults and THREADWORK_* environment variables).
@@ -37,7 +37,7 @@ class Target:
 
     @staticmethod
     async def connect(kind: str, address: str, task_queue: str) -> Target:
-        converter = pydantic_data_converter if kind == "threadwork" else None
+        converter = data_converter if kind == "threadwork" else None
         client = await Client.connect(address, **({"data_converter": converter} if converter else {}))
         return Target(kind, client, task_queue)
 

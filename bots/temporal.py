@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from bots.ports import free_port
+from workflows.data_converter import data_converter
 
 _runtime: Runtime | None = None
 _metrics_address: str | None = None
@@ -29,7 +29,7 @@ async def connect(target: str, namespace: str = "default", *, lazy: bool = False
     return await Client.connect(
         target,
         namespace=namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         runtime=runtime(),
         lazy=lazy,
     )

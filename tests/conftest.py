@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bots.devserver import temporal_binary
 from tests.support.postgres import database_url, postgres_server  # noqa: F401  (one PostgreSQL server per run)
 from tests.support.stack import Stack, running_stack
+from workflows.data_converter import data_converter
 
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         ui=False,
         dev_server_log_level="error",
     )

@@ -6,7 +6,6 @@ prompt-injected document that changes nothing.
 
 from __future__ import annotations
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from bots import sessions
@@ -17,6 +16,7 @@ from tests.support.httpserver import local_server, serve_files
 from tests.support.incident_chat import declare
 from tests.support.stack import running_stack
 from workflows.chat_session import ChatSessionWorkflow
+from workflows.data_converter import data_converter
 from workflows.incident import IncidentWorkflow
 from workflows.worker import WORKFLOWS
 
@@ -78,7 +78,7 @@ async def test_outage_report_starts_one_incident_after_the_requesters_confirmati
 
         # The whole story (model answers, proposal, click, child start) replays from its history.
         history = await stack.client.get_workflow_handle(sid).fetch_history()
-        replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+        replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter)
         assert (await replayer.replay_workflow(history, raise_on_replay_failure=True)).replay_failure is None
 
 

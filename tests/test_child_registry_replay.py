@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from adapters.base import PlatformRegistry
@@ -13,6 +12,7 @@ from tests.support.events import wait_until
 from tests.support.stack import running_stack
 from workflows.chat_session import ChatSessionWorkflow
 from workflows.contracts import TriggerRequest
+from workflows.data_converter import data_converter
 from workflows.registry import load_registry
 from workflows.worker import WorkerOptions, build_worker, registered_workflows
 
@@ -44,6 +44,6 @@ async def test_a_registry_change_between_a_run_and_its_replay_does_not_break_rep
     second = tmp_path / "second.yaml"
     second.write_text(f"workflows:\n  - name: plaything\n    {TOY}")
     build_worker(client, PlatformRegistry(), WorkerOptions(custom_workflows_file=second))
-    replayer = Replayer(workflows=registered_workflows(load_registry(second)), data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=registered_workflows(load_registry(second)), data_converter=data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

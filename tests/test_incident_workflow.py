@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Replayer
 
@@ -25,6 +24,7 @@ from workflows.contracts import (
     TriggerRequest,
     plain_links,
 )
+from workflows.data_converter import data_converter
 from workflows.incident import IncidentWorkflow
 from workflows.worker import WORKFLOWS
 
@@ -122,7 +122,7 @@ async def test_channel_card_authorization_changes_and_resolve_with_postmortem(cl
         assert link.status == WorkflowExecutionStatus.COMPLETED
         # The recorded history replays with this code: the workflow is deterministic.
         history = await client.get_workflow_handle(inc.workflow_id).fetch_history()
-        replayed = await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflow(history)
+        replayed = await Replayer(workflows=WORKFLOWS, data_converter=data_converter).replay_workflow(history)
         assert replayed.replay_failure is None
 
 

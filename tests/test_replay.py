@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.data_converter import data_converter
 from workflows.sandbox_runner import workflow_runner
 from workflows.worker import WORKFLOWS
 
@@ -36,6 +36,6 @@ RUNNERS = {"default-sandbox": dict, "worker-runner": lambda: {"workflow_runner":
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path, runner: str):
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - a small file, in a test
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, **RUNNERS[runner]())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter, **RUNNERS[runner]())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -27,7 +27,6 @@ from pydantic import ValidationError
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import WorkerDeploymentVersion
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from bots import deployment
@@ -39,6 +38,7 @@ from bots.temporal import connect
 from bots.wiring import build_platforms
 from tests.support.next_build_session import NextBuildSession
 from tests.support.stack import Stack, free_port
+from workflows.data_converter import data_converter
 from workflows.worker import build_worker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,7 +174,7 @@ async def test_a_deploy_of_incompatible_session_code_breaks_no_running_session(c
 
         # (2) Build v2 cannot replay v1's histories ...
         v1_history = (await runs_of(client, a["session_id"]))[0]
-        replayed = await Replayer(workflows=[NextBuildSession], data_converter=pydantic_data_converter).replay_workflow(
+        replayed = await Replayer(workflows=[NextBuildSession], data_converter=data_converter).replay_workflow(
             v1_history, raise_on_replay_failure=False
         )
         assert replayed.replay_failure is not None and "nondetermin" in str(replayed.replay_failure).lower()

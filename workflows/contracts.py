@@ -1,7 +1,7 @@
 """Typed messages that cross every boundary: platform adapter <-> gateway <-> workflow.
 
 Everything here is plain data (pydantic) so it travels through Temporal with
-``pydantic_data_converter`` and never carries a platform SDK object.
+``workflows.data_converter`` (pydantic JSON) and never carries a platform SDK object.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from aiohttp import web
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bots.devserver import temporal_binary
 from tests.support.stack import Stack, free_port, running_stack
+from workflows.data_converter import data_converter
 from workflows.incident import IncidentWorkflow
 
 OUT = Path(__file__).parent
@@ -175,7 +175,7 @@ async def main() -> None:
     for old in OUT.glob("*.json"):
         old.unlink()
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter, ui=False
+        dev_server_existing_path=temporal_binary(), data_converter=data_converter, ui=False
     )
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -9,7 +9,6 @@ import uuid
 import httpx
 from aiohttp import web
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.base import CATCHING_UP_TEXT
 from bots.config import Settings
@@ -20,10 +19,11 @@ from tests.slack.conftest import slack_stack
 from tests.slack.fake_slack import BOT_TOKEN
 from tests.slack.support import SIGNING_SECRET, SlackSim
 from tests.support.stack import free_port
+from workflows.data_converter import data_converter
 
 
 async def test_unreachable_temporal_is_said_once_per_thread(tmp_path, fake_slack):
-    dead = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter)
+    dead = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True, data_converter=data_converter)
     settings = Settings(
         data_dir=tmp_path,
         task_queue=f"tq-{uuid.uuid4().hex[:8]}",

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +17,7 @@ from adapters.base import PlatformRegistry
 from tests.workflows.recording import RecordingPlatform
 from tests.workflows.server import ServerBinaryMissing, installed_server
 from tests.workflows.world import World
+from workflows.data_converter import data_converter
 from workflows.worker import WorkerOptions, build_worker
 
 #: Not a directory and never one (a path below /dev/null).
@@ -47,7 +47,7 @@ async def time_env(test_server_binary: str, test_server_runtime: Runtime) -> Asy
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_binary,
         download_dest_dir=NO_DOWNLOADS,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         runtime=test_server_runtime,
     )
     try:
