@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 import tempfile
@@ -49,7 +50,11 @@ class Plan:
     messages: int
 
 
-FULL = Plan(rounds=3, new_n=40, follow_n=60, senders=20, threads=50, messages=200)
+#: A burst round of 600 messages lasts 4-8 s here: long enough that the start and end of a burst
+#: (senders not yet all busy, the last replies trickling in) no longer swing its rate, as they
+#: did with 200 (ratios per round 0.51-0.67 in one run), and each open thread continues as new
+#: at least once in it, as a busy conversation does.
+FULL = Plan(rounds=3, new_n=40, follow_n=60, senders=20, threads=50, messages=600)
 QUICK = Plan(rounds=1, new_n=3, follow_n=3, senders=3, threads=3, messages=6)
 
 
@@ -145,6 +150,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.platforms", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a smoke run: few samples, table only")
     p.add_argument("--rounds", type=int, help="alternating rounds per path (default 3)")
+    p.add_argument("--burst", type=int, metavar="N", help="messages per burst round (default 600)")
     p.add_argument("--shapes", help=f"comma-separated subset of: {', '.join(SHAPES)}")
     p.add_argument("--paths", help=f"comma-separated subset of: {', '.join(PATHS)}")
     p.add_argument("--docs", type=Path, help="write results here (default docs/performance.md; --quick: none)")
@@ -153,9 +159,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    plan = QUICK if args.quick else FULL
+    plan = dataclasses.replace(QUICK if args.quick else FULL)
     if args.rounds:
         plan.rounds = args.rounds
+    if args.burst:
+        plan.messages = args.burst
     shapes, bad_shapes = bench_report.chosen(args.shapes, SHAPES)
     paths, bad_paths = bench_report.chosen(args.paths, PATHS)
     if bad_shapes or bad_paths:
