@@ -50,14 +50,14 @@ def conversation(
 
 @contextlib.asynccontextmanager
 async def teams_platform(
-    connector: FakeConnector, data_dir: Path, interval: float = 0.2
+    connector: FakeConnector, data_dir: Path, interval: float = 0.2, *, app_id: str = "", app_password: str = ""
 ) -> AsyncIterator[TeamsPlatform]:
-    """A worker's TeamsPlatform (anonymous mode); its PostedLog file outlives it, as it would a killed worker."""
+    """A worker's TeamsPlatform (anonymous mode unless given an app id); its PostedLog file outlives it,
+    as it would a killed worker."""
     posted = SqlitePostedLog(data_dir / "teams-posted.sqlite3")
     await posted.open()
-    platform = TeamsPlatform(
-        build_adapter(TeamsSettings(_env_file=None)), posted=posted, app_id=None, service_url=connector.url
-    )
+    settings = TeamsSettings(_env_file=None, teams_app_id=app_id, teams_app_password=app_password)
+    platform = TeamsPlatform(build_adapter(settings), posted=posted, app_id=app_id or None, service_url=connector.url)
     platform.stream_interval = interval
     platform.use_dispatcher(StopCalls())
     try:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 
 import pytest
+from botframework.connector.auth import MicrosoftAppCredentials
 
 from adapters.base import PlatformError
 from tests.teams.fake_connector import FakeConnector
-from tests.teams.streaming_support import conversation, teams_platform
+from tests.teams.streaming_support import conversation, teams_platform, until
 from workflows.contracts import Reply
 
 
@@ -71,3 +73,32 @@ async def test_a_connector_that_cannot_be_reached_is_a_retryable_error(connector
                 platform.post(key, Reply(text="lost"), idempotency_key="http-gone", context=context), 30
             )
     assert raised.value.retryable and "Error occurred in request" in str(raised.value)
+
+
+async def test_a_bot_with_credentials_fetches_its_token_off_the_event_loop(
+    connector: FakeConnector, tmp_path, monkeypatch
+):
+    # Azure AD cannot run here: get_access_token, which asks it over HTTP when the token is due, is
+    # the boundary. This one answers only once the event loop has run on while it waited, which a
+    # fetch on the loop itself would prevent: the post would then carry the other token.
+    asked, loop_ran_on, threads = threading.Event(), threading.Event(), []
+
+    def fetch(self, force_refresh=False):
+        threads.append(threading.get_ident())
+        asked.set()
+        return "outbound-token" if loop_ran_on.wait(timeout=10) else "the-loop-was-blocked"
+
+    monkeypatch.setattr(MicrosoftAppCredentials, "get_access_token", fetch)
+    key, context = conversation(connector, "a:http-token", "groupChat")
+    async with teams_platform(
+        connector, tmp_path, app_id="6f1e3c2a-0000-4d5e-8f90-123456789abc", app_password="pw"
+    ) as platform:
+        posting = asyncio.create_task(
+            platform.post(key, Reply(text="signed"), idempotency_key="http-token", context=context)
+        )
+        await until("the token to be asked for", asked.is_set)
+        loop_ran_on.set()
+        await posting
+    [post] = connector.posts("a:http-token")
+    assert post.authorization == "Bearer outbound-token"
+    assert threading.get_ident() not in threads
