@@ -3,9 +3,9 @@
 temporalio builds a fresh payload converter every time it derives a data converter, and a
 worker derives four for each workflow activation (the serialization contexts of its payloads).
 ``temporalio.contrib.pydantic``'s converter builds a schema serializer and an empty TypeAdapter
-cache each time: about 7% of a worker's CPU when it replays a session (py-spy), and every new
-run started without the adapters it had just built. This converter shares one pydantic JSON
-converter, and so its TypeAdapter cache, across all of them. The payloads are byte for byte
+cache each time (about 7% of a replay in py-spy), and every new run started without the adapters
+it had just built. This converter shares one pydantic JSON converter, and so its TypeAdapter
+cache, across all of them: a replay costs about 3% less (docs/performance.md, step 14). The payloads are byte for byte
 the ones ``pydantic_data_converter`` writes (tests/workflows/test_data_converter.py), so the
 histories already recorded replay unchanged.
 """

@@ -74,8 +74,8 @@ class CredentialsPolicy(AsyncHTTPPolicy):
 
     ``AppCredentials.get_access_token`` is synchronous: msal looks in its cache and, when the token is
     missing or due for refresh, asks Azure AD over HTTP. On the event loop that round trip would stall
-    every conversation of the process, so a bot with credentials signs on a token thread (a hop of
-    about 0.1 ms per call). An anonymous bot has no token to fetch and signs in place.
+    every conversation of the process, so a bot with credentials signs on a token thread (one
+    thread hop per call). An anonymous bot has no token to fetch and signs in place.
     """
 
     def __init__(self, credentials: Any, sessions: SessionPerLoop) -> None:
