@@ -196,7 +196,7 @@ class SQLiteInboundQueue(SqliteConnection):
         # plain read says so in one trip to the connection's thread, where the write transaction
         # below takes four. An entry that becomes due just after it waits for the next wake or poll.
         async with self._lock:
-            if await fetch_one(self.db, f"SELECT 1 FROM ({CLAIMABLE}) LIMIT 1", (now, now, 1)) is None:
+            if await fetch_one(self.db, CLAIMABLE, (now, now, 1)) is None:
                 return []
         async with self._transaction() as db:
             rows = await db.execute_fetchall(CLAIMABLE, (now, now, limit))

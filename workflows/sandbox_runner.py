@@ -23,9 +23,8 @@ import threading
 from types import CodeType
 from typing import Any
 
-import temporalio.converter
 import temporalio.workflow
-from temporalio.converter import StorageDriverStoreContext
+from temporalio.converter import SerializationContext, StorageDriverStoreContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, _command_aware_visitor
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.worker.workflow_sandbox._runner import _Instance
@@ -66,7 +65,7 @@ class _CompiledOnceInstance(_Instance):
 
     def get_serialization_context(
         self, command_info: _command_aware_visitor.CommandInfo | None
-    ) -> temporalio.converter.SerializationContext | None:
+    ) -> SerializationContext | None:
         return self._in_sandbox().get_serialization_context(command_info)
 
     def get_external_store_context(
