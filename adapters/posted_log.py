@@ -49,6 +49,11 @@ class PostedLog(ABC):
     async def put(self, key: str, value: dict[str, Any]) -> None:
         """Record (or overwrite) what was posted under ``key``."""
 
+    @abstractmethod
+    async def put_if_absent(self, key: str, value: dict[str, Any]) -> dict[str, Any] | None:
+        """Record ``value`` unless ``key`` has a record: None when it was recorded now, else the record
+        that was there. One atomic step, so of two tries of the same post only one finds it absent."""
+
 
 class SqlitePostedLog(SqliteConnection, PostedLog):
     """A small SQLite table in the data dir."""
@@ -72,3 +77,14 @@ class SqlitePostedLog(SqliteConnection, PostedLog):
             "INSERT OR REPLACE INTO posted (idempotency_key, value, created_at) VALUES (?, ?, ?)",
             (key, json.dumps(value), time.time()),
         )
+
+    async def put_if_absent(self, key: str, value: dict[str, Any]) -> dict[str, Any] | None:
+        # One trip when the key is new (every first try of a post); a second one only to read what was there.
+        inserted = await self.write_one(
+            "INSERT INTO posted (idempotency_key, value, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (idempotency_key) DO NOTHING",
+            (key, json.dumps(value), time.time()),
+        )
+        if inserted:
+            return None
+        return await self.get(key) or {}  # {}: the record was pruned in between; it was there all the same

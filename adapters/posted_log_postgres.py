@@ -40,3 +40,16 @@ class PostgresPostedLog(PostedLog):
             value,
             time.time(),
         )
+
+    async def put_if_absent(self, key: str, value: dict[str, Any]) -> dict[str, Any] | None:
+        inserted = await self.database.pool.fetchval(
+            "INSERT INTO posted_log(log, idempotency_key, value, created_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (log, idempotency_key) DO NOTHING RETURNING true",
+            self.log,
+            key,
+            value,
+            time.time(),
+        )
+        if inserted:
+            return None
+        return await self.get(key) or {}  # {}: the record was pruned in between; it was there all the same

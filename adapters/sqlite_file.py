@@ -82,17 +82,18 @@ class SqliteConnection:
                 raise
             await self.db.commit()
 
-    async def write_one(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+    async def write_one(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """One statement that commits on its own, in one trip to the connection's thread.
 
         For stores opened in autocommit mode (``isolation_level=None``): the statement is its own
         transaction, where ``transaction()`` costs three trips (BEGIN, the statement, COMMIT);
         each trip is a thread hop through the event loop, which the gateway and worker pay per
         message (docs/performance.md). It still waits for the write lock, so it never lands
-        inside another coroutine's open transaction.
+        inside another coroutine's open transaction. Returns how many rows it changed.
         """
         async with self._writes:
-            await self.db.execute(sql, params)
+            cursor = await self.db.execute(sql, params)
+            return cursor.rowcount
 
     @property
     def _writes(self) -> asyncio.Lock:

@@ -8,7 +8,6 @@ adds the traceback. Other exceptions are bugs and keep theirs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -17,13 +16,19 @@ import traceback
 from collections.abc import Coroutine
 from typing import Any, NoReturn
 
+from bots import event_loop
 from bots.config import get_settings
 from bots.errors import EXIT_CONFIG, one_line
 
 
 def _run(coro: Coroutine[Any, Any, int | None]) -> int:
     try:
-        return asyncio.run(coro) or 0
+        loop = get_settings().event_loop
+    except BaseException:
+        coro.close()  # never started: no "was never awaited" warning under the settings error
+        raise
+    try:
+        return event_loop.run(coro, loop) or 0
     except KeyboardInterrupt:
         return 130
 

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     dev_ui_port: int = Field(8233, validation_alias="THREADWORK_DEV_UI_PORT")
     worker_max_cached_workflows: int = Field(300, validation_alias="THREADWORK_WORKER_MAX_CACHED_WORKFLOWS")
     worker_metrics_port: int | None = Field(None, validation_alias="THREADWORK_WORKER_METRICS_PORT")
+    #: The processes' event loop (bots/event_loop.py): uvloop, or asyncio's own.
+    event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", validation_alias="THREADWORK_EVENT_LOOP")
 
     # Shared state (adapters/storage): PostgreSQL and an S3-compatible bucket instead of the data dir
     database_url: str | None = Field(None, validation_alias="THREADWORK_DATABASE_URL")

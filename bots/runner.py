@@ -16,6 +16,7 @@ from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError
 
 from bots import deployment as deployments
+from bots import event_loop
 from bots.config import Settings
 from bots.devserver import DevServer
 from bots.dispatch import Dispatcher
@@ -136,6 +137,7 @@ async def serve(settings: Settings, *, worker: bool, gateway: bool, dev: bool = 
         if gateway:
             http = await _start_gateway(settings, client, platforms)
         web_url = f"http://{settings.host}:{settings.port}/"
+        log.info("running on the %s event loop (THREADWORK_EVENT_LOOP)", event_loop.name_of(asyncio.get_running_loop()))
         print(f"threadwork is running (platforms: {', '.join(platforms.registry.names())})", flush=True)
         if gateway:
             print(f"  web chat:    {web_url}  ({settings.webchat_auth or 'invite'} mode: README, Web chat)", flush=True)

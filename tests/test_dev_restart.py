@@ -156,6 +156,7 @@ async def test_dev_restart_on_same_data_dir_keeps_the_session(tmp_path: Path):
             # First run: start a conversation and get its first reply.
             runs.append(first := DevProcess(env, log))
             await first.wait_healthy(http)
+            assert "running on the uvloop event loop" in log.read_text(), _tail(log)  # the default
             server_pid = first.temporal_pid()
             # `threadwork dev` serves the web chat in open mode; this client keeps its identity cookie.
             me = (await http.get("/webchat/api/me")).json()

@@ -204,6 +204,12 @@ CASES = [
         {"TEMPORAL_ADDRESS": "{addr}", "TEAMS_APP_TYPE": "Personal"},
         ["TEAMS_APP_TYPE='Personal'"],
     ),
+    (
+        "unknown-event-loop",
+        "worker",
+        {"TEMPORAL_ADDRESS": "{addr}", "THREADWORK_EVENT_LOOP": "trio"},
+        ["THREADWORK_EVENT_LOOP='trio'", "'uvloop' or 'asyncio'"],
+    ),
 ]
 
 

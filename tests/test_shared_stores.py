@@ -205,6 +205,21 @@ async def test_posted_log_is_shared_per_platform(storage):
         await other_storage.close()
 
 
+async def test_put_if_absent_records_once_and_returns_what_was_there(storage):
+    """The fast path's crash mark: of two tries of one post (two workers, one store) one finds it new."""
+    first, second = storage.posted_log("slack"), storage.posted_log("slack")
+    await first.open()
+    await second.open()
+    try:
+        assert await first.put_if_absent("wf#run#1#unsure", {"local": True, "at": 1.0}) is None
+        assert await second.put_if_absent("wf#run#1#unsure", {"local": True, "at": 2.0}) == {"local": True, "at": 1.0}
+        assert await first.get("wf#run#1#unsure") == {"local": True, "at": 1.0}  # not overwritten
+        assert await second.put_if_absent("wf#run#2#unsure", {"local": True, "at": 3.0}) is None
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def test_wait_for_change_wakes_on_a_local_write(store):
     waiting = asyncio.create_task(store.wait_for_change(BOUND * 10))
     await asyncio.sleep(0)

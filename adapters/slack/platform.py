@@ -198,16 +198,17 @@ class SlackPlatform:
         unsure: dict[str, Any] | None = None
         fresh = False  # no earlier try of this key can have posted: nothing to look up
         if idempotency_key:
-            local = in_local_activity()  # the turn's fast path (a key of its own, never streamed)
-            if not local:
-                await self._adopt_streamed(key, idempotency_key)
-            # A streamed turn's own post of this reply failed after it may have reached Slack.
-            unsure = await self.posted.get(unsure_post_key(idempotency_key))
-            if unsure is None and local:
+            if in_local_activity():  # the turn's fast path (a key of its own, never streamed)
                 # A turn's local activity re-run after its worker died starts again at attempt 1 and
                 # cannot tell it is a retry: it says first that this post may reach Slack unrecorded.
-                await self.posted.put(unsure_post_key(idempotency_key), {"local": True, "at": time.time()})
-                fresh = True
+                # A mark already there is an earlier try's: that one may have posted.
+                mark = {"local": True, "at": time.time()}
+                unsure = await self.posted.put_if_absent(unsure_post_key(idempotency_key), mark)
+                fresh = unsure is None
+            else:
+                await self._adopt_streamed(key, idempotency_key)
+                # A streamed turn's own post of this reply failed after it may have reached Slack.
+                unsure = await self.posted.get(unsure_post_key(idempotency_key))
         parts: list[str] = []
         for i, message in enumerate(messages):
             part_key = f"{idempotency_key}#{i}" if idempotency_key else None
