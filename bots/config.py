@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -61,8 +62,10 @@ class Settings(BaseSettings):
     dev_ui_port: int = Field(8233, validation_alias="THREADWORK_DEV_UI_PORT")
     worker_max_cached_workflows: int = Field(300, validation_alias="THREADWORK_WORKER_MAX_CACHED_WORKFLOWS")
     worker_metrics_port: int | None = Field(None, validation_alias="THREADWORK_WORKER_METRICS_PORT")
-    #: The processes' event loop (bots/event_loop.py): uvloop, or asyncio's own.
-    event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", validation_alias="THREADWORK_EVENT_LOOP")
+    #: The processes' event loop (bots/event_loop.py): uvloop, or asyncio's own (uvloop has no Windows build).
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "asyncio" if sys.platform == "win32" else "uvloop", validation_alias="THREADWORK_EVENT_LOOP"
+    )
 
     # Shared state (adapters/storage): PostgreSQL and an S3-compatible bucket instead of the data dir
     database_url: str | None = Field(None, validation_alias="THREADWORK_DATABASE_URL")

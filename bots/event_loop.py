@@ -37,5 +37,5 @@ def run(coro: Coroutine[Any, Any, T], loop: EventLoopName = "uvloop") -> T:
 
 
 def name_of(loop: asyncio.AbstractEventLoop) -> str:
-    """ "uvloop" or "asyncio": what a process says it runs on (its startup log)."""
+    """Which loop a process runs on, "uvloop" or "asyncio" (its startup log says it)."""
     return "uvloop" if type(loop).__module__.partition(".")[0] == "uvloop" else "asyncio"
