@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, field_validator, model_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.common import WorkerDeploymentVersion
 
+from bots.event_loop import EventLoopName
 from workflows.activities.fetchers import SourceSettings
 from workflows.build_id import code_build_id
 from workflows.builtin_children import all_children, child_entries
@@ -63,7 +64,7 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = Field(300, validation_alias="THREADWORK_WORKER_MAX_CACHED_WORKFLOWS")
     worker_metrics_port: int | None = Field(None, validation_alias="THREADWORK_WORKER_METRICS_PORT")
     #: The processes' event loop (bots/event_loop.py): uvloop, or asyncio's own (uvloop has no Windows build).
-    event_loop: Literal["uvloop", "asyncio"] = Field(
+    event_loop: EventLoopName = Field(
         "asyncio" if sys.platform == "win32" else "uvloop", validation_alias="THREADWORK_EVENT_LOOP"
     )
 

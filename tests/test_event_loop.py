@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import warnings
 
@@ -42,7 +43,7 @@ def test_ctrl_c_cancels_the_main_task_as_asyncio_run_does():
 
     async def serve() -> None:
         try:
-            asyncio.get_running_loop().call_soon(lambda: __import__("signal").raise_signal(2))
+            asyncio.get_running_loop().call_soon(signal.raise_signal, signal.SIGINT)
             await asyncio.sleep(10)
         finally:
             cleaned_up.append(True)
