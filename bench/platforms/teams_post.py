@@ -3,7 +3,9 @@
     .venv/bin/python -m bench.platforms.teams_post              # 3 rounds of 2,000 posts each way
     .venv/bin/python -m bench.platforms.teams_post --quick      # smoke run (the test suite)
 
-Posts one after another into one group chat and reads the process's CPU (all threads, so a
+Posts one after another into one group chat, each answering a message of its own (the stored
+reference a session hands a post is its last inbound message's: a new activity id, and one of a
+few members as the sender), and reads the process's CPU (all threads, so a
 sender's thread counts; the fake connector's share is in both rows alike). Two senders, in
 alternating rounds: the workers' (adapters/teams/connector_http.py) and botframework's default
 pipeline (msrest sending through `requests` on the default executor), put back in this process
@@ -19,14 +21,23 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import adapters.teams.connector_cache as connector_cache
 from tests.teams.fake_connector import start_connector
 from tests.teams.streaming_support import conversation, teams_platform
 from workflows.contracts import Reply
 
+#: Members taking turns in the bench's group chat.
+MEMBERS = 5
 SENDERS = ("aiohttp (threadwork)", "requests (botframework default)")
 WARM_UP = 100
+
+
+def answering(context: dict[str, Any], i: int) -> dict[str, Any]:
+    """The reply context after the chat's message ``i``, as the gateway stores it per inbound message."""
+    member = i % MEMBERS
+    return dict(context, activityId=f"message-{i}", user={"id": f"29:member-{member}", "name": f"Member {member}"})
 
 
 async def cpu_ms_per_post(sender: str, posts: int) -> float:
@@ -39,11 +50,13 @@ async def cpu_ms_per_post(sender: str, posts: int) -> float:
             key, context = conversation(fake, "a:bench-post", "groupChat")
             async with teams_platform(fake, Path(tmp)) as platform:
                 for i in range(WARM_UP):
-                    await platform.post(key, Reply(text=f"warm-up {i}"), idempotency_key=f"w{i}", context=context)
+                    await platform.post(
+                        key, Reply(text=f"warm-up {i}"), idempotency_key=f"w{i}", context=answering(context, i)
+                    )
                 start = time.process_time()
                 for i in range(posts):
                     reply = Reply(text=f"reply {i}: a few words, as the built-in responder writes them")
-                    await platform.post(key, reply, idempotency_key=f"p{i}", context=context)
+                    await platform.post(key, reply, idempotency_key=f"p{i}", context=answering(context, i))
                 return (time.process_time() - start) * 1000 / posts
     finally:
         connector_cache.aiohttp_pipeline = install
