@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import DELIVERY_FAILURES, Poster
     from workflows.feedback import FEEDBACK_ACTION, record_feedback
+    from workflows.shared_config import shared
     from workflows.stream_contracts import STOP_ACTION, Redelivery, StopRequest, StopResult
     from workflows.tools.loop import SessionTools
     from workflows.tools.runner import SessionAccess
@@ -73,7 +74,8 @@ class ChatSessionWorkflow:
     @workflow.init
     def __init__(self, inp: SessionInput) -> None:
         # Update handlers may run before run(): all state is set up here.
-        self.config = inp.config
+        # The worker's one copy of this configuration; the input (kept by run()) points at it too.
+        self.config = inp.config = shared(inp.config)
         if inp.state is None:
             self.state = SessionState(
                 session_id=inp.key.session_id(),
