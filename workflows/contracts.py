@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from workflows import session_ids
 from workflows.platform_traits import PlatformTraits
@@ -268,7 +268,12 @@ class ChildEntry(BaseModel):
 
 
 class SessionConfig(BaseModel):
-    """Settings a session needs, fixed at start so the workflow stays deterministic."""
+    """Settings a session needs, fixed at start so the workflow stays deterministic.
+
+    Frozen: sessions with equal configs share one object in a worker (workflows/shared_config.py).
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     guest_message_limit: int = 3
     idle_timeout_seconds: float = 86_400

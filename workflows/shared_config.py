@@ -4,7 +4,7 @@ Every session of a deployment carries the same SessionConfig in its input (child
 traits, limits: about 1.7 KB of JSON). Decoded per session it was about 70 objects and 11 KB of
 every cached workflow. A session keeps the worker's one object equal to its own instead, so the
 cache holds each configuration once. Equal by value, so what a session does cannot change with
-it (replays included). Sessions share the object: workflow code never changes its config.
+it (replays included). Sessions share the object, so SessionConfig is frozen.
 """
 
 from __future__ import annotations

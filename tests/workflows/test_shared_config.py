@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+from pydantic import ValidationError
+
 import workflows.shared_config as shared_config
 from tests.workflows.inputs import thread_key
 from tests.workflows.world import World
@@ -36,3 +39,9 @@ async def test_two_sessions_of_one_deployment_keep_one_config(world: World) -> N
     assert len(kept) == 1
     # Each session answers with its own config's values all the same.
     assert (await world.state(first)).message_count == (await world.state(second)).message_count == 1
+
+
+def test_a_shared_config_cannot_be_changed_by_one_session() -> None:
+    config = shared_config.shared(SessionConfig(upgrade_hint=f"frozen-{uuid.uuid4().hex}"))
+    with pytest.raises(ValidationError, match="frozen"):
+        config.guest_message_limit = 99  # type: ignore[misc]
