@@ -44,6 +44,11 @@ class FakeOpenAI:
         #: Once: the next streamed answer breaks off with an error event after this many chunks (a model failing).
         self.break_after: int | None = None
         self._progress = asyncio.Condition()
+        self._server: web.Server | None = None
+
+    def open_connections(self) -> int:
+        """Client connections the fake holds open now (a client keeps one alive between calls)."""
+        return len(self._server.connections) if self._server is not None else 0
 
     def script_tool_calls(self, *calls: tuple[str, Any], text: str = "") -> None:
         """The next tools request answers with these calls; ``args`` a dict, or raw text (malformed JSON)."""
@@ -174,6 +179,7 @@ async def fake_openai(port: int | None = None) -> AsyncIterator[FakeOpenAI]:
     port = port or free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     fake.base_url = f"http://127.0.0.1:{port}/v1"
+    fake._server = runner.server
     try:
         yield fake
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.fake_openai import fake_openai
+from tests.support.helpers import eventually
 from tests.support.stack import running_stack
 
 
@@ -47,3 +48,17 @@ async def test_llm_failure_is_retried_then_answered_politely(client, tmp_path):
         state = await stack.state(first["session_id"])
         assert state["message_count"] == 1
         assert state["history"][-1]["text"] == bot[0]["text"]
+
+
+async def test_a_stopped_worker_hangs_up_on_the_model(client, tmp_path):
+    """The model client's kept-alive connection closes with the worker, not whenever it is collected."""
+    async with fake_openai() as llm:
+        async with running_stack(client, tmp_path, llm_base_url=llm.base_url) as stack:
+            first = await stack.say("are you there?")
+            await stack.wait_bot_messages(first["thread"], 1)
+            assert llm.open_connections() == 1  # kept for the next call
+
+        async def still_open() -> int:
+            return llm.open_connections()
+
+        await eventually(still_open, lambda n: n == 0, timeout=10, what="the worker to close its model connection")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
@@ -16,7 +19,7 @@ from workflows.activities.child_progress import ChildProgressActivities
 from workflows.activities.fetchers import SourceSettings
 from workflows.activities.llm_turn import ModelTurnActivities
 from workflows.activities.platform import PlatformActivities
-from workflows.activities.replies import LLMConfig, ReplyActivities
+from workflows.activities.replies import LLMConfig, ModelClientOwner, ReplyActivities
 from workflows.activities.stopped_turn import StoppedTurnActivities
 from workflows.activities.streaming_model_turn import StreamingModelTurnActivities
 from workflows.activities.streaming_turn import StreamingTurnActivities
@@ -29,6 +32,8 @@ from workflows.notice import EventNoticeWorkflow
 from workflows.platform_port import PlatformRegistry
 from workflows.registry import CustomWorkflowRegistry, load_registry
 from workflows.sandbox_runner import workflow_runner
+
+log = logging.getLogger(__name__)
 
 #: Longest wait between two heartbeats a worker sends (Stop waits for the next one; issue 13: within 2 s).
 HEARTBEAT_THROTTLE = timedelta(milliseconds=500)
@@ -92,6 +97,34 @@ def workflow_types(classes: list[type]) -> list[str]:
     return [getattr(cls, "__temporal_workflow_definition").name for cls in classes]
 
 
+class ThreadworkWorker(Worker):
+    """A Worker that closes what its activities opened (the model clients' connections) once it has
+    stopped and its activities have finished, however it was run (``run()`` or ``async with``)."""
+
+    def __init__(self, client: Client, *, closers: Sequence[Callable[[], Awaitable[None]]], **options: Any) -> None:
+        super().__init__(client, **options)
+        self.closers = list(closers)
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            for close in self.closers:
+                try:
+                    await close()
+                except Exception:  # one failing close must not keep the others open
+                    log.exception("closing a worker resource failed")
+
+
+def _model_clients(*owners: object) -> list[Callable[[], Awaitable[None]]]:
+    """``aclose`` of each distinct activity object that owns a model client."""
+    found: list[ModelClientOwner] = []
+    for owner in owners:
+        if isinstance(owner, ModelClientOwner) and all(owner is not seen for seen in found):
+            found.append(owner)
+    return [owner.aclose for owner in found]
+
+
 def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOptions | None = None) -> Worker:
     options = options or WorkerOptions()
     replies = ReplyActivities(options.llm)
@@ -114,8 +147,11 @@ def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOpti
     # The children's activities (e.g. documents) see the sources with the platforms' fetchers.
     resources = WorkerResources(client=client, options=replace(options, sources=sources))
     child_activities = [act for spec in children if spec.activities is not None for act in spec.activities(resources)]
-    return Worker(
+    # A child's activities are bound methods: their object may own a model client too.
+    owners = [getattr(act, "__self__", None) for act in child_activities]
+    return ThreadworkWorker(
         client,
+        closers=_model_clients(replies, model, streaming_model, *owners),
         task_queue=options.task_queue,
         workflows=workflows,
         activities=[

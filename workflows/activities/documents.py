@@ -17,11 +17,11 @@ from temporalio.exceptions import ApplicationError
 from workflows.activities.extract import UnsupportedDocument, extract_text
 from workflows.activities.failures import expected_failure
 from workflows.activities.fetchers import DocumentTooLarge, Fetcher, FetchError, SourceSettings, build_fetchers
-from workflows.activities.replies import LLMConfig
+from workflows.activities.replies import LLMConfig, ModelClientOwner
 from workflows.contracts import FileRef
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI  # loaded on first use: a worker without an LLM never imports it
+    pass  # loaded on first use: a worker without an LLM never imports it
 
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 200_000
@@ -76,7 +76,7 @@ def _fail(message: str, kind: str, retryable: bool = False, doc: FileRef | None 
     return expected_failure(log, message, kind, retryable=retryable, subject=doc.name if doc else "")
 
 
-class DocumentActivities:
+class DocumentActivities(ModelClientOwner):
     def __init__(
         self,
         max_bytes: int = 20 * 1024 * 1024,
@@ -87,7 +87,6 @@ class DocumentActivities:
         self.max_bytes = max_bytes
         self.fetchers = fetchers if fetchers is not None else build_fetchers(sources or SourceSettings())
         self._llm = llm if llm and llm.base_url else None
-        self._client: AsyncOpenAI | None = None
 
     @activity.defn
     async def fetch_and_extract(self, doc: FileRef) -> ExtractedDocument:
@@ -104,17 +103,6 @@ class DocumentActivities:
         except UnsupportedDocument as err:
             raise _fail(str(err), "UnsupportedDocument", doc=doc) from None
         return ExtractedDocument(name=doc.name, text=text[:MAX_TEXT_CHARS], truncated=len(text) > MAX_TEXT_CHARS)
-
-    def _openai(self) -> AsyncOpenAI:
-        if self._client is None:
-            from openai import AsyncOpenAI
-
-            assert self._llm is not None
-            # Temporal owns retries, so the SDK must not retry on its own.
-            self._client = AsyncOpenAI(
-                base_url=self._llm.base_url, api_key=self._llm.api_key, timeout=self._llm.timeout, max_retries=0
-            )
-        return self._client
 
     @activity.defn
     async def summarize(self, doc: ExtractedDocument) -> DocumentSummary:

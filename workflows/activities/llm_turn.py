@@ -11,24 +11,22 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.activities.replies import LLMConfig, openai_client
+from workflows.activities.replies import LLMConfig, ModelClientOwner
 from workflows.tools.models import ModelTurnRequest, ModelTurnResult, ToolCall
 
 
-class ModelTurnActivities:
+class ModelTurnActivities(ModelClientOwner):
     def __init__(self, llm: LLMConfig | None) -> None:
         self._llm = llm if llm and llm.base_url else None
-        self._client: Any = None
 
     @activity.defn
     async def model_turn(self, req: ModelTurnRequest) -> ModelTurnResult:
         if self._llm is None:
             # A session started with tools but this worker has no model: say so once, do not retry.
             raise ApplicationError("no language model is configured on this worker", type="NoModel", non_retryable=True)
-        if self._client is None:
-            self._client = openai_client(self._llm)
         extra: dict[str, Any] = {"tools": req.tools} if req.tools else {}
-        completion = await self._client.chat.completions.create(model=self._llm.model, messages=req.messages, **extra)
+        client: Any = self._openai()  # messages and tools are the model's JSON, as the tool loop built them
+        completion = await client.chat.completions.create(model=self._llm.model, messages=req.messages, **extra)
         if not completion.choices:
             raise RuntimeError("the language model returned no choices")
         message = completion.choices[0].message

@@ -39,20 +39,32 @@ def openai_client(llm: LLMConfig) -> AsyncOpenAI:
     return AsyncOpenAI(base_url=llm.base_url, api_key=llm.api_key, timeout=llm.timeout, max_retries=0)
 
 
-class ReplyActivities:
-    def __init__(self, llm: LLMConfig | None = None) -> None:
-        self._llm = llm if llm and llm.base_url else None
-        self._client: AsyncOpenAI | None = None
+class ModelClientOwner:
+    """Activities that call the model: one client each, made at first use, closed by ``aclose`` when
+    the worker stops (workflows/worker.py), so its connections do not outlive the worker."""
 
-    @property
-    def uses_llm(self) -> bool:
-        return self._llm is not None
+    _llm: LLMConfig | None = None
+    _client: AsyncOpenAI | None = None
 
     def _openai(self) -> AsyncOpenAI:
         if self._client is None:
             assert self._llm is not None
             self._client = openai_client(self._llm)
         return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+
+class ReplyActivities(ModelClientOwner):
+    def __init__(self, llm: LLMConfig | None = None) -> None:
+        self._llm = llm if llm and llm.base_url else None
+
+    @property
+    def uses_llm(self) -> bool:
+        return self._llm is not None
 
     def answers_builtin(self, req: ReplyRequest) -> bool:
         """Commands, "I've started …" and every reply without a configured model come from the built-in responder."""

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.activities.guarded_stream import GuardedStream
 from workflows.activities.platform import _as_temporal
-from workflows.activities.replies import LLMConfig, openai_client
+from workflows.activities.replies import LLMConfig, ModelClientOwner
 from workflows.activities.responder import fallback_reply
 from workflows.activities.streaming_turn import _finished, _heartbeat_while_running, _stopped, open_reply_stream
 from workflows.contracts import Actor, ConversationKey, Reply
@@ -70,18 +70,15 @@ class _CallParts:
         ]
 
 
-class StreamingModelTurnActivities:
+class StreamingModelTurnActivities(ModelClientOwner):
     def __init__(self, llm: LLMConfig | None, registry: PlatformRegistry) -> None:
         self._llm = llm if llm and llm.base_url else None
         self._registry = registry
-        self._client: Any = None
 
     @activity.defn
     async def stream_model_turn(self, req: StreamModelTurnRequest) -> StreamModelTurnResult:
         if self._llm is None:
             raise ApplicationError("no language model is configured on this worker", type="NoModel", non_retryable=True)
-        if self._client is None:
-            self._client = openai_client(self._llm)
         ticker = asyncio.create_task(_heartbeat_while_running())
         try:
             return await self._call(req)
@@ -107,7 +104,8 @@ class StreamingModelTurnActivities:
         calls = _CallParts()
         stream: GuardedStream | None = None
         try:
-            response = await self._client.chat.completions.create(
+            client: Any = self._openai()  # messages and tools are the model's JSON, as the tool loop built them
+            response = await client.chat.completions.create(
                 model=self._llm.model, messages=req.model.messages, stream=True, **extra
             )
             try:
