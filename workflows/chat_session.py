@@ -74,8 +74,7 @@ class ChatSessionWorkflow:
     @workflow.init
     def __init__(self, inp: SessionInput) -> None:
         # Update handlers may run before run(): all state is set up here.
-        # The worker's one copy of this configuration; the input (kept by run()) points at it too.
-        self.config = inp.config = shared(inp.config)
+        self.config = inp.config = shared(inp.config)  # one object per configuration; run()'s input too
         if inp.state is None:
             self.state = SessionState(
                 session_id=inp.key.session_id(),

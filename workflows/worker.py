@@ -118,11 +118,8 @@ class ThreadworkWorker(Worker):
 
 def _model_clients(*owners: object) -> list[Callable[[], Awaitable[None]]]:
     """``aclose`` of each distinct activity object that owns a model client."""
-    found: list[ModelClientOwner] = []
-    for owner in owners:
-        if isinstance(owner, ModelClientOwner) and all(owner is not seen for seen in found):
-            found.append(owner)
-    return [owner.aclose for owner in found]
+    distinct = {id(owner): owner for owner in owners if isinstance(owner, ModelClientOwner)}
+    return [owner.aclose for owner in distinct.values()]
 
 
 def build_worker(client: Client, registry: PlatformRegistry, options: WorkerOptions | None = None) -> Worker:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -19,9 +18,6 @@ from workflows.activities.failures import expected_failure
 from workflows.activities.fetchers import DocumentTooLarge, Fetcher, FetchError, SourceSettings, build_fetchers
 from workflows.activities.replies import LLMConfig, ModelClientOwner
 from workflows.contracts import FileRef
-
-if TYPE_CHECKING:
-    pass  # loaded on first use: a worker without an LLM never imports it
 
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 200_000
